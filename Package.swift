@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+// SwiftClas: image-classification training in Swift. See README.md and docs/design.md.
+import PackageDescription
+
+/// Engine targets use the Swift 5 language mode: kernels share raw buffers across the thread pool, which Swift 6's
+/// strict checking would force through `@unchecked Sendable` everywhere. Decided once in docs/design.md.
+let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "SwiftClas",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tools", targets: ["tools"]),
+        .library(name: "SwiftClas", targets: [
+            "ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasEngine", "ClasExport",
+            "ClasCLI",
+        ]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Hand-written SIMD kernels and the thread pool (C, per-function target attributes, run-time dispatch).
+        .target(name: "ClasKernels", dependencies: ["CBLAS"]),
+
+        // Engine layers, bottom to top.
+        .target(name: "ClasTensor", dependencies: ["ClasKernels", "CBLAS"], swiftSettings: swift5),
+        .target(name: "ClasNN", dependencies: ["ClasTensor"], swiftSettings: swift5),
+        .target(name: "ClasOptim", dependencies: ["ClasTensor", "ClasNN"], swiftSettings: swift5),
+        .target(
+            name: "ClasData", dependencies: ["ClasTensor", "ClasKernels", "CPNG", "CJPEG", "CZlib"],
+            swiftSettings: swift5),
+        .target(name: "ClasModels", dependencies: ["ClasTensor", "ClasNN"], swiftSettings: swift5),
+        .target(name: "ClasConfig", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swift5),
+        .target(
+            name: "ClasEngine",
+            dependencies: ["ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasProto"],
+            swiftSettings: swift5),
+        /// Generated protobuf messages (ONNX subset, TensorBoard events), committed so builds need no protoc.
+        .target(
+            name: "ClasProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swift5),
+        .target(name: "ClasExport", dependencies: ["ClasTensor", "ClasNN", "ClasModels", "ClasProto"], swiftSettings: swift5),
+        .target(
+            name: "ClasCLI",
+            dependencies: [
+                "ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasEngine", "ClasExport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5),
+        .executableTarget(name: "tools", dependencies: ["ClasCLI"], swiftSettings: swift5),
+
+        // Tests, one target per library target, sharing _ClasTestSupport.
+        .target(name: "_ClasTestSupport", dependencies: ["ClasTensor"], path: "Tests/_ClasTestSupport",
+                swiftSettings: swift5),
+        .testTarget(name: "ClasTensorTests", dependencies: ["ClasTensor", "_ClasTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ClasConfigTests", dependencies: ["ClasConfig"], swiftSettings: swift5),
+    ]
+)

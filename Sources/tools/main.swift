@@ -1,0 +1,2 @@
+import ClasCLI
+print("tools")
