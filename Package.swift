@@ -63,5 +63,6 @@ let package = Package(
                 swiftSettings: swift5),
         .testTarget(name: "ClasTensorTests", dependencies: ["ClasTensor", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ClasConfigTests", dependencies: ["ClasConfig"], swiftSettings: swift5),
+        .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
     ]
 )
