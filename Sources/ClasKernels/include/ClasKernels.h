@@ -1,5 +1,163 @@
+// ClasKernels: SwiftClas's hand-written CPU kernels, thread pool and buffer cache.
+//
+// Layout conventions (see docs/design.md): activations are NHWC (channels last), contiguous, float32; dense conv
+// weights are OHWI ([Cout, KH, KW, Cin/groups]); depthwise weights are [C, KH, KW]. Every kernel is compiled for
+// AVX-512, AVX2+FMA and baseline x86-64 (`target_clones`) and the loader picks the best one at run time.
+// Kernels are deterministic for a fixed thread count: work is split at fixed points and reduced in a fixed order.
 #ifndef CLAS_KERNELS_H
 #define CLAS_KERNELS_H
+
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Threads
+
+/// Sets the number of threads the kernels use (1 ... 64). OpenBLAS is kept single-threaded; GEMMs are split here.
+void clas_set_num_threads(int n);
+/// The number of threads the kernels use.
+int clas_num_threads(void);
+/// A unit of parallel work over [begin, end); `tid` is the worker index (0 = calling thread).
+typedef void (*clas_range_fn)(void *ctx, int64_t begin, int64_t end, int tid);
+/// Splits [0, n) into `clas_num_threads()` equal chunks (serially when n < grain) and runs them in parallel.
+void clas_parallel_for(int64_t n, int64_t grain, clas_range_fn fn, void *ctx);
+
+// MARK: - Buffers
+
+/// A 64-byte aligned float buffer of at least `count` floats from a size-class cache; `*capacity` receives its size.
+float *clas_buffer_alloc(int64_t count, int64_t *capacity);
+/// Returns a buffer from `clas_buffer_alloc` to the cache.
+void clas_buffer_free(float *p, int64_t capacity);
+/// Frees every cached buffer.
+void clas_buffer_trim(void);
+/// Bytes currently held in the cache (not in use).
+int64_t clas_buffer_cached_bytes(void);
+/// Bytes currently handed out.
+int64_t clas_buffer_live_bytes(void);
+
+// MARK: - GEMM (row-major)
+
+/// C = alpha * op(A) * op(B) + beta * C, with op = transpose when the flag is set; split over threads.
+void clas_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+// MARK: - Elementwise
+
+enum {
+    CLAS_ACT_NONE = 0,
+    CLAS_ACT_RELU = 1,
+    CLAS_ACT_RELU6 = 2,
+    CLAS_ACT_HARDSWISH = 3,
+    CLAS_ACT_HARDSIGMOID = 4,
+    CLAS_ACT_SIGMOID = 5,
+    CLAS_ACT_SILU = 6,
+    CLAS_ACT_TANH = 7,
+    CLAS_ACT_GELU = 8,
+};
+
+/// y = act(x).
+void clas_act_forward(int act, const float *x, float *y, int64_t n);
+/// dx = act'(x) * dy (or dx += … when accumulate).
+void clas_act_backward(int act, const float *x, const float *dy, float *dx, int64_t n, bool accumulate);
+
+enum { CLAS_BIN_ADD = 0, CLAS_BIN_SUB = 1, CLAS_BIN_MUL = 2, CLAS_BIN_DIV = 3 };
+/// z = a op b, elementwise over n.
+void clas_binary(int op, const float *a, const float *b, float *z, int64_t n);
+/// z[o, m, i] = a[o, m, i] op b[o, 0, i] for o < outer, m < mid, i < inner: covers bias ([M,C] op [C]) and
+/// squeeze-and-excitation ([N,HW,C] op [N,1,C]) broadcasts.
+void clas_binary_bcast_mid(int op, const float *a, const float *b, float *z, int64_t outer, int64_t mid, int64_t inner);
+/// z = a * alpha + beta.
+void clas_affine(const float *a, float alpha, float beta, float *z, int64_t n);
+/// y += alpha * x.
+void clas_axpy(int64_t n, float alpha, const float *x, float *y);
+/// z[i] = value.
+void clas_fill(float *z, float value, int64_t n);
+
+enum {
+    CLAS_UN_EXP = 0, CLAS_UN_LOG = 1, CLAS_UN_SQRT = 2, CLAS_UN_RSQRT = 3, CLAS_UN_NEG = 4, CLAS_UN_ABS = 5,
+    CLAS_UN_SQUARE = 6, CLAS_UN_RECIP = 7,
+};
+/// y = f(x) for the unary functions above.
+void clas_unary(int fn, const float *x, float *y, int64_t n);
+
+// MARK: - Reductions
+
+/// out[o, i] = sum over m of x[o, m, i] (or += when accumulate); deterministic.
+void clas_sum_mid(const float *x, float *out, int64_t outer, int64_t mid, int64_t inner, bool accumulate);
+/// Sum of all n elements (double accumulation, fixed order).
+double clas_sum_all(const float *x, int64_t n);
+/// Sum of squares of n elements (double accumulation).
+double clas_sum_squares(const float *x, int64_t n);
+/// Row-wise softmax (log_softmax when `log`) over [rows, cols].
+void clas_softmax_rows(const float *x, float *y, int64_t rows, int64_t cols, bool log);
+/// Backward of row-wise softmax given its output y: dx = y * (dy - sum(dy * y)); for log-softmax dx = dy - exp(y)·sum(dy).
+void clas_softmax_rows_backward(const float *y, const float *dy, float *dx, int64_t rows, int64_t cols, bool log);
+/// Permutes a contiguous tensor of rank ≤ 8: out[idx permuted] = x[idx].
+void clas_permute(const float *x, float *out, int rank, const int64_t *shape, const int64_t *perm);
+
+// MARK: - Batch normalisation (NHWC: rows = N·H·W, channels contiguous)
+
+/// Per-channel mean and biased variance over `rows` rows of `c` channels.
+void clas_bn_stats(const float *x, int64_t rows, int64_t c, float *mean, float *var);
+/// y = act((x - mean) * rsqrt(var + eps) * gamma + beta), per channel.
+void clas_bn_apply(const float *x, int64_t rows, int64_t c, const float *mean, const float *var, float eps,
+                   const float *gamma, const float *beta, int act, float *y);
+/// Backward of `clas_bn_apply` with batch statistics (training) or fixed statistics (`batch_stats` false).
+/// Writes dx (when non-null), dgamma and dbeta (when non-null, overwritten).
+void clas_bn_backward(const float *x, const float *dy, int64_t rows, int64_t c, const float *mean, const float *var,
+                      float eps, const float *gamma, const float *beta, int act, bool batch_stats, float *dx,
+                      float *dgamma, float *dbeta);
+
+// MARK: - Convolution helpers (NHWC)
+
+/// Geometry of a 2-D convolution or pooling window over an NHWC tensor.
+typedef struct {
+    int64_t n, h, w, c;          ///< input batch, height, width, channels
+    int64_t oh, ow;              ///< output height and width
+    int64_t kh, kw;              ///< window
+    int64_t sh, sw;              ///< stride
+    int64_t pt, pl;              ///< top and left padding (bottom/right are implied by oh, ow)
+    int64_t dh, dw;              ///< dilation
+} clas_conv_geom;
+
+/// col[(n·oh·ow), (kh·kw·cg)] from x for channel group starting at c0 with cg channels (zero padding).
+void clas_im2col(const clas_conv_geom *g, const float *x, int64_t c0, int64_t cg, float *col);
+/// Adds col back into dx (dx must be initialised); inverse scatter of clas_im2col.
+void clas_col2im(const clas_conv_geom *g, const float *col, int64_t c0, int64_t cg, float *dx);
+/// Depthwise conv forward: y[n,oh,ow,c] = bias[c] + Σ x[n,ih,iw,c] * w[c,kh,kw] (bias may be null).
+void clas_dwconv_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias, float *y);
+/// Depthwise conv backward: dx (overwritten, may be null), dw (overwritten, may be null), dbias (may be null).
+void clas_dwconv_backward(const clas_conv_geom *g, const float *x, const float *w, const float *dy, float *dx,
+                          float *dw, float *dbias);
+
+/// Max pooling forward; records the flat input index of each maximum in `argmax` (may be null in eval).
+void clas_maxpool_forward(const clas_conv_geom *g, const float *x, float *y, int32_t *argmax);
+/// Max pooling backward: dx (zeroed here) receives dy at the recorded maxima.
+void clas_maxpool_backward(const clas_conv_geom *g, const float *dy, const int32_t *argmax, float *dx);
+/// Average pooling forward (divisor counts padding when count_include_pad).
+void clas_avgpool_forward(const clas_conv_geom *g, const float *x, float *y, bool count_include_pad);
+/// Average pooling backward (dx zeroed here).
+void clas_avgpool_backward(const clas_conv_geom *g, const float *dy, float *dx, bool count_include_pad);
+
+// MARK: - Optimizer updates (fused, one pass)
+
+/// SGD with momentum: g' = g*gscale + wd*p; v = mu*v + g'; p -= lr * (nesterov ? g' + mu*v : v).
+void clas_sgd_update(float *p, const float *g, float *v, int64_t n, float lr, float mu, float wd, bool nesterov,
+                     float gscale);
+/// Adam / AdamW: decoupled weight decay when `decoupled`, else L2 added to the gradient. bc1, bc2 = bias corrections.
+void clas_adam_update(float *p, const float *g, float *m, float *v, int64_t n, float lr, float b1, float b2, float eps,
+                      float wd, bool decoupled, float bc1, float bc2, float gscale);
+/// RMSProp (PaddlePaddle's form): ms = rho*ms + (1-rho)*g²; mom = mu*mom + lr*g/sqrt(ms+eps); p -= mom.
+void clas_rmsprop_update(float *p, const float *g, float *ms, float *mom, int64_t n, float lr, float rho, float mu,
+                         float eps, float wd, float gscale);
+/// EMA: e = decay*e + (1-decay)*p.
+void clas_ema_update(float *e, const float *p, int64_t n, float decay);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,44 @@
+// Activation functions and their derivatives, shared by the elementwise and batch-norm kernels.
+#ifndef CLAS_ACTIVATIONS_H
+#define CLAS_ACTIVATIONS_H
+#include "internal.h"
+
+static inline __attribute__((always_inline)) float clas_act(int act, float x) {
+    switch (act) {
+    case CLAS_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case CLAS_ACT_RELU6: return CLAS_MIN(CLAS_MAX(x, 0.0f), 6.0f);
+    case CLAS_ACT_HARDSWISH: return x * CLAS_MIN(CLAS_MAX(x + 3.0f, 0.0f), 6.0f) * (1.0f / 6.0f);
+    case CLAS_ACT_HARDSIGMOID: return CLAS_MIN(CLAS_MAX(x + 3.0f, 0.0f), 6.0f) * (1.0f / 6.0f);
+    case CLAS_ACT_SIGMOID: return clas_sigmoidf(x);
+    case CLAS_ACT_SILU: return x * clas_sigmoidf(x);
+    case CLAS_ACT_TANH: return 2.0f * clas_sigmoidf(2.0f * x) - 1.0f;
+    case CLAS_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    default: return x;
+    }
+}
+
+/// d act(x) / dx.
+static inline __attribute__((always_inline)) float clas_act_grad(int act, float x) {
+    switch (act) {
+    case CLAS_ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
+    case CLAS_ACT_RELU6: return (x > 0.0f && x < 6.0f) ? 1.0f : 0.0f;
+    case CLAS_ACT_HARDSWISH: return x < -3.0f ? 0.0f : (x > 3.0f ? 1.0f : (2.0f * x + 3.0f) * (1.0f / 6.0f));
+    case CLAS_ACT_HARDSIGMOID: return (x > -3.0f && x < 3.0f) ? (1.0f / 6.0f) : 0.0f;
+    case CLAS_ACT_SIGMOID: {
+        float s = clas_sigmoidf(x);
+        return s * (1.0f - s);
+    }
+    case CLAS_ACT_SILU: {
+        float s = clas_sigmoidf(x);
+        return s * (1.0f + x * (1.0f - s));
+    }
+    case CLAS_ACT_TANH: {
+        float t = 2.0f * clas_sigmoidf(2.0f * x) - 1.0f;
+        return 1.0f - t * t;
+    }
+    case CLAS_ACT_GELU:
+        return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.39894228040143268f * expf(-0.5f * x * x);
+    default: return 1.0f;
+    }
+}
+#endif

@@ -1,0 +1,161 @@
+// A persistent thread pool with fixed work splits (deterministic reductions) and OpenBLAS kept single-threaded.
+#include "internal.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CLAS_PAUSE() _mm_pause()
+#else
+#define CLAS_PAUSE() ((void)0)
+#endif
+
+void openblas_set_num_threads(int num_threads);
+
+#define CLAS_MAX_THREADS 64
+/// Spin this many pause loops before a worker sleeps (≈100 µs): steps issue kernels back to back.
+#define CLAS_SPIN 20000
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_threads = 1;          // total threads including the caller
+static int g_started = 0;          // worker threads created
+static pthread_mutex_t g_submit = PTHREAD_MUTEX_INITIALIZER;  // one job at a time; other callers run serially
+static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+static _Atomic uint64_t g_generation = 0;
+static _Atomic int g_pending = 0;
+static _Atomic int g_sleepers = 0;
+static _Thread_local int t_in_pool = 0;
+
+static struct {
+    clas_range_fn fn;
+    void *ctx;
+    int64_t n;
+    int chunks;
+} g_job;
+
+static void run_chunk(int index) {
+    int64_t n = g_job.n, chunks = g_job.chunks;
+    int64_t begin = n * index / chunks, end = n * (index + 1) / chunks;
+    if (begin < end) g_job.fn(g_job.ctx, begin, end, index);
+}
+
+static void *worker_main(void *arg) {
+    int index = (int)(intptr_t)arg;
+    t_in_pool = 1;
+    uint64_t seen = 0;
+    for (;;) {
+        uint64_t gen = atomic_load_explicit(&g_generation, memory_order_acquire);
+        for (int spin = 0; gen == seen && spin < CLAS_SPIN; spin++) {
+            CLAS_PAUSE();
+            gen = atomic_load_explicit(&g_generation, memory_order_acquire);
+        }
+        if (gen == seen) {
+            pthread_mutex_lock(&g_mutex);
+            atomic_fetch_add(&g_sleepers, 1);
+            while ((gen = atomic_load_explicit(&g_generation, memory_order_acquire)) == seen)
+                pthread_cond_wait(&g_cond, &g_mutex);
+            atomic_fetch_sub(&g_sleepers, 1);
+            pthread_mutex_unlock(&g_mutex);
+        }
+        seen = gen;
+        if (index < g_job.chunks) run_chunk(index);
+        atomic_fetch_sub_explicit(&g_pending, 1, memory_order_acq_rel);
+    }
+    return NULL;
+}
+
+static int default_threads(void) {
+    const char *env = getenv("CLAS_NUM_THREADS");
+    long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    if (n > CLAS_MAX_THREADS) n = CLAS_MAX_THREADS;
+    return (int)n;
+}
+
+static void init_once(void) {
+    openblas_set_num_threads(1);
+    g_threads = default_threads();
+}
+
+static void ensure_workers(void) {
+    while (g_started < g_threads - 1) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, worker_main, (void *)(intptr_t)(g_started + 1)) != 0) {
+            pthread_attr_destroy(&attr);
+            g_threads = g_started + 1;
+            return;
+        }
+        pthread_attr_destroy(&attr);
+        g_started++;
+    }
+}
+
+void clas_set_num_threads(int n) {
+    pthread_once(&g_once, init_once);
+    if (n < 1) n = 1;
+    if (n > CLAS_MAX_THREADS) n = CLAS_MAX_THREADS;
+    pthread_mutex_lock(&g_submit);
+    g_threads = n;
+    pthread_mutex_unlock(&g_submit);
+}
+
+int clas_num_threads(void) {
+    pthread_once(&g_once, init_once);
+    return g_threads;
+}
+
+void clas_parallel_for(int64_t n, int64_t grain, clas_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    pthread_once(&g_once, init_once);
+    int threads = g_threads;
+    if (threads <= 1 || n < grain || n < 2 || t_in_pool || pthread_mutex_trylock(&g_submit) != 0) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    threads = g_threads;  // may have changed before we got the lock
+    ensure_workers();
+    int chunks = (int)(n < threads ? n : threads);
+    if (chunks <= 1) {
+        pthread_mutex_unlock(&g_submit);
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    g_job.fn = fn;
+    g_job.ctx = ctx;
+    g_job.n = n;
+    g_job.chunks = chunks;
+    int workers = g_started;
+    atomic_store_explicit(&g_pending, workers, memory_order_release);
+    atomic_fetch_add_explicit(&g_generation, 1, memory_order_acq_rel);
+    if (atomic_load(&g_sleepers) > 0) {
+        pthread_mutex_lock(&g_mutex);
+        pthread_cond_broadcast(&g_cond);
+        pthread_mutex_unlock(&g_mutex);
+    }
+    t_in_pool = 1;
+    run_chunk(0);
+    t_in_pool = 0;
+    while (atomic_load_explicit(&g_pending, memory_order_acquire) > 0) CLAS_PAUSE();
+    pthread_mutex_unlock(&g_submit);
+}
+
+// MARK: scratch
+
+static _Thread_local void *t_scratch;
+static _Thread_local size_t t_scratch_size;
+
+void *clas_scratch(int tid, size_t bytes) {
+    (void)tid;
+    if (t_scratch_size < bytes) {
+        free(t_scratch);
+        size_t size = bytes < 4096 ? 4096 : bytes * 2;
+        t_scratch = aligned_alloc(64, (size + 63) / 64 * 64);
+        t_scratch_size = t_scratch ? size : 0;
+    }
+    return t_scratch;
+}

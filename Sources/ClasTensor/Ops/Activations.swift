@@ -1,0 +1,47 @@
+import ClasKernels
+
+/// The activation functions the model zoo uses; `none` is the identity.
+public enum Activation: Int32, CaseIterable, Sendable {
+    case none = 0, relu = 1, relu6 = 2, hardswish = 3, hardsigmoid = 4, sigmoid = 5, silu = 6, tanh = 7, gelu = 8
+
+    /// Looks an activation up by its common names (`relu`, `hard_swish`, `swish`, …).
+    public init?(name: String) {
+        switch name.lowercased().replacingOccurrences(of: "_", with: "") {
+        case "none", "identity", "linear": self = .none
+        case "relu": self = .relu
+        case "relu6": self = .relu6
+        case "hardswish", "hswish": self = .hardswish
+        case "hardsigmoid", "hsigmoid": self = .hardsigmoid
+        case "sigmoid": self = .sigmoid
+        case "silu", "swish": self = .silu
+        case "tanh": self = .tanh
+        case "gelu": self = .gelu
+        default: return nil
+        }
+    }
+}
+
+extension Tensor {
+    /// Applies an activation elementwise.
+    public func activated(_ act: Activation) -> Tensor {
+        if act == .none { return self }
+        let out = Tensor(uninitializedShape: shape)
+        clas_act_forward(act.rawValue, data, out.data, Int64(count))
+        guard Tensor.needsGrad(self) else { return out }
+        let x = detached()
+        return out.record("activation", [self]) { g in
+            let dx = Tensor(uninitializedShape: x.shape)
+            clas_act_backward(act.rawValue, x.data, g.data, dx.data, Int64(x.count), false)
+            return [dx]
+        }
+    }
+
+    public func relu() -> Tensor { activated(.relu) }
+    public func relu6() -> Tensor { activated(.relu6) }
+    public func hardswish() -> Tensor { activated(.hardswish) }
+    public func hardsigmoid() -> Tensor { activated(.hardsigmoid) }
+    public func sigmoid() -> Tensor { activated(.sigmoid) }
+    public func silu() -> Tensor { activated(.silu) }
+    public func tanh() -> Tensor { activated(.tanh) }
+    public func gelu() -> Tensor { activated(.gelu) }
+}

@@ -1,0 +1,166 @@
+import ClasKernels
+
+/// Zero padding of a 2-D window operation, per side.
+public struct Padding2D: Equatable, Sendable {
+    public var top: Int, bottom: Int, left: Int, right: Int
+
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
+    }
+    /// The same padding on every side.
+    public init(_ p: Int) { self.init(top: p, bottom: p, left: p, right: p) }
+    /// Symmetric padding: `h` above and below, `w` left and right.
+    public init(h: Int, w: Int) { self.init(top: h, bottom: h, left: w, right: w) }
+
+    public static let zero = Padding2D(0)
+}
+
+/// Geometry of a window over NHWC input: output size and the kernel library's description.
+struct WindowGeometry {
+    let g: clas_conv_geom
+
+    init(input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: Padding2D, dilation: (Int, Int)) {
+        precondition(input.count == 4, "expected an NHWC tensor, got shape \(input)")
+        let (n, h, w, c) = (input[0], input[1], input[2], input[3])
+        let ekh = dilation.0 * (kernel.0 - 1) + 1, ekw = dilation.1 * (kernel.1 - 1) + 1
+        let oh = (h + padding.top + padding.bottom - ekh) / stride.0 + 1
+        let ow = (w + padding.left + padding.right - ekw) / stride.1 + 1
+        precondition(oh > 0 && ow > 0, "window \(kernel) stride \(stride) is larger than the padded input \(input)")
+        g = clas_conv_geom(n: Int64(n), h: Int64(h), w: Int64(w), c: Int64(c), oh: Int64(oh), ow: Int64(ow),
+                           kh: Int64(kernel.0), kw: Int64(kernel.1), sh: Int64(stride.0), sw: Int64(stride.1),
+                           pt: Int64(padding.top), pl: Int64(padding.left), dh: Int64(dilation.0), dw: Int64(dilation.1))
+    }
+
+    var outputShape: [Int] { [Int(g.n), Int(g.oh), Int(g.ow), Int(g.c)] }
+    var rows: Int { Int(g.n * g.oh * g.ow) }
+}
+
+extension Tensor {
+    /// 2-D convolution of NHWC input `x` with OHWI weights [Cout, KH, KW, Cin/groups] and optional bias [Cout].
+    ///
+    /// 1×1 convolutions are one GEMM, depthwise ones (groups = Cin = Cout) use SIMD kernels, others im2col + GEMM
+    /// (recomputed in the backward pass rather than stored).
+    public static func conv2d(
+        _ x: Tensor, weight w: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+        padding: Padding2D = .zero, dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) -> Tensor {
+        precondition(w.rank == 4, "conv2d weight must be [Cout, KH, KW, Cin/groups], got \(w.shape)")
+        let cin = x.shape[3], cout = w.shape[0], kh = w.shape[1], kw = w.shape[2]
+        precondition(cin % groups == 0 && cout % groups == 0 && w.shape[3] == cin / groups,
+                     "conv2d: input \(x.shape), weight \(w.shape), groups \(groups)")
+        let geom = WindowGeometry(input: x.shape, kernel: (kh, kw), stride: stride, padding: padding, dilation: dilation)
+        if groups == cin && cout == cin && groups > 1 {
+            return depthwise(x, w, bias, geom)
+        }
+        if kh == 1 && kw == 1 && stride == (1, 1) && padding == .zero && groups == 1 {
+            return pointwise(x, w, bias, geom)
+        }
+        return general(x, w, bias, geom, groups)
+    }
+
+    private static func pointwise(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry) -> Tensor {
+        let flat = x.reshapedData([geom.rows, x.shape[3]])
+        let y = Tensor.linearData(flat, w.reshapedData([w.shape[0], w.shape[3]]), bias)
+        let out = y.reshapedData(Array(geom.outputShape.dropLast()) + [w.shape[0]])
+        guard needsGrad(x, w, bias) else { return out }
+        let m = geom.rows, cin = x.shape[3], cout = w.shape[0]
+        let sx = x.detached(), sw = w.detached(), rx = x.requiresGrad, rw = w.requiresGrad
+        let rb = bias?.requiresGrad ?? false
+        return out.record("conv1x1", bias.map { [x, w, $0] } ?? [x, w]) { g in
+            var gx: Tensor? = nil, gw: Tensor? = nil, gb: Tensor? = nil
+            if rx {
+                gx = Tensor(uninitializedShape: sx.shape)
+                clas_sgemm(false, false, Int64(m), Int64(cin), Int64(cout), 1, g.data, Int64(cout), sw.data,
+                           Int64(cin), 0, gx!.data, Int64(cin))
+            }
+            if rw {
+                gw = Tensor(uninitializedShape: sw.shape)
+                clas_sgemm(true, false, Int64(cout), Int64(cin), Int64(m), 1, g.data, Int64(cout), sx.data, Int64(cin),
+                           0, gw!.data, Int64(cin))
+            }
+            if rb {
+                gb = Tensor(uninitializedShape: [cout])
+                clas_sum_mid(g.data, gb!.data, 1, Int64(m), Int64(cout), false)
+            }
+            return bias == nil ? [gx, gw] : [gx, gw, gb]
+        }
+    }
+
+    /// x [rows, in] · wᵀ [in, out] + bias, no graph.
+    static func linearData(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) -> Tensor {
+        let rows = x.shape[0], inF = x.shape[1], outF = w.shape[0]
+        let out = Tensor(uninitializedShape: [rows, outF])
+        if let bias {
+            for r in 0..<rows { (out.data + r * outF).update(from: bias.data, count: outF) }
+        }
+        clas_sgemm(false, true, Int64(rows), Int64(outF), Int64(inF), 1, x.data, Int64(inF), w.data, Int64(inF),
+                   bias == nil ? 0 : 1, out.data, Int64(outF))
+        return out
+    }
+
+    private static func depthwise(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry) -> Tensor {
+        let out = Tensor(uninitializedShape: geom.outputShape)
+        withUnsafePointer(to: geom.g) { gp in
+            clas_dwconv_forward(gp, x.data, w.data, bias?.data, out.data)
+        }
+        guard needsGrad(x, w, bias) else { return out }
+        let sx = x.detached(), sw = w.detached(), rx = x.requiresGrad, rw = w.requiresGrad
+        let rb = bias?.requiresGrad ?? false
+        return out.record("conv_depthwise", bias.map { [x, w, $0] } ?? [x, w]) { g in
+            let gx = rx ? Tensor(uninitializedShape: sx.shape) : nil
+            let gw = rw ? Tensor(uninitializedShape: sw.shape) : nil
+            let gb = rb ? Tensor(uninitializedShape: [sw.shape[0]]) : nil
+            withUnsafePointer(to: geom.g) { gp in
+                clas_dwconv_backward(gp, sx.data, sw.data, g.data, gx?.data, gw?.data, gb?.data)
+            }
+            return bias == nil ? [gx, gw] : [gx, gw, gb]
+        }
+    }
+
+    private static func general(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry, _ groups: Int)
+        -> Tensor
+    {
+        let cin = x.shape[3], cout = w.shape[0], cg = cin / groups, coutg = cout / groups
+        let k = w.shape[1] * w.shape[2] * cg, m = geom.rows
+        let out = Tensor(uninitializedShape: Array(geom.outputShape.dropLast()) + [cout])
+        if let bias {
+            for r in 0..<m { (out.data + r * cout).update(from: bias.data, count: cout) }
+        }
+        let col = Storage(count: m * k)
+        withUnsafePointer(to: geom.g) { gp in
+            for gi in 0..<groups {
+                clas_im2col(gp, x.data, Int64(gi * cg), Int64(cg), col.pointer)
+                clas_sgemm(false, true, Int64(m), Int64(coutg), Int64(k), 1, col.pointer, Int64(k),
+                           w.data + gi * coutg * k, Int64(k), bias == nil ? 0 : 1, out.data + gi * coutg, Int64(cout))
+            }
+        }
+        guard needsGrad(x, w, bias) else { return out }
+        let sx = x.detached(), sw = w.detached(), rx = x.requiresGrad, rw = w.requiresGrad
+        let rb = bias?.requiresGrad ?? false
+        return out.record("conv2d", bias.map { [x, w, $0] } ?? [x, w]) { g in
+            let gx = rx ? Tensor.zeros(sx.shape) : nil
+            let gw = rw ? Tensor(uninitializedShape: sw.shape) : nil
+            var gb: Tensor? = nil
+            let col = Storage(count: m * k)
+            withUnsafePointer(to: geom.g) { gp in
+                for gi in 0..<groups {
+                    if let gw {
+                        clas_im2col(gp, sx.data, Int64(gi * cg), Int64(cg), col.pointer)
+                        clas_sgemm(true, false, Int64(coutg), Int64(k), Int64(m), 1, g.data + gi * coutg, Int64(cout),
+                                   col.pointer, Int64(k), 0, gw.data + gi * coutg * k, Int64(k))
+                    }
+                    if let gx {
+                        clas_sgemm(false, false, Int64(m), Int64(k), Int64(coutg), 1, g.data + gi * coutg, Int64(cout),
+                                   sw.data + gi * coutg * k, Int64(k), 0, col.pointer, Int64(k))
+                        clas_col2im(gp, col.pointer, Int64(gi * cg), Int64(cg), gx.data)
+                    }
+                }
+            }
+            if rb {
+                gb = Tensor(uninitializedShape: [cout])
+                clas_sum_mid(g.data, gb!.data, 1, Int64(m), Int64(cout), false)
+            }
+            return bias == nil ? [gx, gw] : [gx, gw, gb]
+        }
+    }
+}
