@@ -62,6 +62,8 @@ let package = Package(
         .target(name: "_ClasTestSupport", dependencies: ["ClasTensor"], path: "Tests/_ClasTestSupport",
                 swiftSettings: swift5),
         .testTarget(name: "ClasTensorTests", dependencies: ["ClasTensor", "_ClasTestSupport"], swiftSettings: swift5),
+        .testTarget(
+            name: "ClasModelsTests", dependencies: ["ClasModels", "ClasNN", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ClasConfigTests", dependencies: ["ClasConfig"], swiftSettings: swift5),
         .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
     ]
