@@ -20,8 +20,14 @@ open class Module {
         preconditionFailure("\(type(of: self)) does not implement forward(_:)")
     }
 
-    /// Calls `forward(_:)`.
-    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x) }
+    /// Calls `forward(_:)` (timed per layer type when the profiler is on).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        guard Profiler.isEnabled, isLeafLayer else { return forward(x) }
+        return Profiler.measure("\(type(of: self)) forward") { forward(x) }
+    }
+
+    /// Layers without child modules are timed by the profiler (composite ones would double count).
+    private var isLeafLayer: Bool { namedChildren.isEmpty }
 
     /// Direct children with their names; by default found by reflection over stored properties.
     open var namedChildren: [(String, Module)] { reflect().modules }

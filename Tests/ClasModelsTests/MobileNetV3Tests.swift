@@ -24,3 +24,14 @@ final class MobileNetV3Tests: XCTestCase {
         }
     }
 }
+
+final class MACTests: XCTestCase {
+    func testMobileNetV3MACsMatchPublished() throws {
+        for (size, expected) in [(MobileNetV3.Size.large, 216.6e6), (.small, 56.5e6)] {
+            let m = try MobileNetV3(size: size)
+            m.eval()
+            let macs = MACCounter.count { _ = GradMode.withoutGrad { m(Tensor.zeros([1, 224, 224, 3])) } }
+            XCTAssertEqual(Double(macs), expected, accuracy: expected * 0.005, "\(size): \(macs)")
+        }
+    }
+}

@@ -69,8 +69,10 @@ public final class Conv2d: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        Tensor.conv2d(x, weight: weight, bias: bias, stride: stride,
-                      padding: resolvedPadding(height: x.shape[1], width: x.shape[2]), dilation: dilation,
-                      groups: groups)
+        let y = Tensor.conv2d(x, weight: weight, bias: bias, stride: stride,
+                              padding: resolvedPadding(height: x.shape[1], width: x.shape[2]), dilation: dilation,
+                              groups: groups)
+        MACCounter.add(y.count * weight.shape[1] * weight.shape[2] * weight.shape[3])
+        return y
     }
 }

@@ -17,5 +17,9 @@ public final class Linear: Module {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
-    public override func forward(_ x: Tensor) -> Tensor { Tensor.linear(x, weight: weight, bias: bias) }
+    public override func forward(_ x: Tensor) -> Tensor {
+        let y = Tensor.linear(x, weight: weight, bias: bias)
+        MACCounter.add(y.count * inFeatures)
+        return y
+    }
 }
