@@ -62,6 +62,6 @@ let package = Package(
         .target(name: "_ClasTestSupport", dependencies: ["ClasTensor"], path: "Tests/_ClasTestSupport",
                 swiftSettings: swift5),
         .testTarget(name: "ClasTensorTests", dependencies: ["ClasTensor", "_ClasTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ClasConfigTests", dependencies: ["ClasConfig"], swiftSettings: swift5),
+        .testTarget(name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),
     ]
 )
