@@ -112,8 +112,16 @@ public enum ConfigLoader {
     static func yamlError(_ error: YamlError, locate: (Int, Int) -> SourceLocation) -> ConfigError {
         func make(_ context: YamlError.Context?, _ problem: String, _ line: Int, _ column: Int) -> ConfigError {
             var message = "invalid YAML: \(problem)"
-            if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
-            return ConfigError(message, at: locate(line, column))
+            if problem == "but found another document" {
+                message = "invalid YAML: a config file holds one document, but '---' starts another"
+            } else if let context {
+                message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
+            }
+            let location = locate(line, column)
+            if let text = location.snippet, text.prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") {
+                message += "; YAML does not allow tabs for indentation, use spaces"
+            }
+            return ConfigError(message, at: location)
         }
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),

@@ -59,6 +59,9 @@ public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
         self.location = location
     }
 
+    /// Structural equality: kinds, keys, scalar text and quoting; locations are ignored.
+    public static func == (lhs: ConfigNode, rhs: ConfigNode) -> Bool { lhs.kind == rhs.kind }
+
     /// Plain-scalar spellings that mean null (YAML 1.1 plus Python's `None`).
     static let nullSpellings: Set<String> = ["", "~", "null", "Null", "NULL", "None"]
 

@@ -66,15 +66,15 @@ public enum Inheritance {
         }
     }
 
-    /// `relative` resolved against the directory of `path`, normalised (`a/./b/../c` → `a/c`).
-    static func joined(directoryOf path: String, _ relative: String) -> String {
+    /// `relative` resolved against the directory of `path` (absolute paths stay), normalised (`a/./b/../c` → `a/c`).
+    public static func joined(directoryOf path: String, _ relative: String) -> String {
         if relative.hasPrefix("/") { return normalized(relative) }
         let directory = (path as NSString).deletingLastPathComponent
         return normalized(directory.isEmpty ? relative : directory + "/" + relative)
     }
 
     /// Lexical normalisation of a path: drops `.` segments and folds `x/..`.
-    static func normalized(_ path: String) -> String {
+    public static func normalized(_ path: String) -> String {
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }

@@ -60,7 +60,8 @@ public enum SourceLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// The source line followed by a caret under the column, for file locations with a line.
     public var snippet: String? {
-        guard case let .file(file, line, column) = self, line > 0, let text = file.line(line) else { return nil }
+        guard case let .file(file, line, column) = self, line > 0, let text = file.line(line),
+              text.contains(where: { $0 != " " && $0 != "\t" }) else { return nil }
         let prefix = text.unicodeScalars.prefix(max(0, column - 1))
         let pad = String(String.UnicodeScalarView(prefix).map { $0 == "\t" ? "\t" : " " })
         return text + "\n" + pad + "^"

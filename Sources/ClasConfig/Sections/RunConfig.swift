@@ -79,8 +79,13 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
             throw ConfigError("section '\(first.key)' is not supported: \(reason)", at: first.keyLocation)
         }
         let noun = unknown.count == 1 ? "section" : "sections"
-        let hint = unknown.count == 1 ? Suggest.didYouMean(first.key, in: knownKeys)
-            : " Known sections: " + knownKeys.joined(separator: ", ") + "."
+        var hint = " Known sections: " + knownKeys.joined(separator: ", ") + "."
+        if unknown.count == 1 {
+            // `-o pretrained_model=…` without `Global.` is a classic PaddleClas mistake (PaddleClas#1231).
+            let globalKeys = GlobalConfig.knownKeys + GlobalConfig.ignoredKeys.keys
+            hint = globalKeys.contains(first.key) ? " Did you mean 'Global.\(first.key)'?"
+                : Suggest.didYouMean(first.key, in: knownKeys)
+        }
         throw ConfigError("unknown \(noun) \(names).\(hint)", at: first.keyLocation)
     }
 
