@@ -14,7 +14,7 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// The entry for `key`, marked as consumed, or a "missing required key" error.
     private func require(_ key: Key) throws -> ConfigNode.Entry {
         guard let entry = entry(key) else {
-            throw ConfigError("missing required key '\(key.stringValue)' \(decoder.place)", at: decoder.enclosingLocation)
+            throw decoder.missingKey(key.stringValue)
         }
         decoder.consume(key.stringValue)
         return entry

@@ -80,6 +80,8 @@ final class NodeDecoder: Decoder {
     /// Where to report problems with this node as a whole when it has no useful location of its own.
     let keyLocation: SourceLocation
     private var opened = false
+    private var decodedType: Any.Type?
+    private var optionsType: ConfigOptions.Type?
     private var consumed: [String] = []
     private var caseKeys: [String] = []
     private var children: [NodeDecoder] = []
@@ -130,6 +132,23 @@ final class NodeDecoder: Decoder {
         return ConfigError("\(subject) expects \(expected), got \(value.summary)", at: value.isNull ? enclosingLocation : value.location)
     }
 
+    /// Keys this node's type is known to read, for suggestions.
+    private var knownKeys: [String] {
+        var keys = (optionsType?.knownKeys ?? []) + caseKeys + consumed
+        keys += (optionsType?.ignoredKeys.keys.sorted() ?? [])
+        return keys
+    }
+
+    /// `missing required key 'x' in P`, unless a present unknown key looks like a misspelling of it: then that
+    /// key is reported (`unknown key 'lerning_rate' … Did you mean 'learning_rate'?`), which is the real mistake.
+    func missingKey(_ key: String) -> ConfigError {
+        let known = knownKeys + [key]
+        if let typo = node.entries?.first(where: { !known.contains($0.key) && !Suggest.closest(to: $0.key, in: [key]).isEmpty }) {
+            return ConfigError("unknown key '\(typo.key)' \(place)." + Suggest.didYouMean(typo.key, in: known), at: typo.keyLocation)
+        }
+        return ConfigError("missing required key '\(key)' \(place)", at: enclosingLocation)
+    }
+
     func consume(_ key: String) {
         if !consumed.contains(key) { consumed.append(key) }
     }
@@ -140,10 +159,13 @@ final class NodeDecoder: Decoder {
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         if let cases = allowedRawValues(T.self), let text = node.scalar?.text, !cases.contains(text) {
             let list = cases.map { "'\($0)'" }.joined(separator: ", ")
-            throw mismatch("one of \(list)").appending(Suggest.didYouMean(text, in: cases))
+            let hint = Suggest.didYouMean(text, in: cases)
+            throw mismatch("one of \(list)").appending(hint.isEmpty ? "" : "." + hint)
         }
+        decodedType = T.self
+        optionsType = T.self as? ConfigOptions.Type
         let value = try T(from: self)
-        try finish(T.self)
+        try finish()
         return value
     }
 
@@ -168,11 +190,10 @@ final class NodeDecoder: Decoder {
     // MARK: Unknown keys
 
     /// Reports the keys of this map that nobody consumed, and notices for ignored ones.
-    func finish(_ type: Any.Type?) throws {
-        for child in children { try child.finish(nil) }
+    func finish() throws {
+        for child in children { try child.finish() }
         guard opened, let entries = node.entries else { return }
-        let options = type.flatMap { $0 as? ConfigOptions.Type }
-        let ignored = options?.ignoredKeys ?? [:]
+        let ignored = optionsType?.ignoredKeys ?? [:]
         var unknown: [ConfigNode.Entry] = []
         for entry in entries where !consumed.contains(entry.key) {
             if let reason = ignored[entry.key] {
@@ -184,9 +205,9 @@ final class NodeDecoder: Decoder {
             }
         }
         guard let first = unknown.first else { return }
-        let known = (options?.knownKeys ?? []) + caseKeys + consumed + ignored.keys.sorted()
+        let known = knownKeys
         var message = known.contains(first.key)
-            ? "key '\(first.key)' \(place) was not read by \(type.map { "\($0)" } ?? "its decoder")"
+            ? "key '\(first.key)' \(place) was not read by \(decodedType.map { "\($0)" } ?? "its decoder")"
             : "unknown key '\(first.key)' \(place)." + Suggest.didYouMean(first.key, in: known)
         if unknown.count > 1 {
             message += " Also unknown: " + unknown.dropFirst().map { "'\($0.key)'" }.joined(separator: ", ") + "."
