@@ -208,6 +208,7 @@ final class NodeDecoder: Decoder {
         let known = knownKeys
         var message = known.contains(first.key)
             ? "key '\(first.key)' \(place) was not read by \(decodedType.map { "\($0)" } ?? "its decoder")"
+            : optionsType != nil && known.isEmpty ? "unknown key '\(first.key)' \(place), which takes no options."
             : "unknown key '\(first.key)' \(place)." + Suggest.didYouMean(first.key, in: known)
         if unknown.count > 1 {
             message += " Also unknown: " + unknown.dropFirst().map { "'\($0.key)'" }.joined(separator: ", ") + "."
