@@ -70,7 +70,7 @@ extension Decoder {
     }
 }
 
-/// The `Decoder` for one node. Consumption of map keys is recorded here and checked by ``finish(_:)``.
+/// The `Decoder` for one node. Consumption of map keys is recorded here and checked by ``finish()``.
 final class NodeDecoder: Decoder {
     let session: ConfigDecoder
     let node: ConfigNode
@@ -110,8 +110,8 @@ final class NodeDecoder: Decoder {
     /// `in Optimizer (Momentum)` or `at the top level`.
     var place: String {
         let path = path()
-        let where_ = path.isEmpty ? "at the top level" : "in \(path)"
-        return label.map { "\(where_) (\($0))" } ?? where_
+        let phrase = path.isEmpty ? "at the top level" : "in \(path)"
+        return label.map { "\(phrase) (\($0))" } ?? phrase
     }
 
     /// Where this node's map is (its key when the node is null or synthetic).
@@ -126,10 +126,9 @@ final class NodeDecoder: Decoder {
     }
 
     /// `Global.epochs expects an integer, got 'thirty'`.
-    func mismatch(_ expected: String, _ value: ConfigNode? = nil) -> ConfigError {
-        let value = value ?? node
+    func mismatch(_ expected: String) -> ConfigError {
         let subject = path().isEmpty ? "the config" : path()
-        return ConfigError("\(subject) expects \(expected), got \(value.summary)", at: value.isNull ? enclosingLocation : value.location)
+        return ConfigError("\(subject) expects \(expected), got \(node.summary)", at: node.isNull ? enclosingLocation : node.location)
     }
 
     /// Keys this node's type is known to read, for suggestions.

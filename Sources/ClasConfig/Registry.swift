@@ -23,6 +23,7 @@ public struct Registry<Product, Context> {
 
     private struct Factory {
         let entry: Entry
+        let check: (ComponentSpec, ConfigDecoder) throws -> Void
         let make: (ComponentSpec, Context, ConfigDecoder) throws -> Product
     }
 
@@ -54,9 +55,11 @@ public struct Registry<Product, Context> {
                                                     options: O.Type,
                                                     make: @escaping (O, Context) throws -> Product) {
         let entry = Entry(name: name, aliases: aliases, summary: summary, optionKeys: O.knownKeys)
-        let factory = Factory(entry: entry) { spec, context, decoder in
-            let options = try decoder.decode(O.self, from: spec.args, path: spec.path, label: spec.name)
-            return try make(options, context)
+        func options(_ spec: ComponentSpec, _ decoder: ConfigDecoder) throws -> O {
+            try decoder.decode(O.self, from: spec.args, path: spec.path, label: spec.name)
+        }
+        let factory = Factory(entry: entry, check: { _ = try options($0, $1) }) { spec, context, decoder in
+            try make(options(spec, decoder), context)
         }
         for key in [name] + aliases {
             precondition(index[key] == nil, "\(kind) '\(key)' is registered twice")
@@ -90,6 +93,13 @@ public struct Registry<Product, Context> {
             let subject = spec.path.isEmpty ? "" : " at \(spec.path)"
             throw ConfigError("cannot build \(kind) '\(spec.name)'\(subject): \(error)", at: spec.nameLocation)
         }
+    }
+
+    /// Checks `spec`'s name and options without building it, e.g. to catch a misspelt `-o` key in a component the
+    /// current mode does not use (Infer.PostProcess during training) before hours of work.
+    public func check(_ spec: ComponentSpec, decoder: ConfigDecoder) throws {
+        guard let position = index[spec.name] else { throw unknownName(spec) }
+        try factories[position].check(spec, decoder)
     }
 
     /// Reads `node` as a component (either form) at `path`, then builds it.

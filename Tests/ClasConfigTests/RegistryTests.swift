@@ -93,6 +93,18 @@ final class RegistryTests: XCTestCase {
         }
     }
 
+    func testCheckValidatesWithoutBuilding() throws {
+        let tree = try ConfigLoader.load(try Fixtures.path("MobileNetV3_large_x1_0.yaml"),
+                                         overrides: ["Loss.Eval.0.CELoss.epsilon=0.1", "Loss.Eval.0.CELoss.epsiln=0.1"])
+        let config = try ConfigDecoder().decode(RunConfig.self, from: tree)
+        let eval = try XCTUnwrap(config.loss?.eval?.first)
+        assertConfigError("-o #2 'Loss.Eval.0.CELoss.epsiln=0.1': error: unknown key 'epsiln' in Loss.Eval.0 (CELoss). "
+                          + "Did you mean 'epsilon'?") {
+            try losses().check(eval, decoder: ConfigDecoder())
+        }
+        XCTAssertNoThrow(try losses().check(try XCTUnwrap(config.loss?.train?.first), decoder: ConfigDecoder()))
+    }
+
     func testFactoryErrorsAreLocated() throws {
         let node = try parse("Loss:\n  Train:\n    - Broken:\n")
         do {
