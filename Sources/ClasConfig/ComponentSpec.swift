@@ -25,11 +25,13 @@ public struct ComponentSpec: Decodable, Sendable, Equatable {
         let subject = path.isEmpty ? "component" : path
         let forms = "expects a component: `name: <Name>` with options, or `<Name>: {options}`"
         switch node.kind {
-        case let .mapping(entries):
+        case .mapping(let entries):
             if let nameEntry = entries.first(where: { $0.key == "name" }) {
                 guard let text = nameEntry.value.scalar?.text.trimmingWhitespace, !text.isEmpty else {
-                    throw ConfigError("\(path.isEmpty ? "" : path + ".")name expects a component name, got \(nameEntry.value.summary)",
-                                      at: nameEntry.value.isNull ? nameEntry.keyLocation : nameEntry.value.location)
+                    let key = path.isEmpty ? "name" : "\(path).name"
+                    throw ConfigError(
+                        "\(key) expects a component name, got \(nameEntry.value.summary)",
+                        at: nameEntry.value.isNull ? nameEntry.keyLocation : nameEntry.value.location)
                 }
                 name = text
                 nameLocation = nameEntry.value.location
@@ -37,10 +39,12 @@ public struct ComponentSpec: Decodable, Sendable, Equatable {
             } else if entries.count == 1, let only = entries.first {
                 switch only.value.kind {
                 case .mapping: args = only.value
-                case .null: args = .mapping([], at: only.value.location == .unknown ? only.keyLocation : only.value.location)
+                case .null:
+                    args = .mapping([], at: only.value.location == .unknown ? only.keyLocation : only.value.location)
                 default:
-                    throw ConfigError("\(subject) \(forms); the options of '\(only.key)' must be a map, got \(only.value.summary)",
-                                      at: only.value.location)
+                    throw ConfigError(
+                        "\(subject) \(forms); the options of '\(only.key)' must be a map, got \(only.value.summary)",
+                        at: only.value.location)
                 }
                 name = only.key.trimmingWhitespace
                 nameLocation = only.keyLocation
@@ -48,7 +52,7 @@ public struct ComponentSpec: Decodable, Sendable, Equatable {
                 let detail = entries.isEmpty ? "got an empty map" : "this map has \(entries.count) keys and no `name`"
                 throw ConfigError("\(subject) \(forms); \(detail)", at: node)
             }
-        case let .scalar(scalar) where Self.isIdentifier(scalar.text):
+        case .scalar(let scalar) where Self.isIdentifier(scalar.text):
             name = scalar.text
             nameLocation = node.location
             args = .mapping([], at: node.location)
@@ -60,8 +64,11 @@ public struct ComponentSpec: Decodable, Sendable, Equatable {
     /// Decodes through ``ConfigDecoder``; other decoders are refused.
     public init(from decoder: Decoder) throws {
         guard let node = decoder.configNode else {
-            throw DecodingError.typeMismatch(ComponentSpec.self, .init(codingPath: decoder.codingPath,
-                                                                      debugDescription: "decode ComponentSpec with ConfigDecoder"))
+            throw DecodingError.typeMismatch(
+                ComponentSpec.self,
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "decode ComponentSpec with ConfigDecoder"))
         }
         try self.init(node: node, path: decoder.configPath)
     }
@@ -83,8 +90,9 @@ public struct ComponentSpec: Decodable, Sendable, Equatable {
 
     /// A copy with `key` set in ``args`` (used to move deprecated keys, e.g. `Global.class_num`).
     public func settingArg(_ key: String, to value: ConfigNode, keyLocation: SourceLocation) -> ComponentSpec {
-        ComponentSpec(name: name, args: args.setting(key, to: value, keyLocation: keyLocation), node: node, path: path,
-                      nameLocation: nameLocation)
+        ComponentSpec(
+            name: name, args: args.setting(key, to: value, keyLocation: keyLocation), node: node, path: path,
+            nameLocation: nameLocation)
     }
 
     /// A copy without `keys` in ``args``.
@@ -110,8 +118,11 @@ extension ConfigNode: Decodable {
     /// Decodes the raw subtree through ``ConfigDecoder`` (its keys are then left for later validation).
     public init(from decoder: Decoder) throws {
         guard let node = decoder.configNode else {
-            throw DecodingError.typeMismatch(ConfigNode.self, .init(codingPath: decoder.codingPath,
-                                                                   debugDescription: "decode ConfigNode with ConfigDecoder"))
+            throw DecodingError.typeMismatch(
+                ConfigNode.self,
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "decode ConfigNode with ConfigDecoder"))
         }
         self = node
     }

@@ -50,8 +50,11 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try childDecoder(key).decodeValue(type) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try childDecoder(key).decodeValue(type) }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
-        -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
         try decoder.adopt(childDecoder(key)).container(keyedBy: type)
     }
 
@@ -111,8 +114,11 @@ struct UnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next().decodeValue(type) }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next().decodeValue(type) }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
-        -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
         try decoder.adopt(next()).container(keyedBy: type)
     }
 
@@ -174,10 +180,10 @@ struct SingleValueContainer: SingleValueDecodingContainer {
 
 extension ConfigNode {
     /// Null for typed fields: a null node, or a quoted `"None"` (PaddleClas turns it into None).
-    var isNullValue: Bool {
+    public var isNullValue: Bool {
         switch kind {
         case .null: return true
-        case let .scalar(scalar): return Scalars.isNull(scalar)
+        case .scalar(let scalar): return Scalars.isNull(scalar)
         default: return false
         }
     }

@@ -24,7 +24,9 @@ public final class ConfigDecoder {
     /// - Parameters:
     ///   - path: The dotted path of `node` in the config, used in messages (`Optimizer.lr`); empty for the root.
     ///   - label: A name shown after the path, usually the component name (`Cosine`).
-    public func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, path: String = "", label: String? = nil) throws -> T {
+    public func decode<T: Decodable>(
+        _ type: T.Type, from node: ConfigNode, path: String = "", label: String? = nil
+    ) throws -> T {
         let root = NodeDecoder(session: self, node: node, codingPath: [], basePath: path, label: label)
         do {
             return try root.decodeValue(type)
@@ -45,7 +47,9 @@ extension Decoder {
     public var configNode: ConfigNode? { (self as? NodeDecoder)?.node }
 
     /// The dotted path of the node being decoded (`DataLoader.Train.sampler`), when decoding through ``ConfigDecoder``.
-    public var configPath: String { (self as? NodeDecoder)?.path() ?? codingPath.map(\.stringValue).joined(separator: ".") }
+    public var configPath: String {
+        (self as? NodeDecoder)?.path() ?? codingPath.map(\.stringValue).joined(separator: ".")
+    }
 
     /// Records a notice about `key` of the map being decoded (or the map itself); no-op for other decoders.
     public func configNotice(_ message: String, about key: CodingKey? = nil) {
@@ -86,8 +90,10 @@ final class NodeDecoder: Decoder {
     private var caseKeys: [String] = []
     private var children: [NodeDecoder] = []
 
-    init(session: ConfigDecoder, node: ConfigNode, codingPath: [CodingKey], basePath: String, label: String?,
-         keyLocation: SourceLocation = .unknown) {
+    init(
+        session: ConfigDecoder, node: ConfigNode, codingPath: [CodingKey], basePath: String, label: String?,
+        keyLocation: SourceLocation = .unknown
+    ) {
         self.session = session
         self.node = node
         self.codingPath = codingPath
@@ -128,7 +134,8 @@ final class NodeDecoder: Decoder {
     /// `Global.epochs expects an integer, got 'thirty'`.
     func mismatch(_ expected: String) -> ConfigError {
         let subject = path().isEmpty ? "the config" : path()
-        return ConfigError("\(subject) expects \(expected), got \(node.summary)", at: node.isNull ? enclosingLocation : node.location)
+        return ConfigError(
+            "\(subject) expects \(expected), got \(node.summary)", at: node.isNull ? enclosingLocation : node.location)
     }
 
     /// Keys this node's type is known to read, for suggestions.
@@ -142,8 +149,11 @@ final class NodeDecoder: Decoder {
     /// key is reported (`unknown key 'lerning_rate' … Did you mean 'learning_rate'?`), which is the real mistake.
     func missingKey(_ key: String) -> ConfigError {
         let known = knownKeys + [key]
-        if let typo = node.entries?.first(where: { !known.contains($0.key) && !Suggest.closest(to: $0.key, in: [key]).isEmpty }) {
-            return ConfigError("unknown key '\(typo.key)' \(place)." + Suggest.didYouMean(typo.key, in: known), at: typo.keyLocation)
+        if let typo = node.entries?.first(where: {
+            !known.contains($0.key) && !Suggest.closest(to: $0.key, in: [key]).isEmpty
+        }) {
+            return ConfigError(
+                "unknown key '\(typo.key)' \(place)." + Suggest.didYouMean(typo.key, in: known), at: typo.keyLocation)
         }
         return ConfigError("missing required key '\(key)' \(place)", at: enclosingLocation)
     }
@@ -170,14 +180,16 @@ final class NodeDecoder: Decoder {
 
     /// A decoder for the child `node` at `key` of this map or list.
     func child(_ node: ConfigNode, key: CodingKey, keyLocation: SourceLocation) -> NodeDecoder {
-        NodeDecoder(session: session, node: node, codingPath: codingPath + [key], basePath: basePath, label: nil,
-                    keyLocation: keyLocation)
+        NodeDecoder(
+            session: session, node: node, codingPath: codingPath + [key], basePath: basePath, label: nil,
+            keyLocation: keyLocation)
     }
 
     /// A fresh decoder for this same node (a single-value container decoding a nested type).
     func sameNode() -> NodeDecoder {
-        NodeDecoder(session: session, node: node, codingPath: codingPath, basePath: basePath, label: label,
-                    keyLocation: keyLocation)
+        NodeDecoder(
+            session: session, node: node, codingPath: codingPath, basePath: basePath, label: label,
+            keyLocation: keyLocation)
     }
 
     /// Registers a decoder made for a nested container, checked when this one finishes.
@@ -197,7 +209,8 @@ final class NodeDecoder: Decoder {
         for entry in entries where !consumed.contains(entry.key) {
             if let reason = ignored[entry.key] {
                 if !entry.value.isNull && entry.value.scalar.flatMap({ Scalars.bool($0.text) }) != false {
-                    session.notice("\(path(AnyKey(stringValue: entry.key))) is ignored: \(reason)", at: entry.keyLocation)
+                    session.notice(
+                        "\(path(AnyKey(stringValue: entry.key))) is ignored: \(reason)", at: entry.keyLocation)
                 }
             } else {
                 unknown.append(entry)
@@ -205,10 +218,12 @@ final class NodeDecoder: Decoder {
         }
         guard let first = unknown.first else { return }
         let known = knownKeys
-        var message = known.contains(first.key)
+        var message =
+            known.contains(first.key)
             ? "key '\(first.key)' \(place) was not read by \(decodedType.map { "\($0)" } ?? "its decoder")"
-            : optionsType != nil && known.isEmpty ? "unknown key '\(first.key)' \(place), which takes no options."
-            : "unknown key '\(first.key)' \(place)." + Suggest.didYouMean(first.key, in: known)
+            : optionsType != nil && known.isEmpty
+                ? "unknown key '\(first.key)' \(place), which takes no options."
+                : "unknown key '\(first.key)' \(place)." + Suggest.didYouMean(first.key, in: known)
         if unknown.count > 1 {
             message += " Also unknown: " + unknown.dropFirst().map { "'\($0.key)'" }.joined(separator: ", ") + "."
         }
@@ -220,7 +235,7 @@ final class NodeDecoder: Decoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         let entries: [ConfigNode.Entry]
         switch node.kind {
-        case let .mapping(list): entries = list
+        case .mapping(let list): entries = list
         case .null: entries = []
         default: throw mismatch("a map")
         }
@@ -233,8 +248,8 @@ final class NodeDecoder: Decoder {
 
     func unkeyedContainer() throws -> UnkeyedDecodingContainer {
         switch node.kind {
-        case let .sequence(items): return UnkeyedContainer(decoder: self, items: items)
-        case let .scalar(scalar):
+        case .sequence(let items): return UnkeyedContainer(decoder: self, items: items)
+        case .scalar(let scalar):
             guard let items = Self.tupleItems(scalar.text, at: node.location) else { throw mismatch("a list") }
             return UnkeyedContainer(decoder: self, items: items)
         default: throw mismatch("a list")
@@ -246,7 +261,9 @@ final class NodeDecoder: Decoder {
     /// PaddleClas tuple strings: `"1,5"`, `"(1, 5)"`, `"[1, 5]"` as list items (at least one comma).
     static func tupleItems(_ text: String, at location: SourceLocation) -> [ConfigNode]? {
         var body = Substring(text.trimmingWhitespace)
-        if let open = body.first, let close = body.last, body.count >= 2, open == "(" && close == ")" || open == "[" && close == "]" {
+        if let open = body.first, let close = body.last, body.count >= 2,
+            open == "(" && close == ")" || open == "[" && close == "]"
+        {
             body = body.dropFirst().dropLast()
         }
         guard body.contains(",") else { return nil }
@@ -261,18 +278,22 @@ final class NodeDecoder: Decoder {
         func locate(_ path: [CodingKey]) -> (NodeDecoder, CodingKey?) {
             var decoder = self
             for key in path.dropLast() {
-                guard let child = decoder.node[key.stringValue] ?? key.intValue.flatMap({ decoder.node[$0] }) else { break }
+                guard let child = decoder.node[key.stringValue] ?? key.intValue.flatMap({ decoder.node[$0] }) else {
+                    break
+                }
                 decoder = decoder.child(child, key: key, keyLocation: decoder.location(of: key))
             }
             return (decoder, path.last)
         }
         switch error {
-        case let .dataCorrupted(context), let .typeMismatch(_, context), let .valueNotFound(_, context):
+        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
             let (decoder, key) = locate(context.codingPath)
             return ConfigError("\(decoder.path(key)): \(context.debugDescription)", at: decoder.location(of: key))
-        case let .keyNotFound(key, context):
+        case .keyNotFound(let key, let context):
             let (decoder, last) = locate(context.codingPath + [key])
-            return ConfigError("missing required key '\(last?.stringValue ?? key.stringValue)' \(decoder.place)", at: decoder.enclosingLocation)
+            return ConfigError(
+                "missing required key '\(last?.stringValue ?? key.stringValue)' \(decoder.place)",
+                at: decoder.enclosingLocation)
         @unknown default:
             return ConfigError("\(error)", at: node.location)
         }

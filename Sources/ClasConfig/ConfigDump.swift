@@ -7,9 +7,11 @@ import Yams
 public enum ConfigDump {
     /// The YAML text of `node`, optionally preceded by `header` lines written as `#` comments.
     public static func yaml(_ node: ConfigNode, header: String? = nil) throws -> String {
-        let comment = header.map { text in
-            text.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" }.joined(separator: "\n") + "\n"
-        } ?? ""
+        let comment =
+            header.map { text in
+                text.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" }.joined(separator: "\n")
+                    + "\n"
+            } ?? ""
         do {
             return comment + (try Yams.serialize(node: yamsNode(node), indent: 2, width: -1, allowUnicode: true))
         } catch {
@@ -21,12 +23,12 @@ public enum ConfigDump {
         switch node.kind {
         case .null:
             return Node("null", .implicit, .plain)
-        case let .scalar(scalar):
+        case .scalar(let scalar):
             return Node(scalar.text, .implicit, scalar.isQuoted ? .singleQuoted : .plain)
-        case let .sequence(items):
+        case .sequence(let items):
             let flow = !items.isEmpty && items.count <= 16 && items.allSatisfy(isFlowSafe) || items.isEmpty
             return Node(items.map(yamsNode), .implicit, flow ? .flow : .block)
-        case let .mapping(entries):
+        case .mapping(let entries):
             let pairs = entries.map { (Node($0.key, .implicit, .plain), yamsNode($0.value)) }
             return Node(pairs, .implicit, entries.isEmpty ? .flow : .block)
         }
@@ -36,8 +38,9 @@ public enum ConfigDump {
     private static func isFlowSafe(_ node: ConfigNode) -> Bool {
         switch node.kind {
         case .null: return true
-        case let .scalar(scalar):
-            return scalar.isQuoted || !scalar.text.isEmpty && scalar.text.allSatisfy { $0.isLetter || $0.isNumber || "_.+-/".contains($0) }
+        case .scalar(let scalar):
+            return scalar.isQuoted
+                || !scalar.text.isEmpty && scalar.text.allSatisfy { $0.isLetter || $0.isNumber || "_.+-/".contains($0) }
         default: return false
         }
     }

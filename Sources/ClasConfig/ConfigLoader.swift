@@ -14,7 +14,7 @@ public enum ConfigLoader {
 
     /// Reads and parses one file, without resolving `_BASE_`. An empty file gives an empty map.
     public static func loadFile(_ path: String) throws -> ConfigNode {
-        try parse(readFile(path, location: .file(SourceFile(path: path, text: ""), line: 0, column: 0)))
+        try parse(readFile(path, location: .unknown))
     }
 
     /// Parses YAML text; `path` is only used in locations. An empty document gives an empty map.
@@ -22,7 +22,7 @@ public enum ConfigLoader {
         try parse(SourceFile(path: path, text: text))
     }
 
-    /// Reads a file, reporting a missing or unreadable file at `location`.
+    /// Reads a file, reporting a missing or unreadable file at `location` (the `_BASE_` entry naming it, if any).
     static func readFile(_ path: String, location: SourceLocation, what: String = "config file") throws -> SourceFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             var isDirectory: ObjCBool = false
@@ -63,17 +63,17 @@ public enum ConfigLoader {
     static func convert(_ node: Node, locate: (Int, Int) -> SourceLocation) throws -> ConfigNode {
         let location = node.mark.map { locate($0.line, $0.column) } ?? .unknown
         switch node {
-        case let .scalar(scalar):
+        case .scalar(let scalar):
             let quoted = scalar.style != .plain || scalar.tag.description == Tag.Name.str.rawValue
             return .scalar(scalar.string, quoted: quoted, at: location)
-        case let .sequence(sequence):
+        case .sequence(let sequence):
             return .sequence(try sequence.map { try convert($0, locate: locate) }, at: location)
-        case let .mapping(mapping):
+        case .mapping(let mapping):
             var entries: [ConfigNode.Entry] = []
             var merged: [ConfigNode.Entry] = []
             for (keyNode, valueNode) in mapping {
                 let keyLocation = keyNode.mark.map { locate($0.line, $0.column) } ?? location
-                guard case let .scalar(keyScalar) = keyNode else {
+                guard case .scalar(let keyScalar) = keyNode else {
                     throw ConfigError("map keys must be plain names, not a list or map", at: keyLocation)
                 }
                 let value = try convert(valueNode, locate: locate)
@@ -124,10 +124,10 @@ public enum ConfigLoader {
             return ConfigError(message, at: location)
         }
         switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             return make(context, problem, mark.line, mark.column)
-        case let .reader(problem, offset, _, yaml):
+        case .reader(let problem, let offset, _, let yaml):
             let before = yaml.prefix(offset ?? 0)
             let line = before.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
             let column = before.reversed().prefix { $0 != "\n" }.count + 1

@@ -66,7 +66,9 @@ public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
     static let nullSpellings: Set<String> = ["", "~", "null", "Null", "NULL", "None"]
 
     /// A scalar node; a plain scalar spelled like null becomes ``Kind/null``.
-    public static func scalar(_ text: String, quoted: Bool = false, at location: SourceLocation = .unknown) -> ConfigNode {
+    public static func scalar(
+        _ text: String, quoted: Bool = false, at location: SourceLocation = .unknown
+    ) -> ConfigNode {
         if !quoted && nullSpellings.contains(text) { return ConfigNode(.null, at: location) }
         return ConfigNode(.scalar(Scalar(text, isQuoted: quoted)), at: location)
     }
@@ -91,19 +93,19 @@ public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
 
     /// The map entries, or nil when this is not a map.
     public var entries: [Entry]? {
-        if case let .mapping(entries) = kind { return entries }
+        if case .mapping(let entries) = kind { return entries }
         return nil
     }
 
     /// The list items, or nil when this is not a list.
     public var items: [ConfigNode]? {
-        if case let .sequence(items) = kind { return items }
+        if case .sequence(let items) = kind { return items }
         return nil
     }
 
     /// The scalar, or nil when this is not a scalar.
     public var scalar: Scalar? {
-        if case let .scalar(scalar) = kind { return scalar }
+        if case .scalar(let scalar) = kind { return scalar }
         return nil
     }
 
@@ -127,7 +129,11 @@ public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
         var node: ConfigNode? = self
         for segment in path.split(separator: ".") {
             guard let current = node else { return nil }
-            if current.items != nil, let index = Int(segment) { node = current[index] } else { node = current[String(segment)] }
+            if current.items != nil, let index = Int(segment) {
+                node = current[index]
+            } else {
+                node = current[String(segment)]
+            }
         }
         return node
     }
@@ -136,7 +142,7 @@ public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
     public var summary: String {
         switch kind {
         case .null: return "null"
-        case let .scalar(scalar): return "'\(scalar.text)'"
+        case .scalar(let scalar): return "'\(scalar.text)'"
         case .sequence: return "a list"
         case .mapping: return "a map"
         }
@@ -146,9 +152,9 @@ public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch kind {
         case .null: return "null"
-        case let .scalar(scalar): return scalar.isQuoted ? "'\(scalar.text)'" : scalar.text
-        case let .sequence(items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
-        case let .mapping(entries): return "{" + entries.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .scalar(let scalar): return scalar.isQuoted ? "'\(scalar.text)'" : scalar.text
+        case .sequence(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
+        case .mapping(let entries): return "{" + entries.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 

@@ -11,7 +11,7 @@ public enum Inheritance {
 
     /// Reads `path` and everything it inherits from, merged into one tree without `_BASE_`.
     public static func resolve(_ path: String) throws -> ConfigNode {
-        let file = try ConfigLoader.readFile(path, location: .file(SourceFile(path: path, text: ""), line: 0, column: 0))
+        let file = try ConfigLoader.readFile(path, location: .unknown)
         return try resolve(file, chain: [])
     }
 
@@ -55,7 +55,7 @@ public enum Inheritance {
         switch entry.value.kind {
         case .null: return []
         case .scalar: nodes = [entry.value]
-        case let .sequence(items): nodes = items
+        case .sequence(let items): nodes = items
         case .mapping: throw ConfigError("_BASE_ expects a file path or a list of paths, got a map", at: entry.value)
         }
         return try nodes.map { node in
@@ -78,7 +78,10 @@ public enum Inheritance {
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
-            if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+                continue
+            }
             parts.append(part)
         }
         let joined = parts.joined(separator: "/")

@@ -28,7 +28,9 @@ public enum Overrides {
         let segments = key.split(separator: ".", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard !segments.contains(where: \.isEmpty) else {
-            let problem = key.trimmingCharacters(in: .whitespaces).isEmpty ? "missing KEY before '='" : "empty segment in key '\(key)'"
+            let problem =
+                key.trimmingCharacters(in: .whitespaces).isEmpty
+                ? "missing KEY before '='" : "empty segment in key '\(key)'"
             throw ConfigError("\(problem); expected KEY=VALUE, e.g. -o Global.epochs=10", at: origin)
         }
         let value = parseValue(String(text[text.index(after: equals)...]), at: origin)
@@ -48,9 +50,11 @@ public enum Overrides {
     static func relocated(_ node: ConfigNode, to origin: SourceLocation) -> ConfigNode {
         switch node.kind {
         case .null, .scalar: return ConfigNode(node.kind, at: origin)
-        case let .sequence(items): return .sequence(items.map { relocated($0, to: origin) }, at: origin)
-        case let .mapping(entries):
-            return .mapping(entries.map { .init(key: $0.key, keyLocation: origin, value: relocated($0.value, to: origin)) }, at: origin)
+        case .sequence(let items): return .sequence(items.map { relocated($0, to: origin) }, at: origin)
+        case .mapping(let entries):
+            return .mapping(
+                entries.map { .init(key: $0.key, keyLocation: origin, value: relocated($0.value, to: origin)) },
+                at: origin)
         }
     }
 
@@ -71,24 +75,28 @@ public enum Overrides {
                 }
                 let child = rest.isEmpty ? value : try set(.mapping([], at: origin), rest, path: path + [segment])
                 return map.setting(segment, to: child, keyLocation: origin)
-            case let .sequence(items):
+            case .sequence(let items):
                 let index = try itemIndex(segment, in: items, path: here, rest: rest)
                 var items = items
                 items[index] = try set(items[index], rest, path: path + [String(index)])
                 return .sequence(items, at: node.location)
             case .scalar:
-                throw ConfigError("cannot set '\(segment)' inside \(here): it is a value (\(node.summary)), not a map", at: origin)
+                throw ConfigError(
+                    "cannot set '\(segment)' inside \(here): it is a value (\(node.summary)), not a map", at: origin)
             }
         }
 
         /// The list index named by `segment`, python-style (negative from the end), with helpful errors.
-        private func itemIndex(_ segment: String, in items: [ConfigNode], path: String, rest: ArraySlice<String>) throws -> Int {
+        private func itemIndex(
+            _ segment: String, in items: [ConfigNode], path: String, rest: ArraySlice<String>
+        ) throws -> Int {
             let count = items.count
             let range = count == 0 ? "it is empty" : "use 0…\(count - 1) or -\(count)…-1"
             guard let index = Int(segment) else {
                 var message = "\(path) is a list, so '\(segment)' must be an item index (\(range))"
                 if let position = items.firstIndex(where: { ComponentSpec.name(of: $0) == segment }) {
-                    let suggestion = ([path, String(position)] + (items[position][segment] != nil ? [segment] : []) + rest)
+                    let suggestion =
+                        ([path, String(position)] + (items[position][segment] != nil ? [segment] : []) + rest)
                     message += ". Did you mean '\(suggestion.joined(separator: "."))'?"
                 }
                 throw ConfigError(message, at: origin)

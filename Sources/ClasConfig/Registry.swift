@@ -51,9 +51,11 @@ public struct Registry<Product, Context> {
     ///   - options: The options struct decoded from the component's map.
     ///   - make: Builds the product from decoded options and the context.
     /// - Precondition: neither `name` nor any alias is registered yet.
-    public mutating func register<O: ConfigOptions>(_ name: String, aliases: [String] = [], summary: String,
-                                                    options: O.Type,
-                                                    make: @escaping (O, Context) throws -> Product) {
+    public mutating func register<O: ConfigOptions>(
+        _ name: String, aliases: [String] = [], summary: String,
+        options: O.Type,
+        make: @escaping (O, Context) throws -> Product
+    ) {
         let entry = Entry(name: name, aliases: aliases, summary: summary, optionKeys: O.knownKeys)
         func options(_ spec: ComponentSpec, _ decoder: ConfigDecoder) throws -> O {
             try decoder.decode(O.self, from: spec.args, path: spec.path, label: spec.name)

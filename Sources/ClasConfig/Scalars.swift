@@ -27,12 +27,14 @@ public enum Scalars {
             body = body.dropFirst()
         }
         var radix = 10
-        for (prefix, base) in [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)] where body.hasPrefix(prefix) {
+        for (prefix, base) in [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)]
+        where body.hasPrefix(prefix) {
             radix = base
             body = body.dropFirst(2)
         }
         guard let first = body.first, first != "_", body.last != "_", !body.contains("__"),
-              body.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return nil }
+            body.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+        else { return nil }
         guard let magnitude = Int(body.replacingUnderscores, radix: radix) else { return nil }
         return negative ? -magnitude : magnitude
     }

@@ -37,9 +37,9 @@ public enum SourceLocation: Sendable, Hashable, CustomStringConvertible {
     /// `path:line:column`, `path`, `-o #k 'text'`, or `<config>`.
     public var description: String {
         switch self {
-        case let .file(file, line, column):
+        case .file(let file, let line, let column):
             return line > 0 ? "\(file.path):\(line):\(column)" : file.path
-        case let .override(index, text):
+        case .override(let index, let text):
             return "-o #\(index) '\(text)'"
         case .unknown:
             return "<config>"
@@ -48,20 +48,21 @@ public enum SourceLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// The path of the file, for file locations.
     public var filePath: String? {
-        if case let .file(file, _, _) = self { return file.path }
+        if case .file(let file, _, _) = self { return file.path }
         return nil
     }
 
     /// The line, for file locations with a line.
     public var line: Int? {
-        if case let .file(_, line, _) = self, line > 0 { return line }
+        if case .file(_, let line, _) = self, line > 0 { return line }
         return nil
     }
 
     /// The source line followed by a caret under the column, for file locations with a line.
     public var snippet: String? {
-        guard case let .file(file, line, column) = self, line > 0, let text = file.line(line),
-              text.contains(where: { $0 != " " && $0 != "\t" }) else { return nil }
+        guard case .file(let file, let line, let column) = self, line > 0, let text = file.line(line),
+            text.contains(where: { $0 != " " && $0 != "\t" })
+        else { return nil }
         let prefix = text.unicodeScalars.prefix(max(0, column - 1))
         let pad = String(String.UnicodeScalarView(prefix).map { $0 == "\t" ? "\t" : " " })
         return text + "\n" + pad + "^"
@@ -69,8 +70,9 @@ public enum SourceLocation: Sendable, Hashable, CustomStringConvertible {
 
     public static func == (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
         switch (lhs, rhs) {
-        case let (.file(f1, l1, c1), .file(f2, l2, c2)): return f1.path == f2.path && l1 == l2 && c1 == c2
-        case let (.override(i1, t1), .override(i2, t2)): return i1 == i2 && t1 == t2
+        case (.file(let f1, let l1, let c1), .file(let f2, let l2, let c2)):
+            return f1.path == f2.path && l1 == l2 && c1 == c2
+        case (.override(let i1, let t1), .override(let i2, let t2)): return i1 == i2 && t1 == t2
         case (.unknown, .unknown): return true
         default: return false
         }

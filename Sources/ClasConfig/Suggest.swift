@@ -31,7 +31,8 @@ public enum Suggest {
 
     /// Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions cost 1.
     public static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
         var previous2 = [Int](repeating: 0, count: b.count + 1)
         var previous = Array(0...b.count)

@@ -8,7 +8,9 @@ struct CosineOptions: ConfigOptions, Equatable {
     var warmupEpoch: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case learningRate = "learning_rate", etaMin = "eta_min", warmupEpoch = "warmup_epoch"
+        case learningRate = "learning_rate"
+        case etaMin = "eta_min"
+        case warmupEpoch = "warmup_epoch"
     }
 
     static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -26,7 +28,10 @@ struct MomentumOptions: ConfigOptions {
     var momentum: Double
     var useNesterov: Bool
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case momentum, useNesterov = "use_nesterov" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case momentum
+        case useNesterov = "use_nesterov"
+    }
 
     static let knownKeys = CodingKeys.allCases.map(\.stringValue)
     static let ignoredKeys = ["multi_precision": "SwiftClas keeps float32 weights"]
@@ -51,7 +56,9 @@ struct Plain: Decodable, Equatable {
 final class DecoderTests: XCTestCase {
     private let decoder = ConfigDecoder()
 
-    private func decode<T: Decodable>(_ type: T.Type, _ yaml: String, at path: String = "", label: String? = nil) throws -> T {
+    private func decode<T: Decodable>(
+        _ type: T.Type, _ yaml: String, at path: String = "", label: String? = nil
+    ) throws -> T {
         let root = try parse(yaml, path: "configs/mnv3.yaml")
         let node = path.isEmpty ? root : try XCTUnwrap(root.node(at: path))
         return try decoder.decode(type, from: node.removing(["name"]), path: path, label: label)
@@ -67,22 +74,26 @@ final class DecoderTests: XCTestCase {
 
     func testUnknownKeyWithSuggestion() {
         let yaml = """
-        Optimizer:
-          name: Momentum
-          momentum: 0.9
-          lr:
-            name: Cosine
-            lerning_rate: 0.1
-        """
-        assertConfigError("configs/mnv3.yaml:6:5: error: unknown key 'lerning_rate' in Optimizer.lr (Cosine). "
-                          + "Did you mean 'learning_rate'?") {
+            Optimizer:
+              name: Momentum
+              momentum: 0.9
+              lr:
+                name: Cosine
+                lerning_rate: 0.1
+            """
+        assertConfigError(
+            "configs/mnv3.yaml:6:5: error: unknown key 'lerning_rate' in Optimizer.lr (Cosine). "
+                + "Did you mean 'learning_rate'?"
+        ) {
             try decode(CosineOptions.self, yaml, at: "Optimizer.lr", label: "Cosine")
         }
     }
 
     func testSeveralUnknownKeysAreAllNamed() {
-        assertConfigError("configs/mnv3.yaml:2:1: error: unknown key 'eta_mn' at the top level. Did you mean 'eta_min'? "
-                          + "Also unknown: 'zzz'.") {
+        assertConfigError(
+            "configs/mnv3.yaml:2:1: error: unknown key 'eta_mn' at the top level. Did you mean 'eta_min'? "
+                + "Also unknown: 'zzz'."
+        ) {
             try decode(CosineOptions.self, "learning_rate: 0.1\neta_mn: 0\nzzz: 1\n")
         }
     }
@@ -94,7 +105,8 @@ final class DecoderTests: XCTestCase {
         assertConfigError("configs/mnv3.yaml:1:16: error: learning_rate expects a number, got 'fast'") {
             try decode(CosineOptions.self, "learning_rate: fast\n")
         }
-        assertConfigError("configs/mnv3.yaml:1:15: error: use_nesterov expects a boolean (true or false), got 'maybe'") {
+        assertConfigError("configs/mnv3.yaml:1:15: error: use_nesterov expects a boolean (true or false), got 'maybe'")
+        {
             try decode(MomentumOptions.self, "use_nesterov: maybe\nmomentum: 0.9\n")
         }
     }
@@ -110,12 +122,12 @@ final class DecoderTests: XCTestCase {
 
     func testMissingRequiredKeyPointsAtTheEnclosingMap() {
         let yaml = """
-        Global:
-          epochs: 1
-        Optimizer:
-          name: Momentum
-          use_nesterov: true
-        """
+            Global:
+              epochs: 1
+            Optimizer:
+              name: Momentum
+              use_nesterov: true
+            """
         assertConfigError("configs/mnv3.yaml:4:3: error: missing required key 'momentum' in Optimizer (Momentum)") {
             try decode(MomentumOptions.self, yaml, at: "Optimizer", label: "Momentum")
         }
@@ -130,8 +142,9 @@ final class DecoderTests: XCTestCase {
     func testIgnoredKeysGiveNoticesUnlessFalseOrNull() throws {
         _ = try decode(MomentumOptions.self, "momentum: 0.9\nmulti_precision: true\n")
         _ = try decode(MomentumOptions.self, "momentum: 0.9\nmulti_precision: false\n")
-        XCTAssertEqual(decoder.notices.map(\.description),
-                       ["configs/mnv3.yaml:2:1: notice: multi_precision is ignored: SwiftClas keeps float32 weights"])
+        XCTAssertEqual(
+            decoder.notices.map(\.description),
+            ["configs/mnv3.yaml:2:1: notice: multi_precision is ignored: SwiftClas keeps float32 weights"])
     }
 
     func testRangeChecksAreLocated() {
@@ -163,8 +176,10 @@ final class DecoderTests: XCTestCase {
     }
 
     func testEnumValuesAreListedWithASuggestion() {
-        assertConfigError("configs/mnv3.yaml:2:7: error: mode expects one of 'const', 'rand', 'pixel', got 'pixl'. "
-                          + "Did you mean 'pixel'?") {
+        assertConfigError(
+            "configs/mnv3.yaml:2:7: error: mode expects one of 'const', 'rand', 'pixel', got 'pixl'. "
+                + "Did you mean 'pixel'?"
+        ) {
             try decode(Plain.self, "topk: [1]\nmode: pixl\n")
         }
     }
@@ -178,10 +193,13 @@ final class DecoderTests: XCTestCase {
     func testNestedPathsInMessages() throws {
         struct Split: Decodable { var loader: Loader }
         struct Loader: Decodable { var num_workers: Int }
-        assertConfigError("configs/mnv3.yaml:4:7: error: unknown key 'num_worker' in DataLoader.Train.loader. "
-                          + "Did you mean 'num_workers'?") {
-            try decode(Split.self, "DataLoader:\n  Train:\n    loader:\n      num_worker: 1\n      num_workers: 2\n",
-                       at: "DataLoader.Train")
+        assertConfigError(
+            "configs/mnv3.yaml:4:7: error: unknown key 'num_worker' in DataLoader.Train.loader. "
+                + "Did you mean 'num_workers'?"
+        ) {
+            try decode(
+                Split.self, "DataLoader:\n  Train:\n    loader:\n      num_worker: 1\n      num_workers: 2\n",
+                at: "DataLoader.Train")
         }
         struct Losses: Decodable { var Train: [Weighted] }
         struct Weighted: Decodable { var weight: Double }

@@ -62,7 +62,8 @@ final class InheritanceTests: XCTestCase {
             "a.yaml": "_BASE_: b.yaml\nGlobal: {epochs: 1}\n",
             "b.yaml": "Arch: {name: X}\n_BASE_: [./a.yaml]\n",
         ])
-        let a = dir("a.yaml"), b = dir("b.yaml")
+        let a = dir("a.yaml")
+        let b = dir("b.yaml")
         assertConfigError("\(b):2:10: error: _BASE_ cycle: \(a) → \(b) → \(a)") {
             try ConfigLoader.load(a)
         }
@@ -92,14 +93,17 @@ final class InheritanceTests: XCTestCase {
 
     func testSyntaxErrorInABaseFileIsLocatedInThatFile() throws {
         let dir = try TempDir(["a.yaml": "_BASE_: b.yaml\n", "b.yaml": "Global:\n  epochs: [1\n"])
-        assertConfigError("\(dir("b.yaml")):3:1: error: invalid YAML: did not find expected ',' or ']' "
-                          + "(while parsing a flow sequence at line 2, column 11)") {
+        assertConfigError(
+            "\(dir("b.yaml")):3:1: error: invalid YAML: did not find expected ',' or ']' "
+                + "(while parsing a flow sequence at line 2, column 11)"
+        ) {
             try ConfigLoader.load(dir("a.yaml"))
         }
     }
 
     func testRelativePathsAreNormalised() {
-        XCTAssertEqual(Inheritance.joined(directoryOf: "configs/x/a.yaml", "../_base_/./b.yaml"), "configs/_base_/b.yaml")
+        XCTAssertEqual(
+            Inheritance.joined(directoryOf: "configs/x/a.yaml", "../_base_/./b.yaml"), "configs/_base_/b.yaml")
         XCTAssertEqual(Inheritance.joined(directoryOf: "a.yaml", "b.yaml"), "b.yaml")
         XCTAssertEqual(Inheritance.joined(directoryOf: "a.yaml", "/abs/b.yaml"), "/abs/b.yaml")
         XCTAssertEqual(Inheritance.joined(directoryOf: "a.yaml", "../b.yaml"), "../b.yaml")

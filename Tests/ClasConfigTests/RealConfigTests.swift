@@ -23,11 +23,14 @@ final class RealConfigTests: XCTestCase {
 
     func testKunlunOldSchemaIsRejected() throws {
         let path = try Fixtures.path("ResNet50_vd_finetune_kunlun.yaml")
-        assertConfigError("\(path):3:1: error: unknown top-level sections 'mode', 'ARCHITECTURE', 'pretrained_model', "
-            + "'load_static_weights', 'model_save_dir', 'classes_num', 'total_images', 'save_interval', 'validate', "
-            + "'valid_interval', 'epochs', 'topk', 'image_shape', 'LEARNING_RATE', 'OPTIMIZER', 'TRAIN', 'VALID': "
-            + "this is the obsolete PaddleClas 2.0 config schema, which is not supported; current configs have the "
-            + "sections Global, Arch, Loss, Optimizer, DataLoader, Metric, Infer") {
+        assertConfigError(
+            "\(path):3:1: error: unknown top-level sections 'mode', 'ARCHITECTURE', 'pretrained_model', "
+                + "'load_static_weights', 'model_save_dir', 'classes_num', 'total_images', 'save_interval', "
+                + "'validate', "
+                + "'valid_interval', 'epochs', 'topk', 'image_shape', 'LEARNING_RATE', 'OPTIMIZER', 'TRAIN', 'VALID': "
+                + "this is the obsolete PaddleClas 2.0 config schema, which is not supported; current configs have the "
+                + "sections Global, Arch, Loss, Optimizer, DataLoader, Metric, Infer"
+        ) {
             try RunConfig.load(path, decoder: ConfigDecoder())
         }
     }

@@ -16,7 +16,9 @@ final class ScalarTests: XCTestCase {
         XCTAssertEqual(Scalars.int("89_478_485"), 89_478_485)
         XCTAssertEqual(Scalars.int("0x10"), 16)
         XCTAssertEqual(Scalars.int("0o17"), 15)
-        for text in ["10.5", "1e3", "--5", "_1", "1__0", "ten", "", "1,5", "0x"] { XCTAssertNil(Scalars.int(text), text) }
+        for text in ["10.5", "1e3", "--5", "_1", "1__0", "ten", "", "1,5", "0x"] {
+            XCTAssertNil(Scalars.int(text), text)
+        }
     }
 
     func testFloatsIncludingYAML11Strings() {
@@ -44,7 +46,9 @@ final class ScalarTests: XCTestCase {
     }
 
     func testArithmeticRejectsAnythingElse() {
-        for text in ["1/0", "abc", "1 +", "(1", "1)", "2**3", "os.system('x')", "1e", "e5", ".", "1 2", "0x10/2", "", "1,5"] {
+        for text in [
+            "1/0", "abc", "1 +", "(1", "1)", "2**3", "os.system('x')", "1e", "e5", ".", "1 2", "0x10/2", "", "1,5",
+        ] {
             XCTAssertNil(Scalars.double(text), text)
         }
     }

@@ -18,8 +18,10 @@ final class SuggestTests: XCTestCase {
     }
 
     func testTiesAreAllListed() {
-        XCTAssertEqual(Suggest.didYouMean("MobileNetV3_smal", in: ["MobileNetV3_small_x0_5", "MobileNetV3_small_x1_0", "ResNet50"]),
-                       " Did you mean one of 'MobileNetV3_small_x0_5', 'MobileNetV3_small_x1_0'?")
+        XCTAssertEqual(
+            Suggest.didYouMean(
+                "MobileNetV3_smal", in: ["MobileNetV3_small_x0_5", "MobileNetV3_small_x1_0", "ResNet50"]),
+            " Did you mean one of 'MobileNetV3_small_x0_5', 'MobileNetV3_small_x1_0'?")
         XCTAssertEqual(Suggest.didYouMean("epoch", in: ["epochs", "seed"]), " Did you mean 'epochs'?")
         XCTAssertEqual(Suggest.didYouMean("zzz", in: ["epochs"]), "")
     }

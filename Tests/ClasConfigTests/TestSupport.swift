@@ -12,8 +12,10 @@ enum Fixtures {
         return url.path
     }
 
-    static let all = ["MobileNetV3_large_x1_0.yaml", "DeiT_tiny_patch16_224.yaml", "R50_vd_distill_MV3_large_x1_0_CIFAR100.yaml",
-                      "ResNet50_vd.yaml", "PPLCNet_x2_5_dml.yaml"]
+    static let all = [
+        "MobileNetV3_large_x1_0.yaml", "DeiT_tiny_patch16_224.yaml", "R50_vd_distill_MV3_large_x1_0_CIFAR100.yaml",
+        "ResNet50_vd.yaml", "PPLCNet_x2_5_dml.yaml",
+    ]
 
     /// The shared PaddleClas configs, when this machine has them.
     static func sharedConfigs() throws -> [String] {
@@ -37,8 +39,9 @@ final class TempDir {
 
     func write(_ name: String, _ text: String) throws {
         let full = "\(path)/\(name)"
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try text.write(toFile: full, atomically: true, encoding: .utf8)
     }
 
@@ -48,8 +51,10 @@ final class TempDir {
 }
 
 /// Asserts that `body` throws a ``ConfigError`` whose one-line headline is exactly `headline`.
-func assertConfigError<T>(_ headline: String, file: StaticString = #filePath, line: UInt = #line,
-                          _ body: () throws -> T) {
+func assertConfigError<T>(
+    _ headline: String, file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws -> T
+) {
     do {
         let value = try body()
         XCTFail("expected error \(headline), got \(value)", file: file, line: line)
@@ -67,9 +72,9 @@ func parse(_ text: String, path: String = "cfg.yaml") throws -> ConfigNode {
 
 /// A minimal valid config to patch in tests.
 let minimalConfig = """
-Global:
-  epochs: 2
-Arch:
-  name: MobileNetV3_small_x1_0
-  class_num: 10
-"""
+    Global:
+      epochs: 2
+    Arch:
+      name: MobileNetV3_small_x1_0
+      class_num: 10
+    """

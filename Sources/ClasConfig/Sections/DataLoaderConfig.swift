@@ -6,7 +6,8 @@ public struct DataLoaderConfig: ConfigOptions, Sendable, Equatable {
     public var eval: DataLoaderSplit?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case train = "Train", eval = "Eval"
+        case train = "Train"
+        case eval = "Eval"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -14,7 +15,8 @@ public struct DataLoaderConfig: ConfigOptions, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let extra = decoder.configNode?.entry("UnLabelTrain") {
-            throw ConfigError("DataLoader.UnLabelTrain (semi-supervised training) is not supported", at: extra.keyLocation)
+            throw ConfigError(
+                "DataLoader.UnLabelTrain (semi-supervised training) is not supported", at: extra.keyLocation)
         }
         train = try c.decodeIfPresent(DataLoaderSplit.self, forKey: .train)
         eval = try c.decodeIfPresent(DataLoaderSplit.self, forKey: .eval)
@@ -41,7 +43,10 @@ public struct DataLoaderSplit: ConfigOptions, Sendable, Equatable {
     public var loader: LoaderOptions
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case dataset, sampler, loader, batchSize = "batch_size", shuffle, dropLast = "drop_last"
+        case dataset, sampler, loader
+        case batchSize = "batch_size"
+        case shuffle
+        case dropLast = "drop_last"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -53,7 +58,9 @@ public struct DataLoaderSplit: ConfigOptions, Sendable, Equatable {
         var dropLast: Bool
 
         enum CodingKeys: String, CodingKey {
-            case batchSize = "batch_size", shuffle, dropLast = "drop_last"
+            case batchSize = "batch_size"
+            case shuffle
+            case dropLast = "drop_last"
         }
 
         init(from decoder: Decoder) throws {
@@ -76,20 +83,23 @@ public struct DataLoaderSplit: ConfigOptions, Sendable, Equatable {
             let path = decoder.configPath
             for key in [CodingKeys.batchSize, .shuffle, .dropLast] {
                 guard let entry = decoder.configNode?.entry(key.stringValue) else { continue }
-                throw ConfigError("\(path).\(key.stringValue) has no effect when a sampler is given; "
-                                  + "set \(path).sampler.\(key.stringValue)", at: entry.keyLocation)
+                throw ConfigError(
+                    "\(path).\(key.stringValue) has no effect when a sampler is given; "
+                        + "set \(path).sampler.\(key.stringValue)", at: entry.keyLocation)
             }
             // A separate decode: the sampler's other options are checked when the engine builds it.
             let only = sampler.args.onlyKeys(["batch_size", "shuffle", "drop_last"])
-            let basics = try ConfigDecoder().decode(SamplerBasics.self, from: only, path: sampler.path, label: sampler.name)
+            let basics = try ConfigDecoder().decode(
+                SamplerBasics.self, from: only, path: sampler.path, label: sampler.name)
             batchSize = basics.batchSize
             shuffle = basics.shuffle
             dropLast = basics.dropLast
         } else {
             guard c.contains(.batchSize) else {
-                throw ConfigError("missing required key 'sampler' in \(decoder.configPath) "
-                                  + "(or the bare keys batch_size, shuffle, drop_last)",
-                                  at: decoder.configNode?.location ?? .unknown)
+                throw ConfigError(
+                    "missing required key 'sampler' in \(decoder.configPath) "
+                        + "(or the bare keys batch_size, shuffle, drop_last)",
+                    at: decoder.configNode?.location ?? .unknown)
             }
             batchSize = try c.decode(Int.self, forKey: .batchSize)
             shuffle = try c.decode(.shuffle, default: false)
@@ -107,7 +117,8 @@ public struct LoaderOptions: ConfigOptions, Sendable, Equatable {
     public var useSharedMemory: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case numWorkers = "num_workers", useSharedMemory = "use_shared_memory"
+        case numWorkers = "num_workers"
+        case useSharedMemory = "use_shared_memory"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)

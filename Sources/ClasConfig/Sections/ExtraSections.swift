@@ -10,7 +10,8 @@ public struct EMAConfig: ConfigOptions, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         decay = try c.decode(.decay, default: 0.9999)
-        try decoder.configCheck(decay > 0 && decay < 1, CodingKeys.decay, "must be between 0 and 1 (exclusive), got \(decay)")
+        try decoder.configCheck(
+            decay > 0 && decay < 1, CodingKeys.decay, "must be between 0 and 1 (exclusive), got \(decay)")
     }
 }
 
@@ -20,8 +21,12 @@ public struct AMPConfig: ConfigOptions, Sendable, Equatable {
     public var useAmp: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case useAmp = "use_amp", useFp16Test = "use_fp16_test", scaleLoss = "scale_loss"
-        case useDynamicLossScaling = "use_dynamic_loss_scaling", usePromote = "use_promote", level
+        case useAmp = "use_amp"
+        case useFp16Test = "use_fp16_test"
+        case scaleLoss = "scale_loss"
+        case useDynamicLossScaling = "use_dynamic_loss_scaling"
+        case usePromote = "use_promote"
+        case level
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)

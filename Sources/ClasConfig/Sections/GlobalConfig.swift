@@ -47,16 +47,32 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
     public var numThreads: Int?
     /// SwiftClas: skip unreadable images instead of failing. Default false.
     public var skipBadImages: Bool
-    /// SwiftClas: refuse images with more pixels than this (≥ 1), like PIL's decompression-bomb limit. Default 89_478_485.
+    /// SwiftClas: refuse images with more pixels than this (≥ 1), like PIL's decompression-bomb limit.
+    /// Default 89_478_485.
     public var maxImagePixels: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case checkpoints, pretrainedModel = "pretrained_model", outputDir = "output_dir", device, epochs
-        case saveInterval = "save_interval", evalDuringTrain = "eval_during_train", evalInterval = "eval_interval"
-        case startEvalEpoch = "start_eval_epoch", printBatchStep = "print_batch_step", useVisualDL = "use_visualdl"
-        case imageShape = "image_shape", saveInferenceDir = "save_inference_dir", evalMode = "eval_mode", seed
-        case classNum = "class_num", updateFreq = "update_freq", iterPerEpoch = "iter_per_epoch", trainMode = "train_mode"
-        case numThreads = "num_threads", skipBadImages = "skip_bad_images", maxImagePixels = "max_image_pixels"
+        case checkpoints
+        case pretrainedModel = "pretrained_model"
+        case outputDir = "output_dir"
+        case device, epochs
+        case saveInterval = "save_interval"
+        case evalDuringTrain = "eval_during_train"
+        case evalInterval = "eval_interval"
+        case startEvalEpoch = "start_eval_epoch"
+        case printBatchStep = "print_batch_step"
+        case useVisualDL = "use_visualdl"
+        case imageShape = "image_shape"
+        case saveInferenceDir = "save_inference_dir"
+        case evalMode = "eval_mode"
+        case seed
+        case classNum = "class_num"
+        case updateFreq = "update_freq"
+        case iterPerEpoch = "iter_per_epoch"
+        case trainMode = "train_mode"
+        case numThreads = "num_threads"
+        case skipBadImages = "skip_bad_images"
+        case maxImagePixels = "max_image_pixels"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -97,20 +113,26 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         skipBadImages = try c.decode(.skipBadImages, default: false)
         maxImagePixels = try c.decode(.maxImagePixels, default: 89_478_485)
 
-        for (value, key) in [(epochs, CodingKeys.epochs), (saveInterval, .saveInterval), (evalInterval, .evalInterval),
-                             (printBatchStep, .printBatchStep), (updateFreq, .updateFreq), (maxImagePixels, .maxImagePixels)] {
+        for (value, key) in [
+            (epochs, CodingKeys.epochs), (saveInterval, .saveInterval), (evalInterval, .evalInterval),
+            (printBatchStep, .printBatchStep), (updateFreq, .updateFreq), (maxImagePixels, .maxImagePixels),
+        ] {
             try decoder.configCheck(value >= 1, key, "must be at least 1, got \(value)")
         }
-        try decoder.configCheck(startEvalEpoch >= 0, CodingKeys.startEvalEpoch, "must not be negative, got \(startEvalEpoch)")
-        for (value, key) in [(iterPerEpoch, CodingKeys.iterPerEpoch), (numThreads, .numThreads), (classNum, .classNum)] {
+        try decoder.configCheck(
+            startEvalEpoch >= 0, CodingKeys.startEvalEpoch, "must not be negative, got \(startEvalEpoch)")
+        for (value, key) in [(iterPerEpoch, CodingKeys.iterPerEpoch), (numThreads, .numThreads), (classNum, .classNum)]
+        {
             if let value { try decoder.configCheck(value >= 1, key, "must be at least 1, got \(value)") }
         }
         if let shape = imageShape {
-            try decoder.configCheck(shape.count == 3 && shape.allSatisfy { $0 >= 1 }, CodingKeys.imageShape,
-                                    "expects [channels, height, width] of positive integers, got \(shape)")
+            try decoder.configCheck(
+                shape.count == 3 && shape.allSatisfy { $0 >= 1 }, CodingKeys.imageShape,
+                "expects [channels, height, width] of positive integers, got \(shape)")
         }
         if device != "cpu" {
-            decoder.configNotice("Global.device '\(device)' is ignored: SwiftClas runs on the CPU", about: CodingKeys.device)
+            decoder.configNotice(
+                "Global.device '\(device)' is ignored: SwiftClas runs on the CPU", about: CodingKeys.device)
         }
     }
 }

@@ -14,8 +14,12 @@ public struct InferConfig: ConfigOptions, Sendable, Equatable {
     public var saveDir: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case inferImgs = "infer_imgs", inferList = "infer_list", batchSize = "batch_size", transforms
-        case postProcess = "PostProcess", saveDir = "save_dir"
+        case inferImgs = "infer_imgs"
+        case inferList = "infer_list"
+        case batchSize = "batch_size"
+        case transforms
+        case postProcess = "PostProcess"
+        case saveDir = "save_dir"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)

@@ -32,8 +32,9 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
         guard let node = decoder.configNode else { throw ConfigError("Optimizer needs ConfigDecoder", at: .unknown) }
         let path = decoder.configPath
         if node.items != nil {
-            throw ConfigError("\(path) is a list (one optimizer per scope); SwiftClas supports one optimizer: "
-                              + "a map with `name`, `lr`, …", at: node)
+            throw ConfigError(
+                "\(path) is a list (one optimizer per scope); SwiftClas supports one optimizer: "
+                    + "a map with `name`, `lr`, …", at: node)
         }
         let whole = try ComponentSpec(node: node, path: path)
         spec = whole.removingArgs(Set(Self.sectionKeys))
@@ -42,7 +43,9 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
             throw ConfigError("missing required key 'lr' in \(path) (\(whole.name))", at: whole.node)
         }
         lr = try Self.learningRate(lrNode, path: "\(path).lr")
-        regularizer = try args["regularizer"].flatMap { $0.isNull ? nil : try ComponentSpec(node: $0, path: "\(path).regularizer") }
+        regularizer = try args["regularizer"].flatMap {
+            $0.isNull ? nil : try ComponentSpec(node: $0, path: "\(path).regularizer")
+        }
         clipNorm = nil
         if let clip = args["clip_norm"], !clip.isNullValue {
             guard let value = clip.scalar.flatMap({ Scalars.double($0.text) }), value > 0 else {
@@ -57,19 +60,23 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
     static func learningRate(_ node: ConfigNode, path: String) throws -> LearningRate {
         if let scalar = node.scalar {
             guard let value = Scalars.double(scalar.text) else {
-                throw ConfigError("\(path) expects a number or a scheduler (`name: Cosine`, …), got \(node.summary)", at: node)
+                throw ConfigError(
+                    "\(path) expects a number or a scheduler (`name: Cosine`, …), got \(node.summary)", at: node)
             }
             return .constant(value, node)
         }
         if let entries = node.entries, entries.map(\.key) == ["learning_rate"], let value = entries.first?.value {
             guard let number = value.scalar.flatMap({ Scalars.double($0.text) }) else {
-                throw ConfigError("\(path).learning_rate expects a number, got \(value.summary)", at: value.isNull ? node.location : value.location)
+                throw ConfigError(
+                    "\(path).learning_rate expects a number, got \(value.summary)",
+                    at: value.isNull ? node.location : value.location)
             }
             return .constant(number, value)
         }
         if let entries = node.entries, entries.contains(where: { $0.key == "learning_rate" }), node["name"] == nil {
-            throw ConfigError("\(path) has no `name`, so it is a constant `learning_rate` and cannot have other keys; "
-                              + "add `name: <Scheduler>` (e.g. Cosine) to use them", at: node)
+            throw ConfigError(
+                "\(path) has no `name`, so it is a constant `learning_rate` and cannot have other keys; "
+                    + "add `name: <Scheduler>` (e.g. Cosine) to use them", at: node)
         }
         return .schedule(try ComponentSpec(node: node, path: path))
     }

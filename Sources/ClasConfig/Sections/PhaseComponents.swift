@@ -6,7 +6,8 @@ public struct PhaseComponents: ConfigOptions, Sendable, Equatable {
     public var eval: [ComponentSpec]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case train = "Train", eval = "Eval"
+        case train = "Train"
+        case eval = "Eval"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)

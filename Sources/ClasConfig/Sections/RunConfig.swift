@@ -28,8 +28,16 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
     public var slim: SlimConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case global = "Global", arch = "Arch", loss = "Loss", optimizer = "Optimizer", dataLoader = "DataLoader"
-        case metric = "Metric", infer = "Infer", ema = "EMA", amp = "AMP", slim = "Slim"
+        case global = "Global"
+        case arch = "Arch"
+        case loss = "Loss"
+        case optimizer = "Optimizer"
+        case dataLoader = "DataLoader"
+        case metric = "Metric"
+        case infer = "Infer"
+        case ema = "EMA"
+        case amp = "AMP"
+        case slim = "Slim"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -71,9 +79,10 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
         guard let first = unknown.first else { return }
         let names = unknown.map { "'\($0.key)'" }.joined(separator: ", ")
         if unknown.contains(where: { oldSchemaSections.contains($0.key) }) {
-            throw ConfigError("unknown top-level sections \(names): this is the obsolete PaddleClas 2.0 config schema, "
-                              + "which is not supported; current configs have the sections "
-                              + knownKeys.prefix(7).joined(separator: ", "), at: first.keyLocation)
+            throw ConfigError(
+                "unknown top-level sections \(names): this is the obsolete PaddleClas 2.0 config schema, "
+                    + "which is not supported; current configs have the sections "
+                    + knownKeys.prefix(7).joined(separator: ", "), at: first.keyLocation)
         }
         if let reason = unsupportedSections[first.key] {
             throw ConfigError("section '\(first.key)' is not supported: \(reason)", at: first.keyLocation)
@@ -83,7 +92,9 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
         if unknown.count == 1 {
             // `-o pretrained_model=…` without `Global.` is a classic PaddleClas mistake (PaddleClas#1231).
             let globalKeys = GlobalConfig.knownKeys + GlobalConfig.ignoredKeys.keys
-            hint = globalKeys.contains(first.key) ? " Did you mean 'Global.\(first.key)'?"
+            hint =
+                globalKeys.contains(first.key)
+                ? " Did you mean 'Global.\(first.key)'?"
                 : Suggest.didYouMean(first.key, in: knownKeys)
         }
         throw ConfigError("unknown \(noun) \(names).\(hint)", at: first.keyLocation)
@@ -94,9 +105,11 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
         guard let entry = root["Global"]?.entry("class_num"), !entry.value.isNull else { return }
         if arch.args["class_num"] == nil {
             arch = arch.settingArg("class_num", to: entry.value, keyLocation: entry.keyLocation)
-            decoder.configNotice("Global.class_num is deprecated; it was moved to Arch.class_num", at: entry.keyLocation)
+            decoder.configNotice(
+                "Global.class_num is deprecated; it was moved to Arch.class_num", at: entry.keyLocation)
         } else {
-            decoder.configNotice("Global.class_num is deprecated and ignored: Arch.class_num is set", at: entry.keyLocation)
+            decoder.configNotice(
+                "Global.class_num is deprecated and ignored: Arch.class_num is set", at: entry.keyLocation)
         }
     }
 }
