@@ -60,9 +60,10 @@ public struct Registry<Product, Context> {
         func options(_ spec: ComponentSpec, _ decoder: ConfigDecoder) throws -> O {
             try decoder.decode(O.self, from: spec.args, path: spec.path, label: spec.name)
         }
-        let factory = Factory(entry: entry, check: { _ = try options($0, $1) }) { spec, context, decoder in
-            try make(options(spec, decoder), context)
-        }
+        let factory = Factory(
+            entry: entry,
+            check: { spec, decoder in _ = try options(spec, decoder) },
+            make: { spec, context, decoder in try make(options(spec, decoder), context) })
         for key in [name] + aliases {
             precondition(index[key] == nil, "\(kind) '\(key)' is registered twice")
             index[key] = factories.count

@@ -255,6 +255,17 @@ final class SectionTests: XCTestCase {
         }
     }
 
+    func testUnsupportedDataLoaderForms() {
+        assertConfigError(
+            "cfg.yaml:9:5: error: DataLoader.Eval.Gallery/Query (retrieval evaluation) is not supported; use Eval.dataset"
+        ) {
+            try load(minimalConfig + "\n\nDataLoader:\n  Eval:\n    Gallery: {dataset: {name: D}}\n")
+        }
+        assertConfigError("cfg.yaml:8:3: error: DataLoader.UnLabelTrain (semi-supervised training) is not supported") {
+            try load(minimalConfig + "\n\nDataLoader:\n  UnLabelTrain: {}\n")
+        }
+    }
+
     func testDistillationAndQuotedFixtures() throws {
         let dml = try fixture("PPLCNet_x2_5_dml.yaml")
         XCTAssertEqual(dml.arch.name, "DistillationModel")

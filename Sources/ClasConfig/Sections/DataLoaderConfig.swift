@@ -18,6 +18,11 @@ public struct DataLoaderConfig: ConfigOptions, Sendable, Equatable {
             throw ConfigError(
                 "DataLoader.UnLabelTrain (semi-supervised training) is not supported", at: extra.keyLocation)
         }
+        if let retrieval = decoder.configNode?["Eval"]?.entry("Gallery") {
+            throw ConfigError(
+                "DataLoader.Eval.Gallery/Query (retrieval evaluation) is not supported; use Eval.dataset",
+                at: retrieval.keyLocation)
+        }
         train = try c.decodeIfPresent(DataLoaderSplit.self, forKey: .train)
         eval = try c.decodeIfPresent(DataLoaderSplit.self, forKey: .eval)
     }
