@@ -4,14 +4,15 @@ public protocol PixelComponent: Equatable, Sendable {
     static var zero: Self { get }
     /// The component as a float (8-bit values map to 0...255).
     var floatValue: Float { get }
-    /// The component nearest to `value` (8-bit: rounded half to even and saturated to 0...255, as OpenCV does).
+    /// The component nearest to `value` (8-bit: rounded half up and saturated to 0...255, like OpenCV's
+    /// fixed-point resize).
     static func converting(_ value: Float) -> Self
 }
 
 extension UInt8: PixelComponent {
     @inline(__always) public var floatValue: Float { Float(self) }
     @inline(__always) public static func converting(_ value: Float) -> UInt8 {
-        let r = value.rounded(.toNearestOrEven)
+        let r = (value + 0.5).rounded(.down)
         return r <= 0 ? 0 : (r >= 255 ? 255 : UInt8(r))
     }
 }

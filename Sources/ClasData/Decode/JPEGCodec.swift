@@ -21,7 +21,9 @@ enum JPEGCodec {
         }
         var width: Int32 = 0, height: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
         if tjDecompressHeader3(handle, base, UInt(bytes.count), &width, &height, &subsamp, &colorspace) != 0 {
-            throw ImageError(path: path, reason: reason(handle, count: bytes.count, headerFailed: true))
+            let failure = reason(handle, count: bytes.count, headerFailed: true)
+            TurboJPEGHandles.discardDecompressor()
+            throw ImageError(path: path, reason: failure)
         }
         let w = Int(width), h = Int(height)
         guard w > 0, h > 0 else { throw ImageError(path: path, reason: .corrupt("image size \(w)x\(h)")) }
@@ -36,6 +38,7 @@ enum JPEGCodec {
                               Int32(TJPF_CMYK.rawValue), 0)
             }
             if rc != 0, let failure = failureReason(handle, count: bytes.count) {
+                TurboJPEGHandles.discardDecompressor()
                 throw ImageError(path: path, reason: failure)
             }
             return convertInvertedCMYK(cmyk, width: w, height: h, bgr: bgr)
@@ -46,7 +49,10 @@ enum JPEGCodec {
             let rc = tjDecompress2(handle, base, UInt(bytes.count), out.baseAddress, width, 0, height, format, 0)
             if rc != 0 { failure = failureReason(handle, count: bytes.count) }
         }
-        if let failure { throw ImageError(path: path, reason: failure) }
+        if let failure {
+            TurboJPEGHandles.discardDecompressor()
+            throw ImageError(path: path, reason: failure)
+        }
         return img
     }
 
@@ -126,7 +132,8 @@ enum JPEGCodec {
     }
 }
 
-/// One TurboJPEG decompressor per thread, created on first use and destroyed when the thread exits.
+/// One TurboJPEG decompressor per thread, created on first use and destroyed when the thread exits (or after a
+/// failed decode: TurboJPEG 2.1 handles are not reliably reusable after an error).
 enum TurboJPEGHandles {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
@@ -140,5 +147,12 @@ enum TurboJPEGHandles {
         guard let handle = tjInitDecompress() else { return nil }
         pthread_setspecific(key, handle)
         return handle
+    }
+
+    /// Destroys this thread's decompressor; the next call to `decompressor()` makes a fresh one.
+    static func discardDecompressor() {
+        guard let existing = pthread_getspecific(key) else { return }
+        pthread_setspecific(key, nil)
+        tjDestroy(existing)
     }
 }
