@@ -28,7 +28,8 @@ public enum ImageCodec {
         if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) {
             throw ImageError(path: path, reason: .unsupportedFormat("WebP"))
         }
-        if starts([0x89, 0x50, 0x4E, 0x47]) || starts([0xFF, 0xD8]) {
+        let isSignaturePrefix = { (signature: [UInt8]) in n < signature.count && signature.starts(with: bytes) }
+        if isSignaturePrefix(PNGCodec.signature) || isSignaturePrefix([0xFF, 0xD8, 0xFF]) {
             throw ImageError(path: path, reason: .truncated("only \(n) bytes, the signature is cut short"))
         }
         let head = bytes.prefix(8).map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
