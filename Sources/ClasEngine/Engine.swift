@@ -29,6 +29,8 @@ public final class Engine {
     public let model: Module
     public let trainData: BatchStream?
     public let evalData: BatchStream?
+    /// Class names stored in the loaded weights (models trained on folder datasets), if any.
+    public private(set) var checkpointClassNames: [String]?
 
     /// Loads and validates `configPath` with `overrides`, then builds what `mode` needs.
     /// - Parameters:
@@ -46,9 +48,10 @@ public final class Engine {
         if let n = config.global.numThreads { clas_set_num_threads(Int32(n)) }
 
         // Data first: folder datasets decide the class count.
-        let data = try DataBuilder(config: config, registries: registries.data, decoder: decoder, seed: seed)
-        trainData = mode == .train ? try data.stream(.train) : nil
-        evalData = (mode == .eval || (mode == .train && config.global.evalDuringTrain)) ? try data.stream(.eval) : nil
+        var splits: Set<DataBuilder.Split> = []
+        if mode == .train { splits.insert(.train) }
+        if mode == .eval || (mode == .train && config.global.evalDuringTrain) { splits.insert(.eval) }
+        let data = try DataBuilder(config: config, registries: registries.data, decoder: decoder, seed: seed, splits: splits)
         let archClassNum = archSpec.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } }
         classCount = archClassNum ?? data.classCount ?? 1000
         classNames = data.classNames
@@ -58,8 +61,11 @@ public final class Engine {
         }
         try Engine.checkUnusedComponents(config, registries: registries, decoder: decoder, classCount: classCount)
 
-        logger = RunLogger(path: (outputDir as NSString).appendingPathComponent("\(mode.rawValue).log"))
+        let logger = RunLogger(path: (outputDir as NSString).appendingPathComponent("\(mode.rawValue).log"))
         logger.quiet = quiet
+        self.logger = logger
+        trainData = try data.stream(.train, classCount: classCount) { logger.warning($0) }
+        evalData = try data.stream(.eval, classCount: classCount) { logger.warning($0) }
         for notice in decoder.notices { logger.warning(notice.description) }
 
         Randomness.seed(seed)
@@ -77,6 +83,7 @@ public final class Engine {
     public func loadPretrained(_ prefix: String) throws {
         let contents = try Checkpoint.read(prefix: prefix)
         let report = model.load(contents.model)
+        checkpointClassNames = contents.metadata["class_names"].map { $0.components(separatedBy: "\n") }
         logger.info("Loaded \(Checkpoint.path(for: prefix))\(contents.isForeign ? " (PyTorch layout, converted)" : ""): \(report)")
         if report.loaded == 0 {
             throw EngineError("\(Checkpoint.path(for: prefix)) has no tensor matching this \(config.arch.name) model "

@@ -1,4 +1,5 @@
 import ClasConfig
+import ClasData
 import ClasTensor
 import Foundation
 
@@ -28,21 +29,6 @@ public struct TopkPostProcess: PostProcessor {
                     "scores": order.map { (Double(p[$0]) * 1e5).rounded() / 1e5 },
                     "label_names": order.map { labelNames[$0] ?? "" }]
         }
-    }
-
-    /// Reads a PaddleClas class map: `<id><delimiter><name>` per line, split at the first delimiter.
-    public static func readClassMap(_ path: String, delimiter: String = " ") throws -> [Int: String] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        var map: [Int: String] = [:]
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
-            guard let r = trimmed.range(of: delimiter), let id = Int(trimmed[..<r.lowerBound]) else {
-                throw EngineError("\(path):\(n + 1): expected '<id>\(delimiter)<name>', got '\(trimmed)'")
-            }
-            map[id] = String(trimmed[r.upperBound...])
-        }
-        return map
     }
 }
 
@@ -82,7 +68,7 @@ extension Registries {
 
     static func registerPostProcessors(into r: inout Registries) {
         r.postProcess.register("Topk", summary: "softmax and the k best classes with names", options: TopkPostOptions.self) { o, _ in
-            let names = try o.classIdMapFile.map { try TopkPostProcess.readClassMap($0, delimiter: o.delimiter) } ?? [:]
+            let names = try o.classIdMapFile.map { try ClassIDMap.read($0, delimiter: o.delimiter).names } ?? [:]
             return TopkPostProcess(k: o.topk, labelNames: names)
         }
     }
