@@ -144,11 +144,12 @@ def write_fixtures(out_dir, safetensors_dir=None):
             f.write('\n')
         print(f'{fixture}: {len(doc["names"])} tensors, logits |max| {float(logits.abs().max()):.3f} -> {path}')
         if safetensors_dir:
-            save_safetensors(safetensors_dir, fixture, arch, size, fuse)
+            save_safetensors(safetensors_dir, fixture, arch, size, fuse, bn_center)
 
 
-def save_safetensors(out_dir, fixture, arch, size, fuse):
-    """timm's own initialisation (seed 0) with randomised BN statistics and affine terms, saved as safetensors."""
+def save_safetensors(out_dir, fixture, arch, size, fuse, bn_center):
+    """timm's own initialisation (seed 0) with randomised BN statistics and affine terms (γ around bn_center), saved
+    as safetensors."""
     from safetensors.torch import save_file
     os.makedirs(out_dir, exist_ok=True)
     model = build(arch)
@@ -160,7 +161,7 @@ def save_safetensors(out_dir, fixture, arch, size, fuse):
             elif name.endswith('running_mean') or (t.dim() == 1 and name.endswith('bias')):
                 t.copy_(0.1 * torch.randn(t.shape, generator=g))
             elif t.dim() == 1 and name.endswith('weight'):
-                t.copy_(1.0 + 0.2 * torch.randn(t.shape, generator=g))
+                t.copy_(bn_center * (1.0 + 0.2 * torch.randn(t.shape, generator=g)))
     if fuse:
         model = reparameterize_model(model)
         model.eval()
@@ -169,6 +170,7 @@ def save_safetensors(out_dir, fixture, arch, size, fuse):
     save_file(sd, os.path.join(out_dir, fixture + '.safetensors'))
     with open(os.path.join(out_dir, fixture + '.logits.json'), 'w') as f:
         json.dump({'logits': [float(v) for v in logits.flatten()], 'input_shape_nchw': [BATCH, 3, size, size]}, f)
+    print(f'  {fixture}.safetensors: logits |max| {float(logits.abs().max()):.3f}')
 
 
 def macs(model, res):
