@@ -63,7 +63,8 @@ let package = Package(
                 swiftSettings: swift5),
         .testTarget(name: "ClasTensorTests", dependencies: ["ClasTensor", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(
-            name: "ClasModelsTests", dependencies: ["ClasModels", "ClasNN", "_ClasTestSupport"], swiftSettings: swift5),
+            name: "ClasModelsTests", dependencies: ["ClasModels", "ClasNN", "_ClasTestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(
             name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),

@@ -3,7 +3,7 @@ import ClasTensor
 
 /// MobileNetV3 (Howard et al., https://arxiv.org/abs/1905.02244) with timm's structure and parameter names
 /// (`conv_stem`, `bn1`, `blocks.i.j.*`, `conv_head`, `classifier`), so timm weights load directly.
-public final class MobileNetV3: Module {
+public final class MobileNetV3: Module, LayeredModel {
     /// Large or small.
     public enum Size: String, Sendable { case large, small }
 
@@ -66,9 +66,64 @@ public final class MobileNetV3: Module {
     /// Features before pooling: [N, H/32, W/32, C].
     public func forwardFeatures(_ x: Tensor) -> Tensor { blocks(bn1(convStem(x))) }
 
-    public override func forward(_ x: Tensor) -> Tensor {
-        let pooled = Tensor.globalAvgPool(forwardFeatures(x))
-        let h = convHead(pooled).activated(headActivation).flattened()
-        return classifier(dropout(h))
+    public override func forward(_ x: Tensor) -> Tensor { forwardLayers(x) }
+
+    /// conv_stem, bn1, blocks.0 …, global_pool, conv_head (+ hard-swish), classifier (after dropout).
+    public var layers: [ModelLayer] {
+        [ModelLayer("conv_stem", convStem), ModelLayer("bn1", bn1)]
+            + blocks.layers.enumerated().map { ModelLayer("blocks.\($0.offset)", $0.element) }
+            + [ModelLayer("global_pool") { Tensor.globalAvgPool($0) },
+               ModelLayer("conv_head", [convHead]) { [headActivation, convHead] in convHead($0).activated(headActivation).flattened() },
+               ModelLayer("classifier", [classifier]) { [dropout, classifier] in classifier(dropout($0)) }]
+    }
+}
+
+extension MobileNetV3 {
+    /// The `Arch` options of a MobileNetV3 (PaddleClas keys; timm spellings accepted as aliases).
+    ///
+    /// | key | default | meaning |
+    /// |---|---|---|
+    /// | `class_num` | 1000 | classifier outputs |
+    /// | `dropout_prob` / `drop_rate` | 0.2 (null = none) | dropout before the classifier |
+    /// | `class_expand` | timm's: 1280 large, 1024 small | width of the 1×1 head conv (PaddleClas uses 1280 for both) |
+    /// | `drop_connect_rate` / `drop_path_rate` | 0 | stochastic depth, linear over the blocks |
+    /// | `input_image_channel` / `in_chans` | 3 | input channels |
+    public struct Options: Decodable, Sendable, Equatable {
+        public var classNum = 1000
+        public var dropRate: Float = 0.2
+        /// nil: timm's head width for the size.
+        public var classExpand: Int?
+        public var dropPathRate: Float = 0
+        public var inChannels = 3
+
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case classNum = "class_num", dropoutProb = "dropout_prob", dropRate = "drop_rate"
+            case classExpand = "class_expand", dropConnectRate = "drop_connect_rate", dropPathRate = "drop_path_rate"
+            case inputImageChannel = "input_image_channel", inChans = "in_chans"
+        }
+        public static var knownKeys: [String] { CodingKeys.allCases.map(\.stringValue) }
+        public static var ignoredKeys: [String: String] { paddleIgnoredArchKeys }
+
+        public init(classNum: Int = 1000, dropRate: Float = 0.2, classExpand: Int? = nil, dropPathRate: Float = 0,
+                    inChannels: Int = 3) {
+            (self.classNum, self.dropRate, self.classExpand) = (classNum, dropRate, classExpand)
+            (self.dropPathRate, self.inChannels) = (dropPathRate, inChannels)
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            classNum = try c.decodePositive(.classNum, default: 1000)
+            dropRate = try c.decodeRate(.dropoutProb, or: .dropRate) ?? 0.2
+            classExpand = c.contains(.classExpand) ? try c.decodePositive(.classExpand, default: 1280) : nil
+            dropPathRate = try c.decodeRate(.dropConnectRate, or: .dropPathRate) ?? 0
+            inChannels = try c.decodePositive(.inputImageChannel, or: .inChans, default: 3)
+        }
+    }
+
+    /// Builds a MobileNetV3 of `size` and `widthMultiplier` with `options`.
+    public static func make(_ size: Size, widthMultiplier: Double, options: Options) throws -> MobileNetV3 {
+        try MobileNetV3(size: size, widthMultiplier: widthMultiplier, classCount: options.classNum,
+                        headChannels: options.classExpand, dropRate: options.dropRate,
+                        dropPathRate: options.dropPathRate, inChannels: options.inChannels)
     }
 }

@@ -3,4 +3,7 @@
 public protocol Reparameterizable: AnyObject {
     /// Replaces training-time branches by their fused equivalent, in place. Idempotent.
     func reparameterize()
+
+    /// The parameter count ``reparameterize()`` would leave, computed without changing the model.
+    var reparameterizedParameterCount: Int { get }
 }
