@@ -67,6 +67,9 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(
             name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(
+            name: "ClasEngineTests", dependencies: ["ClasEngine", "ClasData", "ClasConfig", "_ClasTestSupport"],
+            swiftSettings: swift5),
         .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
         .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),
     ]

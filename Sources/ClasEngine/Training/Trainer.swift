@@ -27,6 +27,9 @@ public final class Trainer {
     private var resumeIteration = 0
     /// Per-epoch history for curves: epoch → values.
     public private(set) var history: [[String: Double]] = []
+    /// Behave as if Ctrl-C arrived after this many iterations of this process (for tests of interruption).
+    public var interruptAfterIterations: Int?
+    private var iterationsThisRun = 0
 
     private var model: Module { engine.model }
     private var logger: RunLogger { engine.logger }
@@ -99,7 +102,11 @@ public final class Trainer {
 
     /// Runs the remaining epochs. Returns the best evaluation metric.
     @discardableResult
-    public func run() throws -> Double {
+    public func run() throws -> Double { try runEpochs(until: global.epochs) }
+
+    /// Runs epochs until `lastEpoch` (≤ `Global.epochs`) is complete, as if training stopped there.
+    @discardableResult
+    public func runEpochs(until lastEpoch: Int) throws -> Double {
         try AtomicFile.write(ConfigDump.yaml(engine.config.root, header: "resolved config of this training run"),
                              to: path("config.yaml"))
         Interruption.install()
@@ -107,7 +114,7 @@ public final class Trainer {
         let epochs = global.epochs
         logger.info("Train \(engine.config.arch.name): \(model.parameterCount) parameters, \(engine.classCount) classes, "
                     + "\(epochs) epochs × \(itersPerEpoch) iterations, seed \(engine.seed)")
-        while state.epoch < epochs {
+        while state.epoch < min(epochs, lastEpoch) {
             let epoch = state.epoch + 1
             try trainEpoch(epoch)
             var record: [String: Double] = ["epoch": Double(epoch)]
@@ -157,9 +164,10 @@ public final class Trainer {
         var tick = DispatchTime.now().uptimeNanoseconds
         let epochs = global.epochs
         for iteration in start..<itersPerEpoch {
-            if let sig = Interruption.pendingSignal {
+            if let sig = Interruption.pendingSignal ?? (iterationsThisRun == interruptAfterIterations ? SIGINT : nil) {
                 try saveInterrupted(epoch: epoch, iteration: iteration, signal: sig)
             }
+            iterationsThisRun += 1
             guard let batch = try cursor.next() else { break }
             let readDone = DispatchTime.now().uptimeNanoseconds
             Randomness.beginStep(seed: engine.seed, step: state.step * updateFreq + iteration % updateFreq)
