@@ -68,5 +68,6 @@ let package = Package(
         .testTarget(
             name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
+        .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),
     ]
 )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClasEngine
 
 /// The `tools` command: train, evaluate, predict and export image classifiers from PaddleClas-style configs.
 public struct Tools: ParsableCommand {
@@ -6,9 +7,16 @@ public struct Tools: ParsableCommand {
         commandName: "tools",
         abstract: "SwiftClas: image classification training, evaluation, inference and export.",
         version: SwiftClasVersion.string,
-        subcommands: [VersionCommand.self, BenchmarkCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, InferCommand.self, ListCommand.self, SummaryCommand.self,
+                      DatasetCommand.self, BenchmarkCommand.self, VersionCommand.self])
 
     public init() {}
+
+    /// Runs the command line with the given registries (built-ins plus a user's own components).
+    public static func main(registries: Registries) {
+        CommandContext.registries = registries
+        main()
+    }
 }
 
 /// The SwiftClas version.

@@ -70,3 +70,67 @@ public struct PiecewiseSchedule: LRSchedule {
 
     public var displayName: String { "PiecewiseDecay" }
 }
+
+/// Multiplies the rate by `gamma` at each boundary step (PaddlePaddle's `StepDecay` / `MultiStepDecay`).
+public struct MultiStepSchedule: LRSchedule {
+    public let base: Float, boundaries: [Int], gamma: Float
+    public let displayName: String
+
+    public init(base: Float, boundaries: [Int], gamma: Float, displayName: String = "MultiStepDecay") {
+        (self.base, self.boundaries, self.gamma, self.displayName) = (base, boundaries.sorted(), gamma, displayName)
+    }
+
+    public func learningRate(at step: Int) -> Float {
+        base * powf(gamma, Float(boundaries.filter { step >= $0 }.count))
+    }
+}
+
+/// Polynomial decay from `base` to `end` over `totalSteps` (PaddlePaddle's `PolynomialDecay`, PaddleClas `Linear`
+/// with `power` 1); with `cycle`, the horizon grows by multiples of `totalSteps`.
+public struct PolynomialSchedule: LRSchedule {
+    public let base: Float, end: Float, totalSteps: Int, power: Float, cycle: Bool
+
+    public init(base: Float, end: Float, totalSteps: Int, power: Float = 1, cycle: Bool = false) {
+        (self.base, self.end, self.totalSteps, self.power, self.cycle) = (base, end, max(totalSteps, 1), power, cycle)
+    }
+
+    public func learningRate(at step: Int) -> Float {
+        var horizon = Float(totalSteps), t = Float(step)
+        if cycle {
+            horizon *= max(1, (t / horizon).rounded(.up))
+        } else {
+            t = min(t, horizon)
+        }
+        return (base - end) * powf(1 - t / horizon, power) + end
+    }
+
+    public var displayName: String { "PolynomialDecay" }
+}
+
+/// One-cycle policy (Smith, https://arxiv.org/abs/1708.07120; PaddlePaddle's `OneCycleLR`): from max/divide up to
+/// `maxLR` over `phasePct` of the steps, then down to `end`, cosine or linear.
+public struct OneCycleSchedule: LRSchedule {
+    public let maxLR: Float, initialLR: Float, endLR: Float, totalSteps: Int, phasePct: Float, cosine: Bool
+
+    public init(maxLR: Float, divideFactor: Float = 25, endLR: Float = 1e-4, totalSteps: Int, phasePct: Float = 0.3,
+                cosine: Bool = true) {
+        self.maxLR = maxLR
+        initialLR = maxLR / divideFactor
+        self.endLR = endLR
+        self.totalSteps = max(totalSteps, 2)
+        self.phasePct = phasePct
+        self.cosine = cosine
+    }
+
+    public func learningRate(at step: Int) -> Float {
+        let up = max(1, Int((phasePct * Float(totalSteps)).rounded()) - 1)
+        let down = max(1, totalSteps - 1 - up)
+        func anneal(_ a: Float, _ b: Float, _ pct: Float) -> Float {
+            cosine ? b + (a - b) / 2 * (1 + Float(cos(Double.pi * Double(pct)))) : a + (b - a) * pct
+        }
+        if step <= up { return anneal(initialLR, maxLR, Float(step) / Float(up)) }
+        return anneal(maxLR, endLR, min(1, Float(step - up) / Float(down)))
+    }
+
+    public var displayName: String { "OneCycleLR" }
+}

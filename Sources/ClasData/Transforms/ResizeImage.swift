@@ -1,0 +1,81 @@
+import ClasTensor
+
+/// `ResizeImage`: resize to `size` (`[w, h]` or a square side), or — when `resize_short` > 0, which wins — scale so
+/// the short side becomes `resize_short`, each side `int(round(side * resize_short / short))` (Python's round,
+/// half to even). Interpolation as in `cv2.resize` (see `Resampler`); `backend` (cv2 | pil) and
+/// `return_numpy` are accepted, and the pil backend also resizes with cv2 semantics (no antialiasing filter).
+public struct ResizeImage: ConfigurableImageOp, PixelOp {
+    public static let name = "ResizeImage"
+
+    public struct Options: ImageOpOptions {
+        public var size: SizeOption?
+        public var resizeShort: Int?
+        public var interpolation: String?
+        public var backend = "cv2"
+        public var returnNumpy = true
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case size, resizeShort = "resize_short", interpolation, backend, returnNumpy = "return_numpy"
+        }
+        public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
+
+        public init(size: SizeOption? = nil, resizeShort: Int? = nil, interpolation: String? = nil) {
+            self.size = size
+            self.resizeShort = resizeShort
+            self.interpolation = interpolation
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            size = try c.decodeIfPresent(SizeOption.self, forKey: .size)
+            resizeShort = try c.decodeIfPresent(Int.self, forKey: .resizeShort)
+            interpolation = try c.decodeIfPresent(String.self, forKey: .interpolation)
+            backend = try c.decodeIfPresent(String.self, forKey: .backend) ?? "cv2"
+            returnNumpy = try c.decodeIfPresent(Bool.self, forKey: .returnNumpy) ?? true
+        }
+    }
+
+    /// Either a fixed output size or a short-side target.
+    public enum Target: Equatable, Sendable {
+        case size(width: Int, height: Int)
+        case shortSide(Int)
+    }
+
+    public let target: Target
+    public let interpolation: Interpolation
+
+    public init(_ options: Options) throws {
+        if let short = options.resizeShort, short > 0 {
+            target = .shortSide(short)
+        } else if let size = options.size {
+            try size.validate(Self.name)
+            target = .size(width: size.width, height: size.height)
+        } else {
+            throw OptionsError(op: Self.name, "needs 'size' or a positive 'resize_short' (both are missing or not positive)")
+        }
+        interpolation = try OptionsError.labelled(Self.name) { try Interpolation(name: options.interpolation) }
+        try OptionsError.require(["cv2", "pil"].contains(options.backend.lowercased()), Self.name,
+                                 "backend must be 'cv2' or 'pil', got '\(options.backend)'")
+    }
+
+    /// The output (width, height) for an input of `width` x `height`.
+    public func outputSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        switch target {
+        case .size(let w, let h): return (w, h)
+        case .shortSide(let short):
+            let percent = Double(short) / Double(min(width, height))
+            return (Int((Double(width) * percent).rounded(.toNearestOrEven)),
+                    Int((Double(height) * percent).rounded(.toNearestOrEven)))
+        }
+    }
+
+    func transform<C: PixelComponent>(_ image: PixelImage<C>, rng: inout RandomState) throws -> PixelImage<C> {
+        guard image.width > 0, image.height > 0 else { throw PixelOpFailure("the image is empty (\(image.sizeDescription))") }
+        let (w, h) = outputSize(width: image.width, height: image.height)
+        guard w > 0, h > 0 else {
+            throw PixelOpFailure("a \(image.width)x\(image.height) image would be resized to \(w)x\(h)")
+        }
+        return Resampler.resize(image, rect: (0, 0, image.width, image.height), width: w, height: h,
+                                mode: interpolation.resolved(&rng))
+    }
+}

@@ -1,0 +1,152 @@
+import ClasData
+import ClasTensor
+import XCTest
+import _ClasTestSupport
+
+/// `ResizeImage` against values computed by hand from cv2.resize's definitions.
+final class ResizeTests: XCTestCase {
+    private func resize<C>(_ img: PixelImage<C>, _ w: Int, _ h: Int, _ interp: String) throws -> PixelImage<C> {
+        let op = try ResizeImage(.init(size: SizeOption(width: w, height: h), interpolation: interp))
+        var rng = RandomState(seed: 1)
+        return try op.transform(img, rng: &rng)
+    }
+
+    /// 2x2 -> 4x4 bilinear with half-pixel centres: row/column weights [1,0], [.75,.25], [.25,.75], [0,1].
+    func testBilinear2x2To4x4() throws {
+        let src = Image(width: 2, height: 2, channels: 1, pixels: [0, 2, 200, 252])
+        let out = try resize(src, 4, 4, "bilinear")
+        XCTAssertEqual(out.pixels, [
+            0, 1, 2, 2,  // [0, 0.5, 1.5, 2]: halves round up, as cv2's fixed point does
+            50, 54, 61, 65,  // 0.75 * top + 0.25 * bottom = [50, 53.625, 60.875, 64.5]
+            150, 160, 180, 190,  // [150, 159.875, 179.625, 189.5]
+            200, 213, 239, 252,
+        ])
+        let f = try resize(src.toFloat(), 4, 4, "bilinear")
+        assertClose(Array(f.pixels[4..<8]), [50, 53.625, 60.875, 64.5], tol: 1e-4, "float row 1")
+    }
+
+    func testBilinearIsTheDefault() throws {
+        let src = Image(width: 2, height: 2, channels: 1, pixels: [0, 2, 200, 252])
+        let op = try ResizeImage(.init(size: SizeOption(4)))
+        var rng = RandomState(seed: 1)
+        XCTAssertEqual(try op.transform(src, rng: &rng), try resize(src, 4, 4, "bilinear"))
+    }
+
+    func testNearestUsesFloorNotHalfPixel() throws {
+        let src = Image(width: 2, height: 2, channels: 1, pixels: [1, 2, 3, 4])
+        XCTAssertEqual(try resize(src, 4, 4, "nearest").pixels, [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
+        // 3 -> 2: cv2.INTER_NEAREST takes floor(d * 1.5) = 0, 1 (half-pixel centres would take 0, 2).
+        let row = Image(width: 3, height: 1, channels: 1, pixels: [10, 20, 30])
+        XCTAssertEqual(try resize(row, 2, 1, "nearest").pixels, [10, 20])
+    }
+
+    func testAreaDownscaleByTwoIsBlockMean() throws {
+        let src = Image(width: 4, height: 2, channels: 2, pixels: [
+            1, 10, 2, 20, 100, 0, 100, 0,
+            3, 30, 4, 40, 101, 0, 100, 0,
+        ])
+        let out = try resize(src, 2, 1, "area")
+        // (1+2+3+4)/4 = 2.5 -> 3 (cv2 rounds half up here), (10+20+30+40)/4 = 25, 401/4 = 100.25 -> 100, 0.
+        XCTAssertEqual(out.pixels, [3, 25, 100, 0])
+    }
+
+    func testAreaFractionalDownscale() throws {
+        // 3 -> 2: weights [2/3, 1/3, 0] and [0, 1/3, 2/3].
+        let src = FloatImage(width: 3, height: 1, channels: 1, pixels: [30, 60, 90])
+        assertClose(try resize(src, 2, 1, "area").pixels, [40, 80], tol: 1e-4, "area 3->2")
+    }
+
+    func testAreaUpscaleMatchesOpenCVAreaLinear() throws {
+        // INTER_AREA upscaling 2 -> 4: sx = floor(d/2), fx = (d+1) - (sx+1)*2 clipped, i.e. weights
+        // [1,0], [1,0]... fx for d=1: 2 - 2 = 0; d=2: sx=1 -> last pixel. Result is nearest-like: [a, a, b, b].
+        let src = FloatImage(width: 2, height: 1, channels: 1, pixels: [10, 50])
+        assertClose(try resize(src, 4, 1, "area").pixels, [10, 10, 50, 50], tol: 1e-5, "area 2->4")
+        // 2 -> 3: scale 2/3; d=0: sx=0, fx = 1 - 1.5 <= 0 -> 0; d=1: sx=0, fx = 2 - 1.5 = 0.5; d=2: sx=1 -> last.
+        assertClose(try resize(src, 3, 1, "area").pixels, [10, 30, 50], tol: 1e-5, "area 2->3")
+    }
+
+    /// Keys cubic (a = -0.75) weights at x = 0.25 are [-0.10546875, 0.87890625, 0.26171875, -0.03515625].
+    func testBicubicUpscaleWithReplicatedBorder() throws {
+        let src = FloatImage(width: 2, height: 1, channels: 1, pixels: [0, 100])
+        let out = try resize(src, 4, 1, "bicubic")
+        assertClose(out.pixels, [-10.546875, 22.65625, 77.34375, 110.546875], tol: 1e-4, "bicubic float")
+        let u8 = try resize(Image(width: 2, height: 1, channels: 1, pixels: [0, 100]), 4, 1, "bicubic")
+        XCTAssertEqual(u8.pixels, [0, 23, 77, 111], "8-bit results saturate")
+    }
+
+    func testLanczosKeepsConstantsAndInterpolatesSamples() throws {
+        let flat = FloatImage(width: 5, height: 5, channels: 1, pixels: Array(repeating: 42, count: 25))
+        assertClose(try resize(flat, 9, 7, "lanczos").pixels, Array(repeating: 42, count: 63), tol: 1e-3, "flat")
+        let ramp = FloatImage(width: 8, height: 1, channels: 1, pixels: (0..<8).map { Float($0 * 10) })
+        let up = try resize(ramp, 16, 1, "lanczos")
+        XCTAssertEqual(up.pixels[8], 37.5, accuracy: 1.0, "interior of a ramp stays near the ramp")
+    }
+
+    func testEqualSizeCopiesUnchanged() throws {
+        let src = TestData.pattern(width: 5, height: 4)
+        XCTAssertEqual(try resize(src, 5, 4, "bicubic"), src)
+    }
+
+    func testResizeShortRoundsHalfToEven() throws {
+        let op = try ResizeImage(.init(resizeShort: 3))
+        // 4 x 6 -> percent 0.75 -> (3, round(4.5) = 4): Python's round goes to even.
+        XCTAssertTrue(op.outputSize(width: 4, height: 6) == (3, 4))
+        let op4 = try ResizeImage(.init(resizeShort: 4))
+        XCTAssertTrue(op4.outputSize(width: 5, height: 3) == (7, 4))  // 6.67 -> 7
+        let op5 = try ResizeImage(.init(resizeShort: 5))
+        XCTAssertTrue(op5.outputSize(width: 10, height: 2) == (25, 5))
+        var rng = RandomState(seed: 0)
+        XCTAssertEqual(try op.transform(TestData.pattern(width: 4, height: 6), rng: &rng).sizeDescription, "3x4x3")
+    }
+
+    func testResizeShortWinsOverSize() throws {
+        let op = try ResizeImage(.init(size: SizeOption(10), resizeShort: 4))
+        XCTAssertTrue(op.outputSize(width: 8, height: 16) == (4, 8))
+        let sizeOnly = try ResizeImage(.init(size: SizeOption(10), resizeShort: 0))
+        XCTAssertTrue(sizeOnly.outputSize(width: 8, height: 16) == (10, 10))
+    }
+
+    func testRandomInterpolationIsSeeded() throws {
+        let op = try ResizeImage(.init(size: SizeOption(7), interpolation: "random"))
+        let src = TestData.gradient(width: 13, height: 11)
+        var outputs = Set<[UInt8]>()
+        for seed in 0..<16 {
+            var a = RandomState(seed: UInt64(seed)), b = RandomState(seed: UInt64(seed))
+            let x = try op.transform(src, rng: &a)
+            XCTAssertEqual(x, try op.transform(src, rng: &b))
+            outputs.insert(x.pixels)
+        }
+        XCTAssertEqual(outputs.count, 2, "random picks bilinear or bicubic")
+    }
+
+    func testMultiChannelMatchesPerChannel() throws {
+        let src = TestData.pattern(width: 9, height: 7)
+        let out = try resize(src, 5, 4, "bilinear")
+        for c in 0..<3 {
+            var plane = Image(width: 9, height: 7, channels: 1)
+            for y in 0..<7 { for x in 0..<9 { plane[x, y, 0] = src[x, y, c] } }
+            let p = try resize(plane, 5, 4, "bilinear")
+            for y in 0..<4 { for x in 0..<5 { XCTAssertEqual(out[x, y, c], p[x, y, 0]) } }
+        }
+    }
+}
+
+extension ImageOp {
+    /// Runs the op on an image (8-bit or float) and returns the resulting image of the same kind.
+    func transform<C>(_ image: PixelImage<C>, rng: inout RandomState) throws -> PixelImage<C> {
+        var sample: Sample
+        if let u8 = image as? Image {
+            sample = Sample(path: "mem.png", payload: .image(u8))
+        } else if let f = image as? FloatImage {
+            sample = Sample(path: "mem.png", payload: .floatImage(f))
+        } else {
+            throw TransformError(op: "test", path: "", message: "unsupported component type")
+        }
+        try apply(&sample, rng: &rng)
+        switch sample.payload {
+        case .image(let out as PixelImage<C>): return out
+        case .floatImage(let out as PixelImage<C>): return out
+        default: throw TransformError(op: "test", path: "", message: "payload kind changed: \(sample.payloadDescription)")
+        }
+    }
+}
