@@ -114,7 +114,11 @@ extension MobileNetV3 {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             classNum = try c.decodePositive(.classNum, default: 1000)
             dropRate = try c.decodeRate(.dropoutProb, or: .dropRate) ?? 0.2
-            classExpand = c.contains(.classExpand) ? try c.decodePositive(.classExpand, default: 1280) : nil
+            classExpand = try c.decodeIfPresent(Int.self, forKey: .classExpand)
+            if let width = classExpand, width <= 0 {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .classExpand, in: c, debugDescription: "expects a positive integer, got \(width)")
+            }
             dropPathRate = try c.decodeRate(.dropConnectRate, or: .dropPathRate) ?? 0
             inChannels = try c.decodePositive(.inputImageChannel, or: .inChans, default: 3)
         }

@@ -106,17 +106,8 @@ public final class MobileOne: Module, Reparameterizable, LayeredModel {
     }
 
     public var reparameterizedParameterCount: Int {
-        namedModules().reduce(0) { total, item in
-            let m = item.1
-            if let block = m as? MobileOneBlock { return total + block.reparameterizedParameterCount }
-            // Parameters held directly by modules outside the blocks (the head).
-            if isInsideBlock(item.0) { return total }
-            return total + m.namedOwnTensors.filter { !type(of: m).bufferNames.contains($0.0) }.reduce(0) { $0 + $1.1.count }
-        }
-    }
-
-    private func isInsideBlock(_ name: String) -> Bool {
-        name == "stem" || name.hasPrefix("stem.") || name.hasPrefix("stages.")
+        let blocks = namedModules().compactMap { $0.1 as? MobileOneBlock }
+        return blocks.reduce(head.parameterCount) { $0 + $1.reparameterizedParameterCount }
     }
 }
 

@@ -47,12 +47,29 @@ public enum ModelZoo {
         public let head: HeadInfo
 
         /// Builds the model for `classCount` classes with the family's default options.
-        public func make(_ classCount: Int) throws -> Module {
+        public func make(_ classCount: Int) throws -> Module { try make(classCount: classCount) }
+
+        /// Builds the model with the options every family shares; nil keeps the family's default (dropout 0.2 for
+        /// MobileNetV3, the variant's for EfficientNet, 0 otherwise; drop path 0.2 for EfficientNet, 0 otherwise).
+        public func make(classCount: Int, dropRate: Float? = nil, dropPathRate: Float? = nil, inChannels: Int = 3)
+            throws -> Module
+        {
             switch builder {
-            case .mobileNetV3(let f): return try f(MobileNetV3.Options(classNum: classCount))
-            case .efficientNet(let f): return try f(EfficientNet.Options(classNum: classCount))
-            case .mobileOne(let f): return try f(MobileOne.Options(classNum: classCount))
-            case .resNet(let f): return try f(ResNet.Options(classNum: classCount))
+            case .mobileNetV3(let f):
+                var o = MobileNetV3.Options(classNum: classCount, inChannels: inChannels)
+                if let dropRate { o.dropRate = dropRate }
+                if let dropPathRate { o.dropPathRate = dropPathRate }
+                return try f(o)
+            case .efficientNet(let f):
+                var o = EfficientNet.Options(classNum: classCount, dropRate: dropRate, inChannels: inChannels)
+                if let dropPathRate { o.dropPathRate = dropPathRate }
+                return try f(o)
+            case .mobileOne(let f):
+                return try f(MobileOne.Options(classNum: classCount, dropRate: dropRate ?? 0,
+                                               dropPathRate: dropPathRate ?? 0, inChannels: inChannels))
+            case .resNet(let f):
+                return try f(ResNet.Options(classNum: classCount, dropRate: dropRate ?? 0, dropPathRate: dropPathRate ?? 0,
+                                            inChannels: inChannels))
             }
         }
     }

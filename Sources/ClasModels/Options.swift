@@ -21,13 +21,6 @@ extension KeyedDecodingContainer {
         return contains(key) ? key : contains(alias) ? alias : nil
     }
 
-    /// The value under either of two spellings of one option (PaddleClas's, timm's); nil when neither is given or the
-    /// value is null.
-    func decodeIfPresent<T: Decodable>(_ type: T.Type, _ key: Key, or alias: Key) throws -> T? {
-        guard let k = try spelling(key, alias) else { return nil }
-        return try decodeIfPresent(type, forKey: k)
-    }
-
     /// A probability under either spelling: nil when absent, 0 for an explicit null (PaddleClas: `dropout_prob: null`
     /// means no dropout).
     func decodeRate(_ key: Key, or alias: Key) throws -> Float? {
@@ -40,10 +33,10 @@ extension KeyedDecodingContainer {
         return rate
     }
 
-    /// A positive count under one or two spellings, or `defaultValue`.
+    /// A positive count under one or two spellings, or `defaultValue` when absent or null.
     func decodePositive(_ key: Key, or alias: Key? = nil, default defaultValue: Int) throws -> Int {
-        let k = try alias.map { try spelling(key, $0) } ?? (contains(key) ? key : nil)
-        guard let k, let value = try decodeIfPresent(Int.self, forKey: k) else { return defaultValue }
+        let present = try alias.flatMap { try spelling(key, $0) } ?? (contains(key) ? key : nil)
+        guard let k = present, let value = try decodeIfPresent(Int.self, forKey: k) else { return defaultValue }
         guard value > 0 else {
             throw DecodingError.dataCorruptedError(forKey: k, in: self, debugDescription: "expects a positive integer, got \(value)")
         }

@@ -78,4 +78,19 @@ final class OptionsTests: XCTestCase {
         XCTAssertEqual(try make(ResNet.Options(classNum: 5)).parameterCount, 25_576_264 - 995 * 2049)
         XCTAssertEqual(e.head.classifierPrefixes, ["fc."])
     }
+
+    func testSharedOptionsReachEveryFamily() throws {
+        for name in ["MobileNetV3_small_x0_5", "EfficientNetB0", "MobileOne_S1", "ResNet18_vd"] {
+            let e = try XCTUnwrap(ModelZoo.entry(named: name))
+            let model = try e.make(classCount: 4, dropRate: 0.25, dropPathRate: 0.1, inChannels: 1)
+            let drops = model.namedModules().compactMap { $0.1 as? Dropout }.map(\.p)
+            XCTAssertTrue(drops.contains(0.25), "\(name) dropout \(drops)")
+            let paths = model.namedModules().compactMap { $0.1 as? DropPath }.map(\.p)
+            XCTAssertEqual(paths.max() ?? 0, 0.1, accuracy: 0.03, "\(name) drop path \(paths.max() ?? 0)")
+            model.eval()
+            XCTAssertEqual(GradMode.withoutGrad { model(Tensor.zeros([1, 64, 64, 1])) }.shape, [1, 4], name)
+        }
+        let b3 = try XCTUnwrap(ModelZoo.entry(named: "efficientnet_b3")).make(classCount: 10)
+        XCTAssertEqual(b3.namedModules().compactMap { $0.1 as? Dropout }.map(\.p), [0.3], "B3's default dropout")
+    }
 }
