@@ -24,13 +24,11 @@ public final class Engine {
     public let seed: UInt64
     /// Classes: `Arch.class_num`, else the training data's count.
     public let classCount: Int
-    /// Class names when known (folder datasets, class map files).
+    /// Class names when known (folder datasets, or stored in the loaded weights by a run on one).
     public let classNames: [String]?
     public let model: Module
     public let trainData: BatchStream?
     public let evalData: BatchStream?
-    /// Class names stored in the loaded weights (models trained on folder datasets), if any.
-    public private(set) var checkpointClassNames: [String]?
 
     /// Loads and validates `configPath` with `overrides`, then builds what `mode` needs.
     /// - Parameters:
@@ -53,8 +51,12 @@ public final class Engine {
         if mode == .eval || (mode == .train && config.global.evalDuringTrain) { splits.insert(.eval) }
         let data = try DataBuilder(config: config, registries: registries.data, decoder: decoder, seed: seed, splits: splits)
         let archClassNum = archSpec.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } }
-        classCount = archClassNum ?? data.classCount ?? 1000
-        classNames = data.classNames
+        // Weights to load are read first: a SwiftClas checkpoint knows its class count and names.
+        let usePretrained = mode != .train || config.global.checkpoints == nil
+        let pretrained = try config.global.pretrainedModel.flatMap { usePretrained ? try Checkpoint.read(prefix: $0) : nil }
+        let savedClassNum = pretrained?.metadata["class_num"].flatMap(Int.init)
+        classCount = archClassNum ?? data.classCount ?? savedClassNum ?? 1000
+        classNames = data.classNames ?? pretrained?.metadata["class_names"].map { $0.components(separatedBy: "\n") }
         if let dataClasses = data.classCount, let archClassNum, dataClasses > archClassNum {
             throw ConfigError("Arch.class_num is \(archClassNum) but the data has \(dataClasses) classes",
                               at: archSpec.args["class_num"]?.location ?? archSpec.nameLocation)
@@ -70,28 +72,38 @@ public final class Engine {
 
         Randomness.seed(seed)
         model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount), decoder: decoder)
-        if let pretrained = config.global.pretrainedModel, mode != .train || config.global.checkpoints == nil {
-            try loadPretrained(pretrained)
-        }
+        if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
         if mode != .train {
             try AtomicFile.write(ConfigDump.yaml(config.root, header: "resolved config of a \(mode.rawValue) run"),
                                  to: (outputDir as NSString).appendingPathComponent("config.\(mode.rawValue).yaml"))
         }
     }
 
-    /// Loads weights (ours or timm's) into the model, skipping a classifier whose shape differs (with a message).
-    public func loadPretrained(_ prefix: String) throws {
-        let contents = try Checkpoint.read(prefix: prefix)
-        let report = model.load(contents.model)
-        checkpointClassNames = contents.metadata["class_names"].map { $0.components(separatedBy: "\n") }
-        logger.info("Loaded \(Checkpoint.path(for: prefix))\(contents.isForeign ? " (PyTorch layout, converted)" : ""): \(report)")
-        if report.loaded == 0 {
-            throw EngineError("\(Checkpoint.path(for: prefix)) has no tensor matching this \(config.arch.name) model "
-                              + "(e.g. \(report.missing.prefix(3).joined(separator: ", ")))")
+    /// Loads weights (ours or timm's) into the model. When fine-tuning (train mode), a classifier whose shape
+    /// differs is skipped with a message and keeps its fresh initialisation; otherwise any mismatch is an error,
+    /// since predictions from a half-loaded model would be garbage.
+    func load(_ contents: Checkpoint.Contents, from prefix: String) throws {
+        let file = Checkpoint.path(for: prefix)
+        if let m = model as? Reparameterizable, contents.model.keys.contains(where: { $0.hasSuffix("reparam_conv.weight") }) {
+            m.reparameterize()
         }
-        for (name, ours, theirs) in report.mismatched {
-            logger.warning("skipped \(name): the file has shape \(theirs), the model \(ours) (re-initialised; "
-                           + "a different class count is expected when fine-tuning)")
+        let report = model.load(contents.model)
+        logger.info("Loaded \(file)\(contents.isForeign ? " (PyTorch layout, converted)" : ""): \(report)")
+        if report.loaded == 0 {
+            throw EngineError("\(file) has no tensor matching this \(config.arch.name) model "
+                              + "(it expects e.g. \(report.missing.prefix(3).joined(separator: ", ")))")
+        }
+        guard !report.mismatched.isEmpty || !report.missing.isEmpty else { return }
+        let shapes = report.mismatched.map { "\($0.0): file \($0.2), model \($0.1)" }.joined(separator: "; ")
+        if mode == .train {
+            for (name, ours, theirs) in report.mismatched {
+                logger.warning("skipped \(name): the file has shape \(theirs), the model \(ours); it keeps its fresh "
+                               + "initialisation (expected when fine-tuning to a different class count)")
+            }
+            if !report.missing.isEmpty { logger.warning("not in \(file), left initialised: \(report.missing.prefix(8).joined(separator: ", "))") }
+        } else {
+            throw EngineError("\(file) does not fit this model: \(shapes.isEmpty ? "missing \(report.missing.prefix(5))" : shapes). "
+                              + "Set Arch.class_num to the class count the weights were trained with.")
         }
     }
 

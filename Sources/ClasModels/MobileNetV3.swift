@@ -57,12 +57,6 @@ public final class MobileNetV3: Module, LayeredModel {
         super.init()
     }
 
-    /// The width multiplier encoded in a PaddleClas name (`MobileNetV3_small_x0_75` → 0.75).
-    public static func widthMultiplier(forName name: String) -> Double {
-        guard let r = name.range(of: "_x", options: .backwards) else { return 1 }
-        return Double(name[r.upperBound...].replacingOccurrences(of: "_", with: ".")) ?? 1
-    }
-
     /// Features before pooling: [N, H/32, W/32, C].
     public func forwardFeatures(_ x: Tensor) -> Tensor { blocks(bn1(convStem(x))) }
 

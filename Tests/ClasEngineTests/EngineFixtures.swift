@@ -9,7 +9,8 @@ struct TinyRun {
     let dir: String
     let config: String
 
-    /// `classes` classes of `perClass` 32×32 RGB PNGs each; class k has a bright square at a class-specific place.
+    /// `classes` classes of `perClass` 32×32 RGB PNGs each; class k has a bright square at a class-specific place
+    /// (so no flip augmentation: a flip would turn one class into another).
     init(classes: Int = 4, perClass: Int = 8, epochs: Int = 2, extraYAML: String = "", name: String = #function) throws {
         dir = temporaryDirectory(name)
         for split in ["train", "val"] {
@@ -55,7 +56,6 @@ struct TinyRun {
               image_root: \(dir)/train
               transform_ops:
                 - DecodeImage: {to_rgb: True}
-                - RandFlipImage: {flip_code: 1}
                 - NormalizeImage: {scale: 1.0/255.0, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], order: ''}
             sampler: {name: DistributedBatchSampler, batch_size: 8, shuffle: True, drop_last: False}
             loader: {num_workers: 2, use_shared_memory: True}

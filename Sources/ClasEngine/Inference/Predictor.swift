@@ -21,7 +21,7 @@ public final class Predictor {
         let context = ComponentContext(classCount: engine.classCount)
         var post: PostProcessor = TopkPostProcess(k: min(5, engine.classCount), labelNames: [:])
         if let spec = infer.postProcess { post = try r.postProcess.build(spec, context: context, decoder: d) }
-        if let topk = post as? TopkPostProcess, topk.labelNames.isEmpty, let names = engine.classNames ?? engine.checkpointClassNames {
+        if let topk = post as? TopkPostProcess, topk.labelNames.isEmpty, let names = engine.classNames {
             post = TopkPostProcess(k: topk.k, labelNames: Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0, $1) }))
         }
         let files: [String]
