@@ -49,7 +49,9 @@ final class OptionsTests: XCTestCase {
              "input_image_channel", "in_chans"])
         XCTAssertTrue(EfficientNet.Options.knownKeys.contains("padding_type"))
         XCTAssertTrue(EfficientNet.Options.knownKeys.contains("use_se"))
-        XCTAssertEqual(Set(ResNet.Options.ignoredKeys.keys), ["pretrained", "use_ssld", "data_format"])
+        XCTAssertEqual(Set(ResNet.Options.ignoredKeys.keys),
+                       ["pretrained", "use_ssld", "data_format", "use_sync_bn", "infer_model_name", "infer_output_key",
+                        "infer_add_softmax"])
         for e in ModelZoo.entries { XCTAssertTrue(e.builder.optionKeys.contains("class_num"), e.name) }
     }
 
