@@ -132,6 +132,7 @@ public final class Engine {
     /// Decodes every component the run may not build, so `-o` typos anywhere are caught up front.
     private static func checkUnusedComponents(_ c: RunConfig, registries r: Registries, decoder: ConfigDecoder,
                                               classCount: Int) throws {
+        try r.arch.check(c.arch, decoder: decoder)
         for spec in (c.loss?.train ?? []) + (c.loss?.eval ?? []) {
             try r.loss.check(spec.removingArgs(["weight"]), decoder: decoder)
         }

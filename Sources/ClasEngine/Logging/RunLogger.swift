@@ -4,6 +4,8 @@ import Foundation
 /// and draws a one-line progress bar on stderr when stderr is a terminal.
 public final class RunLogger {
     private var file: FileHandle?
+    /// The log file, opened (and its folder created) at the first line, so a run that fails validation writes nothing.
+    private let path: String?
     private let dateFormatter: DateFormatter
     private let showProgress: Bool
     private var barVisible = false
@@ -20,13 +22,16 @@ public final class RunLogger {
         dateFormatter.dateFormat = "yyyy/MM/dd HH:mm:ss"
         dateFormatter.locale = Locale(identifier: "en_US_POSIX")
         showProgress = progressBar && isatty(STDERR_FILENO) != 0
-        if let path {
-            let dir = (path as NSString).deletingLastPathComponent
-            if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-            file = FileHandle(forWritingAtPath: path)
-            _ = try? file?.seekToEnd()
-        }
+        self.path = path
+    }
+
+    private func openFile() {
+        guard file == nil, let path else { return }
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        file = FileHandle(forWritingAtPath: path)
+        _ = try? file?.seekToEnd()
     }
 
     deinit { try? file?.close() }
@@ -42,6 +47,7 @@ public final class RunLogger {
         clearBar()
         if !quiet { print(line) }
         fflush(stdout)
+        openFile()
         if let data = (line + "\n").data(using: .utf8) { try? file?.write(contentsOf: data) }
         capture?(line)
     }
