@@ -42,7 +42,7 @@ public final class Evaluator {
         while let batch = try cursor.next() {
             let readDone = DispatchTime.now().uptimeNanoseconds
             try GradMode.withoutGrad {
-                let outputs = ModelOutputs(logits: model(batch.images))
+                let outputs = model.outputs(batch.images)
                 let (sum, terms) = WeightedLoss.total(losses, outputs, batch.targets)
                 let n = batch.targets.labels.count
                 if !losses.isEmpty {

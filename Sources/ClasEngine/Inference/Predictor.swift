@@ -43,7 +43,7 @@ public final class Predictor {
         var results: [[String: Any]] = []
         let epoch = loader.epoch(0)
         while let batch = try epoch.next() {
-            let logits = GradMode.withoutGrad { engine.model(batch.images) }
+            let logits = GradMode.withoutGrad { engine.model.outputs(batch.images).logits }
             for result in post.results(logits: logits, files: batch.paths) {
                 results.append(result)
                 if printing, let line = Predictor.jsonLine(result) { print(line) }

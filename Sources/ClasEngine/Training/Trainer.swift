@@ -27,6 +27,8 @@ public final class Trainer {
     private var resumeIteration = 0
     /// Per-epoch history for curves: epoch → values.
     public private(set) var history: [[String: Double]] = []
+    /// Event receivers (TensorBoard, curves, metric-driven schedules); their state is saved in checkpoints.
+    public var observers: [TrainingObserver] = []
     /// Behave as if Ctrl-C arrived after this many iterations of this process (for tests of interruption).
     public var interruptAfterIterations: Int?
     private var iterationsThisRun = 0
@@ -91,6 +93,7 @@ public final class Trainer {
             ema.updates = saved.extra["ema_updates"].flatMap(Int.init) ?? saved.step
         }
         state = saved
+        pendingObserverState = saved.extra
         resumeIteration = saved.extra["iteration"].flatMap(Int.init) ?? 0
         if let h = saved.extra["history"], let data = h.data(using: .utf8),
            let decoded = try? JSONDecoder().decode([[String: Double]].self, from: data) {
@@ -114,6 +117,8 @@ public final class Trainer {
         let epochs = global.epochs
         logger.info("Train \(engine.config.arch.name): \(model.parameterCount) parameters, \(engine.classCount) classes, "
                     + "\(epochs) epochs × \(itersPerEpoch) iterations, seed \(engine.seed)")
+        restoreObservers()
+        for o in observers { o.trainingWillStart(self) }
         while state.epoch < min(epochs, lastEpoch) {
             let epoch = state.epoch + 1
             try trainEpoch(epoch)
@@ -122,10 +127,12 @@ public final class Trainer {
             record["lr"] = Double(optimizer.learningRate)
             if let evaluator, global.evalDuringTrain, epoch % global.evalInterval == 0, epoch > global.startEvalEpoch - 1 {
                 let values = try evaluator.run(epoch: epoch)
+                for o in observers { o.evaluationDidEnd(self, epoch: epoch, label: nil, values: values) }
                 var metric = values.first(where: { $0.0 == evaluator.primaryKey })?.1 ?? 0
                 for (k, v) in values { record["eval_\(k)"] = v }
                 if let ema {
                     let emaValues = try ema.withAveragedWeights { try evaluator.run(epoch: epoch, label: "EMA") }
+                    for o in observers { o.evaluationDidEnd(self, epoch: epoch, label: "EMA", values: emaValues) }
                     let emaMetric = emaValues.first(where: { $0.0 == evaluator.primaryKey })?.1 ?? 0
                     record["eval_ema_\(evaluator.primaryKey)"] = emaMetric
                     metric = max(metric, emaMetric)
@@ -142,13 +149,31 @@ public final class Trainer {
             }
             history.append(record)
             state.epoch = epoch
+            let stop = observers.reduce(false) { $1.epochDidEnd(self, epoch: epoch, record: record) || $0 }
             if epoch % global.saveInterval == 0 { try save("epoch_\(epoch)") }
             try save("latest")
+            if stop {
+                logger.info("Training stopped early after epoch \(epoch)")
+                break
+            }
         }
+        for o in observers { o.trainingDidEnd(self) }
         return state.bestMetric
     }
 
     private var lastTrainAverages: [(String, Double)] = []
+    /// Checkpoint metadata to hand to observers once they are attached.
+    private var pendingObserverState: [String: String] = [:]
+
+    /// Gives each observer the state it saved (called when training starts, after observers are attached).
+    private func restoreObservers() {
+        for (i, o) in observers.enumerated() {
+            let prefix = "observer\(i)."
+            let mine = pendingObserverState.filter { $0.key.hasPrefix(prefix) }
+            if !mine.isEmpty { o.restore(Dictionary(uniqueKeysWithValues: mine.map { (String($0.key.dropFirst(prefix.count)), $0.value) })) }
+        }
+        pendingObserverState = [:]
+    }
 
     /// One epoch of training (from `resumeIteration` when resuming mid-epoch).
     private func trainEpoch(_ epoch: Int) throws {
@@ -173,7 +198,7 @@ public final class Trainer {
             Randomness.beginStep(seed: engine.seed, step: state.step * updateFreq + iteration % updateFreq)
             let lr = schedule.learningRate(at: state.step)
             optimizer.learningRate = lr
-            let outputs = ModelOutputs(logits: model(batch.images))
+            let outputs = model.outputs(batch.images)
             let (total, terms) = WeightedLoss.total(losses, outputs, batch.targets)
             let lossValue = total.item
             guard lossValue.isFinite else {
@@ -182,16 +207,27 @@ public final class Trainer {
                                   + "Lower the learning rate or check the data.")
             }
             total.backward()
+            var stepped = false
             if (iteration + 1) % updateFreq == 0 {
                 var scale = 1 / Float(updateFreq)
                 if let clipNorm {
                     let norm = optimizer.gradientNorm() * scale
                     if norm > clipNorm { scale *= clipNorm / norm }
                 }
-                optimizer.step(gradientScale: scale)
+                if let sam = optimizer as? ClosureStepping {
+                    sam.step(gradientScale: scale) {
+                        optimizer.zeroGrad()
+                        let again = WeightedLoss.total(losses, model.outputs(batch.images), batch.targets).0
+                        again.backward()
+                        return again.item
+                    }
+                } else {
+                    optimizer.step(gradientScale: scale)
+                }
                 optimizer.zeroGrad()
                 ema?.update()
                 state.step += 1
+                stepped = true
             }
             // Metrics and running averages.
             let n = batch.targets.labels.count
@@ -206,6 +242,9 @@ public final class Trainer {
             readTime.add(Double(readDone - tick) / 1e9)
             tick = now
             let values = metrics.flatMap(\.values) + order.map { ($0, meters[$0]?.average ?? 0) }
+            if stepped {
+                for o in observers { o.stepDidEnd(self, epoch: epoch, iteration: iteration, learningRate: lr, values: values) }
+            }
             logger.progress("Epoch \(epoch)/\(epochs)", iteration + 1, itersPerEpoch,
                             String(format: "loss %.4f lr %.6f %.1f img/s", meters["loss"]?.average ?? 0, lr,
                                    Double(n) / max(batchTime.average, 1e-9)))
@@ -247,6 +286,9 @@ public final class Trainer {
         if let names = engine.classNames { s.extra["class_names"] = names.joined(separator: "\n") }
         if let data = try? JSONEncoder().encode(history), let text = String(data: data, encoding: .utf8) {
             s.extra["history"] = text
+        }
+        for (i, o) in observers.enumerated() {
+            for (k, v) in o.checkpointState { s.extra["observer\(i).\(k)"] = v }
         }
         try Checkpoint.save(prefix: path(name), model: model, optimizer: optimizer, ema: ema, state: s)
         logger.info("Already save model in \(path(name))")
