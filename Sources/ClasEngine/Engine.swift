@@ -71,7 +71,8 @@ public final class Engine {
         for notice in decoder.notices { logger.warning(notice.description) }
 
         Randomness.seed(seed)
-        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount), decoder: decoder)
+        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount, registry: registries.arch,
+                                                                          decoder: decoder), decoder: decoder)
         if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
         if mode != .train {
             try AtomicFile.write(ConfigDump.yaml(config.root, header: "resolved config of a \(mode.rawValue) run"),

@@ -12,7 +12,7 @@ public final class Evaluator {
 
     public init(engine: Engine) throws {
         self.engine = engine
-        let r = engine.registries, d = engine.decoder, ctx = ComponentContext(classCount: engine.classCount)
+        let r = engine.registries, d = engine.decoder, ctx = engine.componentContext
         losses = try WeightedLoss.build(engine.config.loss?.eval ?? [], registry: r.loss, context: ctx, decoder: d)
         let specs = engine.config.metric?.eval ?? []
         metrics = specs.isEmpty ? [TopkAccuracy(topk: [1, min(5, engine.classCount)])]
@@ -52,7 +52,7 @@ public final class Evaluator {
                         meters[name, default: AverageMeter()].add(value, weight: n)
                     }
                 }
-                for m in metrics { m.update(logits: outputs.logits, labels: batch.targets.labels) }
+                for m in metrics { m.update(outputs, labels: batch.targets.labels) }
                 let now = DispatchTime.now().uptimeNanoseconds
                 batchTime.add(Double(now - tick) / 1e9)
                 readTime.add(Double(readDone - tick) / 1e9)
