@@ -119,6 +119,26 @@ final class ResizeTests: XCTestCase {
         XCTAssertEqual(outputs.count, 2, "random picks bilinear or bicubic")
     }
 
+    /// The vectorised float -> 8-bit store rounds half up and saturates exactly like `UInt8.converting`.
+    func testVectorisedByteConversion() {
+        var values: [Float] = [-1, -0.5, -0.1, 0, 0.49, 0.5, 0.51, 1.5, 2.5, 127.5, 254.49, 254.5, 255, 255.4, 300, .nan,
+                               .infinity, -.infinity, 3.999_999_8, 100.000_01]
+        var rng = RandomState(seed: 4)
+        for _ in 0..<1000 { values.append(rng.uniform(-20, 280)) }
+        for _ in 0..<200 { values.append(Float(rng.int(below: 256)) + 0.5) }
+        var out = [UInt8](repeating: 7, count: values.count)
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                if let s = src.baseAddress, let d = dst.baseAddress { UInt8.convert(s, to: d, count: values.count) }
+            }
+        }
+        for (v, got) in zip(values, out) {
+            let expected: UInt8 = v.isNaN || v <= 0 ? 0 : (v >= 254.5 ? 255 : UInt8((v + 0.5).rounded(.down)))
+            XCTAssertEqual(got, expected, "value \(v)")
+            XCTAssertEqual(UInt8.converting(v), expected, "scalar, value \(v)")
+        }
+    }
+
     func testMultiChannelMatchesPerChannel() throws {
         let src = TestData.pattern(width: 9, height: 7)
         let out = try resize(src, 5, 4, "bilinear")
