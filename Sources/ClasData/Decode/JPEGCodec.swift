@@ -8,8 +8,7 @@ import Foundation
 /// to CMYK and converted like PIL (`CMYK;I` raw mode, then `convert('RGB')`): the stored values are taken as
 /// Adobe-inverted, so with stored `c, k` the red channel is `k - k*(255-c)/255` (PIL's integer rounding).
 /// libjpeg warnings are tolerated (OpenCV and PIL decode such files too) except "premature end of file",
-/// which is reported as a truncated image. EXIF orientation is not applied (PIL's `convert` does not either;
-/// OpenCV's `imdecode` does).
+/// which is reported as a truncated image. EXIF orientation is handled by `ImageCodec` (`EXIFOrientation`).
 enum JPEGCodec {
     /// Decodes JPEG bytes to RGB (or BGR when `bgr`), refusing images over `maxPixels` before allocating.
     static func decode(_ bytes: UnsafeRawBufferPointer, path: String, bgr: Bool, maxPixels: Int) throws -> Image {
