@@ -106,7 +106,7 @@ final class ThroughputTests: XCTestCase {
                 for _ in 0..<n { try body() }
                 best = min(best, Date().timeIntervalSince(start) / Double(n))
             }
-            print(String(format: "  %-44@ %8.1f us", name as NSString, best * 1e6))
+            print("  " + name.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.1f us", best * 1e6))
         }
         var rng = RandomState(seed: 1)
         var small = Image(width: 28, height: 28, channels: 1)

@@ -18,7 +18,9 @@ struct ResampleTaps {
     let padRight: Int
 
     init(src: Int, dst: Int, mode: Interpolation, areaBox: Bool) {
-        let scale = Double(src) / Double(dst)
+        // OpenCV's scale_x = 1 / inv_scale_x with inv_scale_x = dst / src; computing src / dst directly rounds
+        // differently and moves floor(d * scale) at exact integers (e.g. 56 * 300/224 = 75 vs 74.999...).
+        let scale = 1.0 / (Double(dst) / Double(src))
         let k: Int
         switch mode {
         case .nearest: k = 1

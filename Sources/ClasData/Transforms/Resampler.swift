@@ -29,9 +29,10 @@ public enum Interpolation: String, CaseIterable, Sendable, Decodable {
 /// Resizing with `cv2.resize` semantics, as a separable filter: for each axis a table of `k` consecutive source
 /// taps and weights per output sample (see `ResampleTaps`), applied horizontally then vertically in float.
 ///
-/// 8-bit results round half up and saturate. OpenCV computes 8-bit bilinear/bicubic in 11-bit fixed point, so
-/// results may differ from cv2's by one level; float images are not rounded. Equal sizes copy unchanged, as
-/// cv2 does. Borders replicate the edge pixels.
+/// 8-bit bilinear goes through `LinearU8` (OpenCV's fixed point, bit-exact). Other 8-bit results are computed in
+/// float, rounded half up and saturated; OpenCV uses fixed point for bicubic and lanczos too, so those may differ
+/// from cv2's by one level. Float images are not rounded and match cv2 to float rounding. Equal sizes copy
+/// unchanged, as cv2 does. Borders replicate the edge pixels.
 enum Resampler {
     /// Resizes the `rect` (x, y, width, height) of `src` to `width` x `height` with `mode` (already resolved).
     static func resize<S: PixelComponent>(
@@ -41,6 +42,10 @@ enum Resampler {
         precondition(rect.x >= 0 && rect.y >= 0 && rect.x + rect.w <= src.width && rect.y + rect.h <= src.height,
                      "resize rectangle outside the image")
         if rect.w == width && rect.h == height { return Crop.crop(src, x: rect.x, y: rect.y, width: width, height: height) }
+        if mode == .bilinear, let u8 = src as? Image, let out = LinearU8.resize(u8, rect: rect, width: width,
+                                                                            height: height) as? PixelImage<S> {
+            return out
+        }
         let areaBox = mode == .area && rect.w >= width && rect.h >= height
         let tx = ResampleTaps(src: rect.w, dst: width, mode: mode, areaBox: areaBox)
         let ty = ResampleTaps(src: rect.h, dst: height, mode: mode, areaBox: areaBox)
