@@ -69,11 +69,10 @@ public enum ImageCodec {
         }
     }
 
-    /// Reads and decodes the file at `path`.
-    public static func decodeFile(_ path: String, toRGB: Bool = true, maxPixels: Int = defaultMaxPixels) throws
-        -> Image
-    {
-        try decode(try FileIO.read(path), path: path, toRGB: toRGB, maxPixels: maxPixels)
+    /// Reads and decodes the file at `path` (see `decode` for the options).
+    public static func decodeFile(_ path: String, toRGB: Bool = true, maxPixels: Int = defaultMaxPixels,
+                                  exifOrientation: Bool = false) throws -> Image {
+        try decode(try FileIO.read(path), path: path, toRGB: toRGB, maxPixels: maxPixels, exifOrientation: exifOrientation)
     }
 
     /// PNG bytes of an 8-bit gray (1 channel), gray+alpha (2), RGB (3) or RGBA (4) image.
