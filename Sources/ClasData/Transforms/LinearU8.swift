@@ -47,6 +47,16 @@ enum LinearU8 {
                             for y in 0..<rect.h where needed[y] {
                                 let s = s0 + ((rect.y + y) * src.width + rect.x) * c
                                 let d = rows + y * rowOut
+                                if c == 3 {
+                                    for x in 0..<width {
+                                        let p = s + x0p[x], q = s + x1p[x], o = d + x &* 3
+                                        let (u, v) = (a0p[x], a1p[x])
+                                        o[0] = Int32(p[0]) &* u &+ Int32(q[0]) &* v
+                                        o[1] = Int32(p[1]) &* u &+ Int32(q[1]) &* v
+                                        o[2] = Int32(p[2]) &* u &+ Int32(q[2]) &* v
+                                    }
+                                    continue
+                                }
                                 for x in 0..<width {
                                     let p = s + x0p[x], q = s + x1p[x], o = d + x &* c
                                     let (u, v) = (a0p[x], a1p[x])
