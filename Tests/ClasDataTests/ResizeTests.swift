@@ -51,6 +51,40 @@ final class ResizeTests: XCTestCase {
                     tol: 2e-3, "bicubic 5x4 -> 3x2")
     }
 
+    /// Outputs of Pillow 13's Image.resize for the same image (`backend: pil`, antialiased), 8-bit.
+    func testAgainstPillowReference() throws {
+        let input: [UInt8] = [139, 74, 229, 241, 169, 65, 6, 160, 149, 106, 38, 175, 188, 205, 175, 229, 98, 249, 10, 148]
+        let src = Image(width: 5, height: 4, channels: 1, pixels: input)
+        func pil(_ w: Int, _ h: Int, _ mode: String) throws -> [UInt8] {
+            let op = try ResizeImage(.init(size: SizeOption(width: w, height: h), interpolation: mode, backend: "pil"))
+            var rng = RandomState(seed: 0)
+            return try op.transform(src, rng: &rng).pixels
+        }
+        XCTAssertEqual(try pil(7, 6, "bilinear"), [139, 102, 118, 229, 238, 210, 169, 102, 67, 84, 195, 195, 171, 138, 60, 45, 72,
+                                                  165, 160, 141, 118, 43, 102, 157, 183, 192, 182, 163, 134, 135, 160, 219, 139,
+                                                  131, 162, 229, 154, 141, 249, 78, 69, 148])
+        XCTAssertEqual(try pil(3, 2, "bilinear"), [79, 164, 166, 121, 168, 136])
+        XCTAssertEqual(try pil(3, 2, "bicubic"), [70, 166, 172, 125, 169, 134])
+        XCTAssertEqual(try pil(3, 2, "lanczos"), [63, 169, 178, 125, 166, 132])
+        XCTAssertEqual(try pil(3, 2, "box"), [72, 195, 167, 136, 219, 135])
+        XCTAssertEqual(try pil(3, 2, "hamming"), [79, 173, 160, 131, 189, 140])
+        XCTAssertEqual(try pil(3, 2, "nearest"), [65, 160, 106, 229, 249, 148])
+        XCTAssertEqual(try pil(7, 6, "bicubic"), [148, 97, 110, 234, 254, 215, 169, 110, 54, 66, 195, 204, 168, 132, 57, 29, 54,
+                                                 159, 161, 134, 108, 22, 100, 173, 180, 205, 192, 165, 137, 136, 167, 222, 131,
+                                                 124, 168, 251, 148, 128, 253, 53, 46, 155])
+        XCTAssertEqual(try pil(7, 6, "nearest"), [139, 74, 74, 229, 241, 241, 169, 65, 6, 6, 160, 149, 149, 106, 65, 6, 6, 160,
+                                                 149, 149, 106, 38, 175, 175, 188, 205, 205, 175, 38, 175, 175, 188, 205, 205,
+                                                 175, 229, 98, 98, 249, 10, 10, 148])
+        // Pillow's bicubic differs from cv2's (a = -0.5 and antialiasing vs a = -0.75 and 4 taps).
+        XCTAssertNotEqual(try pil(3, 2, "bicubic"), try resize(src, 3, 2, "bicubic").pixels)
+        TestData.assertThrows(["ResizeImage", "interpolation", "area", "backend pil"]) {
+            try ResizeImage(.init(size: SizeOption(3), interpolation: "area", backend: "pil"))
+        }
+        TestData.assertThrows(["ResizeImage", "'box'", "backend cv2"]) {
+            try ResizeImage(.init(size: SizeOption(3), interpolation: "box"))
+        }
+    }
+
     /// The exact 8-bit bilinear path stays within one level of the float computation.
     func testFixedPointBilinearTracksFloat() throws {
         var rng = RandomState(seed: 9)

@@ -132,6 +132,11 @@ final class ThroughputTests: XCTestCase {
             var s = Sample(path: "", payload: .image(big))
             try randCrop.apply(&s, rng: &rng)
         }
+        let pilCrop = try RandCropImage(.init(size: SizeOption(224), interpolation: "bicubic", backend: "pil"))
+        try time("RandCropImage 224 (pil bicubic)", 50) {
+            var s = Sample(path: "", payload: .image(big))
+            try pilCrop.apply(&s, rng: &rng)
+        }
         try time("RandFlipImage 224", 200) {
             var s = crop224
             try flip.apply(&s, rng: &rng)

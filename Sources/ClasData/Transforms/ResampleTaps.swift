@@ -25,7 +25,7 @@ struct ResampleTaps {
         switch mode {
         case .nearest: k = 1
         case .area where areaBox: k = Int(scale.rounded(.up)) + 2
-        case .bilinear, .area, .random: k = 2
+        case .bilinear, .area, .random, .box, .hamming: k = 2
         case .bicubic: k = 4
         case .lanczos: k = 8
         }
@@ -58,7 +58,7 @@ struct ResampleTaps {
                         }
                     }
                     if fs2 - Double(s2) > 1e-3 { w[n] = Float(min(min(fs2 - Double(s2), 1), cell) / cell) }
-                case .bilinear, .area, .random:
+                case .bilinear, .area, .random, .box, .hamming:
                     var sx: Int, fx: Float
                     if mode == .area {
                         sx = Int((Double(d) * scale).rounded(.down))

@@ -2,20 +2,22 @@ import ClasTensor
 
 import Foundation
 
-/// An interpolation method of `cv2.resize` (PaddleClas names).
+/// An interpolation method (PaddleClas names): cv2 offers nearest, bilinear, bicubic, area, lanczos; Pillow
+/// nearest, bilinear, bicubic, box, lanczos, hamming; both `random` (bilinear or bicubic per image).
 public enum Interpolation: String, CaseIterable, Sendable, Decodable {
-    case nearest, bilinear, bicubic, area, lanczos
+    case nearest, bilinear, bicubic, area, lanczos, box, hamming
     /// Bilinear or bicubic, chosen at random for each image.
     case random
 
-    /// Parses a PaddleClas interpolation name (case-insensitive); `nil` means the default, bilinear.
-    public init(name: String?) throws {
+    /// Parses a PaddleClas interpolation name (case-insensitive) for `backend`; `nil` means bilinear.
+    public init(name: String?, backend: ResizeBackend = .cv2) throws {
         guard let name else {
             self = .bilinear
             return
         }
-        guard let value = Interpolation(rawValue: name.lowercased()) else {
-            throw OptionsError("interpolation must be one of \(Interpolation.allCases.map(\.rawValue)), got '\(name)'")
+        guard let value = Interpolation(rawValue: name.lowercased()), backend.supports(value) else {
+            throw OptionsError("interpolation must be one of \(backend.interpolations.map(\.rawValue)) with backend "
+                               + "\(backend.rawValue), got '\(name)'")
         }
         self = value
     }
@@ -24,6 +26,29 @@ public enum Interpolation: String, CaseIterable, Sendable, Decodable {
     func resolved(_ rng: inout RandomState) -> Interpolation {
         self == .random ? (rng.int(below: 2) == 0 ? .bilinear : .bicubic) : self
     }
+}
+
+/// Whose resize semantics to follow: OpenCV's `cv2.resize` (PaddleClas's default) or Pillow's `Image.resize`.
+public enum ResizeBackend: String, Sendable {
+    case cv2, pil
+
+    /// Parses `cv2` or `pil` (case-insensitive).
+    public init(name: String) throws {
+        guard let value = ResizeBackend(rawValue: name.lowercased()) else {
+            throw OptionsError("backend must be 'cv2' or 'pil', got '\(name)'")
+        }
+        self = value
+    }
+
+    /// The interpolation names this backend accepts.
+    public var interpolations: [Interpolation] {
+        switch self {
+        case .cv2: return [.nearest, .bilinear, .bicubic, .area, .lanczos, .random]
+        case .pil: return [.nearest, .bilinear, .bicubic, .box, .lanczos, .hamming, .random]
+        }
+    }
+
+    func supports(_ i: Interpolation) -> Bool { interpolations.contains(i) }
 }
 
 /// Resizing with `cv2.resize` semantics, as a separable filter: for each axis a table of `k` consecutive source
@@ -36,12 +61,14 @@ public enum Interpolation: String, CaseIterable, Sendable, Decodable {
 enum Resampler {
     /// Resizes the `rect` (x, y, width, height) of `src` to `width` x `height` with `mode` (already resolved).
     static func resize<S: PixelComponent>(
-        _ src: PixelImage<S>, rect: (x: Int, y: Int, w: Int, h: Int), width: Int, height: Int, mode: Interpolation
+        _ src: PixelImage<S>, rect: (x: Int, y: Int, w: Int, h: Int), width: Int, height: Int, mode: Interpolation,
+        backend: ResizeBackend = .cv2
     ) -> PixelImage<S> {
         precondition(rect.w > 0 && rect.h > 0 && width > 0 && height > 0, "resize of an empty image")
         precondition(rect.x >= 0 && rect.y >= 0 && rect.x + rect.w <= src.width && rect.y + rect.h <= src.height,
                      "resize rectangle outside the image")
         if rect.w == width && rect.h == height { return Crop.crop(src, x: rect.x, y: rect.y, width: width, height: height) }
+        if backend == .pil { return PILResample.resize(src, rect: rect, width: width, height: height, mode: mode) }
         if mode == .bilinear, let u8 = src as? Image, let out = LinearU8.resize(u8, rect: rect, width: width,
                                                                             height: height) as? PixelImage<S> {
             return out
