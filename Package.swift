@@ -62,7 +62,14 @@ let package = Package(
         .target(name: "_ClasTestSupport", dependencies: ["ClasTensor"], path: "Tests/_ClasTestSupport",
                 swiftSettings: swift5),
         .testTarget(name: "ClasTensorTests", dependencies: ["ClasTensor", "_ClasTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ClasConfigTests", dependencies: ["ClasConfig"], swiftSettings: swift5),
+        .testTarget(
+            name: "ClasModelsTests", dependencies: ["ClasModels", "ClasNN", "_ClasTestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(
+            name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(
+            name: "ClasEngineTests", dependencies: ["ClasEngine", "ClasData", "ClasConfig", "_ClasTestSupport"],
+            swiftSettings: swift5),
         .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
         .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),
     ]

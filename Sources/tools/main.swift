@@ -1,2 +1,3 @@
 import ClasCLI
-print("tools")
+
+Tools.main()

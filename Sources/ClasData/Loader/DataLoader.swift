@@ -61,9 +61,10 @@ public final class DataLoader: @unchecked Sendable {
     /// Batches per epoch.
     public var batchCount: Int { sampler.batchCount }
 
-    /// Starts loading `epoch`; iterate with `next()` until it returns nil.
-    public func epoch(_ epoch: Int) -> EpochIterator {
-        EpochIterator(epoch: epoch, batches: sampler.batches(epoch: epoch), assembler: assembler,
+    /// Starts loading `epoch` at batch `start` (to resume mid-epoch; samples keep their per-index random
+    /// streams, so the batches are the same as in an uninterrupted epoch); iterate with `next()` until nil.
+    public func epoch(_ epoch: Int, from start: Int = 0) -> EpochIterator {
+        EpochIterator(epoch: epoch, batches: Array(sampler.batches(epoch: epoch).dropFirst(start)), assembler: assembler,
                       numWorkers: options.numWorkers,
                       prefetch: options.prefetchBatches ?? max(2, 2 * options.numWorkers), onSkip: onSkip)
     }

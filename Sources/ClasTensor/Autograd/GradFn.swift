@@ -49,7 +49,7 @@ extension Tensor {
                 t.grad = t.grad.map { $0.adding(g) } ?? g
             }
             guard let fn = t.gradFn, let rule = fn.backward else { continue }
-            let inputGrads = GradMode.withoutGrad { rule(g) }
+            let inputGrads = GradMode.withoutGrad { Profiler.measure("\(fn.name) backward") { rule(g) } }
             for (input, ig) in zip(fn.inputs, inputGrads) {
                 guard let ig, input.requiresGrad else { continue }
                 precondition(ig.shape == input.shape, "\(fn.name) backward gave \(ig.shape) for input \(input.shape)")

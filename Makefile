@@ -1,0 +1,50 @@
+# SwiftClas: the two commands are `make quickstart` (set up, train, evaluate, classify) and `make test`.
+SWIFT       ?= swift
+RELEASE      = -c release
+TOOLS        = .build/release/tools
+APT_PACKAGES = libopenblas-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist
+FMNIST_SRC  ?= /usr/share/datasets/fashion-mnist
+QUICKSTART  ?= configs/quickstart_mobilenet_v3_small_fmnist.yaml
+PREFIX      ?= /usr/local
+
+.PHONY: quickstart test deps build dataset install bench clean
+
+## Install what is missing, build, prepare Fashion-MNIST, train the quickstart model, evaluate it, classify images.
+quickstart: deps build dataset
+	$(TOOLS) train -c $(QUICKSTART)
+	$(TOOLS) eval -c $(QUICKSTART) -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model
+	$(TOOLS) infer -c $(QUICKSTART) -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model \
+	    -o Infer.infer_imgs=dataset/fashion-mnist/samples
+
+## Build and run every test (release mode: the numeric tests need optimised code).
+test:
+	$(SWIFT) build $(RELEASE) --build-tests -Xswiftc -enable-testing
+	$(SWIFT) test $(RELEASE) -Xswiftc -enable-testing --skip-build
+
+## Debian packages (skipped when already installed).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+build:
+	$(SWIFT) build $(RELEASE) --product tools
+
+## Fashion-MNIST from Debian's IDX files to PNG folders and PaddleClas list files.
+dataset: build
+	$(TOOLS) dataset fashion-mnist --source $(FMNIST_SRC) --out dataset/fashion-mnist
+
+## A release binary with the Swift runtime linked in (needs only OpenBLAS, libpng, libjpeg-turbo, zlib at run time).
+install:
+	$(SWIFT) build $(RELEASE) --product tools --static-swift-stdlib
+	install -D -m 755 $(TOOLS) $(PREFIX)/bin/tools
+
+## Side-by-side training throughput against PyTorch (needs ../shared/bench and its peer venv).
+bench: build
+	bash ../shared/bench/side_by_side.sh mobilenetv3_small_100 224 32 train 3
+
+clean:
+	rm -rf .build output

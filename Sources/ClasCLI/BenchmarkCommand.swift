@@ -1,0 +1,130 @@
+import ArgumentParser
+import ClasKernels
+import ClasModels
+import ClasNN
+import ClasOptim
+import ClasTensor
+import Foundation
+
+/// `tools benchmark`: whole training or inference steps of a model, or kernel throughput (`tools benchmark ops`).
+struct BenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark",
+        abstract: "Time training/inference steps of a model, or kernels with 'ops'.",
+        discussion: """
+            Examples:
+              tools benchmark --model mobilenetv3_small_100 --size 224 --batch 32 --mode train
+              tools benchmark --model MobileOne_S0 --mode infer --profile
+              tools benchmark ops
+            The last line ends with '<number> img/s' (what ../shared/bench/side_by_side.sh reads).
+            """)
+
+    @Argument(help: "'ops' to benchmark kernels instead of a model.")
+    var what: String?
+
+    @Option(help: "Model name (PaddleClas or timm name).")
+    var model = "mobilenetv3_small_100"
+    @Option(help: "Batch size.")
+    var batch = 32
+    @Option(help: "Input resolution (square).")
+    var size = 224
+    @Option(help: "train or infer.")
+    var mode = "train"
+    @Option(help: "Kernel threads (default: all cores or CLAS_NUM_THREADS).")
+    var threads: Int?
+    @Option(help: "Timed repetitions (median reported).")
+    var reps = 5
+    @Option(help: "Untimed warm-up repetitions.")
+    var warmup = 2
+    @Option(help: "Classifier outputs.")
+    var classes = 10
+    @Flag(help: "Print time per operation kind.")
+    var profile = false
+
+    func validate() throws {
+        guard what == nil || what == "ops" else { throw ValidationError("unknown benchmark '\(what ?? "")'; did you mean 'ops'?") }
+        guard ["train", "infer"].contains(mode) else { throw ValidationError("--mode must be train or infer") }
+        guard batch > 0, size >= 32, reps > 0, warmup >= 0 else { throw ValidationError("batch, size ≥ 32 and reps must be positive") }
+    }
+
+    func run() throws {
+        if let threads { clas_set_num_threads(Int32(threads)) }
+        print("threads: \(clas_num_threads())")
+        if what == "ops" {
+            OpsBenchmark.run(reps: reps)
+            return
+        }
+        guard let entry = ModelZoo.entry(named: model) else {
+            throw ValidationError("no model named '\(model)' ('tools list models' shows all)")
+        }
+        Randomness.seed(0)
+        let net = try entry.make(classes)
+        if let fusable = net as? Reparameterizable, mode == "infer" { fusable.reparameterize() }
+        print("model: \(entry.name), parameters: \(net.parameterCount), batch \(batch), size \(size), mode \(mode)")
+        var rng = RandomState(seed: 1)
+        let x = Tensor.randomNormal([batch, size, size, 3], using: &rng)
+        let labels = (0..<batch).map { _ in rng.int(below: classes) }
+        if mode == "train" {
+            let optimizer = Momentum(parameters: net.namedParameters(), learningRate: 0.01, momentum: 0.9)
+            net.train()
+            let step = {
+                let loss = Tensor.crossEntropy(net(x), labels: labels)
+                loss.backward()
+                optimizer.step()
+                optimizer.zeroGrad()
+            }
+            let t = time(step)
+            report(seconds: t, images: batch, label: "train")
+        } else {
+            net.eval()
+            GradMode.withoutGrad {
+                let one = x.narrowed(axis: 0, start: 0, length: 1)
+                let latency = time { _ = net(one) }
+                print(String(format: "batch 1 latency: %.2f ms", latency * 1000))
+                let t = time { _ = net(x) }
+                report(seconds: t, images: batch, label: "infer batch \(batch)")
+            }
+        }
+    }
+
+    /// Median seconds of `reps` timed runs after `warmup` untimed ones (profiled runs only).
+    private func time(_ body: () -> Void) -> Double {
+        for _ in 0..<warmup { body() }
+        Profiler.reset()
+        Profiler.isEnabled = profile
+        var times: [Double] = []
+        for _ in 0..<reps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        Profiler.isEnabled = false
+        if profile { printProfile(total: times.reduce(0, +)) }
+        return times.sorted()[times.count / 2]
+    }
+
+    private func printProfile(total: Double) {
+        let entries = Profiler.entries.sorted { $0.value.seconds > $1.value.seconds }
+        let covered = entries.reduce(0) { $0 + $1.value.seconds }
+        print("profile (\(reps) runs, \(String(format: "%.1f", covered / total * 100))% of the time attributed):")
+        for (name, e) in entries {
+            print(String(format: "  %-34@ %8.2f ms/run %6.1f%%  (%d calls/run)", name as NSString,
+                         e.seconds / Double(reps) * 1000, e.seconds / total * 100, e.calls / reps))
+        }
+    }
+
+    private func report(seconds: Double, images: Int, label: String) {
+        print(String(format: "peak RSS: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
+        print(String(format: "%@: %.1f ms/step, %.2f img/s", label as NSString, seconds * 1000, Double(images) / seconds))
+    }
+}
+
+/// Peak resident set size of this process (VmHWM), in bytes.
+func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}

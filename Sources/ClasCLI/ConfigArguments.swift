@@ -1,0 +1,36 @@
+import ArgumentParser
+import ClasConfig
+import ClasEngine
+import Foundation
+
+/// `-c CONFIG` and repeatable `-o KEY=VALUE`, shared by the commands that read a config.
+struct ConfigArguments: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("config")], help: "PaddleClas-style YAML config.")
+    var config: String
+
+    @Option(name: [.customShort("o"), .customLong("override")], parsing: .singleValue,
+            help: ArgumentHelp("Override a config key, e.g. -o Global.epochs=30 (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+}
+
+/// The registries commands build components from; `Tools.main(registries:)` replaces them.
+enum CommandContext {
+    nonisolated(unsafe) static var registries: Registries = .builtins()
+}
+
+/// Runs `body`, turning SwiftClas errors into a clear message and a non-zero exit without a stack trace.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ConfigError {
+        FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}

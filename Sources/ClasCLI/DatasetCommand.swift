@@ -1,0 +1,47 @@
+import ArgumentParser
+import ClasData
+import Foundation
+
+struct DatasetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset", abstract: "Prepare a dataset in the PaddleClas layout.",
+        discussion: """
+            fashion-mnist: converts Debian's dataset-fashion-mnist IDX files into PNG class folders
+            (images/train/<class>/, images/test/<class>/), PaddleClas list files (train_list.txt, test_list.txt),
+            label_list.txt, and a few test images in samples/ to try `tools infer` on.
+            Example: tools dataset fashion-mnist --out dataset/fashion-mnist
+            """)
+
+    @Argument(help: "The dataset: fashion-mnist.")
+    var name: String
+    @Option(help: "Folder of the IDX files.")
+    var source = FashionMNIST.defaultSource
+    @Option(help: "Output folder.")
+    var out = "dataset/fashion-mnist"
+    @Option(help: "Keep only the first N images of each split (for quick trials).")
+    var limit: Int?
+
+    func validate() throws {
+        guard name == "fashion-mnist" else { throw ValidationError("unknown dataset '\(name)'; available: fashion-mnist") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let summary = try FashionMNIST.convert(from: source, to: out, limit: limit)
+            let samples = (out as NSString).appendingPathComponent("samples")
+            if !FileManager.default.fileExists(atPath: samples) {
+                try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)
+                let list = try String(contentsOfFile: (out as NSString).appendingPathComponent("test_list.txt"), encoding: .utf8)
+                for line in list.split(separator: "\n").prefix(8) {
+                    guard let rel = line.split(separator: " ").first else { continue }
+                    let src = (out as NSString).appendingPathComponent(String(rel))
+                    let name = (String(rel) as NSString).pathComponents.suffix(2).joined(separator: "_")
+                    try? FileManager.default.copyItem(atPath: src, toPath: (samples as NSString).appendingPathComponent(name))
+                }
+            }
+            print(summary.alreadyComplete
+                  ? "\(out): already complete (\(summary.trainCount) train, \(summary.testCount) test images)"
+                  : "\(out): wrote \(summary.trainCount) train and \(summary.testCount) test images, list files and label_list.txt")
+        }
+    }
+}

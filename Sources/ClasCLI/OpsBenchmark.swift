@@ -1,0 +1,65 @@
+import ClasKernels
+import ClasTensor
+import Foundation
+
+/// Kernel throughput at MobileNet-like shapes (GFLOP/s, 1 MAC = 2 FLOP), with sgemm's for reference.
+enum OpsBenchmark {
+    static func run(reps: Int) {
+        var rng = RandomState(seed: 3)
+        func median(_ body: () -> Void) -> Double {
+            body()
+            var t: [Double] = []
+            for _ in 0..<max(reps, 3) {
+                let s = DispatchTime.now().uptimeNanoseconds
+                body()
+                t.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+            }
+            return t.sorted()[t.count / 2]
+        }
+        // sgemm reference
+        let n = 2048
+        let a = Tensor.randomNormal([n, n], using: &rng), b = Tensor.randomNormal([n, n], using: &rng)
+        let c = Tensor(uninitializedShape: [n, n])
+        let tg = median {
+            clas_sgemm(false, false, Int64(n), Int64(n), Int64(n), 1, a.data, Int64(n), b.data, Int64(n), 0, c.data, Int64(n))
+        }
+        print(String(format: "%-44@ %8.1f GFLOP/s", "sgemm 2048³" as NSString, 2 * pow(Double(n), 3) / tg / 1e9))
+
+        struct ConvCase { let name: String, input: [Int], cout: Int, k: Int, stride: Int, groups: Int }
+        let cases = [
+            ConvCase(name: "conv1x1 56²·16→72 (b32)", input: [32, 56, 56, 16], cout: 72, k: 1, stride: 1, groups: 1),
+            ConvCase(name: "conv1x1 28²·40→240 (b32)", input: [32, 28, 28, 40], cout: 240, k: 1, stride: 1, groups: 1),
+            ConvCase(name: "conv1x1 14²·96→576 (b32)", input: [32, 14, 14, 96], cout: 576, k: 1, stride: 1, groups: 1),
+            ConvCase(name: "conv3x3 stem 224²·3→16 s2 (b32)", input: [32, 224, 224, 3], cout: 16, k: 3, stride: 2, groups: 1),
+            ConvCase(name: "conv3x3 56²·64→64 (b32)", input: [32, 56, 56, 64], cout: 64, k: 3, stride: 1, groups: 1),
+            ConvCase(name: "dw3x3 56²·72 (b32)", input: [32, 56, 56, 72], cout: 72, k: 3, stride: 1, groups: 72),
+            ConvCase(name: "dw3x3 112²·32 s2 (b32)", input: [32, 112, 112, 32], cout: 32, k: 3, stride: 2, groups: 32),
+            ConvCase(name: "dw5x5 28²·240 (b32)", input: [32, 28, 28, 240], cout: 240, k: 5, stride: 1, groups: 240),
+            ConvCase(name: "dw5x5 14²·576 (b32)", input: [32, 14, 14, 576], cout: 576, k: 5, stride: 1, groups: 576),
+        ]
+        for cs in cases {
+            let x = Tensor.randomNormal(cs.input, using: &rng)
+            let w = Tensor.randomNormal([cs.cout, cs.k, cs.k, cs.input[3] / cs.groups], std: 0.1, using: &rng)
+            let pad = Padding2D((cs.k - 1) / 2)
+            var y = Tensor.conv2d(x, weight: w, stride: (cs.stride, cs.stride), padding: pad, groups: cs.groups)
+            let macs = Double(y.count) * Double(cs.k * cs.k * cs.input[3] / cs.groups)
+            let tf = median {
+                y = Tensor.conv2d(x, weight: w, stride: (cs.stride, cs.stride), padding: pad, groups: cs.groups)
+            }
+            x.requiresGrad = true
+            w.requiresGrad = true
+            let seed = Tensor.randomNormal(y.shape, using: &rng)
+            var tb = 0.0
+            tb = median {
+                let out = Tensor.conv2d(x, weight: w, stride: (cs.stride, cs.stride), padding: pad, groups: cs.groups)
+                x.grad = nil
+                w.grad = nil
+                let s = DispatchTime.now().uptimeNanoseconds
+                out.backward(seed)
+                _ = s
+            } - tf
+            print(String(format: "%-44@ fwd %7.1f GFLOP/s  bwd %7.1f GFLOP/s", cs.name as NSString,
+                         2 * macs / tf / 1e9, 4 * macs / max(tb, 1e-9) / 1e9))
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import ClasConfig
+import ClasData
+import ClasTensor
+
+/// What dataset factories receive.
+public struct DatasetContext {
+    /// `Arch.class_num` when the config gives it (labels must be below it).
+    public var classCount: Int?
+    public init(classCount: Int?) { self.classCount = classCount }
+}
+
+/// A batch-level augmentation (PaddleClas `batch_transform_ops`: Mixup, Cutmix, …), applied after collation.
+public protocol BatchTransform {
+    /// Transforms the batch in place; soft targets go to `batch.targets.soft`.
+    func apply(_ batch: inout EngineBatch, classCount: Int, rng: inout RandomState)
+}
+
+/// Sampler settings (PaddleClas `DistributedBatchSampler`, `BatchSampler`).
+public struct SamplerSettings {
+    public var batchSize: Int
+    public var shuffle: Bool
+    public var dropLast: Bool
+}
+
+/// The data registries: datasets, transform ops, batch ops and samplers.
+public struct DataRegistries {
+    public var dataset = Registry<any ImageDataset, DatasetContext>(kind: "dataset", listCommand: "tools list datasets")
+    public var transform = Registry<any ImageOp, Void>(kind: "transform op", listCommand: "tools list transforms")
+    public var batchTransform = Registry<BatchTransform, Void>(kind: "batch transform", listCommand: "tools list batch_transforms")
+    public var sampler = Registry<SamplerSettings, Void>(kind: "sampler", listCommand: "tools list samplers")
+
+    public init() {}
+
+    /// Every built-in data component.
+    public static func builtins() -> DataRegistries {
+        var r = DataRegistries()
+        for entry in BuiltinImageOps.all { r.registerOp(entry) }
+        r.dataset.register("ImageNetDataset", aliases: ["ClsDataset"], summary: "list file of `path label` lines",
+                           options: ImageNetDatasetOptions.self) { o, ctx in
+            try ImageNetDataset(imageRoot: o.imageRoot, listPath: o.listPath, delimiter: o.delimiter,
+                                relabel: o.relabel, classCount: ctx.classCount)
+        }
+        r.dataset.register("ImageFolderDataset", aliases: ["ImageFolder"], summary: "one sub-folder per class",
+                           options: ImageFolderDatasetOptions.self) { o, _ in
+            try ImageFolderDataset(root: o.imageRoot)
+        }
+        for name in ["DistributedBatchSampler", "BatchSampler"] {
+            r.sampler.register(name, summary: "batches in (shuffled) order; batch_size, shuffle, drop_last",
+                               options: SamplerOptions.self) { o, _ in
+                SamplerSettings(batchSize: o.batchSize, shuffle: o.shuffle, dropLast: o.dropLast)
+            }
+        }
+        return r
+    }
+
+    /// Registers a configurable image op under its PaddleClas name.
+    public mutating func registerOp<T: ConfigurableImageOp>(_ type: T.Type, summary: String? = nil) {
+        transform.register(T.name, summary: summary ?? "image op", options: ImageOpConfig<T>.self) { o, _ in o.op }
+    }
+}
+
+/// Adapts an op's `Options` to the config registry (known keys, decoding, validation).
+struct ImageOpConfig<T: ConfigurableImageOp>: ConfigOptions {
+    let op: any ImageOp
+    static var knownKeys: [String] { T.Options.keys }
+    init(from decoder: Decoder) throws { op = try T.make(from: decoder) }
+}
+
+/// Keys every dataset shares: the transform lists, read by the config layer.
+private enum PipelineKey: String, CodingKey, CaseIterable {
+    case transformOps = "transform_ops", batchTransformOps = "batch_transform_ops"
+}
+
+private func readPipelineKeys(_ decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: PipelineKey.self)
+    _ = try c.decodeIfPresent([ComponentSpec].self, forKey: .transformOps)
+    _ = try c.decodeIfPresent([ComponentSpec].self, forKey: .batchTransformOps)
+}
+
+struct ImageNetDatasetOptions: ConfigOptions {
+    var imageRoot: String, listPath: String, delimiter: String, relabel: Bool
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case imageRoot = "image_root", listPath = "cls_label_path", delimiter, relabel
+    }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue) + PipelineKey.allCases.map(\.stringValue)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageRoot = try c.decode(String.self, forKey: .imageRoot)
+        listPath = try c.decode(String.self, forKey: .listPath)
+        delimiter = try c.decode(.delimiter, default: " ")
+        relabel = try c.decode(.relabel, default: false)
+        try readPipelineKeys(decoder)
+    }
+}
+
+struct ImageFolderDatasetOptions: ConfigOptions {
+    var imageRoot: String
+    enum CodingKeys: String, CodingKey, CaseIterable { case imageRoot = "image_root" }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue) + PipelineKey.allCases.map(\.stringValue)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageRoot = try c.decode(String.self, forKey: .imageRoot)
+        try readPipelineKeys(decoder)
+    }
+}
+
+struct SamplerOptions: ConfigOptions {
+    var batchSize: Int, shuffle: Bool, dropLast: Bool
+    enum CodingKeys: String, CodingKey, CaseIterable { case batchSize = "batch_size", shuffle, dropLast = "drop_last" }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        shuffle = try c.decode(.shuffle, default: false)
+        dropLast = try c.decode(.dropLast, default: false)
+    }
+}

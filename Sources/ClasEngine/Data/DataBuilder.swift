@@ -1,0 +1,109 @@
+import ClasConfig
+import ClasData
+import ClasTensor
+import Foundation
+
+/// Builds the datasets and loaders of `DataLoader.Train` and `DataLoader.Eval`.
+struct DataBuilder {
+    enum Split: String { case train = "Train", eval = "Eval" }
+
+    let config: RunConfig
+    let registries: DataRegistries
+    let decoder: ConfigDecoder
+    let seed: UInt64
+    private var datasets: [Split: any ImageDataset] = [:]
+
+    /// Builds the datasets of both splits (file lists are read and checked here).
+    init(config: RunConfig, registries: DataRegistries, decoder: ConfigDecoder, seed: UInt64, splits: Set<Split>) throws {
+        self.config = config
+        self.registries = registries
+        self.decoder = decoder
+        self.seed = seed
+        let archClassNum = config.arch.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } }
+        for split in splits {
+            guard let spec = self.split(split) else { continue }
+            for op in spec.transformOps { try registries.transform.check(op, decoder: decoder) }
+            for op in spec.batchTransformOps { try registries.batchTransform.check(op, decoder: decoder) }
+            datasets[split] = try registries.dataset.build(spec.dataset, context: DatasetContext(classCount: archClassNum),
+                                                           decoder: decoder)
+        }
+        if let a = datasets[.train]?.classNames, let b = datasets[.eval]?.classNames, a != b {
+            throw EngineError("DataLoader.Train and DataLoader.Eval have different classes: \(a.count) (\(a.prefix(4).joined(separator: ", "))…) "
+                              + "vs \(b.count) (\(b.prefix(4).joined(separator: ", "))…)")
+        }
+    }
+
+    private func split(_ s: Split) -> DataLoaderSplit? { s == .train ? config.dataLoader?.train : config.dataLoader?.eval }
+
+    /// Classes of the training data (else the evaluation data).
+    var classCount: Int? { (datasets[.train] ?? datasets[.eval])?.classCount }
+    var classNames: [String]? { (datasets[.train] ?? datasets[.eval])?.classNames }
+
+    /// The loader of a split, or nil when the config has none.
+    func stream(_ s: Split, classCount: Int, log: @escaping (String) -> Void) throws -> BatchStream? {
+        guard let spec = split(s), let dataset = datasets[s] else { return nil }
+        let ops = try spec.transformOps.map { try registries.transform.build($0, context: (), decoder: decoder) }
+        let batchOps = try spec.batchTransformOps.map { try registries.batchTransform.build($0, context: (), decoder: decoder) }
+        var settings = SamplerSettings(batchSize: spec.batchSize, shuffle: spec.shuffle, dropLast: spec.dropLast)
+        if let sampler = spec.sampler { settings = try registries.sampler.build(sampler, context: (), decoder: decoder) }
+        let sampler = try BatchSampler(datasetCount: dataset.count, batchSize: settings.batchSize, shuffle: settings.shuffle,
+                                   dropLast: settings.dropLast, seed: seed)
+        let workers = spec.loader.numWorkers ?? 2
+        let options = DataLoader.Options(numWorkers: workers, seed: seed &+ (s == .train ? 0 : 1),
+                                         skipBadImages: config.global.skipBadImages)
+        let loader = try DataLoader(dataset: dataset, transforms: ops, sampler: sampler, options: options) { skipped in
+            log(skipped.description)
+        }
+        return LoaderStream(loader: loader, batchOps: batchOps, classCount: classCount, seed: seed)
+    }
+}
+
+/// Adapts a `DataLoader` to the engine's `BatchStream`, applying batch transforms.
+final class LoaderStream: BatchStream {
+    let loader: DataLoader
+    let batchOps: [BatchTransform]
+    let classCount: Int
+    let seed: UInt64
+
+    init(loader: DataLoader, batchOps: [BatchTransform], classCount: Int, seed: UInt64) {
+        self.loader = loader
+        self.batchOps = batchOps
+        self.classCount = classCount
+        self.seed = seed
+    }
+
+    var batchesPerEpoch: Int { loader.batchCount }
+    var sampleCount: Int { loader.dataset.count }
+
+    func start(epoch: Int, from start: Int) throws -> BatchCursor {
+        let it = loader.epoch(epoch, from: start)
+        return Cursor(iterator: it, stream: self, epoch: epoch, index: start)
+    }
+
+    final class Cursor: BatchCursor {
+        let iterator: EpochIterator
+        let stream: LoaderStream
+        let epoch: Int
+        var index: Int
+
+        init(iterator: EpochIterator, stream: LoaderStream, epoch: Int, index: Int) {
+            self.iterator = iterator
+            self.stream = stream
+            self.epoch = epoch
+            self.index = index
+        }
+
+        func next() throws -> EngineBatch? {
+            guard let b = try iterator.next() else { return nil }
+            var batch = EngineBatch(images: b.images, targets: Targets(labels: b.labels), paths: b.paths)
+            if !stream.batchOps.isEmpty {
+                var rng = RandomState(seed: stream.seed, stream: 0xBA7C_0000 &+ UInt64(epoch) &* 1_000_003 &+ UInt64(index))
+                for op in stream.batchOps { op.apply(&batch, classCount: stream.classCount, rng: &rng) }
+            }
+            index += 1
+            return batch
+        }
+
+        func cancel() { iterator.cancel() }
+    }
+}

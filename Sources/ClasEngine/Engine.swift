@@ -1,0 +1,157 @@
+import ClasConfig
+import ClasKernels
+import ClasModels
+import ClasNN
+import ClasTensor
+import Foundation
+
+/// Builds everything a run needs from a config and runs it: training, evaluation, inference.
+///
+/// Construction validates the whole config first (every component of every section, even those the mode does
+/// not use), so a typo is reported before any work starts and nothing is written.
+public final class Engine {
+    /// What the run does.
+    public enum Mode: String, Sendable { case train, eval, infer, export }
+
+    public let mode: Mode
+    public let config: RunConfig
+    public let registries: Registries
+    public let decoder: ConfigDecoder
+    /// `Global.output_dir/<Arch.name>`: logs, checkpoints, metrics.
+    public let outputDir: String
+    public let logger: RunLogger
+    /// The seed (`Global.seed`, default 0).
+    public let seed: UInt64
+    /// Classes: `Arch.class_num`, else the training data's count.
+    public let classCount: Int
+    /// Class names when known (folder datasets, or stored in the loaded weights by a run on one).
+    public let classNames: [String]?
+    public let model: Module
+    public let trainData: BatchStream?
+    public let evalData: BatchStream?
+
+    /// Loads and validates `configPath` with `overrides`, then builds what `mode` needs.
+    /// - Parameters:
+    ///   - quiet: do not print log lines (tests); they still go to the log file.
+    public init(configPath: String, overrides: [String] = [], mode: Mode, registries: Registries = .builtins(),
+                quiet: Bool = false) throws {
+        self.mode = mode
+        self.registries = registries
+        decoder = ConfigDecoder()
+        config = try RunConfig.load(configPath, overrides: overrides, decoder: decoder)
+        try Engine.requireSections(config, mode: mode)
+        let archSpec = config.arch
+        outputDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
+        seed = UInt64(truncatingIfNeeded: config.global.seed ?? 0)
+        if let n = config.global.numThreads { clas_set_num_threads(Int32(n)) }
+
+        // Data first: folder datasets decide the class count.
+        var splits: Set<DataBuilder.Split> = []
+        if mode == .train { splits.insert(.train) }
+        if mode == .eval || (mode == .train && config.global.evalDuringTrain) { splits.insert(.eval) }
+        let data = try DataBuilder(config: config, registries: registries.data, decoder: decoder, seed: seed, splits: splits)
+        let archClassNum = archSpec.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } }
+        // Weights to load are read first: a SwiftClas checkpoint knows its class count and names.
+        let usePretrained = mode != .train || config.global.checkpoints == nil
+        let pretrained = try config.global.pretrainedModel.flatMap { usePretrained ? try Checkpoint.read(prefix: $0) : nil }
+        let savedClassNum = pretrained?.metadata["class_num"].flatMap(Int.init)
+        classCount = archClassNum ?? data.classCount ?? savedClassNum ?? 1000
+        classNames = data.classNames ?? pretrained?.metadata["class_names"].map { $0.components(separatedBy: "\n") }
+        if let dataClasses = data.classCount, let archClassNum, dataClasses > archClassNum {
+            throw ConfigError("Arch.class_num is \(archClassNum) but the data has \(dataClasses) classes",
+                              at: archSpec.args["class_num"]?.location ?? archSpec.nameLocation)
+        }
+        try Engine.checkUnusedComponents(config, registries: registries, decoder: decoder, classCount: classCount)
+
+        let logger = RunLogger(path: (outputDir as NSString).appendingPathComponent("\(mode.rawValue).log"))
+        logger.quiet = quiet
+        self.logger = logger
+        trainData = try data.stream(.train, classCount: classCount) { logger.warning($0) }
+        evalData = try data.stream(.eval, classCount: classCount) { logger.warning($0) }
+        for notice in decoder.notices { logger.warning(notice.description) }
+
+        Randomness.seed(seed)
+        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount), decoder: decoder)
+        if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
+        if mode != .train {
+            try AtomicFile.write(ConfigDump.yaml(config.root, header: "resolved config of a \(mode.rawValue) run"),
+                                 to: (outputDir as NSString).appendingPathComponent("config.\(mode.rawValue).yaml"))
+        }
+    }
+
+    /// Loads weights (ours or timm's) into the model. When fine-tuning (train mode), a classifier whose shape
+    /// differs is skipped with a message and keeps its fresh initialisation; otherwise any mismatch is an error,
+    /// since predictions from a half-loaded model would be garbage.
+    func load(_ contents: Checkpoint.Contents, from prefix: String) throws {
+        let file = Checkpoint.path(for: prefix)
+        if let m = model as? Reparameterizable, contents.model.keys.contains(where: { $0.hasSuffix("reparam_conv.weight") }) {
+            m.reparameterize()
+        }
+        let report = model.load(contents.model)
+        logger.info("Loaded \(file)\(contents.isForeign ? " (PyTorch layout, converted)" : ""): \(report)")
+        if report.loaded == 0 {
+            throw EngineError("\(file) has no tensor matching this \(config.arch.name) model "
+                              + "(it expects e.g. \(report.missing.prefix(3).joined(separator: ", ")))")
+        }
+        guard !report.mismatched.isEmpty || !report.missing.isEmpty else { return }
+        let shapes = report.mismatched.map { "\($0.0): file \($0.2), model \($0.1)" }.joined(separator: "; ")
+        if mode == .train {
+            for (name, ours, theirs) in report.mismatched {
+                logger.warning("skipped \(name): the file has shape \(theirs), the model \(ours); it keeps its fresh "
+                               + "initialisation (expected when fine-tuning to a different class count)")
+            }
+            if !report.missing.isEmpty { logger.warning("not in \(file), left initialised: \(report.missing.prefix(8).joined(separator: ", "))") }
+        } else {
+            throw EngineError("\(file) does not fit this model: \(shapes.isEmpty ? "missing \(report.missing.prefix(5))" : shapes). "
+                              + "Set Arch.class_num to the class count the weights were trained with.")
+        }
+    }
+
+    /// The sections each mode cannot run without.
+    private static func requireSections(_ c: RunConfig, mode: Mode) throws {
+        func missing(_ what: String) -> ConfigError {
+            ConfigError("\(mode.rawValue) needs \(what) in the config", at: c.arch.node.location.fileOnly)
+        }
+        switch mode {
+        case .train:
+            guard c.dataLoader?.train != nil else { throw missing("DataLoader.Train") }
+            guard c.optimizer != nil else { throw missing("an Optimizer section") }
+            guard c.loss?.train?.isEmpty == false else { throw missing("Loss.Train") }
+            if c.global.evalDuringTrain, c.dataLoader?.eval == nil {
+                throw missing("DataLoader.Eval (or Global.eval_during_train: False)")
+            }
+        case .eval:
+            guard c.dataLoader?.eval != nil else { throw missing("DataLoader.Eval") }
+        case .infer:
+            guard c.infer != nil else { throw missing("an Infer section") }
+        case .export:
+            break
+        }
+    }
+
+    /// Decodes every component the run may not build, so `-o` typos anywhere are caught up front.
+    private static func checkUnusedComponents(_ c: RunConfig, registries r: Registries, decoder: ConfigDecoder,
+                                              classCount: Int) throws {
+        try r.arch.check(c.arch, decoder: decoder)
+        for spec in (c.loss?.train ?? []) + (c.loss?.eval ?? []) {
+            try r.loss.check(spec.removingArgs(["weight"]), decoder: decoder)
+        }
+        for spec in (c.metric?.train ?? []) + (c.metric?.eval ?? []) { try r.metric.check(spec, decoder: decoder) }
+        if let o = c.optimizer {
+            try r.optimizer.check(o.spec, decoder: decoder)
+            if case .schedule(let s) = o.lr { try r.lrScheduler.check(s, decoder: decoder) }
+        }
+        if let infer = c.infer {
+            if let p = infer.postProcess { try r.postProcess.check(p, decoder: decoder) }
+            for op in infer.transforms { try r.data.transform.check(op, decoder: decoder) }
+        }
+    }
+}
+
+extension SourceLocation {
+    /// The file of a location, at its first line (for errors about a whole config).
+    var fileOnly: SourceLocation {
+        if case let .file(file, _, _) = self { return .file(file, line: 1, column: 1) }
+        return self
+    }
+}

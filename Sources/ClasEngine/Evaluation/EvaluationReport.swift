@@ -1,0 +1,44 @@
+import ClasModels
+import ClasNN
+import ClasTensor
+import Foundation
+
+/// `tools eval`: evaluates the weights and writes `metrics.yaml` (metrics, loss, sample count, parameters, MACs)
+/// into the output folder.
+public final class EvaluationReport {
+    public let engine: Engine
+
+    public init(engine: Engine) { self.engine = engine }
+
+    /// Evaluates and writes the report; returns the values.
+    @discardableResult
+    public func run() throws -> [(String, Double)] {
+        if let m = engine.model as? Reparameterizable { m.reparameterize() }
+        let evaluator = try Evaluator(engine: engine)
+        let values = try evaluator.run(epoch: 0)
+        let resolution = engine.config.global.imageShape.map { ($0[1], $0[2]) } ?? (224, 224)
+        let macs = ModelCost.macs(engine.model, height: resolution.0, width: resolution.1)
+        var lines = ["# tools eval: \(engine.config.arch.name)",
+                     "model: \(engine.config.arch.name)",
+                     "weights: \(engine.config.global.pretrainedModel.map { Checkpoint.path(for: $0) } ?? "none (random initialisation)")",
+                     "samples: \(engine.evalData?.sampleCount ?? 0)"]
+        for (k, v) in values { lines.append("\(k): \(String(format: "%.6f", v))") }
+        lines.append("params: \(engine.model.parameterCount)")
+        lines.append("macs: \(macs)  # at \(resolution.0)x\(resolution.1)")
+        let path = (engine.outputDir as NSString).appendingPathComponent("metrics.yaml")
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
+        engine.logger.info("Wrote \(path)")
+        return values
+    }
+}
+
+/// Model cost at a resolution.
+public enum ModelCost {
+    /// Multiply-accumulates of one forward pass of one image (convolutions and linear layers).
+    public static func macs(_ model: Module, height: Int, width: Int, channels: Int = 3) -> Int {
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
+        return MACCounter.count { _ = GradMode.withoutGrad { model(Tensor.zeros([1, height, width, channels])) } }
+    }
+}

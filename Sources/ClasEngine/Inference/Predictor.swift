@@ -1,0 +1,63 @@
+import ClasData
+import ClasModels
+import ClasNN
+import ClasTensor
+import Foundation
+
+/// `tools infer`: runs `Infer.transforms` on every image of `Infer.infer_imgs` (a file or a folder, searched
+/// recursively in sorted order), classifies them in batches and prints one JSON line per image
+/// (`file_name`, `class_ids`, `scores`, `label_names`), also written to `Infer.save_dir` when set.
+public final class Predictor {
+    public let engine: Engine
+
+    public init(engine: Engine) { self.engine = engine }
+
+    /// Classifies the images; returns the results in file order.
+    @discardableResult
+    public func run(print printing: Bool = true) throws -> [[String: Any]] {
+        guard let infer = engine.config.infer else { throw EngineError("tools infer needs an Infer section") }
+        let r = engine.registries, d = engine.decoder
+        let ops = try infer.transforms.map { try r.data.transform.build($0, context: (), decoder: d) }
+        let context = ComponentContext(classCount: engine.classCount)
+        var post: PostProcessor = TopkPostProcess(k: min(5, engine.classCount), labelNames: [:])
+        if let spec = infer.postProcess { post = try r.postProcess.build(spec, context: context, decoder: d) }
+        if let topk = post as? TopkPostProcess, topk.labelNames.isEmpty, let names = engine.classNames {
+            post = TopkPostProcess(k: topk.k, labelNames: Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0, $1) }))
+        }
+        let files: [String]
+        if let list = infer.inferList {
+            let dataset = try ImageNetDataset(imageRoot: infer.inferImgs, listPath: list)
+            files = (0..<dataset.count).map { dataset.sample(at: $0).path }
+        } else {
+            files = try ImageFiles.collect(infer.inferImgs)
+        }
+        let dataset = ImageListDataset(paths: files)
+        let sampler = try BatchSampler(datasetCount: files.count, batchSize: infer.batchSize)
+        let loader = try DataLoader(dataset: dataset, transforms: ops, sampler: sampler,
+                                    options: .init(numWorkers: 1, seed: engine.seed,
+                                                   skipBadImages: engine.config.global.skipBadImages)) { skipped in
+            self.engine.logger.warning(skipped.description)
+        }
+        if let m = engine.model as? Reparameterizable { m.reparameterize() }
+        engine.model.eval()
+        var results: [[String: Any]] = []
+        let epoch = loader.epoch(0)
+        while let batch = try epoch.next() {
+            let logits = GradMode.withoutGrad { engine.model.outputs(batch.images).logits }
+            for result in post.results(logits: logits, files: batch.paths) {
+                results.append(result)
+                if printing, let line = Predictor.jsonLine(result) { print(line) }
+            }
+        }
+        if let dir = infer.saveDir {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            try AtomicFile.write(data, to: (dir as NSString).appendingPathComponent("predictions.json"))
+        }
+        return results
+    }
+
+    static func jsonLine(_ object: [String: Any]) -> String? {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
+        return String(data: data, encoding: .utf8)
+    }
+}

@@ -1,0 +1,78 @@
+import ClasConfig
+import ClasModels
+import ClasNN
+import ClasOptim
+import ClasTensor
+
+/// What a model factory receives besides its options.
+public struct ArchContext {
+    /// Number of classes: `Arch.class_num`, else the training data's class count.
+    public var classCount: Int
+    public init(classCount: Int) { self.classCount = classCount }
+}
+
+/// What loss, metric and post-processing factories receive.
+public struct ComponentContext {
+    public var classCount: Int
+    /// The model names of a distillation model (`Teacher`, `Student`, …), empty otherwise.
+    public var modelNames: [String]
+    public init(classCount: Int, modelNames: [String] = []) {
+        self.classCount = classCount
+        self.modelNames = modelNames
+    }
+}
+
+/// What learning-rate schedule factories receive.
+public struct ScheduleContext {
+    /// Training epochs (`Global.epochs`).
+    public var epochs: Int
+    /// Optimizer steps per epoch (iterations ÷ `update_freq`).
+    public var stepsPerEpoch: Int
+    public init(epochs: Int, stepsPerEpoch: Int) {
+        self.epochs = epochs
+        self.stepsPerEpoch = stepsPerEpoch
+    }
+}
+
+/// Builds an optimizer once the parameters, learning rate and decay policy are known.
+public typealias OptimizerFactory = (_ parameters: [(String, Tensor)], _ learningRate: Float,
+                                     _ regularizer: WeightDecayPolicy?) throws -> Optimizer
+
+/// One registry per config section kind, holding every component SwiftClas can build from a config.
+///
+/// Start from ``builtins()`` and add your own before running a command:
+/// ```swift
+/// var registries = Registries.builtins()
+/// registries.arch.register("MyNet", summary: "my model", options: MyNet.Options.self) { o, ctx in
+///     MyNet(classes: ctx.classCount, width: o.width)
+/// }
+/// ```
+/// Factory contracts: `arch` returns a `Module` whose forward maps NHWC images to [N, classCount] logits;
+/// `loss` returns a ``LossFunction``; `optimizer` an ``OptimizerFactory``; `lrScheduler` an `LRSchedule` stepped
+/// per optimizer step; `metric` a ``Metric``; `postProcess` a ``PostProcessor``; data registries come from
+/// ClasData (datasets, transform ops, batch ops, samplers).
+public struct Registries {
+    public var arch = Registry<Module, ArchContext>(kind: "Arch", listCommand: "tools list models")
+    public var loss = Registry<LossFunction, ComponentContext>(kind: "loss", listCommand: "tools list losses")
+    public var optimizer = Registry<OptimizerFactory, Void>(kind: "optimizer", listCommand: "tools list optimizers")
+    public var lrScheduler = Registry<LRSchedule, ScheduleContext>(kind: "lr scheduler", listCommand: "tools list schedulers")
+    public var metric = Registry<Metric, ComponentContext>(kind: "metric", listCommand: "tools list metrics")
+    public var postProcess = Registry<PostProcessor, ComponentContext>(kind: "post-process", listCommand: "tools list postprocess")
+    public var data = DataRegistries()
+
+    /// Empty registries.
+    public init() {}
+
+    /// Registries holding every built-in component.
+    public static func builtins() -> Registries {
+        var r = Registries()
+        registerModels(into: &r)
+        registerLosses(into: &r)
+        registerOptimizers(into: &r)
+        registerSchedulers(into: &r)
+        registerMetrics(into: &r)
+        registerPostProcessors(into: &r)
+        r.data = DataRegistries.builtins()
+        return r
+    }
+}

@@ -1,0 +1,332 @@
+import ClasConfig
+import ClasNN
+import ClasOptim
+import ClasTensor
+import Foundation
+
+/// The training loop of `tools train`: PaddleClas's epoch/iteration flow, logs and checkpoint layout.
+///
+/// Per step: forward, weighted losses, backward, (every `update_freq` iterations) gradient clipping, optimizer
+/// step, EMA update. Per epoch: evaluation when due, `best_model`, `latest` and `epoch_N` checkpoints. Resuming
+/// (`Global.checkpoints`) is exact, including mid-epoch after Ctrl-C: batches and random draws are functions of
+/// (seed, epoch, index), so the same seed gives bit-identical weights whether or not the run was interrupted.
+public final class Trainer {
+    public let engine: Engine
+    public let optimizer: Optimizer
+    public let schedule: LRSchedule
+    public let ema: ModelEMA?
+    let losses: [WeightedLoss]
+    let metrics: [Metric]
+    let evaluator: Evaluator?
+    let clipNorm: Float?
+    let itersPerEpoch: Int
+    let updateFreq: Int
+    /// Epoch/step/best so far (restored on resume).
+    public private(set) var state = Checkpoint.State(epoch: 0, step: 0, bestMetric: 0, bestEpoch: 0)
+    /// Batches of the epoch after `state.epoch` already trained (mid-epoch resume).
+    private var resumeIteration = 0
+    /// Per-epoch history for curves: epoch → values.
+    public private(set) var history: [[String: Double]] = []
+    /// Event receivers (TensorBoard, curves, metric-driven schedules); their state is saved in checkpoints.
+    public var observers: [TrainingObserver] = []
+    /// Behave as if Ctrl-C arrived after this many iterations of this process (for tests of interruption).
+    public var interruptAfterIterations: Int?
+    private var iterationsThisRun = 0
+
+    private var model: Module { engine.model }
+    private var logger: RunLogger { engine.logger }
+    private var global: GlobalConfig { engine.config.global }
+
+    public init(engine: Engine) throws {
+        self.engine = engine
+        guard let trainData = engine.trainData, let optConfig = engine.config.optimizer else {
+            throw EngineError("training needs DataLoader.Train and Optimizer")
+        }
+        let r = engine.registries, d = engine.decoder, ctx = ComponentContext(classCount: engine.classCount)
+        losses = try WeightedLoss.build(engine.config.loss?.train ?? [], registry: r.loss, context: ctx, decoder: d)
+        metrics = try (engine.config.metric?.train ?? []).map { try r.metric.build($0, context: ctx, decoder: d) }
+        updateFreq = engine.config.global.updateFreq
+        let iters = engine.config.global.iterPerEpoch ?? trainData.batchesPerEpoch
+        itersPerEpoch = max(updateFreq, iters / updateFreq * updateFreq)
+        guard trainData.batchesPerEpoch > 0 else {
+            throw EngineError("the training data gives no batch (\(trainData.sampleCount) samples; check batch_size and drop_last)")
+        }
+        let scheduleContext = ScheduleContext(epochs: engine.config.global.epochs, stepsPerEpoch: itersPerEpoch / updateFreq)
+        switch optConfig.lr {
+        case let .constant(v, node):
+            guard v >= 0 else { throw ConfigError("Optimizer.lr must not be negative, got \(v)", at: node) }
+            schedule = ConstantLR(Float(v))
+        case let .schedule(spec):
+            schedule = try r.lrScheduler.build(spec, context: scheduleContext, decoder: d)
+        }
+        var decay: WeightDecayPolicy? = nil
+        if let reg = optConfig.regularizer {
+            guard reg.name == "L2" || reg.name == "L2Decay" else {
+                throw ConfigError("Optimizer.regularizer '\(reg.name)' is not supported; use L2", at: reg.nameLocation)
+            }
+            let o = try d.decode(L2RegularizerOptions.self, from: reg.args, path: reg.path, label: reg.name)
+            decay = WeightDecayPolicy(coefficient: Float(o.coeff))
+        }
+        let make = try r.optimizer.build(optConfig.spec, context: (), decoder: d)
+        optimizer = try make(engine.model.namedParameters(), schedule.learningRate(at: 0), decay)
+        clipNorm = optConfig.clipNorm.map(Float.init)
+        ema = engine.config.ema.map { ModelEMA(model: engine.model, decay: Float($0.decay)) }
+        evaluator = engine.evalData == nil ? nil : try Evaluator(engine: engine)
+        if let resume = engine.config.global.checkpoints { try self.resume(from: resume) }
+    }
+
+    /// Restores model, optimizer, EMA and progress from a checkpoint prefix.
+    private func resume(from prefix: String) throws {
+        let c = try Checkpoint.read(prefix: prefix)
+        guard let saved = c.state else {
+            throw EngineError("\(Checkpoint.path(for: prefix)) is a weights file, not a training checkpoint; "
+                              + "use Global.pretrained_model to start from weights")
+        }
+        let report = model.load(c.model)
+        guard report.missing.isEmpty, report.mismatched.isEmpty else {
+            throw EngineError("cannot resume from \(Checkpoint.path(for: prefix)): it does not fit this model (\(report))")
+        }
+        optimizer.loadState(c.optimizer)
+        optimizer.stepCount = saved.step
+        if let ema {
+            for (name, t) in ema.shadow { if let s = c.ema[name] { t.copy(from: s) } }
+            ema.updates = saved.extra["ema_updates"].flatMap(Int.init) ?? saved.step
+        }
+        state = saved
+        pendingObserverState = saved.extra
+        resumeIteration = saved.extra["iteration"].flatMap(Int.init) ?? 0
+        if let h = saved.extra["history"], let data = h.data(using: .utf8),
+           let decoded = try? JSONDecoder().decode([[String: Double]].self, from: data) {
+            history = decoded
+        }
+        logger.info("Resumed from \(Checkpoint.path(for: prefix)): epoch \(saved.epoch)"
+                    + (resumeIteration > 0 ? ", iteration \(resumeIteration)" : "") + ", step \(saved.step)")
+    }
+
+    /// Runs the remaining epochs. Returns the best evaluation metric.
+    @discardableResult
+    public func run() throws -> Double { try runEpochs(until: global.epochs) }
+
+    /// Runs epochs until `lastEpoch` (≤ `Global.epochs`) is complete, as if training stopped there.
+    @discardableResult
+    public func runEpochs(until lastEpoch: Int) throws -> Double {
+        try AtomicFile.write(ConfigDump.yaml(engine.config.root, header: "resolved config of this training run"),
+                             to: path("config.yaml"))
+        Interruption.install()
+        defer { Interruption.uninstall() }
+        let epochs = global.epochs
+        logger.info("Train \(engine.config.arch.name): \(model.parameterCount) parameters, \(engine.classCount) classes, "
+                    + "\(epochs) epochs × \(itersPerEpoch) iterations, seed \(engine.seed)")
+        restoreObservers()
+        for o in observers { o.trainingWillStart(self) }
+        while state.epoch < min(epochs, lastEpoch) {
+            let epoch = state.epoch + 1
+            try trainEpoch(epoch)
+            var record: [String: Double] = ["epoch": Double(epoch)]
+            for (k, v) in lastTrainAverages { record["train_\(k)"] = v }
+            record["lr"] = Double(optimizer.learningRate)
+            if let evaluator, global.evalDuringTrain, epoch % global.evalInterval == 0, epoch > global.startEvalEpoch - 1 {
+                let values = try evaluator.run(epoch: epoch)
+                for o in observers { o.evaluationDidEnd(self, epoch: epoch, label: nil, values: values) }
+                var metric = values.first(where: { $0.0 == evaluator.primaryKey })?.1 ?? 0
+                for (k, v) in values { record["eval_\(k)"] = v }
+                if let ema {
+                    let emaValues = try ema.withAveragedWeights { try evaluator.run(epoch: epoch, label: "EMA") }
+                    for o in observers { o.evaluationDidEnd(self, epoch: epoch, label: "EMA", values: emaValues) }
+                    let emaMetric = emaValues.first(where: { $0.0 == evaluator.primaryKey })?.1 ?? 0
+                    record["eval_ema_\(evaluator.primaryKey)"] = emaMetric
+                    metric = max(metric, emaMetric)
+                }
+                if metric >= state.bestMetric || state.bestEpoch == 0 {
+                    state.bestMetric = metric
+                    state.bestEpoch = epoch
+                    state.epoch = epoch
+                    history.append(record)
+                    try save("best_model")
+                    history.removeLast()
+                }
+                logger.info("[Eval][Epoch \(epoch)][best metric: \(state.bestMetric)]")
+            }
+            history.append(record)
+            state.epoch = epoch
+            let stop = observers.reduce(false) { $1.epochDidEnd(self, epoch: epoch, record: record) || $0 }
+            if epoch % global.saveInterval == 0 { try save("epoch_\(epoch)") }
+            try save("latest")
+            if stop {
+                logger.info("Training stopped early after epoch \(epoch)")
+                break
+            }
+        }
+        for o in observers { o.trainingDidEnd(self) }
+        return state.bestMetric
+    }
+
+    private var lastTrainAverages: [(String, Double)] = []
+    /// Checkpoint metadata to hand to observers once they are attached.
+    private var pendingObserverState: [String: String] = [:]
+
+    /// Gives each observer the state it saved (called when training starts, after observers are attached).
+    private func restoreObservers() {
+        for (i, o) in observers.enumerated() {
+            let prefix = "observer\(i)."
+            let mine = pendingObserverState.filter { $0.key.hasPrefix(prefix) }
+            if !mine.isEmpty { o.restore(Dictionary(uniqueKeysWithValues: mine.map { (String($0.key.dropFirst(prefix.count)), $0.value) })) }
+        }
+        pendingObserverState = [:]
+    }
+
+    /// One epoch of training (from `resumeIteration` when resuming mid-epoch).
+    private func trainEpoch(_ epoch: Int) throws {
+        guard let data = engine.trainData else { return }
+        model.train()
+        for m in metrics { m.reset() }
+        var meters: [String: AverageMeter] = [:], order: [String] = []
+        let start = resumeIteration
+        resumeIteration = 0
+        let cursor = try data.start(epoch: epoch, from: start)
+        defer { cursor.cancel() }
+        var batchTime = AverageMeter(), readTime = AverageMeter(), samples = 0
+        var tick = DispatchTime.now().uptimeNanoseconds
+        let epochs = global.epochs
+        for iteration in start..<itersPerEpoch {
+            if let sig = Interruption.pendingSignal ?? (iterationsThisRun == interruptAfterIterations ? SIGINT : nil) {
+                try saveInterrupted(epoch: epoch, iteration: iteration, signal: sig)
+            }
+            iterationsThisRun += 1
+            guard let batch = try cursor.next() else { break }
+            let readDone = DispatchTime.now().uptimeNanoseconds
+            Randomness.beginStep(seed: engine.seed, step: state.step * updateFreq + iteration % updateFreq)
+            let lr = schedule.learningRate(at: state.step)
+            optimizer.learningRate = lr
+            let outputs = model.outputs(batch.images)
+            let (total, terms) = WeightedLoss.total(losses, outputs, batch.targets)
+            let lossValue = total.item
+            guard lossValue.isFinite else {
+                throw EngineError("training stopped: the loss is \(lossValue) at epoch \(epoch), iteration \(iteration) "
+                                  + "(step \(state.step), lr \(lr)); the checkpoints in \(engine.outputDir) are untouched. "
+                                  + "Lower the learning rate or check the data.")
+            }
+            total.backward()
+            var stepped = false
+            if (iteration + 1) % updateFreq == 0 {
+                var scale = 1 / Float(updateFreq)
+                if let clipNorm {
+                    let norm = optimizer.gradientNorm() * scale
+                    if norm > clipNorm { scale *= clipNorm / norm }
+                }
+                if let sam = optimizer as? ClosureStepping {
+                    sam.step(gradientScale: scale) {
+                        optimizer.zeroGrad()
+                        let again = WeightedLoss.total(losses, model.outputs(batch.images), batch.targets).0
+                        again.backward()
+                        return again.item
+                    }
+                } else {
+                    optimizer.step(gradientScale: scale)
+                }
+                optimizer.zeroGrad()
+                ema?.update()
+                state.step += 1
+                stepped = true
+            }
+            // Metrics and running averages.
+            let n = batch.targets.labels.count
+            samples += n
+            GradMode.withoutGrad { for m in metrics { m.update(logits: outputs.logits, labels: batch.targets.labels) } }
+            for (name, value) in terms + [("loss", Double(lossValue))] {
+                if meters[name] == nil { order.append(name) }
+                meters[name, default: AverageMeter()].add(value, weight: n)
+            }
+            let now = DispatchTime.now().uptimeNanoseconds
+            batchTime.add(Double(now - tick) / 1e9)
+            readTime.add(Double(readDone - tick) / 1e9)
+            tick = now
+            let values = metrics.flatMap(\.values) + order.map { ($0, meters[$0]?.average ?? 0) }
+            if stepped {
+                for o in observers { o.stepDidEnd(self, epoch: epoch, iteration: iteration, learningRate: lr, values: values) }
+            }
+            logger.progress("Epoch \(epoch)/\(epochs)", iteration + 1, itersPerEpoch,
+                            String(format: "loss %.4f lr %.6f %.1f img/s", meters["loss"]?.average ?? 0, lr,
+                                   Double(n) / max(batchTime.average, 1e-9)))
+            if iteration % global.printBatchStep == 0 || iteration == itersPerEpoch - 1 {
+                let remaining = Double((epochs - epoch + 1) * itersPerEpoch - iteration) * batchTime.average
+                logger.info("[Train][Epoch \(epoch)/\(epochs)][Iter: \(iteration)/\(itersPerEpoch)]"
+                            + String(format: "lr(%@): %.8f, ", schedule.displayName as NSString, lr)
+                            + LogFormat.pairs(values)
+                            + String(format: ", batch_cost: %.5fs, reader_cost: %.5f, ips: %.5f samples/s, eta: %@",
+                                     batchTime.average, readTime.average, Double(n) / max(batchTime.average, 1e-9),
+                                     LogFormat.eta(remaining) as NSString))
+                batchTime.reset()
+                readTime.reset()
+            }
+        }
+        lastTrainAverages = metrics.flatMap(\.values) + order.map { ($0, meters[$0]?.average ?? 0) }
+        logger.info("[Train][Epoch \(epoch)/\(epochs)][Avg]" + LogFormat.pairs(lastTrainAverages))
+    }
+
+    /// Saves a resumable checkpoint in the middle of an epoch and stops.
+    private func saveInterrupted(epoch: Int, iteration: Int, signal: Int32) throws {
+        let savedEpoch = state.epoch
+        state.extra["iteration"] = String(iteration)
+        defer { state.extra["iteration"] = nil }
+        state.epoch = epoch - 1
+        try save("latest")
+        state.epoch = savedEpoch
+        logger.info("Interrupted (signal \(signal)) at epoch \(epoch), iteration \(iteration); resume with "
+                    + "-o Global.checkpoints=\(path("latest"))")
+        throw EngineError("training interrupted by signal \(signal); a resumable checkpoint is at \(path("latest")).safetensors")
+    }
+
+    private func path(_ name: String) -> String { (engine.outputDir as NSString).appendingPathComponent(name) }
+
+    private func save(_ name: String) throws {
+        var s = state
+        s.extra["arch"] = engine.config.arch.name
+        s.extra["class_num"] = String(engine.classCount)
+        if let names = engine.classNames { s.extra["class_names"] = names.joined(separator: "\n") }
+        if let data = try? JSONEncoder().encode(history), let text = String(data: data, encoding: .utf8) {
+            s.extra["history"] = text
+        }
+        for (i, o) in observers.enumerated() {
+            for (k, v) in o.checkpointState { s.extra["observer\(i).\(k)"] = v }
+        }
+        try Checkpoint.save(prefix: path(name), model: model, optimizer: optimizer, ema: ema, state: s)
+        logger.info("Already save model in \(path(name))")
+    }
+}
+
+/// A loss entry with its weight (PaddleClas `- CELoss: {weight: 1.0, …}`).
+struct WeightedLoss {
+    let name: String
+    let weight: Float
+    let loss: LossFunction
+
+    static func build(_ specs: [ComponentSpec], registry: Registry<LossFunction, ComponentContext>,
+                      context: ComponentContext, decoder: ConfigDecoder) throws -> [WeightedLoss] {
+        try specs.map { spec in
+            var weight: Float = 1
+            if let w = spec.args["weight"] {
+                guard let v = w.scalar.flatMap({ Scalars.double($0.text) }), v >= 0 else {
+                    throw ConfigError("\(spec.path).weight expects a non-negative number, got \(w.summary)", at: w)
+                }
+                weight = Float(v)
+            }
+            let loss = try registry.build(spec.removingArgs(["weight"]), context: context, decoder: decoder)
+            return WeightedLoss(name: spec.name, weight: weight, loss: loss)
+        }
+    }
+
+    /// The weighted sum and every term's value (unweighted, as PaddleClas logs them).
+    static func total(_ losses: [WeightedLoss], _ outputs: ModelOutputs, _ targets: Targets) -> (Tensor, [(String, Double)]) {
+        var sum: Tensor? = nil
+        var terms: [(String, Double)] = []
+        for l in losses {
+            for (name, t) in l.loss.terms(outputs, targets) {
+                terms.append((name, Double(t.item)))
+                let weighted = l.weight == 1 ? t : t * l.weight
+                sum = sum.map { $0 + weighted } ?? weighted
+            }
+        }
+        return (sum ?? Tensor(0), terms)
+    }
+}

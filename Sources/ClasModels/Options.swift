@@ -1,0 +1,49 @@
+/// Shared pieces of the families' `Options` structs (the `Arch` section of a config).
+///
+/// Each family declares `Options: Decodable` with `CodingKeys: String, CodingKey, CaseIterable` spelled as in YAML
+/// (PaddleClas names, with timm's spelling accepted as an alias where they differ) and a `knownKeys` list, so the
+/// config layer's `ConfigOptions` conformance is one line: `extension EfficientNet.Options: ConfigOptions {}`.
+
+/// Keys PaddleClas configs carry that SwiftClas accepts without effect, with the reason shown in a notice.
+let paddleIgnoredArchKeys: [String: String] = [
+    "pretrained": "weights are not downloaded; set Global.pretrained_model to a checkpoint or a timm .safetensors file",
+    "use_ssld": "SSLD weights are not downloaded; set Global.pretrained_model instead",
+    "use_sync_bn": "SwiftClas keeps BatchNorm statistics per process",
+    "infer_model_name": "only used by distillation models",
+    "infer_output_key": "only used by retrieval models",
+    "infer_add_softmax": "export never appends a softmax; Infer.PostProcess applies it",
+]
+
+extension KeyedDecodingContainer {
+    /// The one of `key`, `alias` that is present (nil for neither); both at once is an error.
+    private func spelling(_ key: Key, _ alias: Key) throws -> Key? {
+        if contains(key) && contains(alias) {
+            throw DecodingError.dataCorruptedError(
+                forKey: alias, in: self,
+                debugDescription: "'\(key.stringValue)' and '\(alias.stringValue)' are the same option; give only one")
+        }
+        return contains(key) ? key : contains(alias) ? alias : nil
+    }
+
+    /// A probability under either spelling: nil when absent, 0 for an explicit null (PaddleClas: `dropout_prob: null`
+    /// means no dropout).
+    func decodeRate(_ key: Key, or alias: Key) throws -> Float? {
+        guard let k = try spelling(key, alias) else { return nil }
+        if try decodeNil(forKey: k) { return 0 }
+        let rate = try decode(Float.self, forKey: k)
+        guard rate >= 0 && rate < 1 else {
+            throw DecodingError.dataCorruptedError(forKey: k, in: self, debugDescription: "expects a rate in [0, 1), got \(rate)")
+        }
+        return rate
+    }
+
+    /// A positive count under one or two spellings, or `defaultValue` when absent or null.
+    func decodePositive(_ key: Key, or alias: Key? = nil, default defaultValue: Int) throws -> Int {
+        let present = try alias.flatMap { try spelling(key, $0) } ?? (contains(key) ? key : nil)
+        guard let k = present, let value = try decodeIfPresent(Int.self, forKey: k) else { return defaultValue }
+        guard value > 0 else {
+            throw DecodingError.dataCorruptedError(forKey: k, in: self, debugDescription: "expects a positive integer, got \(value)")
+        }
+        return value
+    }
+}

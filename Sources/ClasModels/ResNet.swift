@@ -1,0 +1,257 @@
+import ClasNN
+import ClasTensor
+
+/// ResNet (He et al., https://arxiv.org/abs/1512.03385) and its "D" variant (He et al., Bag of Tricks,
+/// https://arxiv.org/abs/1812.01187; PaddleClas's `_vd`) with timm's structure and names (`conv1`, `bn1`,
+/// `layer1.0.conv1`, `layer2.0.downsample.0`, `fc`; timm `resnet18` … and `resnet50d`), so timm weights load directly.
+///
+/// The D variant replaces the 7×7 stem by three 3×3 convolutions (32, 32, 64 channels) and the strided 1×1 shortcut
+/// by a 2×2 average pool followed by a 1×1 convolution.
+public final class ResNet: Module, LayeredModel {
+    /// Residual block kind.
+    public enum BlockKind: String, Sendable { case basic, bottleneck }
+
+    /// One row of the variant table.
+    public struct Variant: Sendable, Equatable {
+        /// PaddleClas name (`ResNet50_vd`).
+        public let name: String
+        /// timm name (`resnet50d`).
+        public let timmName: String
+        public let block: BlockKind
+        /// Blocks in layer1 … layer4.
+        public let depths: [Int]
+        /// Deep 3×3 stem and average-pool shortcuts (the D / `_vd` variant).
+        public let deep: Bool
+    }
+
+    /// ResNet18/34/50 and their D variants.
+    public static let variants: [Variant] = [
+        Variant(name: "ResNet18", timmName: "resnet18", block: .basic, depths: [2, 2, 2, 2], deep: false),
+        Variant(name: "ResNet18_vd", timmName: "resnet18d", block: .basic, depths: [2, 2, 2, 2], deep: true),
+        Variant(name: "ResNet34", timmName: "resnet34", block: .basic, depths: [3, 4, 6, 3], deep: false),
+        Variant(name: "ResNet34_vd", timmName: "resnet34d", block: .basic, depths: [3, 4, 6, 3], deep: true),
+        Variant(name: "ResNet50", timmName: "resnet50", block: .bottleneck, depths: [3, 4, 6, 3], deep: false),
+        Variant(name: "ResNet50_vd", timmName: "resnet50d", block: .bottleneck, depths: [3, 4, 6, 3], deep: true),
+    ]
+
+    /// The variant with a PaddleClas or timm name.
+    public static func variant(_ name: String) throws -> Variant {
+        guard let v = variants.first(where: { $0.name == name || $0.timmName == name }) else {
+            throw ModelError.invalidOption("no ResNet variant '\(name)'")
+        }
+        return v
+    }
+
+    /// A 7×7 convolution, or for the D variant `Sequential(conv, bn+relu, ·, conv, bn+relu, ·, conv)` whose indices
+    /// match timm's `conv1.0/1/3/4/6` (the ReLUs are fused into the batch norms; `Identity` keeps their slots).
+    public let conv1: Module
+    public let bn1: BatchNorm
+    public let layer1: Sequential
+    public let layer2: Sequential
+    public let layer3: Sequential
+    public let layer4: Sequential
+    public let dropout: Dropout
+    public let fc: Linear
+
+    /// - Parameters:
+    ///   - variant: a row of ``variants``.
+    ///   - classCount: classifier outputs.
+    ///   - dropRate: dropout before `fc` (timm: 0).
+    ///   - dropPathRate: stochastic depth, rising linearly to this value over the blocks.
+    ///   - zeroInitLast: start each residual branch's last BN at γ = 0 (timm's default).
+    ///   - inChannels: input image channels.
+    public init(variant: Variant, classCount: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0,
+                zeroInitLast: Bool = true, inChannels: Int = 3) {
+        let stemWidth = 64
+        if variant.deep {
+            conv1 = Sequential(
+                Conv2d(inChannels, 32, kernelSize: 3, stride: 2), BatchNorm(32, activation: .relu), Identity(),
+                Conv2d(32, 32, kernelSize: 3), BatchNorm(32, activation: .relu), Identity(),
+                Conv2d(32, stemWidth, kernelSize: 3))
+        } else {
+            conv1 = Conv2d(inChannels, stemWidth, kernelSize: 7, stride: 2)
+        }
+        bn1 = BatchNorm(stemWidth, activation: .relu)
+        let expansion = variant.block == .basic ? 1 : 4
+        let total = variant.depths.reduce(0, +)
+        var inplanes = stemWidth
+        var index = 0
+        var layers: [Sequential] = []
+        for (s, depth) in variant.depths.enumerated() {
+            let planes = 64 << s
+            var blocks: [Module] = []
+            for b in 0..<depth {
+                let stride = s > 0 && b == 0 ? 2 : 1
+                var downsample: Sequential?
+                if b == 0 && (stride != 1 || inplanes != planes * expansion) {
+                    let conv = Conv2d(inplanes, planes * expansion, kernelSize: 1, stride: variant.deep ? 1 : stride)
+                    let bn = BatchNorm(planes * expansion)
+                    downsample = variant.deep
+                        ? Sequential(stride > 1 ? AvgPoolCeil() : Identity(), conv, bn) : Sequential(conv, bn)
+                }
+                let dp = total > 1 ? dropPathRate * Float(index) / Float(total - 1) : 0
+                switch variant.block {
+                case .basic:
+                    blocks.append(BasicBlock(inplanes, planes, stride: stride, downsample: downsample, dropPath: dp))
+                case .bottleneck:
+                    blocks.append(Bottleneck(inplanes, planes, stride: stride, downsample: downsample, dropPath: dp))
+                }
+                inplanes = planes * expansion
+                index += 1
+            }
+            layers.append(Sequential(blocks))
+        }
+        (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
+        dropout = Dropout(dropRate)
+        fc = Linear(inplanes, classCount)
+        // PyTorch's default Linear initialisation (timm keeps it for ResNet): U(±1/√in) for weight and bias.
+        let bound = 1 / Float(inplanes).squareRoot()
+        Init.uniform(fc.weight, bound: bound)
+        if let b = fc.bias { Init.uniform(b, bound: bound) }
+        super.init()
+        if zeroInitLast {
+            for (_, m) in namedModules() {
+                (m as? BasicBlock)?.bn2.weight.fill(0)
+                (m as? Bottleneck)?.bn3.weight.fill(0)
+            }
+        }
+    }
+
+    /// Width of the pooled features.
+    public var featureCount: Int { fc.inFeatures }
+
+    /// Features before pooling: [N, H/32, W/32, featureCount].
+    public func forwardFeatures(_ x: Tensor) -> Tensor {
+        let stem = Tensor.maxPool2d(bn1(conv1(x)), kernel: (3, 3), stride: (2, 2), padding: Padding2D(1))
+        return layer4(layer3(layer2(layer1(stem))))
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor { forwardLayers(x) }
+
+    /// conv1, bn1, maxpool, layer1 … layer4, global_pool, fc (after dropout).
+    public var layers: [ModelLayer] {
+        [ModelLayer("conv1", conv1), ModelLayer("bn1", bn1),
+         ModelLayer("maxpool") { Tensor.maxPool2d($0, kernel: (3, 3), stride: (2, 2), padding: Padding2D(1)) },
+         ModelLayer("layer1", layer1), ModelLayer("layer2", layer2), ModelLayer("layer3", layer3),
+         ModelLayer("layer4", layer4),
+         ModelLayer("global_pool") { Tensor.globalAvgPool($0, keepDims: false) },
+         ModelLayer("fc", [fc]) { [dropout, fc] in fc(dropout($0)) }]
+    }
+}
+
+/// timm's `BasicBlock`: 3×3 conv (stride), BN, ReLU, 3×3 conv, BN, + shortcut, ReLU.
+public final class BasicBlock: Module {
+    public let conv1: Conv2d
+    public let bn1: BatchNorm
+    public let conv2: Conv2d
+    public let bn2: BatchNorm
+    public let downsample: Sequential?
+    public let dropPath: DropPath?
+
+    public init(_ inplanes: Int, _ planes: Int, stride: Int, downsample: Sequential?, dropPath: Float) {
+        conv1 = Conv2d(inplanes, planes, kernelSize: 3, stride: stride)
+        bn1 = BatchNorm(planes, activation: .relu)
+        conv2 = Conv2d(planes, planes, kernelSize: 3)
+        bn2 = BatchNorm(planes)
+        self.downsample = downsample
+        self.dropPath = dropPath > 0 ? DropPath(dropPath) : nil
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        var y = bn2(conv2(bn1(conv1(x))))
+        if let dropPath { y = dropPath(y) }
+        return (y + (downsample?(x) ?? x)).relu()
+    }
+}
+
+/// timm's `Bottleneck` (ResNet v1.5, stride on the 3×3): 1×1, 3×3 (stride), 1×1 to 4× width, + shortcut, ReLU.
+public final class Bottleneck: Module {
+    public let conv1: Conv2d
+    public let bn1: BatchNorm
+    public let conv2: Conv2d
+    public let bn2: BatchNorm
+    public let conv3: Conv2d
+    public let bn3: BatchNorm
+    public let downsample: Sequential?
+    public let dropPath: DropPath?
+
+    public init(_ inplanes: Int, _ planes: Int, stride: Int, downsample: Sequential?, dropPath: Float) {
+        conv1 = Conv2d(inplanes, planes, kernelSize: 1)
+        bn1 = BatchNorm(planes, activation: .relu)
+        conv2 = Conv2d(planes, planes, kernelSize: 3, stride: stride)
+        bn2 = BatchNorm(planes, activation: .relu)
+        conv3 = Conv2d(planes, planes * 4, kernelSize: 1)
+        bn3 = BatchNorm(planes * 4)
+        self.downsample = downsample
+        self.dropPath = dropPath > 0 ? DropPath(dropPath) : nil
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        var y = bn3(conv3(bn2(conv2(bn1(conv1(x))))))
+        if let dropPath { y = dropPath(y) }
+        return (y + (downsample?(x) ?? x)).relu()
+    }
+}
+
+/// 2×2 stride-2 average pooling with PyTorch's `ceil_mode=True, count_include_pad=False` (timm's `downsample_avg`):
+/// an odd edge is averaged over the pixels that exist.
+public final class AvgPoolCeil: Module {
+    public override init() { super.init() }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        let padding = Padding2D(top: 0, bottom: x.shape[1] % 2, left: 0, right: x.shape[2] % 2)
+        return Tensor.avgPool2d(x, kernel: (2, 2), stride: (2, 2), padding: padding, countIncludePad: false)
+    }
+}
+
+extension ResNet {
+    /// The `Arch` options of a ResNet (PaddleClas keys; timm spellings accepted as aliases).
+    ///
+    /// | key | default | meaning |
+    /// |---|---|---|
+    /// | `class_num` | 1000 | classifier outputs |
+    /// | `dropout_prob` / `drop_rate` | 0 | dropout before `fc` |
+    /// | `drop_connect_rate` / `drop_path_rate` | 0 | stochastic depth, linear over the blocks |
+    /// | `zero_init_last` | true | residual branches start at zero (last BN γ = 0) |
+    /// | `input_image_channel` / `in_chans` | 3 | input channels |
+    public struct Options: Decodable, Sendable, Equatable {
+        public var classNum = 1000
+        public var dropRate: Float = 0
+        public var dropPathRate: Float = 0
+        public var zeroInitLast = true
+        public var inChannels = 3
+
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case classNum = "class_num", dropoutProb = "dropout_prob", dropRate = "drop_rate"
+            case dropConnectRate = "drop_connect_rate", dropPathRate = "drop_path_rate"
+            case zeroInitLast = "zero_init_last", inputImageChannel = "input_image_channel", inChans = "in_chans"
+        }
+        public static var knownKeys: [String] { CodingKeys.allCases.map(\.stringValue) }
+        public static var ignoredKeys: [String: String] {
+            paddleIgnoredArchKeys.merging(["data_format": "SwiftClas is always NHWC"]) { a, _ in a }
+        }
+
+        public init(classNum: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0, zeroInitLast: Bool = true,
+                    inChannels: Int = 3) {
+            (self.classNum, self.dropRate, self.dropPathRate) = (classNum, dropRate, dropPathRate)
+            (self.zeroInitLast, self.inChannels) = (zeroInitLast, inChannels)
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            classNum = try c.decodePositive(.classNum, default: 1000)
+            dropRate = try c.decodeRate(.dropoutProb, or: .dropRate) ?? 0
+            dropPathRate = try c.decodeRate(.dropConnectRate, or: .dropPathRate) ?? 0
+            zeroInitLast = try c.decodeIfPresent(Bool.self, forKey: .zeroInitLast) ?? true
+            inChannels = try c.decodePositive(.inputImageChannel, or: .inChans, default: 3)
+        }
+    }
+
+    /// Builds `variant` with `options`.
+    public static func make(_ variant: Variant, options: Options) -> ResNet {
+        ResNet(variant: variant, classCount: options.classNum, dropRate: options.dropRate,
+               dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast, inChannels: options.inChannels)
+    }
+}

@@ -1,0 +1,121 @@
+import ClasModels
+import ClasNN
+import ClasTensor
+import XCTest
+import _ClasTestSupport
+
+/// Every ModelZoo entry against timm 1.0's numbers (from `scripts/timm_fixtures.py --counts`): parameters (1000
+/// classes), parameters after fusion, MACs at 64 px and at the native size; output shape; one training step.
+final class ModelZooTests: XCTestCase {
+    struct Reference {
+        let params: Int
+        let macs64: Int
+        let macsNative: Int
+        var fused: Int? = nil
+    }
+
+    /// timm 1.0.31, keyed by timm name. MobileNetV3 widths timm does not register are `_gen_mobilenet_v3(…, w)`.
+    static let timm: [String: Reference] = [
+        "mobilenetv3_large_035": Reference(params: 2_132_216, macs64: 5_338_304, macsNative: 43_887_824),
+        "mobilenetv3_large_050": Reference(params: 2_689_904, macs64: 8_109_248, macsNative: 73_663_088),
+        "mobilenetv3_large_075": Reference(params: 3_993_528, macs64: 15_468_864, macsNative: 154_560_624),
+        "mobilenetv3_large_100": Reference(params: 5_483_032, macs64: 21_368_960, macsNative: 216_589_760),
+        "mobilenetv3_large_125": Reference(params: 7_551_976, macs64: 33_818_240, macsNative: 355_221_920),
+        "mobilenetv3_small_035": Reference(params: 1_358_808, macs64: 2_480_768, macsNative: 15_951_968),
+        "mobilenetv3_small_050": Reference(params: 1_593_224, macs64: 3_302_208, macsNative: 24_188_688),
+        "mobilenetv3_small_075": Reference(params: 2_041_872, macs64: 5_145_024, macsNative: 43_399_344),
+        "mobilenetv3_small_100": Reference(params: 2_542_856, macs64: 6_516_480, macsNative: 56_510_400),
+        "mobilenetv3_small_125": Reference(params: 3_205_384, macs64: 9_695_744, macsNative: 90_800_864),
+        "efficientnet_b0": Reference(params: 5_288_548, macs64: 33_246_592, macsNative: 385_814_752),
+        "efficientnet_b1": Reference(params: 7_794_184, macs64: 48_695_680, macsNative: 686_802_832),
+        "efficientnet_b2": Reference(params: 9_109_994, macs64: 56_292_480, macsNative: 993_561_872),
+        "efficientnet_b3": Reference(params: 12_233_232, macs64: 81_706_880, macsNative: 1_827_141_392),
+        "efficientnet_b4": Reference(params: 19_341_616, macs64: 127_260_512, macsNative: 4_393_771_024),
+        "efficientnet_b5": Reference(params: 30_389_784, macs64: 198_978_624, macsNative: 10_266_384_752),
+        "efficientnet_b6": Reference(params: 43_040_704, macs64: 283_285_728, macsNative: 19_067_593_536),
+        "efficientnet_b7": Reference(params: 66_347_960, macs64: 435_309_312, macsNative: 37_745_884_192),
+        "mobileone_s0": Reference(params: 5_293_272, macs64: 86_812_672, macsNative: 1_051_935_232, fused: 2_078_504),
+        "mobileone_s1": Reference(params: 4_825_192, macs64: 68_935_680, macsNative: 830_062_080, fused: 4_764_840),
+        "mobileone_s2": Reference(params: 7_884_648, macs64: 108_332_032, macsNative: 1_304_027_392, fused: 7_808_168),
+        "mobileone_s3": Reference(params: 10_170_600, macs64: 157_155_328, macsNative: 1_902_112_768, fused: 10_078_312),
+        "mobileone_s4": Reference(params: 14_951_248, macs64: 247_196_672, macsNative: 2_986_802_432, fused: 14_838_352),
+        "resnet18": Reference(params: 11_689_512, macs64: 148_557_824, macsNative: 1_814_073_344),
+        "resnet18d": Reference(params: 11_708_744, macs64: 168_120_320, macsNative: 2_053_713_920),
+        "resnet34": Reference(params: 21_797_672, macs64: 299_552_768, macsNative: 3_663_761_408),
+        "resnet34d": Reference(params: 21_816_904, macs64: 319_115_264, macsNative: 3_903_401_984),
+        "resnet50": Reference(params: 25_557_032, macs64: 335_691_776, macsNative: 4_089_184_256),
+        "resnet50d": Reference(params: 25_576_264, macs64: 355_254_272, macsNative: 4_328_824_832),
+    ]
+
+    /// Native-size forwards (MAC check) only up to this resolution: EfficientNet-B4…B7 are checked at 64 px only.
+    static let nativeForwardLimit = 300
+    /// A training step only for models up to this many parameters.
+    static let trainStepLimit = 30_000_000
+
+    func testEveryEntryHasReference() {
+        for e in ModelZoo.entries {
+            XCTAssertNotNil(e.aliases.lazy.compactMap { Self.timm[$0] }.first, "\(e.name) has no timm reference row")
+        }
+        XCTAssertEqual(Set(ModelZoo.entries.map(\.name)).count, ModelZoo.entries.count, "duplicate names")
+    }
+
+    func testMobileNetV3Entries() throws { try checkFamily("MobileNetV3") }
+    func testEfficientNetEntries() throws { try checkFamily("EfficientNet") }
+    func testMobileOneEntries() throws { try checkFamily("MobileOne") }
+    func testResNetEntries() throws { try checkFamily("ResNet") }
+
+    func checkFamily(_ family: String) throws {
+        let entries = ModelZoo.entries.filter { $0.family == family }
+        XCTAssertFalse(entries.isEmpty)
+        for e in entries {
+            guard let ref = e.aliases.lazy.compactMap({ Self.timm[$0] }).first else { continue }
+            try check(e, ref)
+        }
+    }
+
+    func check(_ e: ModelZoo.Entry, _ ref: Reference) throws {
+        Randomness.seed(1)
+        let model = try e.make(1000)
+        XCTAssertEqual(model.parameterCount, ref.params, "\(e.name) parameters")
+        model.eval()
+        var out: Tensor?
+        let macs64 = MACCounter.count { out = GradMode.withoutGrad { model(Tensor.zeros([1, 64, 64, 3])) } }
+        XCTAssertEqual(out?.shape, [1, 1000], "\(e.name) output shape")
+        XCTAssertEqual(macs64, ref.macs64, "\(e.name) MACs at 64 px")
+        var macsNative: Int?
+        if e.resolution <= Self.nativeForwardLimit {
+            let r = e.resolution
+            macsNative = MACCounter.count { _ = GradMode.withoutGrad { model(Tensor.zeros([1, r, r, 3])) } }
+            XCTAssertEqual(macsNative, ref.macsNative, "\(e.name) MACs at \(r) px")
+        }
+        if model.parameterCount <= Self.trainStepLimit { trainStep(model, e.name) }
+        if let fused = ref.fused {
+            guard let fusable = model as? Reparameterizable else { return XCTFail("\(e.name) should be reparameterizable") }
+            XCTAssertEqual(fusable.reparameterizedParameterCount, fused, "\(e.name) predicted fused parameters")
+            fusable.reparameterize()
+            XCTAssertEqual(model.parameterCount, fused, "\(e.name) fused parameters")
+        }
+        print("\(e.name): \(model.parameterCount) params, \(macs64) MACs at 64 px, \(macsNative.map(String.init) ?? "-") at \(e.resolution)")
+    }
+
+    /// Forward in training mode, cross-entropy, backward: finite loss, a finite gradient for every parameter.
+    func trainStep(_ model: Module, _ name: String) {
+        model.train()
+        let x = randn([2, 64, 64, 3], seed: 3)
+        let loss = Tensor.crossEntropy(model(x), labels: [3, 997])
+        XCTAssertTrue(loss.item.isFinite, "\(name) loss \(loss.item)")
+        loss.backward()
+        for (pname, p) in model.namedParameters() {
+            guard let g = p.grad else {
+                XCTFail("\(name): no gradient for \(pname)")
+                return
+            }
+            if !(0..<g.count).allSatisfy({ g.data[$0].isFinite }) {
+                XCTFail("\(name): non-finite gradient in \(pname)")
+                return
+            }
+            p.grad = nil
+        }
+        model.eval()
+    }
+}
