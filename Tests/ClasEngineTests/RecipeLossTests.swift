@@ -6,8 +6,15 @@ import ClasTensor
 import XCTest
 import _ClasTestSupport
 
-/// AM-softmax, mutual-learning and distillation losses against their formulas and PyTorch reference values
-/// (computed in float64 with torch 2 from PaddleClas's definitions; the script is in the commit message).
+/// AM-softmax, mutual-learning and distillation losses against their formulas and PyTorch reference values,
+/// computed in float64 with torch 2 from PaddleClas's definitions:
+/// ```python
+/// x, t = F.softmax(a, -1), F.softmax(b, -1); kl = lambda x, t: t * torch.log((t + 1e-12) / (x + 1e-12)) * 4
+/// dml = ((kl(x, t) + kl(t, x)) / 2).mean()                                       # DMLLoss
+/// kd = F.kl_div(F.log_softmax(a / 4, 1), F.softmax(b / 4, 1), reduction='sum') * 16 / 3   # KLDivLoss, T = 4
+/// z = 30 * F.normalize(x, dim=1) @ F.normalize(W, dim=1).t()                     # AM-softmax logits
+/// am = F.cross_entropy(z - 30 * 0.35 * F.one_hot(labels, 4), labels)
+/// ```
 final class RecipeLossTests: XCTestCase {
     let a = Tensor(shape: [3, 4], values: [1.0, -0.5, 0.3, 2.0, 0.2, 0.1, -1.0, 0.5, -0.3, 0.8, 0.0, -1.2])
     let b = Tensor(shape: [3, 4], values: [0.5, 0.5, -0.2, 1.0, 1.5, -0.3, 0.2, 0.0, 0.1, 0.4, -0.6, 0.9])

@@ -129,28 +129,45 @@ struct PairCEOptions: ConfigOptions {
     }
 }
 
-/// `DistillationDMLLoss` (`model_name_pairs`, `act`, `sum_across_class_dim`) and `DMLLoss` (no pairs).
+/// `DistillationDMLLoss`: `model_name_pairs`, `act`, `sum_across_class_dim`.
 struct DMLOptions: ConfigOptions {
-    var pairs: [[String]]?, activation: DMLActivation, sumAcrossClasses: Bool
+    var pairs: [[String]], activation: DMLActivation, sumAcrossClasses: Bool
     enum CodingKeys: String, CodingKey, CaseIterable {
         case pairs = "model_name_pairs", act, sum = "sum_across_class_dim", weightRatio = "weight_ratio", key, name
-        case multilabel, eps
+        case multilabel
     }
     static let knownKeys = CodingKeys.allCases.map(\.stringValue)
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        pairs = c.contains(.pairs) ? try decodePairs(c, .pairs, decoder) : nil
-        // `act: None` (null) applies no activation: the outputs are probabilities already.
-        activation = !c.contains(.act) ? .softmax : try c.decodeNil(forKey: .act) ? .none : try c.decode(DMLActivation.self, forKey: .act)
+        pairs = try decodePairs(c, .pairs, decoder)
+        activation = try decodeActivation(c, .act)
         sumAcrossClasses = try c.decode(.sum, default: false)
         let ratio = try c.decode(.weightRatio, default: false)
         try decoder.configCheck(!ratio, CodingKeys.weightRatio, "(multi-label DML) is not supported")
         let multi = try c.decode(.multilabel, default: false)
         try decoder.configCheck(!multi, CodingKeys.multilabel, "multi-label DML is not supported")
-        let eps = try c.decode(.eps, default: 1e-12)
-        try decoder.configCheck(eps == 1e-12, CodingKeys.eps, "is fixed at 1e-12")
         try checkCommon(c, key: .key, name: .name, decoder)
     }
+}
+
+/// `DMLLoss` (every pair of the DistillationModel): `act`, `sum_across_class_dim`, `eps`.
+struct PlainDMLOptions: ConfigOptions {
+    var activation: DMLActivation, sumAcrossClasses: Bool
+    enum CodingKeys: String, CodingKey, CaseIterable { case act, sum = "sum_across_class_dim", eps }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        activation = try decodeActivation(c, .act)
+        sumAcrossClasses = try c.decode(.sum, default: false)
+        let eps = try c.decode(.eps, default: 1e-12)
+        try decoder.configCheck(eps == 1e-12, CodingKeys.eps, "is fixed at 1e-12")
+    }
+}
+
+/// `act`: softmax by default; `None` (null) applies none (the outputs are probabilities already).
+private func decodeActivation<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> DMLActivation {
+    guard c.contains(key) else { return .softmax }
+    return try c.decodeNil(forKey: key) ? .none : try c.decode(DMLActivation.self, forKey: key)
 }
 
 /// `model_name_pairs` and `temperature` of `DistillationKLDivLoss`.
@@ -203,13 +220,11 @@ extension Registries {
         }
         r.loss.register("DistillationDMLLoss", summary: "mutual learning: symmetric KL per model pair (DMLLoss_<a>_<b>_<i>)",
                         options: DMLOptions.self) { o, ctx in
-            guard let pairs = o.pairs else { throw EngineError("DistillationDMLLoss needs model_name_pairs") }
-            try ctx.requireModels(pairs.flatMap { $0 }, key: "model_name_pairs")
-            return DistillationDMLLoss(pairs: pairs, activation: o.activation, sumAcrossClasses: o.sumAcrossClasses)
+            try ctx.requireModels(o.pairs.flatMap { $0 }, key: "model_name_pairs")
+            return DistillationDMLLoss(pairs: o.pairs, activation: o.activation, sumAcrossClasses: o.sumAcrossClasses)
         }
         r.loss.register("DMLLoss", summary: "mutual learning: symmetric KL averaged over all model pairs",
-                        options: DMLOptions.self) { o, ctx in
-            if o.pairs != nil { throw EngineError("DMLLoss takes every model pair; use DistillationDMLLoss to choose pairs") }
+                        options: PlainDMLOptions.self) { o, ctx in
             let names = ctx.modelNames
             guard names.count >= 2 else { throw EngineError("DMLLoss needs a DistillationModel with at least two models") }
             let pairs = names.indices.flatMap { i in names.indices.filter { $0 > i }.map { [names[i], names[$0]] } }
