@@ -12,7 +12,7 @@ import _ClasTestSupport
 /// x, t = F.softmax(a, -1), F.softmax(b, -1); kl = lambda x, t: t * torch.log((t + 1e-12) / (x + 1e-12)) * 4
 /// dml = ((kl(x, t) + kl(t, x)) / 2).mean()                                       # DMLLoss
 /// kd = F.kl_div(F.log_softmax(a / 4, 1), F.softmax(b / 4, 1), reduction='sum') * 16 / 3   # KLDivLoss, T = 4
-/// z = 30 * F.normalize(x, dim=1) @ F.normalize(W, dim=1).t()                     # AM-softmax logits
+/// z = 30 * F.normalize(feats, dim=1) @ F.normalize(W, dim=1).t()                 # AM-softmax logits
 /// am = F.cross_entropy(z - 30 * 0.35 * F.one_hot(labels, 4), labels)
 /// ```
 final class RecipeLossTests: XCTestCase {
