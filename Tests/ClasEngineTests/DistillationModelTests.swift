@@ -114,6 +114,33 @@ final class DistillationModelTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(top1(evalDML), 0)
     }
 
+    func testSeedRecipeResumesExactly() throws {
+        // Mutual learning + AM-softmax + SAM + EMA + ReduceOnPlateau, 2 epochs straight vs 1 + resume.
+        let recipe = RecipeConfigTests.recipes + "/mobilenet_v3_small_dml.yaml"
+        func run(_ name: String, _ body: (TinyRun, [String]) throws -> Void) throws -> [String: [Float]] {
+            let data = try TinyRun(epochs: 2, name: name)
+            let overrides = ["DataLoader.Train.dataset.image_root=\(data.dir)/train",
+                             "DataLoader.Eval.dataset.image_root=\(data.dir)/val",
+                             "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=32",
+                             "DataLoader.Eval.dataset.transform_ops.1.ResizeImage.size=32",
+                             "Global.output_dir=\(data.dir)/out", "Global.epochs=2", "Global.iter_per_epoch=3",
+                             "Optimizer.lr.patience=0"]
+            try body(data, overrides)
+            let c = try Checkpoint.read(prefix: "\(data.dir)/out/DistillationModel/latest")
+            return c.model.merging(c.ema.map { ("ema." + $0.key, $0.value) }) { a, _ in a }.mapValues(\.scalars)
+        }
+        let straight = try run("dmlStraight") { data, o in
+            try Trainer(engine: Engine(configPath: recipe, overrides: o, mode: .train, quiet: true)).run()
+        }
+        let resumed = try run("dmlResumed") { data, o in
+            try Trainer(engine: Engine(configPath: recipe, overrides: o, mode: .train, quiet: true)).runEpochs(until: 1)
+            try Trainer(engine: Engine(configPath: recipe, overrides: o + [
+                "Global.checkpoints=\(data.dir)/out/DistillationModel/latest"], mode: .train, quiet: true)).run()
+        }
+        XCTAssertEqual(straight.count, resumed.count)
+        XCTAssertTrue(straight == resumed, "bit-identical weights and averages after resuming")
+    }
+
     func testDistillationFromAFrozenPretrainedTeacher() throws {
         let run = try TinyRun(epochs: 1)
         try Trainer(engine: Engine(configPath: run.config, mode: .train, quiet: true)).run()
