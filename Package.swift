@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(
             name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(
-            name: "ClasEngineTests", dependencies: ["ClasEngine", "ClasData", "ClasConfig", "_ClasTestSupport"],
+            name: "ClasEngineTests", dependencies: ["ClasEngine", "ClasData", "ClasConfig", "ClasProto", "_ClasTestSupport"],
             swiftSettings: swift5),
         .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
         .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),

@@ -121,15 +121,17 @@ public final class LRFinder {
     public static func rangeTestPlot(_ test: LRRangeTest, choice: (lr: Double, index: Int), title: String) -> LinePlot {
         var plot = LinePlot(title: title, xLabel: "learning rate (log scale)", yLabel: "training loss")
         plot.xScale = .logarithmic
-        let raw = test.points.map { (x: $0.lr, y: $0.loss) }, smooth = test.points.map { (x: $0.lr, y: $0.smoothedLoss) }
+        let centered = test.centeredSmoothedLosses
+        let raw = test.points.map { (x: $0.lr, y: $0.loss) }
+        let smooth = zip(test.points, centered).map { (x: $0.0.lr, y: $0.1) }
         // Show the descent; clip the divergence that ends the test.
-        let minimum = test.points.map(\.smoothedLoss).min() ?? 0
-        let start = test.points.prefix(max(1, test.points.count / 5)).map(\.smoothedLoss).max() ?? 1
+        let minimum = centered.min() ?? 0
+        let start = centered.prefix(max(1, centered.count / 5)).max() ?? 1
         let top = max(start, minimum) * 1.25, bottom = max(0, minimum - 0.15 * (top - minimum))
         plot.yLimits = bottom...max(top, bottom + 1e-6)
         plot.add("loss", raw, color: Color.palette[0].mixed(with: .white, 0.55), thickness: 1, showPoints: false)
         plot.add("smoothed loss", smooth, color: Color.palette[0], thickness: 2.2, showPoints: false)
-        plot.mark(x: choice.lr, y: test.points[choice.index].smoothedLoss,
+        plot.mark(x: choice.lr, y: centered[choice.index],
                   label: "suggested lr = \(LRRangeTest.format(rounded(choice.lr)))")
         return plot
     }

@@ -6,6 +6,11 @@ import Foundation
 /// test stops early once the smoothed loss exceeds `divergeThreshold` × its minimum (or is not finite), and the
 /// suggested rate is where the smoothed loss falls fastest against log(rate).
 ///
+/// The moving average lags the loss by about (1 − smoothing)/smoothing steps (19 for 0.05, over a decade of rate
+/// with 100 steps over 6 decades), which would push the choice towards too high rates; so the choice (and the
+/// plotted curve) uses the same average run forwards and then backwards over the recorded losses, which has no lag.
+/// The one-sided average only decides when to stop.
+///
 /// Independent of any model, so the choice can be tested on synthetic curves.
 public struct LRRangeTest {
     /// One recorded step.
@@ -64,7 +69,18 @@ public struct LRRangeTest {
         return points.count < numIter
     }
 
-    /// The suggested rate and its index: the point of steepest descent of the smoothed loss against log10(rate)
+    /// The recorded losses smoothed without lag: the moving average run forwards, then backwards.
+    public var centeredSmoothedLosses: [Double] {
+        guard var forward = points.first.map({ [$0.loss] }) else { return [] }
+        for p in points.dropFirst() { forward.append((1 - smoothing) * (forward.last ?? p.loss) + smoothing * p.loss) }
+        var backward = forward
+        for i in stride(from: backward.count - 2, through: 0, by: -1) {
+            backward[i] = (1 - smoothing) * backward[i + 1] + smoothing * forward[i]
+        }
+        return backward
+    }
+
+    /// The suggested rate and its index: the point of steepest descent of the lag-free smoothed loss against log10(rate)
     /// (central differences, like `numpy.gradient`), among the points left after dropping `skipStart` first and
     /// `skipEnd` last ones, and not past the lowest smoothed loss. Nil with fewer than 3 points.
     public func suggestion(skipStart: Int = 10, skipEnd: Int = 5) -> (lr: Double, index: Int)? {
@@ -73,9 +89,9 @@ public struct LRRangeTest {
         var lo = skipStart, hi = n - 1 - skipEnd
         if hi - lo < 2 { (lo, hi) = (0, n - 1) }
         // Only the descending part: a steep rise after the minimum is divergence, not learning.
-        let minimum = (lo...hi).min { points[$0].smoothedLoss < points[$1].smoothedLoss } ?? hi
+        let y = centeredSmoothedLosses, x = points.map { log10($0.lr) }
+        let minimum = (lo...hi).min { y[$0] < y[$1] } ?? hi
         if minimum - lo >= 2 { hi = minimum }
-        let x = points.map { log10($0.lr) }, y = points.map(\.smoothedLoss)
         func slope(_ i: Int) -> Double {
             let a = max(i - 1, 0), b = min(i + 1, n - 1)
             return (y[b] - y[a]) / (x[b] - x[a])

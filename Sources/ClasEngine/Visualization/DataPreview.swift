@@ -14,6 +14,8 @@ public struct DataPreview {
     public let split: Split
     /// The images and captions, in loader order.
     public let tiles: [(image: Image, caption: String)]
+    /// The image files of the tiles.
+    public let paths: [String]
     /// The model's output folder (`Global.output_dir/<Arch.name>`), the default place for the grid.
     public let outputDir: String
 
@@ -35,16 +37,18 @@ public struct DataPreview {
         let names = data.classNames ?? config.classMapNames ?? []
         let normalize = loader.transforms.compactMap { $0 as? NormalizeImage }.last
         let bgr = loader.transforms.compactMap { $0 as? DecodeImage }.last.map { !$0.toRGB } ?? false
-        var tiles: [(image: Image, caption: String)] = []
+        var tiles: [(image: Image, caption: String)] = [], paths: [String] = []
         for index in loader.sampler.indices(epoch: epoch).prefix(max(count, 0)) {
             let sample = try loader.sample(at: index, epoch: epoch)
             let image = Self.displayable(sample.image, normalize: normalize, bgr: bgr)
             let name = sample.label >= 0 && sample.label < names.count ? names[sample.label] : "label \(sample.label)"
             tiles.append((image, name))
+            paths.append(sample.path)
         }
         self.config = config
         self.split = split
         self.tiles = tiles
+        self.paths = paths
         outputDir = (config.global.outputDir as NSString).appendingPathComponent(config.arch.name)
     }
 
