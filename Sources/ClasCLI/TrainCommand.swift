@@ -28,8 +28,13 @@ struct TrainCommand: ParsableCommand {
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate weights on DataLoader.Eval; write metrics.yaml, per_class.txt, confusion_matrix.png.",
-        discussion: "Example: tools eval -c CONFIG -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model")
+        commandName: "eval", abstract: "Evaluate weights on DataLoader.Eval; write metrics and plots.",
+        discussion: """
+            Writes to Global.output_dir/<Arch.name>/: metrics.yaml (loss, Metric.Eval values, mAP, balanced
+            accuracy, macro precision/recall/F1, per-class figures, confusion matrix), per_class.txt and
+            confusion_matrix.png.
+            Example: tools eval -c CONFIG -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model
+            """)
 
     @OptionGroup var options: ConfigArguments
 

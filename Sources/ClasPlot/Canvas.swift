@@ -164,12 +164,14 @@ public struct Canvas {
     /// Copies an 8-bit image (1 or 3 channels) with its top left at (x, y), each pixel enlarged `scale` times.
     public mutating func draw(_ image: Image, x: Int, y: Int, scale: Int = 1) {
         precondition(image.channels == 1 || image.channels == 3, "draw(image:) takes gray or RGB images")
-        for iy in 0..<image.height {
-            for ix in 0..<image.width {
-                let c = image.channels == 1
-                    ? Color(image[ix, iy, 0], image[ix, iy, 0], image[ix, iy, 0])
-                    : Color(image[ix, iy, 0], image[ix, iy, 1], image[ix, iy, 2])
-                fill(Rect(x: x + ix * scale, y: y + iy * scale, width: scale, height: scale), c)
+        let channels = image.channels
+        image.pixels.withUnsafeBufferPointer { src in
+            for iy in 0..<image.height {
+                for ix in 0..<image.width {
+                    let i = (iy * image.width + ix) * channels
+                    let c = channels == 1 ? Color(src[i], src[i], src[i]) : Color(src[i], src[i + 1], src[i + 2])
+                    fill(Rect(x: x + ix * scale, y: y + iy * scale, width: scale, height: scale), c)
+                }
             }
         }
     }

@@ -7,15 +7,19 @@ public struct ImageGrid {
     /// Tiles per row.
     public var columns: Int
     public var title: String
+    /// A smaller line under the title.
+    public var subtitle: String
     /// Each image is enlarged by a whole factor to about this many pixels on its longer side (never shrunk).
     public var targetSize: Int
 
-    public init(tiles: [(image: Image, caption: String)], columns: Int? = nil, title: String = "", targetSize: Int = 128) {
+    public init(tiles: [(image: Image, caption: String)], columns: Int? = nil, title: String = "", subtitle: String = "",
+                targetSize: Int = 128) {
         self.tiles = tiles
         var side = 1
         while side * side < tiles.count { side += 1 }
         self.columns = max(1, columns ?? side)
         self.title = title
+        self.subtitle = subtitle
         self.targetSize = targetSize
     }
 
@@ -24,10 +28,21 @@ public struct ImageGrid {
         let scales = tiles.map { max(1, targetSize / max($0.image.width, $0.image.height, 1)) }
         let cellWidth = max(zip(tiles, scales).map { $0.0.image.width * $0.1 }.max() ?? 1, 8 * font.glyphWidth)
         let cellHeight = (zip(tiles, scales).map { $0.0.image.height * $0.1 }.max() ?? 1) + font.glyphHeight + 8
-        let gap = 10, header = title.isEmpty ? gap : 2 * font.glyphHeight + 2 * gap
+        let gap = 10
+        let header = gap + (title.isEmpty ? 0 : 2 * font.glyphHeight + gap) + (subtitle.isEmpty ? 0 : font.glyphHeight + gap)
         let rows = max(1, (tiles.count + columns - 1) / columns)
         var canvas = Canvas(width: gap + columns * (cellWidth + gap), height: header + rows * (cellHeight + gap))
-        if !title.isEmpty { canvas.text(title, x: canvas.width / 2, y: gap, anchor: .top, scale: 2) }
+        var y = gap
+        if !title.isEmpty {
+            let scale = font.width(of: title, scale: 2) <= canvas.width - 2 * gap ? 2 : 1
+            canvas.text(font.truncate(title, toWidth: canvas.width - 2 * gap, scale: scale), x: canvas.width / 2, y: y,
+                        anchor: .top, scale: scale)
+            y += 2 * font.glyphHeight + gap
+        }
+        if !subtitle.isEmpty {
+            canvas.text(font.truncate(subtitle, toWidth: canvas.width - 2 * gap), x: canvas.width / 2, y: y, anchor: .top,
+                        color: .mutedInk)
+        }
         for (i, (tile, scale)) in zip(tiles, scales).enumerated() {
             let x = gap + i % columns * (cellWidth + gap), y = header + i / columns * (cellHeight + gap)
             let w = tile.image.width * scale, h = tile.image.height * scale

@@ -47,10 +47,11 @@ public struct LinePlot {
         (self.title, self.xLabel, self.yLabel) = (title, xLabel, yLabel)
     }
 
-    /// Adds a series; its colour defaults to the next one of the palette. Non-finite points are skipped.
+    /// Adds a series; its colour defaults to the next one of the palette. Non-finite points are skipped (and
+    /// non-positive ones on a logarithmic axis, when drawing).
     public mutating func add(_ name: String, _ points: [(x: Double, y: Double)], color: Color? = nil,
                              thickness: Double = 1.6, dash: Double? = nil, showPoints: Bool? = nil) {
-        let kept = points.filter { $0.x.isFinite && $0.y.isFinite && usable($0.x, xScale) && usable($0.y, yScale) }
+        let kept = points.filter { $0.x.isFinite && $0.y.isFinite }
         series.append(Series(name: name, points: kept, color: color ?? Color.palette[series.count % Color.palette.count],
                              thickness: thickness, dash: dash, showPoints: showPoints ?? (kept.count <= 12)))
     }
@@ -72,8 +73,10 @@ public struct LinePlot {
     /// Draws the panel into `frame`.
     public func draw(on canvas: inout Canvas, in frame: Rect) {
         let font = canvas.font
-        let xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
-        var ys = series.flatMap { $0.points.map(\.y) } + markers.map(\.y)
+        var shown = series
+        for i in shown.indices { shown[i].points = shown[i].points.filter { usable($0.x, xScale) && usable($0.y, yScale) } }
+        let xs = shown.flatMap { $0.points.map(\.x) } + markers.map(\.x)
+        var ys = shown.flatMap { $0.points.map(\.y) } + markers.map(\.y)
         if let yLimits { ys = ys.map { min(max($0, yLimits.lowerBound), yLimits.upperBound) } }
         let x = axis(xs, xScale, count: 6, integers: integerXTicks, limits: nil)
         let y = axis(ys, yScale, count: 5, integers: false, limits: yLimits)
@@ -105,7 +108,7 @@ public struct LinePlot {
         }
 
         // Data, clipped to the plot area.
-        for s in series {
+        for s in shown {
             let points = s.points.map { (x: map.px($0.x), y: map.py($0.y)) }
             for run in clippedRuns(points, to: plot) { canvas.polyline(run, s.color, thickness: s.thickness, dash: s.dash) }
             if s.showPoints {
@@ -117,10 +120,13 @@ public struct LinePlot {
             canvas.polyline([(x: p.x, y: Double(plot.maxY)), p], m.color, thickness: 1, dash: 3)
             canvas.dot(at: p, radius: 4.5, m.color)
             let rightHalf = p.x > Double(plot.x + plot.width / 2)
-            canvas.text(m.label, x: Int(p.x) + (rightHalf ? -8 : 8), y: Int(p.y) - 8,
-                        anchor: rightHalf ? .bottomRight : .bottomLeft, color: m.color)
+            let w = canvas.font.width(of: m.label), h = canvas.font.glyphHeight
+            let left = rightHalf ? Int(p.x) - 8 - w : Int(p.x) + 8, top = Int(p.y) - 8 - h
+            canvas.fill(Rect(x: left - 3, y: top - 2, width: w + 6, height: h + 4), .white)
+            canvas.stroke(Rect(x: left - 3, y: top - 2, width: w + 6, height: h + 4), m.color.mixed(with: .white, 0.6))
+            canvas.text(m.label, x: left, y: top, color: m.color)
         }
-        drawLegend(on: &canvas, plot: plot, map: map)
+        drawLegend(on: &canvas, series: shown, plot: plot, map: map)
     }
 
     // MARK: - Axes
@@ -206,8 +212,8 @@ public struct LinePlot {
         return runs.filter { $0.count > 1 }
     }
 
-    private func drawLegend(on canvas: inout Canvas, plot: Rect, map: Mapping) {
-        let named = series.filter { !$0.name.isEmpty }
+    private func drawLegend(on canvas: inout Canvas, series: [Series], plot: Rect, map: Mapping) {
+        let named = series.filter { !$0.name.isEmpty && !$0.points.isEmpty }
         guard named.count > 1 || (named.count == 1 && !markers.isEmpty) else { return }
         let font = canvas.font, rowHeight = font.glyphHeight + 5
         let box = (width: 8 + 22 + 6 + (named.map { font.width(of: $0.name) }.max() ?? 0) + 8,

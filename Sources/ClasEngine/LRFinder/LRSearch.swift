@@ -41,8 +41,10 @@ public final class LRSearch {
             trials.append((lr, score))
             logger.info(String(format: "[LRFinder][Trial %d/%d]lr: %.4g, best eval %@: %.5f", k + 1, n, lr, key as NSString, score))
         }
-        guard let best = trials.indices.max(by: { trials[$0].score < trials[$1].score || (trials[$0].score == trials[$1].score && $0 > $1) })
-        else { throw EngineError("the LR search ran no trial") }
+        // The first of equally good trials wins.
+        guard let best = trials.indices.max(by: { trials[$0].score < trials[$1].score }) else {
+            throw EngineError("the LR search ran no trial")
+        }
         var result = LRFinderResult(mode: options.mode, learningRate: trials[best].lr, trials: trials, metric: metric)
         logger.info("[LRFinder] best lr: \(LRRangeTest.format(result.learningRate)) (eval \(metric) \(String(format: "%.5f", trials[best].score)))")
         result.figurePath = try finder.saveFigure(Self.plot(trials, best: best, metric: metric,

@@ -14,16 +14,20 @@ public final class TensorBoardObserver: TrainingObserver {
     public let directory: String
     private var writer: EventFileWriter?
     private let printEvery: Int
+    /// When false the observer does nothing (the engine keeps one in place for `use_visualdl: False`).
+    public let enabled: Bool
 
-    public init(directory: String, printEvery: Int) {
+    public init(directory: String, printEvery: Int, enabled: Bool = true) {
         self.directory = directory
         self.printEvery = max(printEvery, 1)
+        self.enabled = enabled
     }
 
     /// The event file being written, once training has started.
     public var eventFile: String? { writer?.path }
 
     public func trainingWillStart(_ trainer: Trainer) {
+        guard enabled else { return }
         do {
             writer = try EventFileWriter(directory: directory)
             trainer.engine.logger.info("TensorBoard events: \(writer?.path ?? directory) (tensorboard --logdir \(directory))")

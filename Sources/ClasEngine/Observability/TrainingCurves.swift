@@ -17,6 +17,12 @@ public enum TrainingCurves {
         loss.integerXTicks = true
         loss.add("train", series("train_loss"))
         loss.add("eval", series("eval_loss"))
+        // A loss spanning more than a decade (an early spike) reads better on a log axis.
+        let losses = loss.series.flatMap { $0.points.map(\.y) }.filter { $0 > 0 }
+        if let lo = losses.min(), let hi = losses.max(), hi / lo > 20 {
+            loss.yScale = .logarithmic
+            loss.yLabel = "loss (log scale)"
+        }
         var accuracy = LinePlot(title: metric, xLabel: "epoch", yLabel: metric)
         accuracy.integerXTicks = true
         accuracy.add("train", series("train_\(metric)"))
@@ -67,18 +73,5 @@ public final class TrainingCurvesObserver: TrainingObserver {
         } catch {
             trainer.engine.logger.warning("could not write \(path): \(error)")
         }
-    }
-}
-
-extension Trainer {
-    /// The observers every training run gets: `train_curves.png`, and TensorBoard events with `Global.use_visualdl`.
-    static func standardObservers(_ engine: Engine) -> [TrainingObserver] {
-        let dir = engine.outputDir as NSString
-        var observers: [TrainingObserver] = [TrainingCurvesObserver(path: dir.appendingPathComponent("train_curves.png"))]
-        if engine.config.global.useVisualDL {
-            observers.append(TensorBoardObserver(directory: dir.appendingPathComponent("vdl"),
-                                                 printEvery: engine.config.global.printBatchStep))
-        }
-        return observers
     }
 }

@@ -16,6 +16,8 @@ public struct DataPreview {
     public let tiles: [(image: Image, caption: String)]
     /// The image files of the tiles.
     public let paths: [String]
+    /// Whether a `NormalizeImage` was undone for display.
+    public let unnormalised: Bool
     /// The model's output folder (`Global.output_dir/<Arch.name>`), the default place for the grid.
     public let outputDir: String
 
@@ -49,6 +51,7 @@ public struct DataPreview {
         self.split = split
         self.tiles = tiles
         self.paths = paths
+        unnormalised = normalize != nil
         outputDir = (config.global.outputDir as NSString).appendingPathComponent(config.arch.name)
     }
 
@@ -56,8 +59,8 @@ public struct DataPreview {
     public func render(epoch: Int = 1, columns: Int? = nil) -> Canvas {
         let splitConfig = split == .train ? config.dataLoader?.train : config.dataLoader?.eval
         let ops = (splitConfig?.transformOps ?? []).map(\.name).joined(separator: ", ")
-        return ImageGrid(tiles: tiles, columns: columns,
-                         title: "DataLoader.\(split == .train ? "Train" : "Eval"), epoch \(epoch): \(ops)").render()
+        return ImageGrid(tiles: tiles, columns: columns, title: "DataLoader.\(split == .train ? "Train" : "Eval"), epoch \(epoch)",
+                         subtitle: "after \(ops)" + (unnormalised ? ", shown un-normalised" : "")).render()
     }
 
     /// 8-bit RGB (or gray) pixels: `(x · std + mean) / scale`, clamped, in RGB order; a 4th channel is dropped.
