@@ -21,8 +21,9 @@ public struct LRFinderResult {
 
 /// The learning-rate range test (`LRFinder.mode: range`) on an engine's model, with the run's own loss and
 /// optimizer settings: `min_lr` for the `warmup` steps, then an exponential ramp to `max_lr` over `num_iter`
-/// steps, stopping early when the smoothed loss diverges. The model's weights and buffers are restored
-/// afterwards and the optimizer used is a private one, so training starts exactly as it would have.
+/// steps, stopping early when the smoothed loss diverges. One optimizer step per batch (`update_freq` is not
+/// applied); `clip_norm` is. The model's weights and buffers are restored afterwards and the optimizer used is a
+/// private one, so training starts exactly as it would have.
 ///
 /// `LRFinder.run(engine:configPath:overrides:registries:)` also runs the `grid` and `tpe` searches (``LRSearch``).
 public final class LRFinder {
