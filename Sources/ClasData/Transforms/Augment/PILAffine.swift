@@ -197,52 +197,49 @@ extension PIL {
 
         @inline(__always) func clipX(_ x: Int) -> Int { x < 0 ? 0 : (x < width ? x : width - 1) }
         @inline(__always) func clipY(_ y: Int) -> Int { y < 0 ? 0 : (y < height ? y : height - 1) }
-        @inline(__always) func value(_ x: Int, _ y: Int, _ k: Int) -> Double {
-            Double(src[(y &* width &+ x) &* channels &+ k])
-        }
+        @inline(__always) func row(_ y: Int) -> UnsafePointer<UInt8> { src + y &* width &* channels }
 
-        /// `bilinear_filter32RGB`: no output (fill kept) outside `[0, w) x [0, h)`.
+        /// `bilinear_filter32RGB`: no output (fill kept) outside `[0, w) x [0, h)`. A missing second row repeats
+        /// the first, which gives Pillow's `v2 = v1`.
         @inline(__always) func bilinear(_ xin: Double, _ yin: Double, _ out: UnsafeMutablePointer<UInt8>) {
             guard xin >= 0, xin < Double(width), yin >= 0, yin < Double(height) else { return }
             let xs = xin - 0.5, ys = yin - 0.5
             let x = Int(xs.rounded(.down)), y = Int(ys.rounded(.down))
             let dx = xs - Double(x), dy = ys - Double(y)
-            let x0 = clipX(x), x1 = clipX(x + 1), row0 = clipY(y)
-            let hasRow1 = y + 1 >= 0 && y + 1 < height
+            let o0 = clipX(x) &* channels, o1 = clipX(x + 1) &* channels
+            let r0 = row(clipY(y)), r1 = y + 1 >= 0 && y + 1 < height ? row(y + 1) : r0
             for k in 0..<channels {
-                let a = value(x0, row0, k), b = value(x1, row0, k)
-                let v1 = a + (b - a) * dx
-                var v2 = v1
-                if hasRow1 {
-                    let c = value(x0, y + 1, k), d = value(x1, y + 1, k)
-                    v2 = c + (d - c) * dx
-                }
+                let a = Double(r0[o0 &+ k]), b = Double(r0[o1 &+ k])
+                let c = Double(r1[o0 &+ k]), d = Double(r1[o1 &+ k])
+                let v1 = a + (b - a) * dx, v2 = c + (d - c) * dx
                 out[k] = UInt8(v1 + (v2 - v1) * dy)
             }
         }
 
-        /// `bicubic_filter32RGB` (Pillow's a = -1 cubic), clamped to 0...255 and truncated.
+        /// Pillow's `BICUBIC` macro (the a = -1 cubic through four samples).
+        @inline(__always) static func cubic(_ v1: Double, _ v2: Double, _ v3: Double, _ v4: Double, _ t: Double) -> Double {
+            let p1 = v2, p2 = -v1 + v3, p3 = 2 * (v1 - v2) + v3 - v4, p4 = -v1 + v2 - v3 + v4
+            return p1 + t * (p2 + t * (p3 + t * p4))
+        }
+
+        /// `bicubic_filter32RGB`, clamped to 0...255 and truncated. Rows past the bottom repeat the previous row
+        /// and the top row is clamped, as Pillow's `v2 = v1`, `v3 = v2`, `v4 = v3` fallbacks do.
         @inline(__always) func bicubic(_ xin: Double, _ yin: Double, _ out: UnsafeMutablePointer<UInt8>) {
             guard xin >= 0, xin < Double(width), yin >= 0, yin < Double(height) else { return }
             let xs = xin - 0.5, ys = yin - 0.5
-            var x = Int(xs.rounded(.down)), y = Int(ys.rounded(.down))
-            let dx = xs - Double(x), dy = ys - Double(y)
-            x -= 1
-            y -= 1
-            let xi0 = clipX(x), xi1 = clipX(x + 1), xi2 = clipX(x + 2), xi3 = clipX(x + 3)
-            @inline(__always) func cubic(_ v1: Double, _ v2: Double, _ v3: Double, _ v4: Double, _ t: Double) -> Double {
-                let p1 = v2, p2 = -v1 + v3, p3 = 2 * (v1 - v2) + v3 - v4, p4 = -v1 + v2 - v3 + v4
-                return p1 + t * (p2 + t * (p3 + t * p4))
-            }
-            for k in 0..<channels {
-                @inline(__always) func rowValue(_ r: Int) -> Double {
-                    cubic(value(xi0, r, k), value(xi1, r, k), value(xi2, r, k), value(xi3, r, k), dx)
+            let x = Int(xs.rounded(.down)) - 1, y = Int(ys.rounded(.down)) - 1
+            let dx = xs - Double(x + 1), dy = ys - Double(y + 1)
+            let c = channels
+            let o0 = clipX(x) &* c, o1 = clipX(x + 1) &* c, o2 = clipX(x + 2) &* c, o3 = clipX(x + 3) &* c
+            let r0 = row(clipY(y))
+            let r1 = y + 1 >= 0 && y + 1 < height ? row(y + 1) : r0
+            let r2 = y + 2 >= 0 && y + 2 < height ? row(y + 2) : r1
+            let r3 = y + 3 >= 0 && y + 3 < height ? row(y + 3) : r2
+            for k in 0..<c {
+                @inline(__always) func h(_ r: UnsafePointer<UInt8>) -> Double {
+                    Frame.cubic(Double(r[o0 &+ k]), Double(r[o1 &+ k]), Double(r[o2 &+ k]), Double(r[o3 &+ k]), dx)
                 }
-                let v1 = rowValue(clipY(y))
-                let v2 = y + 1 >= 0 && y + 1 < height ? rowValue(y + 1) : v1
-                let v3 = y + 2 >= 0 && y + 2 < height ? rowValue(y + 2) : v2
-                let v4 = y + 3 >= 0 && y + 3 < height ? rowValue(y + 3) : v3
-                let v = cubic(v1, v2, v3, v4, dy)
+                let v = Frame.cubic(h(r0), h(r1), h(r2), h(r3), dy)
                 out[k] = v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))
             }
         }

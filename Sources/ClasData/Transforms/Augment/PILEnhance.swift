@@ -27,25 +27,18 @@ extension PIL {
         }
     }
 
-    /// Blends `image` with a constant image of `value` per channel (the degenerate of Brightness and Contrast).
+    /// Blends a constant image of `value` per channel with `image` (the degenerates of Brightness and Contrast),
+    /// through one 256-entry table per channel holding `blend`'s exact single-precision result.
     static func blend(constant value: [UInt8], _ image: Image, alpha: Float) -> Image {
-        let c = image.channels
         let extrapolate = !(alpha >= 0 && alpha <= 1)
-        let base = value.map { Float($0) }
-        return Image(width: image.width, height: image.height, channels: c) { out in
-            image.pixels.withUnsafeBufferPointer { src in
-                guard let s = src.baseAddress, let d = out.baseAddress else { return }
-                var i = 0
-                while i < src.count {
-                    for k in 0..<c {
-                        let x = base[k]
-                        let v = x + alpha * (Float(s[i &+ k]) - x)
-                        d[i &+ k] = extrapolate ? (v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))) : UInt8(v)
-                    }
-                    i = i &+ c
-                }
+        let luts = (0..<image.channels).map { k -> [UInt8] in
+            let x = Float(value[min(k, value.count - 1)])
+            return (0..<256).map { v in
+                let r = x + alpha * (Float(v) - x)
+                return extrapolate ? (r <= 0 ? 0 : (r >= 255 ? 255 : UInt8(r))) : UInt8(r)
             }
         }
+        return luts.allSatisfy({ $0 == luts[0] }) ? point(image, luts[0]) : point(image, perChannel: luts)
     }
 
     /// The luma plane `L = (299 R + 587 G + 114 B) / 1000` with Pillow's fixed point
