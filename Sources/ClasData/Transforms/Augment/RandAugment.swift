@@ -7,8 +7,8 @@ import ClasTensor
 /// at the level `magnitude / 10` (see ``PaddleAugmentOp``; e.g. rotate by `30 · magnitude / 10` degrees,
 /// posterize to `int(4 · magnitude / 10)` bits). Options: `num_layers` (2), `magnitude` (5), `fillcolor`
 /// (`[128, 128, 128]`). At `magnitude: 0` the geometric and enhance operations are the identity; posterize then
-/// keeps 0 bits (black) and solarize inverts everything, as in PaddleClas with Pillow < 11 (newer Pillow rejects
-/// 0 bits).
+/// keeps 0 bits (black) and solarize inverts everything, as in PaddleClas with older Pillow releases (Pillow 13
+/// rejects 0 bits).
 public struct RandAugment: ConfigurableImageOp, ByteImageOp {
     public static let name = "RandAugment"
 
