@@ -43,29 +43,36 @@ public enum ImageCodec {
     ///   - path: the name used in error messages.
     ///   - toRGB: RGB channel order when true, BGR (OpenCV's order) when false.
     ///   - maxPixels: images with more pixels are refused from the header.
+    ///   - exifOrientation: turn JPEGs upright by their EXIF orientation, as OpenCV's `imdecode` does (PIL's
+    ///     `convert('RGB')` does not).
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, path: String = "<memory>", toRGB: Bool = true,
-        maxPixels: Int = defaultMaxPixels
+        maxPixels: Int = defaultMaxPixels, exifOrientation: Bool = false
     ) throws -> Image {
         switch try sniff(bytes, path: path) {
         case .png: return try PNGCodec.decode(bytes, path: path, bgr: !toRGB, maxPixels: maxPixels)
-        case .jpeg: return try JPEGCodec.decode(bytes, path: path, bgr: !toRGB, maxPixels: maxPixels)
+        case .jpeg:
+            let image = try JPEGCodec.decode(bytes, path: path, bgr: !toRGB, maxPixels: maxPixels)
+            guard exifOrientation, let orientation = EXIFOrientation.read(jpeg: bytes) else { return image }
+            return EXIFOrientation.apply(orientation, to: image)
         case .bmp: return try BMPCodec.decode(bytes, path: path, bgr: !toRGB, maxPixels: maxPixels)
         }
     }
 
     /// Decodes an encoded image held in an array.
     public static func decode(
-        _ bytes: [UInt8], path: String = "<memory>", toRGB: Bool = true, maxPixels: Int = defaultMaxPixels
+        _ bytes: [UInt8], path: String = "<memory>", toRGB: Bool = true, maxPixels: Int = defaultMaxPixels,
+        exifOrientation: Bool = false
     ) throws -> Image {
-        try bytes.withUnsafeBytes { try decode($0, path: path, toRGB: toRGB, maxPixels: maxPixels) }
+        try bytes.withUnsafeBytes {
+            try decode($0, path: path, toRGB: toRGB, maxPixels: maxPixels, exifOrientation: exifOrientation)
+        }
     }
 
-    /// Reads and decodes the file at `path`.
-    public static func decodeFile(_ path: String, toRGB: Bool = true, maxPixels: Int = defaultMaxPixels) throws
-        -> Image
-    {
-        try decode(try FileIO.read(path), path: path, toRGB: toRGB, maxPixels: maxPixels)
+    /// Reads and decodes the file at `path` (see `decode` for the options).
+    public static func decodeFile(_ path: String, toRGB: Bool = true, maxPixels: Int = defaultMaxPixels,
+                                  exifOrientation: Bool = false) throws -> Image {
+        try decode(try FileIO.read(path), path: path, toRGB: toRGB, maxPixels: maxPixels, exifOrientation: exifOrientation)
     }
 
     /// PNG bytes of an 8-bit gray (1 channel), gray+alpha (2), RGB (3) or RGBA (4) image.
