@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "ClasData", dependencies: ["ClasTensor", "ClasKernels", "CPNG", "CJPEG", "CZlib"],
             swiftSettings: swift5),
-        .target(name: "ClasModels", dependencies: ["ClasTensor", "ClasNN"], swiftSettings: swift5),
+        .target(name: "ClasModels", dependencies: ["ClasTensor", "ClasNN"], exclude: ["README.md"], swiftSettings: swift5),
         .target(name: "ClasConfig", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swift5),
         /// Line charts, heat maps and image grids drawn with a bitmap font and written as PNG (through ClasData).
         .target(name: "ClasPlot", dependencies: ["ClasData"], exclude: ["README.md"], swiftSettings: swift5),
