@@ -1,4 +1,5 @@
 import ClasConfig
+import ClasData
 import ClasKernels
 import ClasModels
 import ClasNN
@@ -44,6 +45,7 @@ public final class Engine {
         outputDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
         seed = UInt64(truncatingIfNeeded: config.global.seed ?? 0)
         if let n = config.global.numThreads { clas_set_num_threads(Int32(n)) }
+        ImageCodec.defaultMaxPixels = config.global.maxImagePixels
 
         // Data first: folder datasets decide the class count.
         var splits: Set<DataBuilder.Split> = []

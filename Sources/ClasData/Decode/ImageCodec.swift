@@ -8,8 +8,10 @@ public enum ImageFormat: String, Sendable {
 /// Decoders always return 3 channels in RGB order (BGR with `toRGB: false`, OpenCV's order). Errors are
 /// `ImageError`s naming `path` (use the file's path, or a label for in-memory data).
 public enum ImageCodec {
-    /// PIL's `Image.MAX_IMAGE_PIXELS`: larger images are refused from the header, before any allocation.
-    public static let defaultMaxPixels = 89_478_485
+    /// The pixel limit used when an op or a call gives none: larger images are refused from the header, before any
+    /// allocation. PIL's `Image.MAX_IMAGE_PIXELS` by default; the engine sets it from `Global.max_image_pixels`
+    /// before building the transform ops.
+    nonisolated(unsafe) public static var defaultMaxPixels = 89_478_485
 
     /// The format of `bytes`, or an error saying what the bytes look like instead.
     public static func sniff(_ bytes: UnsafeRawBufferPointer, path: String) throws -> ImageFormat {

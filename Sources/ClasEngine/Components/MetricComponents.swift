@@ -66,6 +66,7 @@ extension Registries {
         }
         r.metric.register("DistillationTopkAcc", summary: "top-k accuracy of one model of a DistillationModel (model_key)",
                           options: DistillationTopkAccuracy.Options.self) { try DistillationTopkAccuracy.make($0, $1) }
+        registerClassificationMetrics(into: &r)
     }
 
     static func registerPostProcessors(into r: inout Registries) {

@@ -79,8 +79,9 @@ public final class Trainer {
         }
         ema = engine.config.ema.map { ModelEMA(model: engine.model, decay: Float($0.decay), warmup: $0.useWarmup) }
         evaluator = engine.evalData == nil ? nil : try Evaluator(engine: engine)
-        // Components that follow training: metric-driven schedules, distillation models saving their student.
-        observers = ([schedule, engine.model] as [Any]).compactMap { $0 as? TrainingObserver }
+        // Components that follow training (metric-driven schedules, distillation models saving their student),
+        // then the curves and TensorBoard writers.
+        observers = ([schedule, engine.model] as [Any]).compactMap { $0 as? TrainingObserver } + Trainer.standardObservers(engine)
         if let resume = engine.config.global.checkpoints { try self.resume(from: resume) }
     }
 
