@@ -8,13 +8,14 @@ public struct Tools: ParsableCommand {
         abstract: "SwiftClas: image classification training, evaluation, inference and export.",
         version: SwiftClasVersion.string,
         subcommands: [TrainCommand.self, EvalCommand.self, InferCommand.self, ListCommand.self, SummaryCommand.self,
-                      DatasetCommand.self, BenchmarkCommand.self, VersionCommand.self])
+                      DatasetCommand.self, BenchmarkCommand.self, VersionCommand.self, ExportCommand.self,
+                      QuantizeCommand.self, CompressCommand.self])
 
     public init() {}
 
     /// Runs the command line with the given registries (built-ins plus a user's own components).
     public static func main(registries: Registries) {
-        CommandContext.registries = registries
+        CommandContext.registries = registries.withQuantizedCheckpoints()
         main()
     }
 }

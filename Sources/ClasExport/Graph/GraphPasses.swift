@@ -40,7 +40,6 @@ extension ExportGraph {
                 continue
             }
             let layer = out[layerIndex]
-            let weightShape = values[layer.inputs[1]].shape
             let channels = values[node.inputs[1]].shape[0]
             let scaleShape: [Int]
             switch layerOp {
@@ -50,6 +49,7 @@ extension ExportGraph {
                 out.append(node)
                 continue
             }
+            let weightShape = values[layer.inputs[1]].shape
             guard weightShape.first == channels, isConstantDerived(layer.inputs[1]),
                   layer.inputs.count < 3 || isConstantDerived(layer.inputs[2]) else {
                 out.append(node)

@@ -170,8 +170,9 @@ extension ExportGraph {
             guard let ta = ga.constant(v), let tb = gb.constant(v) else { continue }
             let user = ga.nodes.firstIndex { $0.inputs.contains(v) }.map { "node \($0) (\(describe(ga.nodes[$0].op)))" } ?? "no node"
             if ta.shape != tb.shape {
-                throw ExportError("a tensor created inside the forward pass has a batch-dependent shape \(ta.shape) "
-                                  + "(first used by \(user)); export needs shapes that follow from the input")
+                throw ExportError("a tensor that no traced operation produced has a batch-dependent shape \(ta.shape) "
+                                  + "(first used by \(user)): it is computed outside ClasTensor's operations (a custom "
+                                  + "kernel) or created from the batch size; write it with ClasTensor operations")
             }
             if ta.scalars != tb.scalars {
                 throw ExportError("a tensor of shape \(ta.shape) that no traced operation produced changes with the input "

@@ -22,7 +22,7 @@ public struct QuantizationParameters: Sendable, Equatable {
     public var isSigned: Bool { qmin < 0 }
 
     /// Symmetric signed 8-bit per-channel parameters for `weights` along `axis`: scale = max|w| / 127 per channel,
-    /// zero point 0 (a channel of zeros gets scale 1).
+    /// zero point 0 (a channel of zeros, or of non-finite values, gets scale 1).
     public static func symmetricInt8(perChannelOf weights: Tensor, axis: Int = 0) -> QuantizationParameters {
         let channels = weights.shape[axis]
         let inner = Tensor.count(of: Array(weights.shape[(axis + 1)...]))
@@ -37,15 +37,16 @@ public struct QuantizationParameters: Sendable, Equatable {
                 maxAbs[c] = m
             }
         }
-        let scale = maxAbs.map { $0 > 0 ? $0 / 127 : 1 }
+        let scale = maxAbs.map { $0 > 0 && $0.isFinite ? $0 / 127 : 1 }
         return QuantizationParameters(scale: scale, zeroPoint: [Int32](repeating: 0, count: channels), axis: axis,
                                       qmin: -128, qmax: 127)
     }
 
     /// Asymmetric unsigned 8-bit per-tensor parameters covering [low, high], widened to include 0 so that zero
-    /// (padding, ReLU outputs) is exact: scale = (high − low) / 255, zero point = round(−low / scale).
+    /// (padding, ReLU outputs) is exact: scale = (high − low) / 255, zero point = round(−low / scale). Non-finite bounds
+    /// count as 0.
     public static func asymmetricUInt8(low: Float, high: Float) -> QuantizationParameters {
-        let lo = Swift.min(low, 0), hi = Swift.max(high, 0)
+        let lo = low.isFinite ? Swift.min(low, 0) : 0, hi = high.isFinite ? Swift.max(high, 0) : 0
         let scale = hi > lo ? (hi - lo) / 255 : 1
         let zp = Swift.min(Swift.max((-lo / scale).rounded(.toNearestOrEven), 0), 255)
         return QuantizationParameters(scale: [scale], zeroPoint: [Int32(zp)], qmin: 0, qmax: 255)
