@@ -54,7 +54,7 @@ let package = Package(
                 "ClasTensor", "ClasNN", "ClasModels", "ClasProto", "ClasConfig", "ClasData", "ClasEngine",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
-            swiftSettings: swift5),
+            exclude: ["README.md"], swiftSettings: swift5),
         .target(
             name: "ClasCLI",
             dependencies: [

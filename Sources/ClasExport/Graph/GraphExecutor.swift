@@ -29,13 +29,12 @@ public struct GraphExecutor {
         for (v, value) in graph.values.enumerated() {
             if case .constant(let t) = value.source { env[v] = t }
         }
-        let batch = x.shape[graph.values[graph.input].batchAxis ?? 0]
         for (k, node) in graph.nodes.enumerated() {
             let inputs = node.inputs.map { v -> Tensor in
                 guard let t = env[v] else { preconditionFailure("graph value v\(v) used before it is computed") }
                 return t
             }
-            env[node.output] = apply(node, inputs, batch: batch, training: training)
+            env[node.output] = apply(node, inputs, training: training)
             for v in releases[k] { env[v] = nil }
         }
         guard let y = env[graph.output] else { preconditionFailure("graph output v\(graph.output) was not computed") }
@@ -43,7 +42,7 @@ public struct GraphExecutor {
     }
 
     /// One node.
-    func apply(_ node: ExportGraph.Node, _ x: [Tensor], batch: Int, training: Bool) -> Tensor {
+    func apply(_ node: ExportGraph.Node, _ x: [Tensor], training: Bool) -> Tensor {
         switch node.op {
         case .weightFakeQuant(let axis):
             let q = GradMode.withoutGrad { QuantizationParameters.symmetricInt8(perChannelOf: x[0], axis: axis) }
@@ -51,13 +50,12 @@ public struct GraphExecutor {
         case .activationFakeQuant(let quantizer):
             return quantizer.apply(x[0], training: training)
         case .tensor(let op):
-            return GraphExecutor.apply(op, x, outputShape: graph.values[node.output].shape,
-                                       batchAxis: graph.values[node.output].batchAxis, batch: batch)
+            return GraphExecutor.apply(op, x, batchAxis: graph.values[node.output].batchAxis)
         }
     }
 
-    /// A recorded tensor operation, run again on new inputs.
-    static func apply(_ op: TracedOp, _ x: [Tensor], outputShape: [Int], batchAxis: Int?, batch: Int) -> Tensor {
+    /// A recorded tensor operation, run again on new inputs (`batchAxis`: the output's batch dimension, for reshapes).
+    static func apply(_ op: TracedOp, _ x: [Tensor], batchAxis: Int?) -> Tensor {
         switch op {
         case let .conv2d(stride, padding, dilation, groups):
             let y = Tensor.conv2d(x[0], weight: x[1], bias: x.count > 2 ? x[2] : nil, stride: stride, padding: padding,

@@ -119,10 +119,7 @@ extension ExportGraph {
                 continue
             }
             let inputs = node.inputs.compactMap { constant($0) }
-            let value = values[node.output]
-            let result = GradMode.withoutGrad {
-                GraphExecutor.apply(op, inputs, outputShape: value.shape, batchAxis: value.batchAxis, batch: 1)
-            }
+            let result = GradMode.withoutGrad { GraphExecutor.apply(op, inputs, batchAxis: values[node.output].batchAxis) }
             values[node.output].source = .constant(result.detachedCopy())
         }
         setNodes(kept)
