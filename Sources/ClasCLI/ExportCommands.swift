@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClasConfig
 import ClasEngine
 import ClasExport
 
@@ -46,7 +47,10 @@ struct QuantizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .eval,
+            // Evaluate float vs int8 when the config has an evaluation split.
+            let probe = try RunConfig.load(options.config, overrides: options.overrides, decoder: ConfigDecoder())
+            let engine = try Engine(configPath: options.config, overrides: options.overrides,
+                                    mode: probe.dataLoader?.eval == nil ? .export : .eval,
                                     registries: CommandContext.registries)
             try QuantizeRun(engine: engine).run()
         }

@@ -10,9 +10,9 @@ enum OpsBenchmark {
             body()
             var t: [Double] = []
             for _ in 0..<max(reps, 3) {
-                let s = DispatchTime.now().uptimeNanoseconds
+                let s = Clock.now()
                 body()
-                t.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+                t.append(Clock.now() - s)
             }
             return t.sorted()[t.count / 2]
         }
@@ -49,14 +49,11 @@ enum OpsBenchmark {
             x.requiresGrad = true
             w.requiresGrad = true
             let seed = Tensor.randomNormal(y.shape, using: &rng)
-            var tb = 0.0
-            tb = median {
+            let tb = median {
                 let out = Tensor.conv2d(x, weight: w, stride: (cs.stride, cs.stride), padding: pad, groups: cs.groups)
                 x.grad = nil
                 w.grad = nil
-                let s = DispatchTime.now().uptimeNanoseconds
                 out.backward(seed)
-                _ = s
             } - tf
             print(String(format: "%-44@ fwd %7.1f GFLOP/s  bwd %7.1f GFLOP/s", cs.name as NSString,
                          2 * macs / tf / 1e9, 4 * macs / max(tb, 1e-9) / 1e9))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClasEngine
+import ClasExport
 
 /// The `tools` command: train, evaluate, predict and export image classifiers from PaddleClas-style configs.
 public struct Tools: ParsableCommand {
@@ -8,8 +9,9 @@ public struct Tools: ParsableCommand {
         abstract: "SwiftClas: image classification training, evaluation, inference and export.",
         version: SwiftClasVersion.string,
         subcommands: [TrainCommand.self, EvalCommand.self, InferCommand.self, ListCommand.self, SummaryCommand.self,
-                      DatasetCommand.self, BenchmarkCommand.self, VersionCommand.self, ExportCommand.self,
-                      QuantizeCommand.self, CompressCommand.self])
+                      DatasetCommand.self, BenchmarkCommand.self, VersionCommand.self,
+                      VisualizeCommand.self, LRFindCommand.self, ExportCommand.self, QuantizeCommand.self,
+                      CompressCommand.self])
 
     public init() {}
 

@@ -7,19 +7,34 @@ public protocol PixelComponent: Equatable, Sendable {
     /// The component nearest to `value` (8-bit: rounded half up and saturated to 0...255, like OpenCV's
     /// fixed-point resize).
     static func converting(_ value: Float) -> Self
+    /// Converts `n` floats with `converting`, vectorised.
+    static func convert(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Self>, count n: Int)
+    /// Converts `n` components to float, vectorised.
+    static func convert(_ src: UnsafePointer<Self>, to dst: UnsafeMutablePointer<Float>, count n: Int)
 }
 
 extension UInt8: PixelComponent {
     @inline(__always) public var floatValue: Float { Float(self) }
     @inline(__always) public static func converting(_ value: Float) -> UInt8 {
-        let r = (value + 0.5).rounded(.down)
-        return r <= 0 ? 0 : (r >= 255 ? 255 : UInt8(r))
+        // Truncation equals floor for the non-negative values that reach it (no libm call on baseline x86-64).
+        if !(value > 0) { return 0 }
+        if value >= 254.5 { return 255 }
+        return UInt8(truncatingIfNeeded: Int32(value + 0.5))
+    }
+    public static func convert(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<UInt8>, count n: Int) {
+        PixelKernels.floatToUInt8(src, dst, n)
+    }
+    public static func convert(_ src: UnsafePointer<UInt8>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
+        PixelKernels.uint8ToFloat(src, dst, n)
     }
 }
 
 extension Float: PixelComponent {
     @inline(__always) public var floatValue: Float { self }
     @inline(__always) public static func converting(_ value: Float) -> Float { value }
+    public static func convert(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
+        dst.update(from: src, count: n)
+    }
 }
 
 /// An image in memory: `height` rows of `width` pixels of `channels` interleaved components (HWC, row-major).
@@ -96,7 +111,7 @@ extension PixelImage {
         FloatImage(width: width, height: height, channels: channels) { out in
             pixels.withUnsafeBufferPointer { src in
                 guard let s = src.baseAddress, let d = out.baseAddress else { return }
-                for i in 0..<src.count { d[i] = s[i].floatValue }
+                Component.convert(s, to: d, count: src.count)
             }
         }
     }

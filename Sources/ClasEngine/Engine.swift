@@ -1,4 +1,5 @@
 import ClasConfig
+import ClasData
 import ClasKernels
 import ClasModels
 import ClasNN
@@ -41,10 +42,11 @@ public final class Engine {
         decoder = ConfigDecoder()
         config = try RunConfig.load(configPath, overrides: overrides, decoder: decoder)
         try Engine.requireSections(config, mode: mode)
-        let archSpec = config.arch
+        let (fineTuning, archSpec) = try FineTuning.read(config.arch)
         outputDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
         seed = UInt64(truncatingIfNeeded: config.global.seed ?? 0)
         if let n = config.global.numThreads { clas_set_num_threads(Int32(n)) }
+        ImageCodec.defaultMaxPixels = config.global.maxImagePixels
 
         // Data first: folder datasets decide the class count.
         var splits: Set<DataBuilder.Split> = []
@@ -62,7 +64,7 @@ public final class Engine {
             throw ConfigError("Arch.class_num is \(archClassNum) but the data has \(dataClasses) classes",
                               at: archSpec.args["class_num"]?.location ?? archSpec.nameLocation)
         }
-        try Engine.checkUnusedComponents(config, registries: registries, decoder: decoder, classCount: classCount)
+        try Engine.checkUnusedComponents(config, arch: archSpec, registries: registries, decoder: decoder)
 
         let logger = RunLogger(path: (outputDir as NSString).appendingPathComponent("\(mode.rawValue).log"))
         logger.quiet = quiet
@@ -73,6 +75,7 @@ public final class Engine {
 
         Randomness.seed(seed)
         model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount), decoder: decoder)
+        try fineTuning.apply(to: model, archName: archSpec.name)
         if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
         let adapterContext = ModelAdapterContext(config: config, mode: mode, weights: pretrained, classCount: classCount,
                                                  registries: registries, logger: logger, decoder: decoder)
@@ -134,9 +137,9 @@ public final class Engine {
     }
 
     /// Decodes every component the run may not build, so `-o` typos anywhere are caught up front.
-    private static func checkUnusedComponents(_ c: RunConfig, registries r: Registries, decoder: ConfigDecoder,
-                                              classCount: Int) throws {
-        try r.arch.check(c.arch, decoder: decoder)
+    private static func checkUnusedComponents(_ c: RunConfig, arch: ComponentSpec, registries r: Registries,
+                                              decoder: ConfigDecoder) throws {
+        try r.arch.check(arch, decoder: decoder)
         for spec in (c.loss?.train ?? []) + (c.loss?.eval ?? []) {
             try r.loss.check(spec.removingArgs(["weight"]), decoder: decoder)
         }

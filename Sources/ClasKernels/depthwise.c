@@ -128,46 +128,27 @@ void clas_dwconv_forward(const clas_conv_geom *g, const float *x, const float *w
     free(wt);
 }
 
-/// One chunk = a range of images: dx is scattered (zeroed first); dw and dbias accumulate per thread.
-static CLAS_MV void dw_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+/// Scatter form of the input gradient (any stride): one chunk = a range of images, dx zeroed first.
+static CLAS_MV void dw_dx_scatter_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
     const dw_job *j = ctx;
     const clas_conv_geom *g = j->g;
-    int64_t C = g->c, taps = g->kh * g->kw;
-    float *dwp = j->dw_partials ? j->dw_partials + (int64_t)tid * (taps + 1) * C : NULL;
-    float *db = dwp ? dwp + taps * C : NULL;
-    int64_t img = g->h * g->w * C;
-    if (j->dx) memset(j->dx + begin * img, 0, (size_t)((end - begin) * img) * sizeof(float));
+    int64_t C = g->c, img = g->h * g->w * C;
+    memset(j->dx + begin * img, 0, (size_t)((end - begin) * img) * sizeof(float));
     for (int64_t n = begin; n < end; n++) {
-        const float *xn = j->x + n * img;
-        float *dxn = j->dx ? j->dx + n * img : NULL;
+        float *dxn = j->dx + n * img;
         for (int64_t oh = 0; oh < g->oh; oh++) {
-            int64_t ih0 = oh * g->sh - g->pt;
-            int64_t kh_lo = 0, kh_hi = g->kh;
-            while (kh_lo < kh_hi && ih0 + kh_lo * g->dh < 0) kh_lo++;
-            while (kh_hi > kh_lo && ih0 + (kh_hi - 1) * g->dh >= g->h) kh_hi--;
+            int64_t ih0 = oh * g->sh - g->pt, kh_lo, kh_hi;
+            tap_range(ih0, g->kh, g->dh, g->h, &kh_lo, &kh_hi);
             for (int64_t ow = 0; ow < g->ow; ow++) {
-                int64_t iw0 = ow * g->sw - g->pl;
-                int64_t kw_lo = 0, kw_hi = g->kw;
-                while (kw_lo < kw_hi && iw0 + kw_lo * g->dw < 0) kw_lo++;
-                while (kw_hi > kw_lo && iw0 + (kw_hi - 1) * g->dw >= g->w) kw_hi--;
+                int64_t iw0 = ow * g->sw - g->pl, kw_lo, kw_hi;
+                tap_range(iw0, g->kw, g->dw, g->w, &kw_lo, &kw_hi);
                 const float *restrict gy = j->dy + ((n * g->oh + oh) * g->ow + ow) * C;
-                if (db)
-                    for (int64_t i = 0; i < C; i++) db[i] += gy[i];
                 for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
-                    int64_t ih = ih0 + kh * g->dh;
                     for (int64_t kw = kw_lo; kw < kw_hi; kw++) {
-                        int64_t iw = iw0 + kw * g->dw, t = kh * g->kw + kw;
-                        int64_t off = (ih * g->w + iw) * C;
-                        if (dxn) {
-                            float *restrict d = dxn + off;
-                            const float *restrict wp = j->wt + t * C;
-                            for (int64_t i = 0; i < C; i++) d[i] += gy[i] * wp[i];
-                        }
-                        if (dwp) {
-                            float *restrict dwt = dwp + t * C;
-                            const float *restrict xp = xn + off;
-                            for (int64_t i = 0; i < C; i++) dwt[i] += gy[i] * xp[i];
-                        }
+                        float *restrict d = dxn + ((ih0 + kh * g->dh) * g->w + iw0 + kw * g->dw) * C;
+                        const float *restrict wp = j->wt + (kh * g->kw + kw) * C;
+                        for (int64_t i = 0; i < C; i++) d[i] += gy[i] * wp[i];
                     }
                 }
             }
@@ -175,20 +156,121 @@ static CLAS_MV void dw_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
     }
 }
 
+/// Weight and bias gradients with the taps' accumulators in registers: for a fixed K×K kernel and a vector of
+/// VW channels, each output pixel loads dy once and x once per tap. Partial sums per thread (fixed order).
+#define DEFINE_WGRAD(K, VT, VW, LD, ST)                                                                             \
+    static inline __attribute__((always_inline)) void wgrad_k##K##_v##VW(const dw_job *j, int64_t n, int64_t c0,    \
+                                                                         float *dwp, float *db) {                   \
+        const clas_conv_geom *g = j->g;                                                                             \
+        const int64_t C = g->c;                                                                                     \
+        VT acc[K * K], bacc = (VT){0};                                                                              \
+        for (int t = 0; t < K * K; t++) acc[t] = (VT){0};                                                           \
+        const float *xn = j->x + n * g->h * g->w * C + c0;                                                          \
+        for (int64_t oh = 0; oh < g->oh; oh++) {                                                                    \
+            int64_t ih0 = oh * g->sh - g->pt;                                                                       \
+            const float *gyrow = j->dy + (n * g->oh + oh) * g->ow * C + c0;                                         \
+            for (int64_t ow = 0; ow < g->ow; ow++) {                                                                \
+                int64_t iw0 = ow * g->sw - g->pl;                                                                   \
+                VT gv = LD(gyrow + ow * C);                                                                         \
+                bacc += gv;                                                                                         \
+                bool inside = ih0 >= 0 && ih0 + (K - 1) * g->dh < g->h && iw0 >= 0 && iw0 + (K - 1) * g->dw < g->w; \
+                if (inside) {                                                                                       \
+                    for (int kh = 0; kh < K; kh++) {                                                                \
+                        const float *xr = xn + ((ih0 + kh * g->dh) * g->w + iw0) * C;                              \
+                        for (int kw = 0; kw < K; kw++) acc[kh * K + kw] += gv * LD(xr + kw * g->dw * C);            \
+                    }                                                                                               \
+                } else {                                                                                            \
+                    for (int kh = 0; kh < K; kh++) {                                                                \
+                        int64_t ih = ih0 + kh * g->dh;                                                              \
+                        if (ih < 0 || ih >= g->h) continue;                                                         \
+                        for (int kw = 0; kw < K; kw++) {                                                            \
+                            int64_t iw = iw0 + kw * g->dw;                                                          \
+                            if (iw < 0 || iw >= g->w) continue;                                                     \
+                            acc[kh * K + kw] += gv * LD(xn + (ih * g->w + iw) * C);                                 \
+                        }                                                                                           \
+                    }                                                                                               \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int t = 0; t < K * K; t++) ST(dwp + t * C + c0, LD(dwp + t * C + c0) + acc[t]);                        \
+        ST(db + c0, LD(db + c0) + bacc);                                                                            \
+    }
+
+DEFINE_WGRAD(3, v16, 16, ld16, st16)
+DEFINE_WGRAD(3, v8, 8, ld8, st8)
+DEFINE_WGRAD(5, v16, 16, ld16, st16)
+DEFINE_WGRAD(5, v8, 8, ld8, st8)
+
+/// Generic weight gradient for one image and one channel (any kernel size).
+static inline void wgrad_scalar(const dw_job *j, int64_t n, int64_t c, float *dwp, float *db) {
+    const clas_conv_geom *g = j->g;
+    const int64_t C = g->c;
+    for (int64_t oh = 0; oh < g->oh; oh++) {
+        int64_t ih0 = oh * g->sh - g->pt, kh_lo, kh_hi;
+        tap_range(ih0, g->kh, g->dh, g->h, &kh_lo, &kh_hi);
+        for (int64_t ow = 0; ow < g->ow; ow++) {
+            int64_t iw0 = ow * g->sw - g->pl, kw_lo, kw_hi;
+            tap_range(iw0, g->kw, g->dw, g->w, &kw_lo, &kw_hi);
+            float gy = j->dy[((n * g->oh + oh) * g->ow + ow) * C + c];
+            db[c] += gy;
+            for (int64_t kh = kh_lo; kh < kh_hi; kh++)
+                for (int64_t kw = kw_lo; kw < kw_hi; kw++)
+                    dwp[(kh * g->kw + kw) * C + c] +=
+                        gy * j->x[((n * g->h + ih0 + kh * g->dh) * g->w + iw0 + kw * g->dw) * C + c];
+        }
+    }
+}
+
+/// One chunk = a range of images; sums go to this thread's partial buffer [taps + 1][C] (last row: bias).
+static CLAS_MV void dw_wgrad_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    const dw_job *j = ctx;
+    const clas_conv_geom *g = j->g;
+    int64_t C = g->c, taps = g->kh * g->kw;
+    float *dwp = j->dw_partials + (int64_t)tid * (taps + 1) * C, *db = dwp + taps * C;
+    int k = (g->kh == g->kw && (g->kh == 3 || g->kh == 5)) ? (int)g->kh : 0;
+    for (int64_t n = begin; n < end; n++) {
+        int64_t c0 = 0;
+        if (k == 3) {
+            for (; c0 + 16 <= C; c0 += 16) wgrad_k3_v16(j, n, c0, dwp, db);
+            for (; c0 + 8 <= C; c0 += 8) wgrad_k3_v8(j, n, c0, dwp, db);
+        } else if (k == 5) {
+            for (; c0 + 16 <= C; c0 += 16) wgrad_k5_v16(j, n, c0, dwp, db);
+            for (; c0 + 8 <= C; c0 += 8) wgrad_k5_v8(j, n, c0, dwp, db);
+        }
+        for (; c0 < C; c0++) wgrad_scalar(j, n, c0, dwp, db);
+    }
+}
+
 void clas_dwconv_backward(const clas_conv_geom *g, const float *x, const float *w, const float *dy, float *dx,
                           float *dw, float *dbias) {
     int64_t C = g->c, taps = g->kh * g->kw;
     int threads = clas_num_threads();
-    float *wt = repack_weights(w, C, taps);
-    float *partials = (dw || dbias) ? calloc((size_t)(threads * (taps + 1) * C), sizeof(float)) : NULL;
-    if (!wt || ((dw || dbias) && !partials)) {
-        free(wt);
-        free(partials);
-        return;
+    if (dx) {
+        int64_t pt = g->dh * (g->kh - 1) - g->pt, pl = g->dw * (g->kw - 1) - g->pl;
+        bool gather = g->sh == 1 && g->sw == 1 && pt >= 0 && pl >= 0;
+        if (gather) {
+            // Stride 1: the input gradient is a depthwise convolution of dy with the flipped kernel.
+            float *flipped = malloc((size_t)(C * taps) * sizeof(float));
+            if (!flipped) return;
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t t = 0; t < taps; t++) flipped[c * taps + t] = w[c * taps + (taps - 1 - t)];
+            clas_conv_geom tg = {.n = g->n, .h = g->oh, .w = g->ow, .c = C, .oh = g->h, .ow = g->w, .kh = g->kh,
+                                 .kw = g->kw, .sh = 1, .sw = 1, .pt = pt, .pl = pl, .dh = g->dh, .dw = g->dw};
+            clas_dwconv_forward(&tg, dy, flipped, NULL, dx);
+            free(flipped);
+        } else {
+            float *wt = repack_weights(w, C, taps);
+            if (!wt) return;
+            dw_job j = {.g = g, .x = x, .wt = wt, .dy = dy, .dx = dx};
+            clas_parallel_for(g->n, 1, dw_dx_scatter_chunk, &j);
+            free(wt);
+        }
     }
-    dw_job j = {.g = g, .x = x, .wt = wt, .dy = dy, .dx = dx, .dw_partials = partials};
-    clas_parallel_for(g->n, 1, dw_bwd_chunk, &j);
-    if (partials) {
+    if (dw || dbias) {
+        float *partials = calloc((size_t)(threads * (taps + 1) * C), sizeof(float));
+        if (!partials) return;
+        dw_job j = {.g = g, .x = x, .dy = dy, .dw_partials = partials};
+        clas_parallel_for(g->n, 1, dw_wgrad_chunk, &j);
         for (int t = 1; t < threads; t++) {
             float *src = partials + (int64_t)t * (taps + 1) * C;
             for (int64_t i = 0; i < (taps + 1) * C; i++) partials[i] += src[i];
@@ -197,7 +279,6 @@ void clas_dwconv_backward(const clas_conv_geom *g, const float *x, const float *
             for (int64_t ch = 0; ch < C; ch++)
                 for (int64_t t = 0; t < taps; t++) dw[ch * taps + t] = partials[t * C + ch];
         if (dbias) memcpy(dbias, partials + taps * C, (size_t)C * sizeof(float));
+        free(partials);
     }
-    free(wt);
-    free(partials);
 }

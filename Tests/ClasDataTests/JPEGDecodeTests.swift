@@ -1,4 +1,5 @@
 import ClasData
+import ClasTensor
 import XCTest
 import _ClasTestSupport
 
@@ -71,6 +72,51 @@ final class JPEGDecodeTests: XCTestCase {
         }
         // Stored k = 0 means full ink under Adobe inversion: black.
         XCTAssertLessThanOrEqual(img[24, 8, 0], 3)
+    }
+
+    /// A JPEG with an APP1 EXIF segment holding `orientation` inserted after SOI.
+    private func withEXIF(_ jpeg: [UInt8], orientation: Int, littleEndian: Bool) -> [UInt8] {
+        func u16(_ v: Int) -> [UInt8] { littleEndian ? [UInt8(v & 0xFF), UInt8(v >> 8)] : [UInt8(v >> 8), UInt8(v & 0xFF)] }
+        func u32(_ v: Int) -> [UInt8] { littleEndian ? u16(v & 0xFFFF) + u16(v >> 16) : u16(v >> 16) + u16(v & 0xFFFF) }
+        var tiff: [UInt8] = littleEndian ? [0x49, 0x49] : [0x4D, 0x4D]
+        tiff += u16(42) + u32(8) + u16(2)
+        tiff += u16(0x010F) + u16(2) + u32(4) + Array("Cam\0".utf8)  // Make, inline ASCII
+        tiff += u16(0x0112) + u16(3) + u32(1) + u16(orientation) + u16(0)
+        tiff += u32(0)
+        let payload = Array("Exif".utf8) + [0, 0] + tiff
+        let length = payload.count + 2
+        return [0xFF, 0xD8, 0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload + jpeg.dropFirst(2)
+    }
+
+    func testEXIFOrientationLikeOpenCV() throws {
+        var src = Image(width: 32, height: 16, channels: 3)
+        for y in 0..<16 { for x in 0..<32 { for c in 0..<3 { src[x, y, c] = UInt8((x / 8) * 60 + (y / 8) * 20 + c) } } }
+        let plain = try ImageCodec.encodeJPEG(src, quality: 100)
+        let raw = try ImageCodec.decode(plain)
+        for little in [false, true] {
+            let rotated = withEXIF(plain, orientation: 6, littleEndian: little)
+            let upright = try ImageCodec.decode(rotated, exifOrientation: true)
+            XCTAssertEqual(upright.sizeDescription, "16x32x3", "orientation 6 turns the image a quarter clockwise")
+            for y in 0..<32 { for x in 0..<16 { XCTAssertEqual(upright[x, y, 0], raw[y, 15 - x, 0]) } }
+            XCTAssertEqual(try ImageCodec.decode(rotated), raw, "not applied unless asked")
+            let flipped = try ImageCodec.decode(withEXIF(plain, orientation: 3, littleEndian: little), exifOrientation: true)
+            XCTAssertEqual(flipped[0, 0, 0], raw[31, 15, 0])
+            XCTAssertEqual(flipped[31, 15, 1], raw[0, 0, 1])
+        }
+        var cv2 = Sample(path: "r.jpg", payload: .encoded(withEXIF(plain, orientation: 8, littleEndian: true)))
+        var pil = cv2
+        var rng = RandomState(seed: 0)
+        try DecodeImage().apply(&cv2, rng: &rng)
+        try DecodeImage(.init(backend: "pil")).apply(&pil, rng: &rng)
+        guard case .image(let a) = cv2.payload, case .image(let b) = pil.payload else { return XCTFail("not decoded") }
+        XCTAssertEqual(a.sizeDescription, "16x32x3", "backend cv2 applies EXIF orientation")
+        XCTAssertEqual(b, raw, "backend pil ignores it")
+        // Orientation 8: transpose then vertical flip: out(x, y) = raw(31 - y, x).
+        XCTAssertEqual(a[3, 0, 0], raw[31, 3, 0])
+        // Malformed EXIF is ignored.
+        var broken = withEXIF(plain, orientation: 6, littleEndian: false)
+        broken[12] = 0x00  // damage the TIFF byte-order mark
+        XCTAssertEqual(try ImageCodec.decode(broken, exifOrientation: true), raw)
     }
 
     func testOneByOne() throws {

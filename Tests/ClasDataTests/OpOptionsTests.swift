@@ -19,6 +19,8 @@ final class OpOptionsTests: XCTestCase {
     func testEntriesCoverThePaddleClasNamesAndKeys() {
         XCTAssertEqual(BuiltinImageOps.entries.map(\.name), [
             "DecodeImage", "ResizeImage", "RandCropImage", "CropImage", "RandFlipImage", "NormalizeImage", "ToCHWImage",
+            "AutoAugment", "RandAugment", "TimmAutoAugment", "AugMix", "ColorJitter", "RandomRotation", "RandomGrayscale",
+            "RandomErasing", "Cutout", "GridMask",
         ])
         XCTAssertEqual(Set(RandCropImage.optionKeys),
                        ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend", "progress_size"])

@@ -105,6 +105,23 @@ final class TransformOpTests: XCTestCase {
         assertClose(viaU8.pixels, [-2.1179039, 0.2051821, 2.64], tol: 1e-5, "ImageNet normalisation")
     }
 
+    /// The vectorised path computes exactly NumPy's float32 `(x * scale - mean) / std`, element by element.
+    func testNormalizeIsBitExactOnLargeImages() throws {
+        let op = try NormalizeImage(.init(scale: 1.0 / 255.0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]))
+        let src = TestData.pattern(width: 37, height: 5)  // 555 components: SIMD blocks plus a scalar tail
+        let out = try applyNormalize(op, src)
+        let (s, m, d): (Float, [Float], [Float]) = (Float(1.0 / 255.0), [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+        for i in 0..<src.pixels.count {
+            let c = i % 3
+            let expected = (Float(src.pixels[i]) * s - m[c]) / d[c]
+            XCTAssertEqual(out.pixels[i].bitPattern, expected.bitPattern, "component \(i)")
+        }
+        let viaFloat = try op.transform(src.toFloat(), rng: &rngForTests)
+        XCTAssertEqual(viaFloat, out)
+    }
+
+    private var rngForTests = RandomState(seed: 0)
+
     func testNormalizeCustomAndFourChannels() throws {
         let op = try NormalizeImage(.init(scale: 1, mean: [1, 2, 3], std: [2, 2, 0.5], channelNum: 4))
         let out = try applyNormalize(op, Image(width: 2, height: 1, channels: 3, pixels: [5, 6, 7, 1, 2, 3]))

@@ -8,8 +8,10 @@ public enum ImageFormat: String, Sendable {
 /// Decoders always return 3 channels in RGB order (BGR with `toRGB: false`, OpenCV's order). Errors are
 /// `ImageError`s naming `path` (use the file's path, or a label for in-memory data).
 public enum ImageCodec {
-    /// PIL's `Image.MAX_IMAGE_PIXELS`: larger images are refused from the header, before any allocation.
-    public static let defaultMaxPixels = 89_478_485
+    /// The pixel limit used when an op or a call gives none: larger images are refused from the header, before any
+    /// allocation. PIL's `Image.MAX_IMAGE_PIXELS` by default; the engine sets it from `Global.max_image_pixels`
+    /// before building the transform ops.
+    nonisolated(unsafe) public static var defaultMaxPixels = 89_478_485
 
     /// The format of `bytes`, or an error saying what the bytes look like instead.
     public static func sniff(_ bytes: UnsafeRawBufferPointer, path: String) throws -> ImageFormat {
@@ -43,29 +45,36 @@ public enum ImageCodec {
     ///   - path: the name used in error messages.
     ///   - toRGB: RGB channel order when true, BGR (OpenCV's order) when false.
     ///   - maxPixels: images with more pixels are refused from the header.
+    ///   - exifOrientation: turn JPEGs upright by their EXIF orientation, as OpenCV's `imdecode` does (PIL's
+    ///     `convert('RGB')` does not).
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, path: String = "<memory>", toRGB: Bool = true,
-        maxPixels: Int = defaultMaxPixels
+        maxPixels: Int = defaultMaxPixels, exifOrientation: Bool = false
     ) throws -> Image {
         switch try sniff(bytes, path: path) {
         case .png: return try PNGCodec.decode(bytes, path: path, bgr: !toRGB, maxPixels: maxPixels)
-        case .jpeg: return try JPEGCodec.decode(bytes, path: path, bgr: !toRGB, maxPixels: maxPixels)
+        case .jpeg:
+            let image = try JPEGCodec.decode(bytes, path: path, bgr: !toRGB, maxPixels: maxPixels)
+            guard exifOrientation, let orientation = EXIFOrientation.read(jpeg: bytes) else { return image }
+            return EXIFOrientation.apply(orientation, to: image)
         case .bmp: return try BMPCodec.decode(bytes, path: path, bgr: !toRGB, maxPixels: maxPixels)
         }
     }
 
     /// Decodes an encoded image held in an array.
     public static func decode(
-        _ bytes: [UInt8], path: String = "<memory>", toRGB: Bool = true, maxPixels: Int = defaultMaxPixels
+        _ bytes: [UInt8], path: String = "<memory>", toRGB: Bool = true, maxPixels: Int = defaultMaxPixels,
+        exifOrientation: Bool = false
     ) throws -> Image {
-        try bytes.withUnsafeBytes { try decode($0, path: path, toRGB: toRGB, maxPixels: maxPixels) }
+        try bytes.withUnsafeBytes {
+            try decode($0, path: path, toRGB: toRGB, maxPixels: maxPixels, exifOrientation: exifOrientation)
+        }
     }
 
-    /// Reads and decodes the file at `path`.
-    public static func decodeFile(_ path: String, toRGB: Bool = true, maxPixels: Int = defaultMaxPixels) throws
-        -> Image
-    {
-        try decode(try FileIO.read(path), path: path, toRGB: toRGB, maxPixels: maxPixels)
+    /// Reads and decodes the file at `path` (see `decode` for the options).
+    public static func decodeFile(_ path: String, toRGB: Bool = true, maxPixels: Int = defaultMaxPixels,
+                                  exifOrientation: Bool = false) throws -> Image {
+        try decode(try FileIO.read(path), path: path, toRGB: toRGB, maxPixels: maxPixels, exifOrientation: exifOrientation)
     }
 
     /// PNG bytes of an 8-bit gray (1 channel), gray+alpha (2), RGB (3) or RGBA (4) image.

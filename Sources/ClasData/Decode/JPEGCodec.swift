@@ -3,13 +3,13 @@ import Foundation
 
 /// JPEG decoding and encoding through TurboJPEG.
 ///
-/// Decoding uses libjpeg's defaults (accurate integer IDCT, fancy upsampling), as PIL and OpenCV do, so pixels
-/// match theirs for the same libjpeg-turbo. Gray JPEGs become 3 equal channels. CMYK and YCCK JPEGs are decoded
+/// Decoding uses libjpeg's defaults (accurate integer IDCT, fancy upsampling), as PIL and OpenCV do; pixels were
+/// checked bit-identical to both for baseline 4:2:0 and 4:4:4, progressive and gray JPEGs. CMYK matches PIL exactly
+/// (OpenCV's own conversion differs by at most 1). Gray JPEGs become 3 equal channels. CMYK and YCCK JPEGs are decoded
 /// to CMYK and converted like PIL (`CMYK;I` raw mode, then `convert('RGB')`): the stored values are taken as
 /// Adobe-inverted, so with stored `c, k` the red channel is `k - k*(255-c)/255` (PIL's integer rounding).
 /// libjpeg warnings are tolerated (OpenCV and PIL decode such files too) except "premature end of file",
-/// which is reported as a truncated image. EXIF orientation is not applied (PIL's `convert` does not either;
-/// OpenCV's `imdecode` does).
+/// which is reported as a truncated image. EXIF orientation is handled by `ImageCodec` (`EXIFOrientation`).
 enum JPEGCodec {
     /// Decodes JPEG bytes to RGB (or BGR when `bgr`), refusing images over `maxPixels` before allocating.
     static func decode(_ bytes: UnsafeRawBufferPointer, path: String, bgr: Bool, maxPixels: Int) throws -> Image {

@@ -4,9 +4,11 @@ import CPNG
 /// libpng's longjmp never crosses into Swift).
 ///
 /// Decoding always yields 8-bit, 3-channel pixels, as PIL's `convert('RGB')` and OpenCV's `IMREAD_COLOR` do:
-/// gray is replicated, palettes are expanded, 16-bit samples are reduced to 8 bits (treated as sRGB-encoded, as
-/// PIL and OpenCV do, so a sample `v` becomes `round(v / 257)`), and **alpha (including tRNS transparency) is
-/// dropped, not composited** — the colour channels are returned as stored. Files with a gAMA chunk far from
+/// gray is replicated, palettes are expanded, 16-bit samples are reduced to 8 bits (treated as sRGB-encoded, so a
+/// sample `v` becomes `round(v / 257)`: at most 1 from OpenCV's high byte `v >> 8`; PIL instead clamps 16-bit
+/// gray to 255), and **alpha (including tRNS transparency) is dropped, not composited** — the colour channels are
+/// returned as stored. 8-bit files decode bit-identically to PIL and OpenCV (checked on gray, gray+alpha, RGB,
+/// RGBA, palette+tRNS and 1-bit files). Files with a gAMA chunk far from
 /// sRGB are gamma-corrected to sRGB by libpng (PIL and OpenCV ignore gAMA); this is rare in datasets.
 enum PNGCodec {
     // PNG_FORMAT_* values from png.h (the composite macros are not imported into Swift).

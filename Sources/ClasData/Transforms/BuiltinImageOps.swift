@@ -10,6 +10,9 @@ public enum BuiltinImageOps {
     public static let all: [any ConfigurableImageOp.Type] = [
         DecodeImage.self, ResizeImage.self, RandCropImage.self, CropImage.self, RandFlipImage.self,
         NormalizeImage.self, ToCHWImage.self,
+        // Augmentations (Transforms/Augment).
+        AutoAugment.self, RandAugment.self, TimmAutoAugment.self, AugMix.self, ColorJitter.self, RandomRotation.self,
+        RandomGrayscale.self, RandomErasing.self, Cutout.self, GridMask.self,
     ]
 
     /// One op: its PaddleClas name, the option keys it accepts, its options type and a factory.

@@ -2,8 +2,9 @@ import ClasTensor
 
 /// `DecodeImage`: encoded bytes to an 8-bit HWC image with 3 channels, RGB (or BGR with `to_rgb: False`).
 ///
-/// `to_np`, `channel_first` and `backend` (cv2 | pil) are accepted for compatibility and do not change the
-/// result: SwiftClas keeps images HWC and decodes with libpng/libjpeg-turbo either way. `max_pixels` is a
+/// `to_np` and `channel_first` are accepted for compatibility and ignored (SwiftClas keeps images HWC). `backend`
+/// (cv2 | pil) decides only whether a JPEG's EXIF orientation is applied: cv2's `imdecode` applies it, PIL's
+/// `convert('RGB')` does not; pixels otherwise come from libpng/libjpeg-turbo either way. `max_pixels` is a
 /// SwiftClas extension (decompression-bomb guard, default PIL's limit). An already decoded sample passes through.
 public struct DecodeImage: ConfigurableImageOp {
     public static let name = "DecodeImage"
@@ -21,8 +22,9 @@ public struct DecodeImage: ConfigurableImageOp {
         }
         public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
 
-        public init(toRGB: Bool = true, maxPixels: Int = ImageCodec.defaultMaxPixels) {
+        public init(toRGB: Bool = true, backend: String = "cv2", maxPixels: Int = ImageCodec.defaultMaxPixels) {
             self.toRGB = toRGB
+            self.backend = backend
             self.maxPixels = maxPixels
         }
 
@@ -40,6 +42,8 @@ public struct DecodeImage: ConfigurableImageOp {
     public let toRGB: Bool
     /// Images with more pixels are refused from the header.
     public let maxPixels: Int
+    /// Apply JPEG EXIF orientation (backend cv2).
+    public let exifOrientation: Bool
 
     public init(_ options: Options = Options()) throws {
         try OptionsError.require(["cv2", "pil"].contains(options.backend.lowercased()), Self.name,
@@ -47,10 +51,12 @@ public struct DecodeImage: ConfigurableImageOp {
         try OptionsError.require(options.maxPixels > 0, Self.name, "max_pixels must be positive, got \(options.maxPixels)")
         toRGB = options.toRGB
         maxPixels = options.maxPixels
+        exifOrientation = options.backend.lowercased() == "cv2"
     }
 
     public func apply(_ sample: inout Sample, rng: inout RandomState) throws {
         guard case .encoded(let bytes) = sample.payload else { return }
-        sample.payload = .image(try ImageCodec.decode(bytes, path: sample.path, toRGB: toRGB, maxPixels: maxPixels))
+        sample.payload = .image(try ImageCodec.decode(bytes, path: sample.path, toRGB: toRGB, maxPixels: maxPixels,
+                                                      exifOrientation: exifOrientation))
     }
 }

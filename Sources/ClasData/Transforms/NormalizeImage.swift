@@ -78,16 +78,17 @@ public struct NormalizeImage: ConfigurableImageOp {
                                  message: "expects 3 channels (mean/std have 3 values), got \(image.sizeDescription)")
         }
         let outC = channelNum, n = image.width * image.height
-        let (s, m0, m1, m2, d0, d1, d2) = (scale, mean[0], mean[1], mean[2], std[0], std[1], std[2])
         return FloatImage(width: image.width, height: image.height, channels: outC) { out in
             image.pixels.withUnsafeBufferPointer { src in
                 guard let p = src.baseAddress, let o = out.baseAddress else { return }
+                if outC == 3 {
+                    PixelKernels.normalize3(p, o, pixels: n, scale: scale, mean: mean, std: std)
+                    return
+                }
                 for i in 0..<n {
                     let a = p + i &* 3, b = o + i &* outC
-                    b[0] = (a[0].floatValue * s - m0) / d0
-                    b[1] = (a[1].floatValue * s - m1) / d1
-                    b[2] = (a[2].floatValue * s - m2) / d2
-                    if outC == 4 { b[3] = 0 }
+                    for c in 0..<3 { b[c] = (a[c].floatValue * scale - mean[c]) / std[c] }
+                    b[3] = 0
                 }
             }
         }

@@ -7,7 +7,7 @@ import Foundation
 /// uniform in `[min(scale0, b), min(scale1, b)]` with `b = min((W/H)/r, (H/W)*r)` (so the crop always fits);
 /// `w = int(sqrt(A*r))`, `h = int(sqrt(A/r))`; left `randint(0, W-w)`, top `randint(0, H-h)`. No retries (unlike
 /// torchvision). Deviation: `w` and `h` are clamped to at least 1 pixel (tiny images would give an empty crop).
-/// `backend` and `progress_size` are accepted; the resize always uses cv2 semantics.
+/// The resize follows `backend` (cv2 or pil, as in `ResizeImage`); `progress_size` is accepted and ignored.
 public struct RandCropImage: ConfigurableImageOp, PixelOp {
     public static let name = "RandCropImage"
 
@@ -27,7 +27,8 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
         public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
 
         public init(size: SizeOption, scale: [Double]? = nil, ratio: [Double]? = nil, interpolation: String? = nil,
-                    useLogAspect: Bool = false) {
+                    useLogAspect: Bool = false, backend: String = "cv2") {
+            self.backend = backend
             self.size = size
             self.scale = scale
             self.ratio = ratio
@@ -57,6 +58,8 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
     public let ratio: (Double, Double)
     public let useLogAspect: Bool
     public let interpolation: Interpolation
+    /// cv2 (OpenCV's resize) or pil (Pillow's, antialiased).
+    public let backend: ResizeBackend
 
     public init(_ options: Options) throws {
         try options.size.validate(Self.name)
@@ -70,9 +73,11 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
         scale = (s[0], s[1])
         ratio = (r[0], r[1])
         useLogAspect = options.useLogAspect
-        interpolation = try OptionsError.labelled(Self.name) { try Interpolation(name: options.interpolation) }
-        try OptionsError.require(["cv2", "pil"].contains(options.backend.lowercased()), Self.name,
-                                 "backend must be 'cv2' or 'pil', got '\(options.backend)'")
+        let backend = try OptionsError.labelled(Self.name) { try ResizeBackend(name: options.backend) }
+        interpolation = try OptionsError.labelled(Self.name) {
+            try Interpolation(name: options.interpolation, backend: backend)
+        }
+        self.backend = backend
     }
 
     /// The crop rectangle (x, y, w, h) for an image of `imageWidth` x `imageHeight`, drawing from `rng`.
@@ -93,6 +98,7 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
     func transform<C: PixelComponent>(_ image: PixelImage<C>, rng: inout RandomState) throws -> PixelImage<C> {
         guard image.width > 0, image.height > 0 else { throw PixelOpFailure("the image is empty (\(image.sizeDescription))") }
         let rect = cropRect(imageWidth: image.width, imageHeight: image.height, rng: &rng)
-        return Resampler.resize(image, rect: rect, width: width, height: height, mode: interpolation.resolved(&rng))
+        return Resampler.resize(image, rect: rect, width: width, height: height, mode: interpolation.resolved(&rng),
+                                backend: backend)
     }
 }

@@ -2,8 +2,9 @@ import ClasTensor
 
 /// `ResizeImage`: resize to `size` (`[w, h]` or a square side), or — when `resize_short` > 0, which wins — scale so
 /// the short side becomes `resize_short`, each side `int(round(side * resize_short / short))` (Python's round,
-/// half to even). Interpolation as in `cv2.resize` (see `Resampler`); `backend` (cv2 | pil) and
-/// `return_numpy` are accepted, and the pil backend also resizes with cv2 semantics (no antialiasing filter).
+/// half to even). `backend: cv2` (default) resizes like `cv2.resize` (see `Resampler`), `backend: pil` like
+/// Pillow's `Image.resize` (antialiased, see `PILResample`); each accepts its library's interpolation names.
+/// `return_numpy` is accepted and ignored.
 public struct ResizeImage: ConfigurableImageOp, PixelOp {
     public static let name = "ResizeImage"
 
@@ -19,10 +20,12 @@ public struct ResizeImage: ConfigurableImageOp, PixelOp {
         }
         public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
 
-        public init(size: SizeOption? = nil, resizeShort: Int? = nil, interpolation: String? = nil) {
+        public init(size: SizeOption? = nil, resizeShort: Int? = nil, interpolation: String? = nil,
+                    backend: String = "cv2") {
             self.size = size
             self.resizeShort = resizeShort
             self.interpolation = interpolation
+            self.backend = backend
         }
 
         public init(from decoder: Decoder) throws {
@@ -43,6 +46,8 @@ public struct ResizeImage: ConfigurableImageOp, PixelOp {
 
     public let target: Target
     public let interpolation: Interpolation
+    /// cv2 (OpenCV's resize) or pil (Pillow's, antialiased).
+    public let backend: ResizeBackend
 
     public init(_ options: Options) throws {
         if let short = options.resizeShort, short > 0 {
@@ -53,9 +58,11 @@ public struct ResizeImage: ConfigurableImageOp, PixelOp {
         } else {
             throw OptionsError(op: Self.name, "needs 'size' or a positive 'resize_short' (both are missing or not positive)")
         }
-        interpolation = try OptionsError.labelled(Self.name) { try Interpolation(name: options.interpolation) }
-        try OptionsError.require(["cv2", "pil"].contains(options.backend.lowercased()), Self.name,
-                                 "backend must be 'cv2' or 'pil', got '\(options.backend)'")
+        let backend = try OptionsError.labelled(Self.name) { try ResizeBackend(name: options.backend) }
+        interpolation = try OptionsError.labelled(Self.name) {
+            try Interpolation(name: options.interpolation, backend: backend)
+        }
+        self.backend = backend
     }
 
     /// The output (width, height) for an input of `width` x `height`.
@@ -76,6 +83,6 @@ public struct ResizeImage: ConfigurableImageOp, PixelOp {
             throw PixelOpFailure("a \(image.width)x\(image.height) image would be resized to \(w)x\(h)")
         }
         return Resampler.resize(image, rect: (0, 0, image.width, image.height), width: w, height: h,
-                                mode: interpolation.resolved(&rng))
+                                mode: interpolation.resolved(&rng), backend: backend)
     }
 }

@@ -35,6 +35,7 @@ public struct DataRegistries {
     public static func builtins() -> DataRegistries {
         var r = DataRegistries()
         for entry in BuiltinImageOps.all { r.registerOp(entry) }
+        r.registerBatchMixing()
         r.dataset.register("ImageNetDataset", aliases: ["ClsDataset"], summary: "list file of `path label` lines",
                            options: ImageNetDatasetOptions.self) { o, ctx in
             try ImageNetDataset(imageRoot: o.imageRoot, listPath: o.listPath, delimiter: o.delimiter,

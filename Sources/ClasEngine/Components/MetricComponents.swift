@@ -64,6 +64,7 @@ extension Registries {
         r.metric.register("TopkAcc", summary: "top-k accuracy (topk: [1, 5])", options: TopkAccOptions.self) { o, ctx in
             TopkAccuracy(topk: o.topk.filter { $0 <= max(ctx.classCount, 1) })
         }
+        registerClassificationMetrics(into: &r)
     }
 
     static func registerPostProcessors(into r: inout Registries) {

@@ -29,7 +29,7 @@ public final class RunLogger {
         guard file == nil, let path else { return }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         file = FileHandle(forWritingAtPath: path)
         _ = try? file?.seekToEnd()
     }

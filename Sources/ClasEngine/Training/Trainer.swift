@@ -72,6 +72,7 @@ public final class Trainer {
         clipNorm = optConfig.clipNorm.map(Float.init)
         ema = engine.config.ema.map { ModelEMA(model: engine.model, decay: Float($0.decay)) }
         evaluator = engine.evalData == nil ? nil : try Evaluator(engine: engine)
+        observers = Trainer.standardObservers(engine)
         if let resume = engine.config.global.checkpoints { try self.resume(from: resume) }
     }
 

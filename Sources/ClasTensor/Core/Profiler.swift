@@ -12,6 +12,15 @@ public enum Profiler {
     nonisolated(unsafe) public static var isEnabled = false
     nonisolated(unsafe) public private(set) static var entries: [String: Entry] = [:]
 
+    /// Time profiled operations by this thread's CPU clock instead of the wall clock (busy machines).
+    nonisolated(unsafe) public static var useThreadCPUTime = false
+
+    private static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(useThreadCPUTime ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// Clears the accumulated times.
     public static func reset() { entries = [:] }
 
@@ -19,9 +28,9 @@ public enum Profiler {
     @inline(__always)
     public static func measure<T>(_ name: @autoclosure () -> String, _ body: () throws -> T) rethrows -> T {
         guard isEnabled else { return try body() }
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = now()
         let result = try body()
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let elapsed = now() - start
         entries[name(), default: Entry()].seconds += elapsed
         entries[name(), default: Entry()].calls += 1
         return result
