@@ -52,10 +52,10 @@ final class TrainEvalInferTests: XCTestCase {
     }
 
     func testTrainingLearnsTheTinyTask() throws {
-        let run = try TinyRun(perClass: 16, epochs: 8)
+        let run = try TinyRun(perClass: 16, epochs: 12)
         let engine = try Engine(configPath: run.config, overrides: ["Optimizer.lr.learning_rate=0.02"], mode: .train, quiet: true)
         let best = try Trainer(engine: engine).run()
-        XCTAssertGreaterThan(best, 0.9, "4 easy classes should be learnt in 8 epochs")
+        XCTAssertGreaterThan(best, 0.9, "4 easy classes should be learnt in 12 epochs (8 is marginal: 0.75 to 1.0 across seeds)")
     }
 
     func testResumeAtEpochBoundaryIsBitIdentical() throws {
