@@ -35,10 +35,15 @@ public enum ExportInput {
 /// | `percentile` | 99.99 | for `percentile`: clip this upper (and 100 − this lower) percentile |
 /// | `batch_size` | 64 | calibration batch size |
 public struct QuantizationOptions: ConfigOptions, Sendable, Equatable {
+    /// PaddleClas's method name (informational).
     public var name: String?
+    /// Training images used for calibration.
     public var calibrationImages = 512
+    /// How activation ranges are set.
     public var calibration = CalibrationMethod.percentile
+    /// The upper percentile kept by `.percentile`.
     public var percentile = 99.99
+    /// Calibration batch size.
     public var batchSize = 64
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -46,8 +51,10 @@ public struct QuantizationOptions: ConfigOptions, Sendable, Equatable {
     }
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
 
+    /// The defaults.
     public init() {}
 
+    /// Decodes `Slim.quant`, checking ranges.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name)

@@ -10,7 +10,9 @@ import Foundation
 /// Before writing, the exported graph (batch norms folded, constants folded) is run with SwiftClas's own operations
 /// on a random batch and compared with the model; the difference is logged (it is rounding, ~1e-6).
 public struct ExportRun {
+    /// The engine whose config, model and weights are exported.
     public let engine: Engine
+    /// Input/output names, softmax, metadata.
     public var options = OnnxExportOptions()
 
     /// What an export wrote.
@@ -24,6 +26,7 @@ public struct ExportRun {
         public let model: Onnx_ModelProto
     }
 
+    /// An export of `engine`'s model; `appendSoftmax` makes the output probabilities.
     public init(engine: Engine, appendSoftmax: Bool = false) {
         self.engine = engine
         options.appendSoftmax = appendSoftmax

@@ -11,6 +11,7 @@ import Foundation
 /// eval`/`infer`/`export` run it as int8) and exports the QDQ ONNX model and `inference.yml` to
 /// `Global.save_inference_dir`. A summary goes to `quantization.yaml` in the output folder.
 public struct QuantizeRun {
+    /// The engine holding the float model (its `Global.pretrained_model`).
     public let engine: Engine
 
     /// What quantisation gave.
@@ -27,8 +28,10 @@ public struct QuantizeRun {
         public var onnxPath: String
     }
 
+    /// A run for `engine` (built in `.eval` mode to compare accuracies, or `.export` without `DataLoader.Eval`).
     public init(engine: Engine) { self.engine = engine }
 
+    /// Calibrates, evaluates, saves and exports; returns the figures (also written to `quantization.yaml`).
     @discardableResult
     public func run() throws -> Report {
         guard engine.config.global.pretrainedModel != nil else {

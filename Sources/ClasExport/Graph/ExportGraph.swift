@@ -21,6 +21,7 @@ public final class ExportGraph {
 
     /// One tensor of the graph.
     public struct Value {
+        /// Where the value comes from.
         public var source: Source
         /// Shape at the traced batch size.
         public var shape: [Int]
@@ -42,15 +43,20 @@ public final class ExportGraph {
 
     /// One operation.
     public struct Node {
+        /// What the node computes.
         public var op: Operation
+        /// Indices of its input values.
         public var inputs: [Int]
+        /// Index of the value it produces.
         public var output: Int
         /// The module the operation belongs to, for convolutions and linear layers (their weight's name without
         /// `.weight`), used to name quantisation sites and initializers.
         public var label: String?
     }
 
+    /// Every tensor of the graph, by index.
     public internal(set) var values: [Value] = []
+    /// The operations, in execution order.
     public internal(set) var nodes: [Node] = []
     /// The image batch (NHWC).
     public internal(set) var input = 0

@@ -7,10 +7,12 @@ import ClasTensor
 /// quantisation-aware training fine-tunes exactly the graph that is exported. Intermediate values are released after
 /// their last use.
 public struct GraphExecutor {
+    /// The graph run.
     public let graph: ExportGraph
     /// For each node, the values whose last reader it is.
     private let releases: [[Int]]
 
+    /// Prepares `graph` for running (works out when each value can be released).
     public init(_ graph: ExportGraph) {
         self.graph = graph
         var last = [Int](repeating: -1, count: graph.values.count)

@@ -5,7 +5,9 @@ import ClasTensor
 
 /// An export failure, naming the operation, value or file concerned.
 public struct ExportError: Error, CustomStringConvertible {
+    /// What went wrong and where.
     public let message: String
+    /// An error with `message`.
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }

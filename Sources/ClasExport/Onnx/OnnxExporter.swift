@@ -23,6 +23,7 @@ public struct OnnxExportOptions: Sendable {
     /// ONNX IR version matching opset 17.
     public static let irVersion: Int64 = 8
 
+    /// The defaults above.
     public init() {}
 }
 
