@@ -74,7 +74,8 @@ public final class Engine {
         for notice in decoder.notices { logger.warning(notice.description) }
 
         Randomness.seed(seed)
-        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount), decoder: decoder)
+        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount, registry: registries.arch,
+                                                                          decoder: decoder), decoder: decoder)
         try fineTuning.apply(to: model, archName: archSpec.name)
         if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
         let adapterContext = ModelAdapterContext(config: config, mode: mode, weights: pretrained, classCount: classCount,
