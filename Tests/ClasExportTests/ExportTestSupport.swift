@@ -8,13 +8,16 @@ import _ClasTestSupport
 /// Gives every batch norm non-trivial statistics and affine parameters, so folding them is really tested (fresh
 /// models have mean 0, variance 1, γ 1 or 0, β 0): the running statistics are set from a random batch (so
 /// activations keep the scale of a trained network instead of growing layer after layer), γ and β are random.
+/// β is centred at 0.3, not 0, so most units after a ReLU stay active as in a trained network: centred at 0, a random
+/// network has many nearly dead channels whose re-normalisation amplifies float32 rounding, and onnxruntime then
+/// differs from itself (with and without graph optimisation) by 1e-4 on MobileOne-S0's logits, 2e-5 with 0.3.
 func randomizeBatchNorms(_ model: Module, seed: UInt64 = 11, inputSize: Int = 32) {
     let norms = model.namedModules().compactMap { $0.1 as? BatchNorm }
     var rng = RandomState(seed: seed)
     for bn in norms {
         for c in 0..<bn.channels {
             bn.weight.data[c] = rng.uniform(0.6, 1.4)
-            bn.bias.data[c] = 0.1 * rng.normal()
+            bn.bias.data[c] = 0.3 + 0.1 * rng.normal()
         }
     }
     let wasTraining = model.isTraining
