@@ -10,7 +10,9 @@ import _ClasTestSupport
 /// How the README's export and int8 figures were measured: the whole `DataLoader.Eval` split through SwiftClas and
 /// through onnxruntime on the same preprocessed tensors. Skipped unless `CLAS_EXPORT_MEASURE_CONFIG` (a config) and
 /// `CLAS_EXPORT_MEASURE_WEIGHTS` (float weights) are set; `CLAS_EXPORT_MEASURE_INT8` may list quantised checkpoints
-/// (comma-separated) from `tools quantize` / `tools compress`. Needs Python with onnxruntime (`CLAS_PYTHON`).
+/// (comma-separated) from `tools quantize` / `tools compress`. Needs Python with onnxruntime (`CLAS_PYTHON`). The
+/// folder it prints keeps `modelI.onnx`, `inputs.bin` (NCHW float32), `labels.bin` (int32) and SwiftClas's
+/// `swift_logitsI.bin`, which `scripts/openvino_check.py` reads.
 final class FashionMNISTMeasurement: XCTestCase {
     func testMeasureOnEvaluationSplit() throws {
         let env = ProcessInfo.processInfo.environment
@@ -62,6 +64,9 @@ final class FashionMNISTMeasurement: XCTestCase {
         try file.close()
         try labels.map(Int32.init).withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: "\(dir)/labels.bin"))
         let classes = swiftLogits[0].count / labels.count
+        for (i, logits) in swiftLogits.enumerated() {  // for other runtimes (scripts/openvino_check.py)
+            try logits.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: "\(dir)/swift_logits\(i).bin"))
+        }
 
         var lines = ["model | ONNX MB | top-1 SwiftClas | top-1 onnxruntime | max |Δlogit| | top-1 agreement"]
         for (i, path) in onnxPaths.enumerated() {
