@@ -27,7 +27,8 @@ public final class Engine {
     public let classCount: Int
     /// Class names when known (folder datasets, or stored in the loaded weights by a run on one).
     public let classNames: [String]?
-    public let model: Module
+    /// The model (possibly replaced by a ``ModelAdapter`` after loading).
+    public private(set) var model: Module
     public let trainData: BatchStream?
     public let evalData: BatchStream?
 
@@ -77,6 +78,9 @@ public final class Engine {
                                                                           decoder: decoder), decoder: decoder)
         try fineTuning.apply(to: model, archName: archSpec.name)
         if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
+        let adapterContext = ModelAdapterContext(config: config, mode: mode, weights: pretrained, classCount: classCount,
+                                                 registries: registries, logger: logger, decoder: decoder)
+        for adapt in registries.modelAdapters { if let adapted = try adapt(model, adapterContext) { model = adapted } }
         if mode != .train {
             try AtomicFile.write(ConfigDump.yaml(config.root, header: "resolved config of a \(mode.rawValue) run"),
                                  to: (outputDir as NSString).appendingPathComponent("config.\(mode.rawValue).yaml"))

@@ -69,6 +69,8 @@ public struct Registries {
     public var metric = Registry<Metric, ComponentContext>(kind: "metric", listCommand: "tools list metrics")
     public var postProcess = Registry<PostProcessor, ComponentContext>(kind: "post-process", listCommand: "tools list postprocess")
     public var data = DataRegistries()
+    /// Run after the model is built and loaded; each may replace it (see ``ModelAdapter``). Empty in ``builtins()``.
+    public var modelAdapters: [ModelAdapter] = []
 
     /// Empty registries.
     public init() {}

@@ -49,7 +49,8 @@ public struct AMPConfig: ConfigOptions, Sendable, Equatable {
     }
 }
 
-/// `Slim: {prune: …}` or `{quant: …}` (PaddleSlim). Not supported: kept raw, with a notice.
+/// `Slim: {prune: …}` or `{quant: …}` (PaddleSlim). `quant` is read by `tools quantize` and `tools compress`
+/// (ClasExport's `QuantizationOptions`); pruning is not supported: kept raw, with a notice.
 public struct SlimConfig: ConfigOptions, Sendable, Equatable {
     /// The section as written.
     public var node: ConfigNode
@@ -58,8 +59,8 @@ public struct SlimConfig: ConfigOptions, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         node = decoder.configNode ?? .null()
-        if !node.isNull {
-            decoder.configNotice("Slim is ignored: pruning and quantization (PaddleSlim) are not supported")
+        if let prune = node["prune"], !prune.isNull {
+            decoder.configNotice("Slim.prune is ignored: pruning (PaddleSlim) is not supported")
         }
     }
 }

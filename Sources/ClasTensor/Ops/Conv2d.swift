@@ -49,13 +49,17 @@ extension Tensor {
         precondition(cin % groups == 0 && cout % groups == 0 && w.shape[3] == cin / groups,
                      "conv2d: input \(x.shape), weight \(w.shape), groups \(groups)")
         let geom = WindowGeometry(input: x.shape, kernel: (kh, kw), stride: stride, padding: padding, dilation: dilation)
+        let out: Tensor
         if groups == cin && cout == cin && groups > 1 {
-            return depthwise(x, w, bias, geom)
+            out = depthwise(x, w, bias, geom)
+        } else if kh == 1 && kw == 1 && stride == (1, 1) && padding == .zero && groups == 1 {
+            out = pointwise(x, w, bias, geom)
+        } else {
+            out = general(x, w, bias, geom, groups)
         }
-        if kh == 1 && kw == 1 && stride == (1, 1) && padding == .zero && groups == 1 {
-            return pointwise(x, w, bias, geom)
-        }
-        return general(x, w, bias, geom, groups)
+        OpTrace.record(.conv2d(stride: stride, padding: padding, dilation: dilation, groups: groups),
+                       bias.map { [x, w, $0] } ?? [x, w], out)
+        return out
     }
 
     private static func pointwise(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry) -> Tensor {
