@@ -30,8 +30,7 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
         int64_t n = r / g->oh, oh = r % g->oh;
         for (int64_t ow = 0; ow < g->ow; ow++) {
             float *restrict y = j->y + (r * g->ow + ow) * cout;
-            if (j->bias) memcpy(y, j->bias, (size_t)cout * sizeof(float));
-            else memset(y, 0, (size_t)cout * sizeof(float));
+            memset(y, 0, (size_t)cout * sizeof(float));
             for (int64_t kh = 0; kh < g->kh; kh++) {
                 int64_t ih = oh * g->sh - g->pt + kh * g->dh;
                 if (ih < 0 || ih >= g->h) continue;
@@ -47,6 +46,9 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
                     }
                 }
             }
+            // The bias last, as a GEMM with beta = 1 adds it: same rounding as the im2col path and other runtimes.
+            if (j->bias)
+                for (int64_t co = 0; co < cout; co++) y[co] += j->bias[co];
         }
     }
 }
