@@ -30,6 +30,8 @@ let package = Package(
 
         // Hand-written SIMD kernels and the thread pool (C, per-function target attributes, run-time dispatch).
         .target(name: "ClasKernels", dependencies: ["CBLAS"]),
+        // Open MPI loaded with dlopen only in processes started by mpirun: no build-time MPI dependency.
+        .target(name: "ClasMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
 
         // Engine layers, bottom to top.
         .target(name: "ClasTensor", dependencies: ["ClasKernels", "CBLAS"], swiftSettings: swift5),
@@ -42,7 +44,9 @@ let package = Package(
         .target(name: "ClasConfig", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swift5),
         .target(
             name: "ClasEngine",
-            dependencies: ["ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasProto"],
+            dependencies: [
+                "ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasProto", "ClasMPI",
+            ],
             swiftSettings: swift5),
         /// Generated protobuf messages (ONNX subset, TensorBoard events), committed so builds need no protoc.
         .target(

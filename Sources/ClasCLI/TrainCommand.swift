@@ -9,6 +9,7 @@ struct TrainCommand: ParsableCommand {
               tools train -c configs/mobilenet_v3_small_fmnist.yaml
               tools train -c CONFIG -o Global.epochs=30 -o Optimizer.lr.learning_rate=0.05
               tools train -c CONFIG -o Global.checkpoints=output/MobileNetV3_small_x1_0/latest   # resume
+              mpirun -np 2 tools train -c CONFIG   # data-parallel over 2 processes (Open MPI)
             Checkpoints and logs go to Global.output_dir/<Arch.name>/.
             """)
 
@@ -16,9 +17,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .train,
-                                    registries: CommandContext.registries)
-            try Trainer(engine: engine).run()
+            try Distributed.run {
+                let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .train,
+                                        registries: CommandContext.registries)
+                try Trainer(engine: engine).run()
+            }
         }
     }
 }
@@ -32,9 +35,11 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .eval,
-                                    registries: CommandContext.registries)
-            try EvaluationReport(engine: engine).run()
+            try Distributed.runOnRankZero(command: "eval") {
+                let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .eval,
+                                        registries: CommandContext.registries)
+                try EvaluationReport(engine: engine).run()
+            }
         }
     }
 }
@@ -48,9 +53,11 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .infer,
-                                    registries: CommandContext.registries, quiet: true)
-            try Predictor(engine: engine).run()
+            try Distributed.runOnRankZero(command: "infer") {
+                let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .infer,
+                                        registries: CommandContext.registries, quiet: true)
+                try Predictor(engine: engine).run()
+            }
         }
     }
 }

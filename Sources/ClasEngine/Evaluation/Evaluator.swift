@@ -14,9 +14,7 @@ public final class Evaluator {
         self.engine = engine
         let r = engine.registries, d = engine.decoder, ctx = ComponentContext(classCount: engine.classCount)
         losses = try WeightedLoss.build(engine.config.loss?.eval ?? [], registry: r.loss, context: ctx, decoder: d)
-        let specs = engine.config.metric?.eval ?? []
-        metrics = specs.isEmpty ? [TopkAccuracy(topk: [1, min(5, engine.classCount)])]
-            : try specs.map { try r.metric.build($0, context: ctx, decoder: d) }
+        metrics = try Engine.evalMetrics(engine.config, r, d, engine.classCount)
     }
 
     /// The metric that decides the best model: the first value of the first metric.
@@ -68,6 +66,9 @@ public final class Evaluator {
                 }
             }
             iteration += 1
+        }
+        if engine.shardedEvaluation {
+            ShardedEvaluation.reduce(meters: &meters, order: order, metrics: metrics, communicator: engine.communicator)
         }
         let values = order.map { ($0, meters[$0]?.average ?? 0) } + metrics.flatMap(\.values)
         logger.info("\(tag)[Avg]" + LogFormat.pairs(values))
