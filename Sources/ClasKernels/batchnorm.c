@@ -60,7 +60,8 @@ static int bn_shifted_sums(const float *x, int64_t rows, int64_t c, const float 
     return 0;
 }
 
-void clas_bn_finalize_stats(const double *sums, double count, int64_t c, const float *shift, float *mean, float *var) {
+/// mean = K + S/count, biased var = Q/count − (S/count)².
+static void bn_finalize_stats(const double *sums, double count, int64_t c, const float *shift, float *mean, float *var) {
     for (int64_t i = 0; i < c; i++) {
         double m = sums[i] / count;
         double v = sums[c + i] / count - m * m;
@@ -75,7 +76,7 @@ void clas_bn_stats(const float *x, int64_t rows, int64_t c, float *mean, float *
         free(sums);
         return;
     }
-    clas_bn_finalize_stats(sums, (double)rows, c, x, mean, var);
+    bn_finalize_stats(sums, (double)rows, c, x, mean, var);
     free(sums);
 }
 

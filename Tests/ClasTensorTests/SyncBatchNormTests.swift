@@ -76,6 +76,31 @@ final class SyncBatchNormTests: XCTestCase {
         }
     }
 
+    func testStatisticsStayPreciseWhenTheMeanDwarfsTheSpread() {
+        // Mean 1000, spread 0.01, running mean 0 (far from the batch mean): the variance must still be exact.
+        let c = 4, rows = 64
+        let xa = randn([rows, c], seed: 1).affine(0.01, 1000).scalars, xb = randn([rows, c], seed: 2).affine(0.01, 1000).scalars
+        let w = randn([rows, c], seed: 3).scalars, gamma = [Float](repeating: 1, count: c), beta = [Float](repeating: 0, count: c)
+        let whole = run(xa + xb, w + w, rows: 2 * rows, channels: c, gamma: gamma, beta: beta, activation: .none, reducer: nil)
+        let ra = PairedReducer(), rb = PairedReducer()
+        ra.partner = rb
+        rb.partner = ra
+        var a: Result?
+        for _ in 0..<3 {
+            ra.beginRound()
+            rb.beginRound()
+            a = run(xa, w, rows: rows, channels: c, gamma: gamma, beta: beta, activation: .none, reducer: ra)
+            _ = run(xb, w, rows: rows, channels: c, gamma: gamma, beta: beta, activation: .none, reducer: rb)
+        }
+        guard let a else { return XCTFail("no result") }
+        // running var = 0.9 + 0.1·σ²·N/(N−1) with σ² ≈ 1e-4: compare the σ² part with 1 % tolerance.
+        for i in 0..<c {
+            XCTAssertEqual((a.runningVar[i] - 0.9) / (whole.runningVar[i] - 0.9), 1, accuracy: 0.01, "channel \(i)")
+        }
+        // Outputs agree up to the float rounding of a mean near 1000 (3e-5, i.e. 3e-3 of σ).
+        assertClose(a.y, Array(whole.y.prefix(rows * c)), tol: 1e-2, "outputs")
+    }
+
     func testLocalStatisticsDifferFromGlobalOnes() {
         // The same shards without a reducer normalise with each shard's own statistics: the check above can fail.
         let c = 3

@@ -229,6 +229,10 @@ public final class Trainer {
             }
             var stepped = false
             if stepping {
+                if let dump = ProcessInfo.processInfo.environment["CLAS_DEBUG_DUMP"], let st = ProcessInfo.processInfo.environment["CLAS_DEBUG_STEP"].flatMap(Int.init), st == state.step {
+                    let g = optimizer.parameters.compactMap { p in p.tensor.grad.map { (p.name, $0) } }
+                    try? Safetensors.write(g + batch.images.count.description.isEmpty ? [] : g + [("images", batch.images)], to: dump + "-\(engine.communicator.rank).safetensors")
+                }
                 var scale = 1 / Float(updateFreq)
                 if let clipNorm {
                     let norm = optimizer.gradientNorm() * scale

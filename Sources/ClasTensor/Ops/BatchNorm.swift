@@ -20,7 +20,7 @@ extension Tensor {
     ///   - runningMean, runningVar: per-channel buffers.
     ///   - activation: applied to the normalised output in the same pass.
     ///   - reducer: in training, makes the statistics (and the backward's two per-channel sums) global over all
-    ///     processes (SyncBN). The running mean, identical on every process, shifts the sums for precision.
+    ///     processes (SyncBN).
     public static func batchNorm(
         _ x: Tensor, gamma: Tensor?, beta: Tensor?, runningMean: Tensor, runningVar: Tensor, training: Bool,
         momentum: Float = 0.1, eps: Float = 1e-5, activation: Activation = .none, reducer: CrossProcessReducer? = nil
@@ -34,8 +34,8 @@ extension Tensor {
             mean = Tensor(uninitializedShape: [c])
             variance = Tensor(uninitializedShape: [c])
             if let reducer {
-                totalRows = synchronizedStatistics(x, rows: rows, channels: c, shift: runningMean, reducer: reducer,
-                                                   mean: mean, variance: variance)
+                totalRows = synchronizedStatistics(x, rows: rows, channels: c, reducer: reducer, mean: mean,
+                                                   variance: variance)
             } else {
                 clas_bn_stats(x.data, Int64(rows), Int64(c), mean.data, variance.data)
             }
@@ -79,15 +79,34 @@ extension Tensor {
 
 extension Tensor {
     /// Global mean and biased variance over every process's rows; returns the total row count.
-    fileprivate static func synchronizedStatistics(_ x: Tensor, rows: Int, channels c: Int, shift: Tensor,
+    ///
+    /// Each process sums around its first row (as `clas_bn_stats`, precise when the mean dwarfs the spread) and
+    /// sends Σx and Σx² in double precision. A constant channel (a dead ReLU) then gets exactly its value as mean
+    /// and zero variance, as in one process, so activations sitting on a kink stay there.
+    fileprivate static func synchronizedStatistics(_ x: Tensor, rows: Int, channels c: Int,
                                                    reducer: CrossProcessReducer, mean: Tensor, variance: Tensor) -> Double {
         let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c + 1)
         defer { sums.deallocate() }
-        clas_bn_partial_sums(x.data, Int64(rows), Int64(c), shift.data, sums)
+        sums.initialize(repeating: 0, count: 2 * c + 1)
+        if rows > 0 {
+            clas_bn_partial_sums(x.data, Int64(rows), Int64(c), x.data, sums)
+            let n = Double(rows)
+            for i in 0..<c {
+                let x0 = Double(x.data[i]), s = sums[i], q = sums[c + i]
+                let m = s / n, mu = x0 + m
+                sums[i] = n * x0 + s
+                sums[c + i] = (q - n * m * m) + n * mu * mu
+            }
+        }
         sums[2 * c] = Double(rows)
         reducer.allSum(sums, count: 2 * c + 1)
         let total = sums[2 * c]
-        if total > 0 { clas_bn_finalize_stats(sums, total, Int64(c), shift.data, mean.data, variance.data) }
+        guard total > 0 else { return total }
+        for i in 0..<c {
+            let mu = sums[i] / total, v = sums[c + i] / total - mu * mu
+            mean.data[i] = Float(mu)
+            variance.data[i] = Float(v > 0 ? v : 0)
+        }
         return total
     }
 
