@@ -2,7 +2,7 @@
 SWIFT       ?= swift
 RELEASE      = -c release
 TOOLS        = .build/release/tools
-APT_PACKAGES = libopenblas-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist
+APT_PACKAGES = libopenblas-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
 FMNIST_SRC  ?= /usr/share/datasets/fashion-mnist
 QUICKSTART  ?= configs/quickstart_mobilenet_v3_small_fmnist.yaml
 PREFIX      ?= /usr/local
@@ -37,14 +37,21 @@ build:
 dataset: build
 	$(TOOLS) dataset fashion-mnist --source $(FMNIST_SRC) --out dataset/fashion-mnist
 
-## A release binary with the Swift runtime linked in (needs only OpenBLAS, libpng, libjpeg-turbo, zlib at run time).
+## A release binary with the Swift runtime linked in (needs only OpenBLAS, libpng, libjpeg-turbo, zlib at run time),
+## and bash/zsh/fish completions. Built in its own scratch folder so the development build stays incremental.
+STATIC_BUILD = .build-static
 install:
-	$(SWIFT) build $(RELEASE) --product tools --static-swift-stdlib
-	install -D -m 755 $(TOOLS) $(PREFIX)/bin/tools
+	$(SWIFT) build $(RELEASE) --product tools --static-swift-stdlib --scratch-path $(STATIC_BUILD)
+	install -D -m 755 $(STATIC_BUILD)/release/tools $(PREFIX)/bin/tools
+	mkdir -p $(PREFIX)/share/bash-completion/completions $(PREFIX)/share/zsh/site-functions \
+	    $(PREFIX)/share/fish/vendor_completions.d
+	$(PREFIX)/bin/tools --generate-completion-script bash > $(PREFIX)/share/bash-completion/completions/tools
+	$(PREFIX)/bin/tools --generate-completion-script zsh > $(PREFIX)/share/zsh/site-functions/_tools
+	$(PREFIX)/bin/tools --generate-completion-script fish > $(PREFIX)/share/fish/vendor_completions.d/tools.fish
 
 ## Side-by-side training throughput against PyTorch (needs ../shared/bench and its peer venv).
 bench: build
 	bash ../shared/bench/side_by_side.sh mobilenetv3_small_100 224 32 train 3
 
 clean:
-	rm -rf .build output
+	rm -rf .build $(STATIC_BUILD) output

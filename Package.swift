@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "tools", targets: ["tools"]),
         .library(name: "SwiftClas", targets: [
             "ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasEngine", "ClasExport",
-            "ClasCLI",
+            "ClasCLI", "ClasPlot",
         ]),
     ],
     dependencies: [
@@ -42,11 +42,12 @@ let package = Package(
             swiftSettings: swift5),
         .target(name: "ClasModels", dependencies: ["ClasTensor", "ClasNN"], exclude: ["README.md"], swiftSettings: swift5),
         .target(name: "ClasConfig", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swift5),
+        /// Line charts, heat maps and image grids drawn with a bitmap font and written as PNG (through ClasData).
+        .target(name: "ClasPlot", dependencies: ["ClasData"], exclude: ["README.md"], swiftSettings: swift5),
         .target(
             name: "ClasEngine",
-            dependencies: [
-                "ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasProto", "ClasMPI",
-            ],
+            dependencies: ["ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasProto",
+                           "ClasPlot", "ClasMPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swift5),
         /// Generated protobuf messages (ONNX subset, TensorBoard events), committed so builds need no protoc.
         .target(
@@ -72,9 +73,10 @@ let package = Package(
         .testTarget(
             name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(
-            name: "ClasEngineTests", dependencies: ["ClasEngine", "ClasData", "ClasConfig", "_ClasTestSupport"],
+            name: "ClasEngineTests", dependencies: ["ClasEngine", "ClasData", "ClasConfig", "ClasProto", "_ClasTestSupport"],
             swiftSettings: swift5),
         .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
         .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "ClasPlotTests", dependencies: ["ClasPlot", "ClasData"], swiftSettings: swift5),
     ]
 )

@@ -9,8 +9,10 @@ struct TrainCommand: ParsableCommand {
               tools train -c configs/mobilenet_v3_small_fmnist.yaml
               tools train -c CONFIG -o Global.epochs=30 -o Optimizer.lr.learning_rate=0.05
               tools train -c CONFIG -o Global.checkpoints=output/MobileNetV3_small_x1_0/latest   # resume
+              tools train -c CONFIG -o LRFinder.auto=True          # find the learning rate first
               mpirun -np 2 tools train -c CONFIG   # data-parallel over 2 processes (Open MPI)
-            Checkpoints and logs go to Global.output_dir/<Arch.name>/.
+            Checkpoints, logs and train_curves.png go to Global.output_dir/<Arch.name>/ (TensorBoard events to
+            its vdl/ folder with Global.use_visualdl: True).
             """)
 
     @OptionGroup var options: ConfigArguments
@@ -18,8 +20,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try Distributed.run {
-                let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .train,
-                                        registries: CommandContext.registries)
+                // With LRFinder.auto, the learning-rate finder runs first and sets the base rate (nil: stop_after).
+                guard let engine = try LRFinder.trainingEngine(configPath: options.config, overrides: options.overrides,
+                                                               registries: CommandContext.registries) else { return }
                 try Trainer(engine: engine).run()
             }
         }
@@ -28,8 +31,13 @@ struct TrainCommand: ParsableCommand {
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate weights on DataLoader.Eval and write metrics.yaml.",
-        discussion: "Example: tools eval -c CONFIG -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model")
+        commandName: "eval", abstract: "Evaluate weights on DataLoader.Eval; write metrics and plots.",
+        discussion: """
+            Writes to Global.output_dir/<Arch.name>/: metrics.yaml (loss, Metric.Eval values, mAP, balanced
+            accuracy, macro precision/recall/F1, per-class figures, confusion matrix), per_class.txt and
+            confusion_matrix.png.
+            Example: tools eval -c CONFIG -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model
+            """)
 
     @OptionGroup var options: ConfigArguments
 

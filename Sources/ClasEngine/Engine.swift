@@ -90,13 +90,17 @@ public final class Engine {
             logger.stderrWarningPrefix = "[rank \(comm.rank)] "
         }
         self.logger = logger
-        shardedEvaluation = try data.evalCanBeSharded(metrics: Engine.evalMetrics(config, registries, decoder, classCount))
+        // Sharded evaluation only for metrics known to combine across processes (TopkAcc and the like); metrics that
+        // cannot be built before the model (e.g. those naming distillation models) are evaluated whole on every rank.
+        shardedEvaluation = comm.isDistributed
+            && ((try? Engine.evalMetrics(config, registries, decoder, classCount)).map(data.evalCanBeSharded) ?? false)
         trainData = try data.stream(.train, classCount: classCount) { logger.warning($0) }
         evalData = try data.stream(.eval, classCount: classCount, sharded: shardedEvaluation) { logger.warning($0) }
         for notice in decoder.notices { logger.warning(notice.description) }
 
         Randomness.seed(seed)
-        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount), decoder: decoder)
+        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount, registry: registries.arch,
+                                                                          decoder: decoder), decoder: decoder)
         try fineTuning.apply(to: model, archName: archSpec.name)
         syncBatchNorm = syncRequested && comm.isDistributed && !fineTuning.freezeBatchNorm
         if syncBatchNorm { SyncBatchNorm.apply(to: model, communicator: comm) }

@@ -73,7 +73,7 @@ final class SectionTests: XCTestCase {
         }
         assertConfigError(
             "cfg.yaml:6:1: error: unknown sections 'foo', 'bar'. Known sections: Global, Arch, Loss, "
-                + "Optimizer, DataLoader, Metric, Infer, EMA, AMP, Slim."
+                + "Optimizer, DataLoader, Metric, Infer, EMA, AMP, Slim, LRFinder."
         ) {
             try load(minimalConfig + "\nfoo: 1\nbar: 2\n")
         }

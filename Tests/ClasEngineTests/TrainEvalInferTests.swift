@@ -37,7 +37,8 @@ final class TrainEvalInferTests: XCTestCase {
         let evalEngine = try Engine(configPath: run.config, overrides: ["Global.pretrained_model=\(run.modelDir)/best_model"],
                                     mode: .eval, quiet: true)
         let values = try EvaluationReport(engine: evalEngine).run()
-        XCTAssertEqual(values.map(\.0), ["CELoss", "loss", "top1", "top2"])
+        XCTAssertEqual(values.map(\.0), ["CELoss", "loss", "top1", "top2", "mAP", "balanced_acc", "macro_precision",
+                                         "macro_recall", "macro_f1"], "Metric.Eval, then the classification summary")
         let metrics = try String(contentsOfFile: "\(run.modelDir)/metrics.yaml", encoding: .utf8)
         XCTAssertTrue(metrics.contains("samples: 32") && metrics.contains("top1: ") && metrics.contains("params: "), metrics)
 
@@ -51,10 +52,10 @@ final class TrainEvalInferTests: XCTestCase {
     }
 
     func testTrainingLearnsTheTinyTask() throws {
-        let run = try TinyRun(perClass: 16, epochs: 8)
+        let run = try TinyRun(perClass: 16, epochs: 12)
         let engine = try Engine(configPath: run.config, overrides: ["Optimizer.lr.learning_rate=0.02"], mode: .train, quiet: true)
         let best = try Trainer(engine: engine).run()
-        XCTAssertGreaterThan(best, 0.9, "4 easy classes should be learnt in 8 epochs")
+        XCTAssertGreaterThan(best, 0.9, "4 easy classes should be learnt in 12 epochs (8 is marginal: 0.75 to 1.0 across seeds)")
     }
 
     func testResumeAtEpochBoundaryIsBitIdentical() throws {

@@ -33,12 +33,6 @@ final class SyncBatchNormModelTests: XCTestCase {
     func model() throws -> MobileNetV3 {
         Randomness.seed(3)
         let m = try MobileNetV3(size: .small, widthMultiplier: 0.35, dropRate: 0)
-        if let path = ProcessInfo.processInfo.environment["DEBUG_STATE"] {
-            let entries = try Safetensors.read(path).entries
-            var d: [String: Tensor] = [:]
-            for e in entries where !e.name.hasPrefix("optimizer") && !e.name.hasPrefix("classifier") { d[e.name] = e.tensor }
-            _ = m.load(d)
-        }
         return m
     }
 
@@ -82,7 +76,7 @@ final class SyncBatchNormModelTests: XCTestCase {
             let combined = name.hasSuffix("running_mean") || name.hasSuffix("running_var") ? ga : zip(ga, gb).map { $0 + $1 }
             if name.contains("running") { assertClose(ga, gb, tol: 0, "\(name): both processes hold the same statistics") }
             let scale = expected.map(abs).max() ?? 1
-            assertClose(combined, expected, tol: max(1e-4 * scale, 2e-6), name)
+            assertClose(combined, expected, tol: max(1e-4 * scale, 1e-5), name)
         }
     }
 }

@@ -89,6 +89,11 @@ final class GradientTests: XCTestCase {
             Case(input: [2, 7, 7, 3], cout: 3, k: (3, 3), stride: (2, 2), pad: Padding2D(1), dilation: (1, 1), groups: 3, bias: false),
             Case(input: [1, 9, 9, 70], cout: 70, k: (5, 5), stride: (2, 2), pad: Padding2D(2), dilation: (1, 1), groups: 70, bias: true),
             Case(input: [1, 8, 8, 4], cout: 4, k: (3, 3), stride: (1, 1), pad: Padding2D(2), dilation: (2, 2), groups: 4, bias: false),
+            // 16- and 8-wide vector paths of the depthwise kernels (3×3 and 5×5, strides 1 and 2)
+            Case(input: [2, 7, 7, 24], cout: 24, k: (3, 3), stride: (1, 1), pad: Padding2D(1), dilation: (1, 1), groups: 24, bias: true),
+            Case(input: [2, 8, 8, 24], cout: 24, k: (3, 3), stride: (2, 2), pad: Padding2D(1), dilation: (1, 1), groups: 24, bias: false),
+            Case(input: [2, 9, 9, 40], cout: 40, k: (5, 5), stride: (1, 1), pad: Padding2D(2), dilation: (1, 1), groups: 40, bias: true),
+            Case(input: [1, 9, 9, 16], cout: 16, k: (5, 5), stride: (2, 2), pad: Padding2D(2), dilation: (1, 1), groups: 16, bias: false),
             Case(input: [1, 6, 6, 3], cout: 3, k: (3, 3), stride: (2, 2), pad: Padding2D(top: 0, bottom: 1, left: 0, right: 1),
                  dilation: (1, 1), groups: 3, bias: false),
         ]

@@ -1,7 +1,7 @@
 /// A whole PaddleClas-style config, checked section by section.
 ///
 /// Sections: `Global` and `Arch` (required), `Loss`, `Optimizer`, `DataLoader`, `Metric`, `Infer`, `EMA`, `AMP`
-/// (notice when enabled), `Slim` (notice). Which optional sections a mode needs is the engine's decision. Components
+/// (notice when enabled), `Slim` (notice), `LRFinder` (SwiftClas). Which optional sections a mode needs is the engine's decision. Components
 /// are kept as ``ComponentSpec``s for the engine's registries, which check their options.
 public struct RunConfig: ConfigOptions, Sendable, Equatable {
     /// The resolved tree (after `_BASE_` and `-o`), e.g. to dump into the output folder.
@@ -26,6 +26,8 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
     public var amp: AMPConfig?
     /// `Slim` (accepted, not used).
     public var slim: SlimConfig?
+    /// `LRFinder` (SwiftClas): learning-rate range test or search.
+    public var lrFinder: LRFinderConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case global = "Global"
@@ -38,6 +40,7 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
         case ema = "EMA"
         case amp = "AMP"
         case slim = "Slim"
+        case lrFinder = "LRFinder"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -70,6 +73,7 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
         ema = try c.decodeIfPresent(EMAConfig.self, forKey: .ema)
         amp = try c.decodeIfPresent(AMPConfig.self, forKey: .amp)
         slim = c.contains(.slim) ? try c.decode(SlimConfig.self, forKey: .slim) : nil
+        lrFinder = try c.decodeIfPresent(LRFinderConfig.self, forKey: .lrFinder)
         moveDeprecatedClassNum(decoder)
     }
 

@@ -1,7 +1,6 @@
 import ClasConfig
 import ClasNN
 import ClasTensor
-import Foundation
 
 /// `Arch.use_sync_bn: True`: BatchNorm statistics over the global batch (all processes) instead of each
 /// process's own. Read from `Arch` for any model (the key is removed before the model's options are decoded).
@@ -33,15 +32,8 @@ enum SyncBatchNorm {
     final class Reducer: CrossProcessReducer {
         let communicator: Communicator
         init(_ communicator: Communicator) { self.communicator = communicator }
-        var calls = 0
         func allSum(_ values: UnsafeMutablePointer<Double>, count: Int) {
-            let before = (0..<count).reduce(0.0) { $0 + values[$1] }
             communicator.allReduce(values, count: count, operation: .sum, label: "SyncBN statistics")
-            if ProcessInfo.processInfo.environment["CLAS_DEBUG_SYNC"] != nil {
-                let after = (0..<count).reduce(0.0) { $0 + values[$1] }
-                FileHandle.standardError.write(Data("SYNC r\(communicator.rank) #\(calls) n=\(count) before=\(before) after=\(after) last=\(values[count-1])\n".utf8))
-            }
-            calls += 1
         }
     }
 }

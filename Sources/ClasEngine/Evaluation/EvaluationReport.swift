@@ -3,8 +3,9 @@ import ClasNN
 import ClasTensor
 import Foundation
 
-/// `tools eval`: evaluates the weights and writes `metrics.yaml` (metrics, loss, sample count, parameters, MACs)
-/// into the output folder.
+/// `tools eval`: evaluates the weights and writes into the output folder `metrics.yaml` (loss, the configured
+/// metrics, mAP, balanced accuracy, macro precision/recall/F1, sample count, parameters, MACs, per-class figures
+/// and the confusion matrix), `per_class.txt` (the per-class table) and `confusion_matrix.png`.
 public final class EvaluationReport {
     public let engine: Engine
 
@@ -14,8 +15,11 @@ public final class EvaluationReport {
     @discardableResult
     public func run() throws -> [(String, Double)] {
         if let m = engine.model as? Reparameterizable { m.reparameterize() }
-        let evaluator = try Evaluator(engine: engine)
+        let summary = ClassificationSummaryMetric(classCount: engine.classCount)
+        let evaluator = try Evaluator(engine: engine, extraMetrics: [summary])
         let values = try evaluator.run(epoch: 0)
+        let report = ClassificationReport(matrix: summary.tally.confusion, averagePrecision: summary.tally.averagePrecision,
+                                          classNames: ClassificationReport.classNames(for: engine))
         let resolution = engine.config.global.imageShape.map { ($0[1], $0[2]) } ?? (224, 224)
         let macs = ModelCost.macs(engine.model, height: resolution.0, width: resolution.1)
         var lines = ["# tools eval: \(engine.config.arch.name)",
@@ -25,9 +29,15 @@ public final class EvaluationReport {
         for (k, v) in values { lines.append("\(k): \(String(format: "%.6f", v))") }
         lines.append("params: \(engine.model.parameterCount)")
         lines.append("macs: \(macs)  # at \(resolution.0)x\(resolution.1)")
+        lines += report.yamlLines
         let path = (engine.outputDir as NSString).appendingPathComponent("metrics.yaml")
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
-        engine.logger.info("Wrote \(path)")
+        let tablePath = (engine.outputDir as NSString).appendingPathComponent("per_class.txt")
+        try AtomicFile.write(report.table, to: tablePath)
+        for line in report.table.split(separator: "\n") { engine.logger.info(String(line)) }
+        let imagePath = (engine.outputDir as NSString).appendingPathComponent("confusion_matrix.png")
+        try report.confusionMatrixImage(title: "\(engine.config.arch.name): confusion matrix").writePNG(to: imagePath)
+        engine.logger.info("Wrote \(path), \(tablePath) and \(imagePath)")
         return values
     }
 }

@@ -10,15 +10,26 @@ public final class Evaluator {
     let losses: [WeightedLoss]
     let metrics: [Metric]
 
-    public init(engine: Engine) throws {
+    /// - Parameter extraMetrics: metrics evaluated besides `Metric.Eval` (their values follow, minus names already
+    ///   reported), e.g. `tools eval`'s classification summary.
+    public init(engine: Engine, extraMetrics: [Metric] = []) throws {
         self.engine = engine
-        let r = engine.registries, d = engine.decoder, ctx = ComponentContext(classCount: engine.classCount)
+        let r = engine.registries, d = engine.decoder, ctx = engine.componentContext
         losses = try WeightedLoss.build(engine.config.loss?.eval ?? [], registry: r.loss, context: ctx, decoder: d)
-        metrics = try Engine.evalMetrics(engine.config, r, d, engine.classCount)
+        let specs = engine.config.metric?.eval ?? []
+        let configured: [Metric] = specs.isEmpty ? [TopkAccuracy(topk: [1, min(5, engine.classCount)])]
+            : try specs.map { try r.metric.build($0, context: ctx, decoder: d) }
+        metrics = configured + extraMetrics
     }
 
-    /// The metric that decides the best model: the first value of the first metric.
-    public var primaryKey: String { metrics.first?.values.first?.0 ?? "top1" }
+    /// Every metric's values, each name once (the first metric reporting a name wins).
+    private var metricValues: [(String, Double)] {
+        var seen = Set<String>()
+        return metrics.flatMap(\.values).filter { seen.insert($0.0).inserted }
+    }
+
+    /// The metric that decides the best model: the first value of the first metric that reports one.
+    public var primaryKey: String { metricValues.first?.0 ?? "top1" }
 
     /// Evaluates the current weights; returns losses then metrics, averaged over the split.
     @discardableResult
@@ -50,14 +61,14 @@ public final class Evaluator {
                         meters[name, default: AverageMeter()].add(value, weight: n)
                     }
                 }
-                for m in metrics { m.update(logits: outputs.logits, labels: batch.targets.labels) }
+                for m in metrics { m.update(outputs, labels: batch.targets.labels) }
                 let now = DispatchTime.now().uptimeNanoseconds
                 batchTime.add(Double(now - tick) / 1e9)
                 readTime.add(Double(readDone - tick) / 1e9)
                 tick = now
                 logger.progress("Eval", iteration + 1, total, "")
                 if iteration % engine.config.global.printBatchStep == 0 {
-                    let values = order.map { ($0, meters[$0]?.average ?? 0) } + metrics.flatMap(\.values)
+                    let values = order.map { ($0, meters[$0]?.average ?? 0) } + metricValues
                     logger.info("\(tag)[Iter: \(iteration)/\(total)]" + LogFormat.pairs(values)
                                 + String(format: ", batch_cost: %.5fs, reader_cost: %.5f, ips: %.5f images/sec",
                                          batchTime.average, readTime.average, Double(n) / max(batchTime.average, 1e-9)))
@@ -70,7 +81,7 @@ public final class Evaluator {
         if engine.shardedEvaluation {
             ShardedEvaluation.reduce(meters: &meters, order: order, metrics: metrics, communicator: engine.communicator)
         }
-        let values = order.map { ($0, meters[$0]?.average ?? 0) } + metrics.flatMap(\.values)
+        let values = order.map { ($0, meters[$0]?.average ?? 0) } + metricValues
         logger.info("\(tag)[Avg]" + LogFormat.pairs(values))
         return values
     }
