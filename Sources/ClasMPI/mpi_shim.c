@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 // Open MPI's handles are pointers to predefined objects; the functions take them as such.
 typedef void *handle;
@@ -119,6 +120,31 @@ int clas_mpi_iallreduce(void *buffer, int64_t count, int type, int op, void **re
 int clas_mpi_test(void **request, int *done) { return mpi.test(request, done, NULL); }
 
 int clas_mpi_wait(void **request) { return mpi.wait(request, NULL); }
+
+int clas_mpi_wait_yielding(void **request) {
+    long pause = 10000;  // ns, doubled up to 1 ms
+    for (;;) {
+        int done = 0;
+        int rc = mpi.test(request, &done, NULL);
+        if (rc != 0 || done) return rc;
+        struct timespec t = {0, pause};
+        nanosleep(&t, NULL);
+        if (pause < 1000000) pause *= 2;
+    }
+}
+
+int clas_mpi_allreduce_yielding(void *buffer, int64_t count, int type, int op) {
+    char *p = buffer;
+    for (int64_t done = 0; done < count; done += CHUNK) {
+        int n = (int)(count - done < CHUNK ? count - done : CHUNK);
+        void *request = NULL;
+        int rc = mpi.iallreduce(MPI_IN_PLACE_VALUE, p + done * type_size(type), n, type_handle(type), op_handle(op),
+                                mpi.comm_world, &request);
+        if (rc == 0) rc = clas_mpi_wait_yielding(&request);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
 
 int clas_mpi_bcast(void *buffer, int64_t bytes, int root) {
     char *p = buffer;

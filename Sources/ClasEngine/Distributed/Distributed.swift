@@ -42,7 +42,8 @@ public enum Distributed {
             return
         }
         let timeout = environment["CLAS_COLLECTIVE_TIMEOUT"].flatMap(Double.init) ?? defaultCollectiveTimeout
-        let comm = try MPICommunicator(library: environment["CLAS_MPI_LIBRARY"], timeout: timeout)
+        let comm = try MPICommunicator(library: environment["CLAS_MPI_LIBRARY"], timeout: timeout,
+                                       yielding: environment["CLAS_MPI_WAIT"] != "spin")
         guard comm.worldSize == launched else {
             throw EngineError("mpirun announced \(launched) processes but MPI reports \(comm.worldSize)")
         }

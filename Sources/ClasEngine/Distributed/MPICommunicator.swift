@@ -13,13 +13,18 @@ public final class MPICommunicator: Communicator {
     /// The thread level MPI provided (3 = MPI_THREAD_MULTIPLE, needed for the watchdog to abort safely).
     public let threadLevel: Int
     let watchdog: CollectiveWatchdog
+    /// Whether waits test and sleep (``clas_mpi_wait_yielding``) rather than spin in `MPI_Wait`/`MPI_Allreduce`.
+    let yielding: Bool
     private var finalized = false
 
     /// Loads Open MPI and initialises it.
     /// - Parameters:
     ///   - library: a path or file name, or nil for `libmpi.so.40` / `libmpi.so`.
     ///   - timeout: seconds a collective may take before the job is aborted.
-    init(library: String?, timeout: Double) throws {
+    ///   - yielding: wait for collectives by testing and sleeping, leaving the core to a rank that is still
+    ///     computing (Open MPI's blocking calls spin, which halves the speed when ranks share cores).
+    init(library: String?, timeout: Double, yielding: Bool = true) throws {
+        self.yielding = yielding
         var message = [CChar](repeating: 0, count: 512)
         guard clas_mpi_load(library, &message, Int32(message.count)) == 0 else {
             throw EngineError("this process was started by mpirun, but Open MPI cannot be used: "
@@ -43,12 +48,16 @@ public final class MPICommunicator: Communicator {
     }
 
     public func allReduce(_ values: UnsafeMutablePointer<Float>, count: Int, label: String) {
-        check(watchdog.guarded(label) { clas_mpi_allreduce(values, Int64(count), Int32(CLAS_MPI_FLOAT), Int32(CLAS_MPI_SUM)) }, label)
+        check(watchdog.guarded(label) { reduce(values, Int64(count), Int32(CLAS_MPI_FLOAT), Int32(CLAS_MPI_SUM)) }, label)
     }
 
     public func allReduce(_ values: UnsafeMutablePointer<Double>, count: Int, operation: ReduceOperation, label: String) {
         let op = operation == .sum ? CLAS_MPI_SUM : operation == .max ? CLAS_MPI_MAX : CLAS_MPI_MIN
-        check(watchdog.guarded(label) { clas_mpi_allreduce(values, Int64(count), Int32(CLAS_MPI_DOUBLE), Int32(op)) }, label)
+        check(watchdog.guarded(label) { reduce(values, Int64(count), Int32(CLAS_MPI_DOUBLE), Int32(op)) }, label)
+    }
+
+    private func reduce(_ values: UnsafeMutableRawPointer, _ count: Int64, _ type: Int32, _ op: Int32) -> Int32 {
+        yielding ? clas_mpi_allreduce_yielding(values, count, type, op) : clas_mpi_allreduce(values, count, type, op)
     }
 
     public func startAllReduce(_ values: UnsafeMutablePointer<Float>, count: Int, label: String) -> PendingReduction {
@@ -100,7 +109,9 @@ public final class MPICommunicator: Communicator {
 
         func wait() {
             guard !done else { return }
-            communicator.check(communicator.watchdog.guarded(label) { clas_mpi_wait(&handle) }, label)
+            communicator.check(communicator.watchdog.guarded(label) {
+                communicator.yielding ? clas_mpi_wait_yielding(&handle) : clas_mpi_wait(&handle)
+            }, label)
             done = true
         }
     }
