@@ -15,7 +15,7 @@ struct MPILauncher {
     let tools: String
     let mpirun: String
 
-    /// Finds `.build/release/tools` (built by `swift build -c release --build-tests`) and `mpirun`, or skips.
+    /// Finds `.build/release/tools` (built by `swift build -c release --build-tests`), `mpirun` and libmpi, or skips.
     init(file: String = #filePath) throws {
         let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
@@ -30,6 +30,11 @@ struct MPILauncher {
             throw XCTSkip("mpirun is not installed (Debian: apt-get install openmpi-bin libopenmpi-dev)")
         }
         mpirun = found
+        // mpirun without a loadable libmpi (a broken install): the ranks would stop with an error, so skip.
+        guard let library = dlopen("libmpi.so.40", RTLD_NOW) ?? dlopen("libmpi.so", RTLD_NOW) else {
+            throw XCTSkip("mpirun is installed but libmpi.so.40 cannot be loaded (Debian: apt-get install libopenmpi-dev)")
+        }
+        dlclose(library)
     }
 
     /// Environment of every run: one kernel thread per process, and what Open MPI needs in a container as root.
