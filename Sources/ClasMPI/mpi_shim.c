@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 // Open MPI's handles are pointers to predefined objects; the functions take them as such.
@@ -122,14 +123,22 @@ int clas_mpi_test(void **request, int *done) { return mpi.test(request, done, NU
 int clas_mpi_wait(void **request) { return mpi.wait(request, NULL); }
 
 int clas_mpi_wait_yielding(void **request) {
-    long pause = 10000;  // ns, doubled up to 1 ms
-    for (;;) {
+    // Testing is what moves a non-blocking collective forward (each shared-memory fragment needs both sides to
+    // poll), so the first tests follow each other closely (sched_yield between them); a longer wait then sleeps
+    // 10 µs, doubling to 100 µs. Measured on 2 shared cores: 1 ms sleeps made a step 50 % slower, MPI_Wait's
+    // spinning 30-80 % slower and with twice the CPU time.
+    long pause = 10000;  // ns
+    for (long i = 0;; i++) {
         int done = 0;
         int rc = mpi.test(request, &done, NULL);
         if (rc != 0 || done) return rc;
+        if (i < 200) {
+            sched_yield();
+            continue;
+        }
         struct timespec t = {0, pause};
         nanosleep(&t, NULL);
-        if (pause < 1000000) pause *= 2;
+        if (pause < 100000) pause *= 2;
     }
 }
 

@@ -39,8 +39,9 @@ int clas_mpi_iallreduce(void *buffer, int64_t count, int type, int op, void **re
 int clas_mpi_test(void **request, int *done);
 /// `MPI_Wait`.
 int clas_mpi_wait(void **request);
-/// Waits for a request by testing it and sleeping between tests (10 µs doubling to 1 ms) instead of spinning like
-/// `MPI_Wait`, so a rank waiting for a slower one leaves the core to it (ranks sharing cores, `--oversubscribe`).
+/// Waits for a request by testing it, first 200 times with `sched_yield` between tests, then sleeping 10 µs
+/// doubling to 100 µs, instead of spinning like `MPI_Wait`: a rank waiting for a slower one leaves the core to it
+/// (ranks sharing cores, `--oversubscribe`).
 int clas_mpi_wait_yielding(void **request);
 /// `clas_mpi_allreduce` through `MPI_Iallreduce` and `clas_mpi_wait_yielding`.
 int clas_mpi_allreduce_yielding(void *buffer, int64_t count, int type, int op);
