@@ -21,22 +21,35 @@ struct FaultRun {
     ///   - global: extra `Global` lines (`key: value`, keys not set above).
     ///   - evalDuringTrain: evaluate (and write `best_model`) after each epoch.
     ///   - trainOps: `DataLoader.Train` transform ops, one `Name: {args}` per item.
+    ///   - listFiles: use `ImageNetDataset` with `train_list.txt`/`val_list.txt` (`<path> <label>` lines) instead
+    ///     of `ImageFolderDataset`.
+    ///   - arch: extra `Arch` lines (e.g. `class_num: 4`).
     init(name: String = #function, perClass: Int = 4, epochs: Int = 2, batchSize: Int = 4, saveInterval: Int = 1,
-         global: [String] = [],
-         evalDuringTrain: Bool = true, trainOps: [String] = FaultRun.defaultOps) throws {
+         global: [String] = [], arch: [String] = [], listFiles: Bool = false,
+         evalDuringTrain: Bool = true, trainOps: [String] = FaultRun.defaultOps,
+         evalOps: [String] = FaultRun.defaultOps) throws {
         dir = temporaryDirectory(name)
         for split in ["train", "val"] {
+            var list = ""
             for k in 0..<4 {
                 let folder = "\(dir)/\(split)/class_\(k)"
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 for i in 0..<perClass {
                     try ImageCodec.writePNG(FaultRun.image(label: k, variant: i), to: "\(folder)/\(i).png", durable: false)
+                    list += "\(split)/class_\(k)/\(i).png \(k)\n"
                 }
             }
+            if listFiles { try list.write(toFile: "\(dir)/\(split)_list.txt", atomically: true, encoding: .utf8) }
         }
         config = "\(dir)/run.yaml"
-        let ops = trainOps.map { "            - \($0)" }.joined(separator: "\n")
-        let globals = global.map { "  \($0)" }.joined(separator: "\n")
+        func lines(_ items: [String], _ indent: Int, _ prefix: String = "") -> String {
+            items.map { String(repeating: " ", count: indent) + prefix + $0 }.joined(separator: "\n")
+        }
+        func dataset(_ split: String, _ ops: [String]) -> String {
+            (listFiles ? ["name: ImageNetDataset", "image_root: \(dir)", "cls_label_path: \(dir)/\(split)_list.txt"]
+                : ["name: ImageFolderDataset", "image_root: \(dir)/\(split)"]).map { "      \($0)" }.joined(separator: "\n")
+                + "\n      transform_ops:\n" + lines(ops, 8, "- ")
+        }
         let yaml = """
             Global:
               output_dir: \(dir)/output
@@ -46,9 +59,10 @@ struct FaultRun {
               eval_during_train: \(evalDuringTrain ? "True" : "False")
               seed: 11
               num_threads: 2
-            \(globals)
+            \(lines(global, 2))
             Arch:
               name: MobileNetV3_small_x0_35
+            \(lines(arch, 2))
             Loss:
               Train:
                 - CELoss: {weight: 1.0}
@@ -61,19 +75,12 @@ struct FaultRun {
             DataLoader:
               Train:
                 dataset:
-                  name: ImageFolderDataset
-                  image_root: \(dir)/train
-                  transform_ops:
-            \(ops)
+            \(dataset("train", trainOps))
                 sampler: {name: DistributedBatchSampler, batch_size: \(batchSize), shuffle: True, drop_last: False}
                 loader: {num_workers: 1, use_shared_memory: True}
               Eval:
                 dataset:
-                  name: ImageFolderDataset
-                  image_root: \(dir)/val
-                  transform_ops:
-                    - DecodeImage: {to_rgb: True}
-                    - NormalizeImage: {scale: 1.0/255.0, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], order: ''}
+            \(dataset("val", evalOps))
                 sampler: {name: DistributedBatchSampler, batch_size: 16, shuffle: False}
                 loader: {num_workers: 0, use_shared_memory: True}
             Metric:

@@ -4,7 +4,8 @@ import ClasTensor
 
 /// What dataset factories receive.
 public struct DatasetContext {
-    /// `Arch.class_num` when the config gives it (labels must be below it).
+    /// `Arch.class_num` when the config gives it, else for the evaluation split the training data's class count
+    /// (labels must be below it).
     public var classCount: Int?
     public init(classCount: Int?) { self.classCount = classCount }
 }

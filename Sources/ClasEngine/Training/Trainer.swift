@@ -263,6 +263,10 @@ public final class Trainer {
         }
         lastTrainAverages = metrics.flatMap(\.values) + order.map { ($0, meters[$0]?.average ?? 0) }
         logger.info("[Train][Epoch \(epoch)/\(epochs)][Avg]" + LogFormat.pairs(lastTrainAverages))
+        if cursor.skippedCount > 0 {
+            logger.warning("[Train][Epoch \(epoch)/\(epochs)] skipped \(cursor.skippedCount) bad image(s) "
+                           + "(Global.skip_bad_images; each is named the first time)")
+        }
     }
 
     /// Saves a resumable checkpoint in the middle of an epoch and stops.

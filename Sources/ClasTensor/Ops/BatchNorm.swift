@@ -5,7 +5,9 @@ extension Tensor {
     ///
     /// In training, normalises with the batch's mean and biased variance and updates the running statistics in
     /// place (`running = (1 − momentum)·running + momentum·batch`, unbiased variance, PyTorch's convention); in
-    /// evaluation, uses the running statistics.
+    /// evaluation, uses the running statistics. A single value per channel in training (a batch of one image at a
+    /// 1×1 feature map, e.g. the last short batch of an epoch) is normalised to `beta` and its variance enters the
+    /// running statistics uncorrected, as in PaddlePaddle (PyTorch raises instead).
     /// - Parameters:
     ///   - x: [..., C] input (NHWC images or [N, C] features).
     ///   - gamma, beta: per-channel scale and shift (nil for an affine-free norm).
@@ -19,11 +21,10 @@ extension Tensor {
         precondition(runningMean.count == c && runningVar.count == c, "batchNorm: \(c) channels, buffers \(runningMean.shape)")
         let mean: Tensor, variance: Tensor
         if training {
-            precondition(rows > 1, "batchNorm in training needs more than one value per channel, got input \(x.shape)")
             mean = Tensor(uninitializedShape: [c])
             variance = Tensor(uninitializedShape: [c])
             clas_bn_stats(x.data, Int64(rows), Int64(c), mean.data, variance.data)
-            let unbias = Float(rows) / Float(rows - 1)
+            let unbias = rows > 1 ? Float(rows) / Float(rows - 1) : 1
             for i in 0..<c {
                 runningMean.data[i] = (1 - momentum) * runningMean.data[i] + momentum * mean.data[i]
                 runningVar.data[i] = (1 - momentum) * runningVar.data[i] + momentum * variance.data[i] * unbias
