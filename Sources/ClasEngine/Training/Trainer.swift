@@ -54,6 +54,7 @@ public final class Trainer {
         let scheduleContext = ScheduleContext(epochs: engine.config.global.epochs, stepsPerEpoch: itersPerEpoch / updateFreq)
         switch optConfig.lr {
         case let .constant(v, node):
+            guard v.isFinite else { throw ConfigError("Optimizer.lr must be a finite number, got \(v)", at: node) }
             guard v >= 0 else { throw ConfigError("Optimizer.lr must not be negative, got \(v)", at: node) }
             schedule = ConstantLR(Float(v))
         case let .schedule(spec):
