@@ -84,9 +84,26 @@ public final class Trainer {
             throw EngineError("\(Checkpoint.path(for: prefix)) is a weights file, not a training checkpoint; "
                               + "use Global.pretrained_model to start from weights")
         }
+        let file = Checkpoint.path(for: prefix)
+        let iteration = saved.extra["iteration"].flatMap(Int.init) ?? 0
+        guard (0..<(1 << 30)).contains(saved.epoch), (0..<(1 << 40)).contains(saved.step) else {
+            throw EngineError("cannot resume from \(file): its training state is corrupt (epoch \(saved.epoch), step \(saved.step))")
+        }
+        guard (0..<itersPerEpoch).contains(iteration) else {
+            throw EngineError("cannot resume from \(file): it stopped at iteration \(iteration) of an epoch, but an epoch now has "
+                              + "\(itersPerEpoch) iterations (did the data or batch size change?); resume from an "
+                              + "end-of-epoch checkpoint (epoch_N) instead")
+        }
         let report = model.load(c.model)
         guard report.missing.isEmpty, report.mismatched.isEmpty else {
-            throw EngineError("cannot resume from \(Checkpoint.path(for: prefix)): it does not fit this model (\(report))")
+            throw EngineError("cannot resume from \(file): it does not fit this model (\(report))")
+        }
+        if let bad = c.model.first(where: { !$0.value.scalars.allSatisfy(\.isFinite) }) {
+            throw EngineError("cannot resume from \(file): \(bad.key) holds NaN or infinite values")
+        }
+        if let ema, let bad = ema.shadow.first(where: { name, t in c.ema[name].map { $0.shape != t.shape } ?? false }) {
+            throw EngineError("cannot resume from \(file): ema.\(bad.0) has shape \(c.ema[bad.0]?.shape ?? []), "
+                              + "the model \(bad.1.shape)")
         }
         optimizer.loadState(c.optimizer)
         optimizer.stepCount = saved.step
@@ -96,7 +113,7 @@ public final class Trainer {
         }
         state = saved
         pendingObserverState = saved.extra
-        resumeIteration = saved.extra["iteration"].flatMap(Int.init) ?? 0
+        resumeIteration = iteration
         if let h = saved.extra["history"], let data = h.data(using: .utf8),
            let decoded = try? JSONDecoder().decode([[String: Double]].self, from: data) {
             history = decoded
@@ -212,10 +229,15 @@ public final class Trainer {
             var stepped = false
             if (iteration + 1) % updateFreq == 0 {
                 var scale = 1 / Float(updateFreq)
-                if let clipNorm {
-                    let norm = optimizer.gradientNorm() * scale
-                    if norm > clipNorm { scale *= clipNorm / norm }
+                // A finite loss can still have non-finite gradients (an overflow in the backward pass); stepping
+                // would write NaN into the weights, which activations can hide from the loss.
+                let norm = optimizer.gradientNorm() * scale
+                guard norm.isFinite else {
+                    throw EngineError("training stopped: the gradient norm is \(norm) at epoch \(epoch), iteration "
+                                      + "\(iteration) (step \(state.step), lr \(lr)); the checkpoints in \(engine.outputDir) "
+                                      + "are untouched. Lower the learning rate or check the data.")
                 }
+                if let clipNorm, norm > clipNorm { scale *= clipNorm / norm }
                 if let sam = optimizer as? ClosureStepping {
                     sam.step(gradientScale: scale) {
                         optimizer.zeroGrad()
