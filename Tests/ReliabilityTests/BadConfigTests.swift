@@ -121,6 +121,21 @@ final class BadConfigTests: XCTestCase {
         try assertRejected(["train", "-c", epochs], ["\(epochs):3:11: error: Global.epochs must be at least 1, got 0"])
         try assertRejected(["train", "-c", run.config, "-o", "Global.epochs=-3"], ["Global.epochs must be at least 1, got -3"])
         try assertRejected(["train", "-c", run.config, "-o", "Global.save_interval=0"], ["Global.save_interval"])
+        // Values that would allocate tens of gigabytes (these crashed: a 400 GB classifier, a 30 GB resize).
+        try assertRejected(["train", "-c", run.config, "-o", "Arch.class_num=100000000"],
+                           ["-o #1 'Arch.class_num=100000000': error: Arch.class_num is 100000000 classes, more than 1000000"])
+        let resize = try file("resize.yaml", """
+            _BASE_: run.yaml
+            DataLoader:
+              Train:
+                dataset:
+                  transform_ops:
+                    - DecodeImage: {to_rgb: True}
+                    - ResizeImage: {size: 100000}
+            """)
+        try assertRejected(["train", "-c", resize], ["\(resize):7:24: error: ResizeImage: size must be at most 8192, got 100000"])
+        try assertRejected(["train", "-c", resize, "-o", "DataLoader.Train.dataset.transform_ops.1={ResizeImage: {resize_short: 9000}}"],
+                           ["resize_short must be at most 8192, got 9000"])
     }
 
     /// Other subcommands report config errors the same way.

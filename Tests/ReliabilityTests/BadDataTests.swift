@@ -178,6 +178,33 @@ final class BadDataTests: XCTestCase {
         try assertRefused(run, ["\(run.dir)/train_list.txt:9: label 4 is not below the class count 4"])
     }
 
+    /// A corrupt label in a list (no `Arch.class_num`) would make a classifier with 10⁸ outputs: refused.
+    func testAbsurdLabelWithoutClassNumIsRefused() throws {
+        let run = try FaultRun(perClass: 2, epochs: 1, listFiles: true)
+        try appendLine("train/class_1/0.png 99999999", to: "\(run.dir)/train_list.txt")
+        try assertRefused(run, ["the data's largest label gives 100000000 classes, more than 1000000"])
+    }
+
+    /// `resize_short` on an image with an extreme aspect ratio (1×40000 → 32×1280000) is refused like a
+    /// decompression bomb, naming the file (it used to allocate the whole thing).
+    func testExtremeAspectRatioIsRefusedBeforeResizing() throws {
+        let ops = ["DecodeImage: {to_rgb: True}", "ResizeImage: {resize_short: 32}", "CropImage: {size: 32}",
+                   "NormalizeImage: {scale: 1.0/255.0, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], order: ''}"]
+        let run = try FaultRun(perClass: 2, epochs: 1, evalDuringTrain: false, trainOps: ops)
+        let needle = "\(run.dir)/train/class_0/needle.png"
+        try writeBytes(try ImageCodec.encodePNG(Image(width: 1, height: 40_000, channels: 3,
+                                                      pixels: [UInt8](repeating: 90, count: 120_000))), to: needle)
+        let r = try ToolsProcess.run(["train", "-c", run.config, "-o", "Global.max_image_pixels=1000000"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertNil(r.signal)
+        XCTAssertTrue(r.stderr.contains(needle), r.stderr)
+        XCTAssertTrue(r.stderr.contains("would be resized to 32x1280000, more than the pixel limit 1000000"), r.stderr)
+        let skipped = try ToolsProcess.run(["train", "-c", run.config, "-o", "Global.max_image_pixels=1000000",
+                                            "-o", "Global.skip_bad_images=True"])
+        XCTAssertEqual(skipped.status, 0, skipped.stderr)
+        XCTAssertTrue(skipped.stdout.contains("skipped bad image \(needle)"), skipped.stdout)
+    }
+
     /// A validation list with a label the training list never uses (and no `Arch.class_num`): the model would
     /// have too few outputs for it. Refused up front, naming the validation list's line (this used to crash in
     /// the loss at the first evaluation).

@@ -217,14 +217,19 @@ final class UntrustedFileTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("Global.epochs expects an integer"), String(r.stderr.suffix(300)))
     }
 
-    /// Real configs nest a few levels; the limits leave every bundled config loadable.
+    /// Real configs nest a few levels; the limits leave every bundled config and PaddleClas fixture loadable.
     func testBundledConfigsAreWithinTheLimits() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("configs").path
-        let files = try FileManager.default.subpathsOfDirectory(atPath: root).filter { $0.hasSuffix(".yaml") }
-        XCTAssertFalse(files.isEmpty)
-        for file in files {
-            XCTAssertNoThrow(try ConfigLoader.loadFile("\(root)/\(file)"), file)
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ClasConfigTests/Fixtures").path
+        var count = 0
+        for folder in [root, fixtures] {
+            for file in try FileManager.default.subpathsOfDirectory(atPath: folder) where file.hasSuffix(".yaml") {
+                XCTAssertNoThrow(try ConfigLoader.loadFile("\(folder)/\(file)"), file)
+                count += 1
+            }
         }
+        XCTAssertGreaterThan(count, 5)
     }
 }
