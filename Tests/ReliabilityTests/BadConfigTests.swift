@@ -6,7 +6,7 @@ import _ClasTestSupport
 /// errors, 64 for usage errors) without a crash, names the file:line:column (or the `-o` argument) with a
 /// suggestion where one exists, and writes nothing to the output folder. The messages themselves are unit-tested
 /// in `ClasConfigTests`; this checks what a user sees.
-final class BadConfigTests: XCTestCase {
+final class BadConfigTests: ReliabilityTestCase {
     private var run: FaultRun!
 
     override func setUpWithError() throws {

@@ -7,13 +7,13 @@ import _ClasTestSupport
 /// Messy data folders: broken and unusual image files, hidden files, empty classes, bad list files and labels,
 /// train/val disagreements. Each gives a clear error naming the file (and line), or with `Global.skip_bad_images`
 /// a counted, logged skip; never a crash, never a wrong label.
-final class BadDataTests: XCTestCase {
+final class BadDataTests: ReliabilityTestCase {
     // MARK: Image files
 
     /// Every kind of unreadable file is refused by the decoder with an error naming the file and the reason;
     /// the decompression bombs are refused from their header under the default pixel limit.
     func testEveryBrokenFileIsRefusedNamingItAndTheReason() throws {
-        let dir = temporaryDirectory()
+        let dir = scratchDirectory()
         for bad in DatasetFiles.broken {
             let path = "\(dir)/\(bad.name)"
             try writeBytes(bad.bytes, to: path)

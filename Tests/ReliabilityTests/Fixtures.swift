@@ -28,7 +28,7 @@ struct FaultRun {
          global: [String] = [], arch: [String] = [], listFiles: Bool = false,
          evalDuringTrain: Bool = true, trainOps: [String] = FaultRun.defaultOps,
          evalOps: [String] = FaultRun.defaultOps) throws {
-        dir = temporaryDirectory(name)
+        dir = scratchDirectory(name)
         for split in ["train", "val"] {
             var list = ""
             for k in 0..<4 {
@@ -117,6 +117,30 @@ struct FaultRun {
     func trainLog() -> [String] {
         ((try? String(contentsOfFile: "\(modelDir)/train.log", encoding: .utf8)) ?? "")
             .split(separator: "\n").map(String.init)
+    }
+}
+
+/// A fresh temporary folder, removed after the test if it passes (kept for inspection if it fails).
+func scratchDirectory(_ name: String = #function) -> String {
+    let dir = temporaryDirectory(name)
+    ScratchFolders.created.append(dir)
+    return dir
+}
+
+enum ScratchFolders {
+    nonisolated(unsafe) static var created: [String] = []
+}
+
+/// Base class of the reliability tests: cleans up `scratchDirectory` folders (checkpoints add up to hundreds of
+/// megabytes per run of the target).
+class ReliabilityTestCase: XCTestCase {
+    override func tearDown() {
+        // (`hasSucceeded` is only final after tearDown; the failure count is already complete.)
+        if testRun?.totalFailureCount == 0 {
+            for dir in ScratchFolders.created { try? FileManager.default.removeItem(atPath: dir) }
+        }
+        ScratchFolders.created = []
+        super.tearDown()
     }
 }
 

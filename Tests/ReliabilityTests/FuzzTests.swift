@@ -15,7 +15,7 @@ import _ClasTestSupport
 /// type, never a crash. Before each case the input is written to `fuzz-current` in the test's temporary folder,
 /// so an input that kills the process can be found and replayed. (Long coverage-guided runs are the libFuzzer
 /// targets' job; this keeps the readers honest in every CI run.)
-final class FuzzTests: XCTestCase {
+final class FuzzTests: ReliabilityTestCase {
     static let cases = 500
 
     /// Byte-level mutations: bit flips, random or boundary bytes, 32-bit boundary values, truncation, deletion and
@@ -52,11 +52,14 @@ final class FuzzTests: XCTestCase {
     private var current: Int32 = -1
 
     override func setUp() {
-        dir = temporaryDirectory(name)
+        dir = scratchDirectory(name)
         current = open("\(dir)/fuzz-current", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     }
 
-    override func tearDown() { close(current) }
+    override func tearDown() {
+        close(current)
+        super.tearDown()
+    }
 
     /// Writes the case about to run, for replay if it kills the process.
     private func record(_ bytes: [UInt8], _ ext: String) {

@@ -46,7 +46,7 @@ final class NaNGradientLoss: LossFunction {
 
 /// Faults during training: a non-finite loss, SIGINT/SIGTERM, kill -9 (also in the middle of a checkpoint write),
 /// an unwritable output folder and a full disk. Signals and kills go to a real `tools train` subprocess.
-final class TrainingFaultTests: XCTestCase {
+final class TrainingFaultTests: ReliabilityTestCase {
     // MARK: NaN / inf loss
 
     func testNaNLossStopsNamingTheStepAndKeepsTheLastGoodCheckpoint() throws {

@@ -8,7 +8,7 @@ import _ClasTestSupport
 
 /// Safetensors files, checkpoints and configs from elsewhere: malformed, truncated or hostile ones are refused with
 /// an error naming the file and the reason, never a crash, a hang or a huge allocation.
-final class UntrustedFileTests: XCTestCase {
+final class UntrustedFileTests: ReliabilityTestCase {
     // MARK: Safetensors
 
     /// `8-byte length + header + data`, with the length given explicitly or taken from `header`.
@@ -62,7 +62,7 @@ final class UntrustedFileTests: XCTestCase {
             ("metadata not a map", Self.safetensors("{\"__metadata__\": \"x\"}"), "__metadata__ is not an object"),
             ("metadata number", Self.safetensors("{\"__metadata__\": {\"epoch\": 3}}"), "is not a string"),
         ]
-        let dir = temporaryDirectory()
+        let dir = scratchDirectory()
         for (name, bytes, reason) in cases {
             let path = "\(dir)/\(name.replacingOccurrences(of: " ", with: "_")).safetensors"
             XCTAssertNoThrow(try writeBytes(bytes, to: path))
@@ -180,7 +180,7 @@ final class UntrustedFileTests: XCTestCase {
     /// Nested aliases ("billion laughs") and YAML nested 100 000 levels deep: refused at once, not a hang, an
     /// out-of-memory kill or a stack overflow.
     func testHostileYAMLIsRefusedQuickly() throws {
-        let dir = temporaryDirectory()
+        let dir = scratchDirectory()
         var laughs = ["a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]"]
         var previous = "a"
         for name in ["b", "c", "d", "e", "f", "g", "h", "i"] {
