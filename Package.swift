@@ -51,7 +51,13 @@ let package = Package(
         .target(
             name: "ClasProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swift5),
-        .target(name: "ClasExport", dependencies: ["ClasTensor", "ClasNN", "ClasModels", "ClasProto"], swiftSettings: swift5),
+        .target(
+            name: "ClasExport",
+            dependencies: [
+                "ClasTensor", "ClasNN", "ClasModels", "ClasProto", "ClasConfig", "ClasData", "ClasEngine",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["README.md"], swiftSettings: swift5),
         .target(
             name: "ClasCLI",
             dependencies: [
@@ -75,6 +81,10 @@ let package = Package(
             swiftSettings: swift5),
         .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
         .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),
+        .testTarget(
+            name: "ClasExportTests",
+            dependencies: ["ClasExport", "ClasEngine", "ClasModels", "ClasData", "ClasProto", "_ClasTestSupport"],
+            swiftSettings: swift5),
         .testTarget(name: "ClasPlotTests", dependencies: ["ClasPlot", "ClasData"], swiftSettings: swift5),
         /// Bad data, bad configs and arguments, training faults (NaN, signals, kill -9, full disk) and untrusted
         /// files, end to end (several tests run the `tools` binary of the same build as a subprocess).

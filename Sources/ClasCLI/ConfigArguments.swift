@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClasConfig
 import ClasEngine
+import ClasExport
 import Foundation
 
 /// `-c CONFIG` and repeatable `-o KEY=VALUE`, shared by the commands that read a config.
@@ -15,7 +16,7 @@ struct ConfigArguments: ParsableArguments {
 
 /// The registries commands build components from; `Tools.main(registries:)` replaces them.
 enum CommandContext {
-    nonisolated(unsafe) static var registries: Registries = .builtins()
+    nonisolated(unsafe) static var registries: Registries = Registries.builtins().withQuantizedCheckpoints()
 }
 
 /// Runs `body`, turning SwiftClas errors into a clear message and a non-zero exit without a stack trace.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClasEngine
+import ClasExport
 
 /// The `tools` command: train, evaluate, predict and export image classifiers from PaddleClas-style configs.
 public struct Tools: ParsableCommand {
@@ -9,13 +10,14 @@ public struct Tools: ParsableCommand {
         version: SwiftClasVersion.string,
         subcommands: [TrainCommand.self, EvalCommand.self, InferCommand.self, ListCommand.self, SummaryCommand.self,
                       DatasetCommand.self, BenchmarkCommand.self, VersionCommand.self,
-                      VisualizeCommand.self, LRFindCommand.self])
+                      VisualizeCommand.self, LRFindCommand.self, ExportCommand.self, QuantizeCommand.self,
+                      CompressCommand.self])
 
     public init() {}
 
     /// Runs the command line with the given registries (built-ins plus a user's own components).
     public static func main(registries: Registries) {
-        CommandContext.registries = registries
+        CommandContext.registries = registries.withQuantizedCheckpoints()
         main()
     }
 }

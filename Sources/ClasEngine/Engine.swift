@@ -27,7 +27,8 @@ public final class Engine {
     public let classCount: Int
     /// Class names when known (folder datasets, or stored in the loaded weights by a run on one).
     public let classNames: [String]?
-    public let model: Module
+    /// The model (possibly replaced by a ``ModelAdapter`` after loading).
+    public private(set) var model: Module
     public let trainData: BatchStream?
     public let evalData: BatchStream?
 
@@ -81,9 +82,13 @@ public final class Engine {
         for notice in decoder.notices { logger.warning(notice.description) }
 
         Randomness.seed(seed)
-        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount), decoder: decoder)
+        model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount, registry: registries.arch,
+                                                                          decoder: decoder), decoder: decoder)
         try fineTuning.apply(to: model, archName: archSpec.name)
         if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
+        let adapterContext = ModelAdapterContext(config: config, mode: mode, weights: pretrained, classCount: classCount,
+                                                 registries: registries, logger: logger, decoder: decoder)
+        for adapt in registries.modelAdapters { if let adapted = try adapt(model, adapterContext) { model = adapted } }
         if mode != .train {
             try AtomicFile.write(ConfigDump.yaml(config.root, header: "resolved config of a \(mode.rawValue) run"),
                                  to: (outputDir as NSString).appendingPathComponent("config.\(mode.rawValue).yaml"))

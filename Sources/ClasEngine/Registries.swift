@@ -8,7 +8,14 @@ import ClasTensor
 public struct ArchContext {
     /// Number of classes: `Arch.class_num`, else the training data's class count.
     public var classCount: Int
-    public init(classCount: Int) { self.classCount = classCount }
+    /// The Arch registry and the run's decoder, for models built from other models (`DistillationModel`).
+    public var registry: Registry<Module, ArchContext>?
+    public var decoder: ConfigDecoder?
+    public init(classCount: Int, registry: Registry<Module, ArchContext>? = nil, decoder: ConfigDecoder? = nil) {
+        self.classCount = classCount
+        self.registry = registry
+        self.decoder = decoder
+    }
 }
 
 /// What loss, metric and post-processing factories receive.
@@ -16,9 +23,12 @@ public struct ComponentContext {
     public var classCount: Int
     /// The model names of a distillation model (`Teacher`, `Student`, …), empty otherwise.
     public var modelNames: [String]
-    public init(classCount: Int, modelNames: [String] = []) {
+    /// The scale s of each AM-softmax head by model name ("" for a single model); see ``HeadOptions``.
+    public var cosineHeadScales: [String: Float]
+    public init(classCount: Int, modelNames: [String] = [], cosineHeadScales: [String: Float] = [:]) {
         self.classCount = classCount
         self.modelNames = modelNames
+        self.cosineHeadScales = cosineHeadScales
     }
 }
 
@@ -59,6 +69,8 @@ public struct Registries {
     public var metric = Registry<Metric, ComponentContext>(kind: "metric", listCommand: "tools list metrics")
     public var postProcess = Registry<PostProcessor, ComponentContext>(kind: "post-process", listCommand: "tools list postprocess")
     public var data = DataRegistries()
+    /// Run after the model is built and loaded; each may replace it (see ``ModelAdapter``). Empty in ``builtins()``.
+    public var modelAdapters: [ModelAdapter] = []
 
     /// Empty registries.
     public init() {}

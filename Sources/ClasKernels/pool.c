@@ -1,6 +1,7 @@
 // A persistent thread pool with fixed work splits (deterministic reductions) and OpenBLAS kept single-threaded.
 #include "internal.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -24,7 +25,9 @@ static pthread_mutex_t g_submit = PTHREAD_MUTEX_INITIALIZER;  // one job at a ti
 static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static _Atomic uint64_t g_generation = 0;
-static _Atomic int g_pending = 0;
+/// The current job's chunk dispenser: generation << 16 | chunks << 8 | next unclaimed chunk.
+static _Atomic uint64_t g_claim = 0;
+static _Atomic int g_done = 0;     // chunks of the current job finished
 static _Atomic int g_sleepers = 0;
 static _Thread_local int t_in_pool = 0;
 
@@ -41,8 +44,25 @@ static void run_chunk(int index) {
     if (begin < end) g_job.fn(g_job.ctx, begin, end, index);
 }
 
+/// Runs unclaimed chunks of job `gen` until none is left. Chunks are claimed, not assigned: a thread that the OS
+/// has descheduled (a busy machine) leaves its share to the others. A chunk's work and its index (which selects
+/// its partial-sum slot) do not depend on which thread runs it, so results stay deterministic.
+static void claim_chunks(uint64_t gen) {
+    uint64_t v = atomic_load_explicit(&g_claim, memory_order_acquire);
+    for (;;) {
+        if ((v >> 16) != (gen & 0xFFFFFFFFFFFFull)) return;
+        int chunks = (int)((v >> 8) & 0xFF), next = (int)(v & 0xFF);
+        if (next >= chunks) return;
+        if (atomic_compare_exchange_weak_explicit(&g_claim, &v, v + 1, memory_order_acq_rel, memory_order_acquire)) {
+            run_chunk(next);
+            atomic_fetch_add_explicit(&g_done, 1, memory_order_acq_rel);
+            v = atomic_load_explicit(&g_claim, memory_order_acquire);
+        }
+    }
+}
+
 static void *worker_main(void *arg) {
-    int index = (int)(intptr_t)arg;
+    (void)arg;
     t_in_pool = 1;
     uint64_t seen = 0;
     for (;;) {
@@ -54,14 +74,12 @@ static void *worker_main(void *arg) {
         if (gen == seen) {
             pthread_mutex_lock(&g_mutex);
             atomic_fetch_add(&g_sleepers, 1);
-            while ((gen = atomic_load_explicit(&g_generation, memory_order_acquire)) == seen)
-                pthread_cond_wait(&g_cond, &g_mutex);
+            while ((gen = atomic_load(&g_generation)) == seen) pthread_cond_wait(&g_cond, &g_mutex);
             atomic_fetch_sub(&g_sleepers, 1);
             pthread_mutex_unlock(&g_mutex);
         }
         seen = gen;
-        if (index < g_job.chunks) run_chunk(index);
-        atomic_fetch_sub_explicit(&g_pending, 1, memory_order_acq_rel);
+        claim_chunks(gen);
     }
     return NULL;
 }
@@ -129,18 +147,23 @@ void clas_parallel_for(int64_t n, int64_t grain, clas_range_fn fn, void *ctx) {
     g_job.ctx = ctx;
     g_job.n = n;
     g_job.chunks = chunks;
-    int workers = g_started;
-    atomic_store_explicit(&g_pending, workers, memory_order_release);
-    atomic_fetch_add_explicit(&g_generation, 1, memory_order_acq_rel);
+    uint64_t gen = atomic_load(&g_generation) + 1;
+    atomic_store_explicit(&g_done, 0, memory_order_relaxed);
+    atomic_store_explicit(&g_claim, ((gen & 0xFFFFFFFFFFFFull) << 16) | ((uint64_t)chunks << 8), memory_order_release);
+    atomic_store(&g_generation, gen);
     if (atomic_load(&g_sleepers) > 0) {
         pthread_mutex_lock(&g_mutex);
         pthread_cond_broadcast(&g_cond);
         pthread_mutex_unlock(&g_mutex);
     }
     t_in_pool = 1;
-    run_chunk(0);
+    claim_chunks(gen);
     t_in_pool = 0;
-    while (atomic_load_explicit(&g_pending, memory_order_acquire) > 0) CLAS_PAUSE();
+    // Wait for chunks other threads claimed; yield now and then so a worker sharing this core can finish.
+    for (int spin = 0; atomic_load_explicit(&g_done, memory_order_acquire) < chunks; spin++) {
+        if (spin < 4096) CLAS_PAUSE();
+        else sched_yield();
+    }
     pthread_mutex_unlock(&g_submit);
 }
 

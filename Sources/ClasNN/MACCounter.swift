@@ -16,7 +16,8 @@ public enum MACCounter {
         return total
     }
 
-    @inline(__always) static func add(_ macs: Int) {
+    /// Adds `macs` while counting (layers that run convolutions or matrix products call this).
+    @inline(__always) public static func add(_ macs: Int) {
         if active { total += macs }
     }
 }

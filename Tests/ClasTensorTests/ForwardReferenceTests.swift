@@ -36,6 +36,9 @@ final class ForwardReferenceTests: XCTestCase {
             ([2, 8, 8, 130], 130, (3, 3), (1, 1), Padding2D(1), (1, 1), 130),
             ([1, 7, 7, 16], 16, (3, 3), (2, 2), Padding2D(top: 0, bottom: 1, left: 0, right: 1), (1, 1), 16),
             ([2, 12, 12, 3], 16, (3, 3), (2, 2), Padding2D(1), (1, 1), 1),
+            // Direct kernel for few input channels: a ResNet-like 7×7 stem, an odd output count, 4 channels.
+            ([2, 15, 13, 3], 20, (7, 7), (2, 2), Padding2D(3), (1, 1), 1),
+            ([1, 9, 9, 4], 33, (3, 3), (1, 1), Padding2D(top: 0, bottom: 1, left: 2, right: 0), (1, 1), 1),
         ]
         for (i, c) in cases.enumerated() {
             let x = randn(c.0, seed: UInt64(i)), w = randn([c.1, c.2.0, c.2.1, c.0[3] / c.6], seed: UInt64(50 + i))

@@ -84,6 +84,10 @@ final class GradientTests: XCTestCase {
             Case(input: [1, 6, 6, 2], cout: 2, k: (3, 2), stride: (2, 1), pad: Padding2D(top: 0, bottom: 1, left: 1, right: 0),
                  dilation: (1, 1), groups: 1, bias: false),
             Case(input: [2, 5, 5, 4], cout: 6, k: (3, 3), stride: (1, 1), pad: Padding2D(1), dilation: (1, 1), groups: 2, bias: true),
+            // direct kernel (few input channels): a 7×7 stride-2 stem with an output count off the vector width
+            Case(input: [2, 9, 8, 3], cout: 19, k: (7, 7), stride: (2, 2), pad: Padding2D(3), dilation: (1, 1), groups: 1, bias: true),
+            // im2col path with more input channels than the direct kernel takes
+            Case(input: [1, 5, 5, 6], cout: 3, k: (3, 3), stride: (2, 2), pad: Padding2D(1), dilation: (1, 1), groups: 1, bias: true),
             // depthwise
             Case(input: [2, 6, 6, 5], cout: 5, k: (3, 3), stride: (1, 1), pad: Padding2D(1), dilation: (1, 1), groups: 5, bias: true),
             Case(input: [2, 7, 7, 3], cout: 3, k: (3, 3), stride: (2, 2), pad: Padding2D(1), dilation: (1, 1), groups: 3, bias: false),

@@ -1,15 +1,19 @@
-/// `EMA: {decay}`: keep an exponential moving average of the weights; its presence turns it on.
+/// `EMA: {decay, use_warmup}`: keep an exponential moving average of the weights; its presence turns it on.
 public struct EMAConfig: ConfigOptions, Sendable, Equatable {
     /// The decay, in (0, 1). Default 0.9999.
     public var decay: Double
+    /// Warm the decay up as min(decay, (1 + t)/(10 + t)) after t updates (timm's `use_warmup`), so early averages
+    /// are not dominated by the initial weights. Default false (PaddleClas has no warm-up).
+    public var useWarmup: Bool
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case decay }
+    enum CodingKeys: String, CodingKey, CaseIterable { case decay, useWarmup = "use_warmup" }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         decay = try c.decode(.decay, default: 0.9999)
+        useWarmup = try c.decode(.useWarmup, default: false)
         try decoder.configCheck(
             decay > 0 && decay < 1, CodingKeys.decay, "must be between 0 and 1 (exclusive), got \(decay)")
     }
@@ -45,7 +49,8 @@ public struct AMPConfig: ConfigOptions, Sendable, Equatable {
     }
 }
 
-/// `Slim: {prune: …}` or `{quant: …}` (PaddleSlim). Not supported: kept raw, with a notice.
+/// `Slim: {prune: …}` or `{quant: …}` (PaddleSlim). `quant` is read by `tools quantize` and `tools compress`
+/// (ClasExport's `QuantizationOptions`); pruning is not supported: kept raw, with a notice.
 public struct SlimConfig: ConfigOptions, Sendable, Equatable {
     /// The section as written.
     public var node: ConfigNode
@@ -54,8 +59,8 @@ public struct SlimConfig: ConfigOptions, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         node = decoder.configNode ?? .null()
-        if !node.isNull {
-            decoder.configNotice("Slim is ignored: pruning and quantization (PaddleSlim) are not supported")
+        if let prune = node["prune"], !prune.isNull {
+            decoder.configNotice("Slim.prune is ignored: pruning (PaddleSlim) is not supported")
         }
     }
 }

@@ -42,11 +42,16 @@ public protocol LossFunction {
 /// (1 − ε)·target + ε/classes; soft targets (mixup) are used as given.
 public struct CrossEntropyLoss: LossFunction {
     public var epsilon: Float
+    /// The log key (`CELoss`; `MixCELoss` for the mixup form).
+    public var key: String
 
-    public init(epsilon: Float = 0) { self.epsilon = epsilon }
+    public init(epsilon: Float = 0, key: String = "CELoss") {
+        self.epsilon = epsilon
+        self.key = key
+    }
 
     public func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
-        [("CELoss", Self.loss(outputs.logits, targets, epsilon: epsilon))]
+        [(key, Self.loss(outputs.logits, targets, epsilon: epsilon))]
     }
 
     /// Mean cross-entropy of `logits` against targets, with smoothing.
@@ -81,5 +86,12 @@ extension Registries {
                         options: CrossEntropyLoss.Options.self) { o, _ in
             CrossEntropyLoss(epsilon: Float(o.epsilon ?? 0))
         }
+        r.loss.register("MixCELoss", summary: "cross-entropy against Mixup/Cutmix soft targets (labels when unmixed)",
+                        options: CrossEntropyLoss.Options.self) { o, _ in
+            CrossEntropyLoss(epsilon: Float(o.epsilon ?? 0), key: "MixCELoss")
+        }
+        r.loss.register("AMSoftmaxLoss", aliases: ["CosFaceLoss"], summary: "additive-margin softmax (margin m) on an AMSoftmax head",
+                        options: AMSoftmaxLoss.Options.self) { try AMSoftmaxLoss.make($0, $1) }
+        registerDistillationLosses(into: &r)
     }
 }

@@ -64,6 +64,8 @@ extension Registries {
         r.metric.register("TopkAcc", summary: "top-k accuracy (topk: [1, 5])", options: TopkAccOptions.self) { o, ctx in
             TopkAccuracy(topk: o.topk.filter { $0 <= max(ctx.classCount, 1) })
         }
+        r.metric.register("DistillationTopkAcc", summary: "top-k accuracy of one model of a DistillationModel (model_key)",
+                          options: DistillationTopkAccuracy.Options.self) { try DistillationTopkAccuracy.make($0, $1) }
         registerClassificationMetrics(into: &r)
     }
 

@@ -144,6 +144,7 @@ extension Registries {
                         epsilon: Float(o.epsilon), weightDecay: policy(o.weightDecay, reg, o.decay))
             }
         }
+        registerSAM(into: &r)
     }
 }
 

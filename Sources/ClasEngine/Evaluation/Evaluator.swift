@@ -14,7 +14,7 @@ public final class Evaluator {
     ///   reported), e.g. `tools eval`'s classification summary.
     public init(engine: Engine, extraMetrics: [Metric] = []) throws {
         self.engine = engine
-        let r = engine.registries, d = engine.decoder, ctx = ComponentContext(classCount: engine.classCount)
+        let r = engine.registries, d = engine.decoder, ctx = engine.componentContext
         losses = try WeightedLoss.build(engine.config.loss?.eval ?? [], registry: r.loss, context: ctx, decoder: d)
         let specs = engine.config.metric?.eval ?? []
         let configured: [Metric] = specs.isEmpty ? [TopkAccuracy(topk: [1, min(5, engine.classCount)])]
@@ -61,7 +61,7 @@ public final class Evaluator {
                         meters[name, default: AverageMeter()].add(value, weight: n)
                     }
                 }
-                for m in metrics { m.update(logits: outputs.logits, labels: batch.targets.labels) }
+                for m in metrics { m.update(outputs, labels: batch.targets.labels) }
                 let now = DispatchTime.now().uptimeNanoseconds
                 batchTime.add(Double(now - tick) / 1e9)
                 readTime.add(Double(readDone - tick) / 1e9)

@@ -18,7 +18,7 @@ public final class Predictor {
         guard let infer = engine.config.infer else { throw EngineError("tools infer needs an Infer section") }
         let r = engine.registries, d = engine.decoder
         let ops = try infer.transforms.map { try r.data.transform.build($0, context: (), decoder: d) }
-        let context = ComponentContext(classCount: engine.classCount)
+        let context = engine.componentContext
         var post: PostProcessor = TopkPostProcess(k: min(5, engine.classCount), labelNames: [:])
         if let spec = infer.postProcess { post = try r.postProcess.build(spec, context: context, decoder: d) }
         if let topk = post as? TopkPostProcess, topk.labelNames.isEmpty, let names = engine.classNames {

@@ -42,7 +42,7 @@ public final class Trainer {
         guard let trainData = engine.trainData, let optConfig = engine.config.optimizer else {
             throw EngineError("training needs DataLoader.Train and Optimizer")
         }
-        let r = engine.registries, d = engine.decoder, ctx = ComponentContext(classCount: engine.classCount)
+        let r = engine.registries, d = engine.decoder, ctx = engine.componentContext
         losses = try WeightedLoss.build(engine.config.loss?.train ?? [], registry: r.loss, context: ctx, decoder: d)
         metrics = try (engine.config.metric?.train ?? []).map { try r.metric.build($0, context: ctx, decoder: d) }
         updateFreq = engine.config.global.updateFreq
@@ -71,9 +71,18 @@ public final class Trainer {
         let make = try r.optimizer.build(optConfig.spec, context: (), decoder: d)
         optimizer = try make(engine.model.namedParameters(), schedule.learningRate(at: 0), decay)
         clipNorm = optConfig.clipNorm.map(Float.init)
-        ema = engine.config.ema.map { ModelEMA(model: engine.model, decay: Float($0.decay)) }
+        if let sam = optimizer as? SAM {
+            sam.clipNorm = clipNorm
+            guard updateFreq == 1 else {
+                throw ConfigError("SAM recomputes the gradient of one batch; set Global.update_freq to 1 (got \(updateFreq))",
+                                  at: optConfig.spec.nameLocation)
+            }
+        }
+        ema = engine.config.ema.map { ModelEMA(model: engine.model, decay: Float($0.decay), warmup: $0.useWarmup) }
         evaluator = engine.evalData == nil ? nil : try Evaluator(engine: engine)
-        observers = Trainer.standardObservers(engine)
+        // Components that follow training (metric-driven schedules, distillation models saving their student),
+        // then the curves and TensorBoard writers.
+        observers = ([schedule, engine.model] as [Any]).compactMap { $0 as? TrainingObserver } + Trainer.standardObservers(engine)
         if let resume = engine.config.global.checkpoints { try self.resume(from: resume) }
     }
 
@@ -241,9 +250,11 @@ public final class Trainer {
                 if let sam = optimizer as? ClosureStepping {
                     sam.step(gradientScale: scale) {
                         optimizer.zeroGrad()
-                        let again = WeightedLoss.total(losses, model.outputs(batch.images), batch.targets).0
-                        again.backward()
-                        return again.item
+                        return model.withoutBatchNormStatisticsUpdates {
+                            let again = WeightedLoss.total(losses, model.outputs(batch.images), batch.targets).0
+                            again.backward()
+                            return again.item
+                        }
                     }
                 } else {
                     optimizer.step(gradientScale: scale)
@@ -256,7 +267,7 @@ public final class Trainer {
             // Metrics and running averages.
             let n = batch.targets.labels.count
             samples += n
-            GradMode.withoutGrad { for m in metrics { m.update(logits: outputs.logits, labels: batch.targets.labels) } }
+            GradMode.withoutGrad { for m in metrics { m.update(outputs, labels: batch.targets.labels) } }
             for (name, value) in terms + [("loss", Double(lossValue))] {
                 if meters[name] == nil { order.append(name) }
                 meters[name, default: AverageMeter()].add(value, weight: n)

@@ -128,6 +128,12 @@ typedef struct {
 void clas_im2col(const clas_conv_geom *g, const float *x, int64_t c0, int64_t cg, float *col);
 /// Adds col back into dx (dx must be initialised); inverse scatter of clas_im2col.
 void clas_col2im(const clas_conv_geom *g, const float *col, int64_t c0, int64_t cg, float *dx);
+/// Direct convolution (groups = 1) for few input channels, e.g. an RGB stem: y[n,oh,ow,:cout] = bias +
+/// Σ x·w with OHWI weights w[cout, kh, kw, c] (bias may be null).
+void clas_conv_direct_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias,
+                              int64_t cout, float *y);
+/// Weight gradient of clas_conv_direct_forward: dw[cout, kh, kw, c] (overwritten) = Σ dy·x.
+void clas_conv_direct_wgrad(const clas_conv_geom *g, const float *x, const float *dy, int64_t cout, float *dw);
 /// Depthwise conv forward: y[n,oh,ow,c] = bias[c] + Σ x[n,ih,iw,c] * w[c,kh,kw] (bias may be null).
 void clas_dwconv_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias, float *y);
 /// Depthwise conv backward: dx (overwritten, may be null), dw (overwritten, may be null), dbias (may be null).

@@ -27,6 +27,7 @@ extension Tensor {
         if act == .none { return self }
         let out = Tensor(uninitializedShape: shape)
         clas_act_forward(act.rawValue, data, out.data, Int64(count))
+        OpTrace.record(.activation(act), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let x = detached()
         return out.record("activation", [self]) { g in

@@ -101,6 +101,7 @@ extension Tensor {
     /// Broadcast binary operation with its gradient.
     public static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
         let out = binaryData(op, a, b)
+        OpTrace.record(.binary(op), [a, b], out)
         guard needsGrad(a, b) else { return out }
         let aShape = a.shape, bShape = b.shape
         switch op {
@@ -135,6 +136,7 @@ extension Tensor {
     public func affine(_ alpha: Float, _ beta: Float) -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         clas_affine(data, alpha, beta, out.data, Int64(count))
+        OpTrace.record(.affine(alpha: alpha, beta: beta), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         return out.record("affine", [self]) { g in [g.affine(alpha, 0)] }
     }

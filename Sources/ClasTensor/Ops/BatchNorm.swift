@@ -36,6 +36,9 @@ extension Tensor {
         let out = Tensor(uninitializedShape: x.shape)
         clas_bn_apply(x.data, Int64(rows), Int64(c), mean.data, variance.data, eps, gamma?.data, beta?.data,
                       activation.rawValue, out.data)
+        OpTrace.record(.batchNorm(eps: eps, activation: activation, training: training, hasGamma: gamma != nil,
+                                  hasBeta: beta != nil),
+                       [x, runningMean, runningVar] + [gamma, beta].compactMap { $0 }, out)
         guard needsGrad(x, gamma, beta) else { return out }
         let sx = x.detached(), sg = gamma?.detached(), sb = beta?.detached()
         let rx = x.requiresGrad, rg = gamma?.requiresGrad ?? false, rbeta = beta?.requiresGrad ?? false

@@ -49,13 +49,17 @@ extension Tensor {
         precondition(cin % groups == 0 && cout % groups == 0 && w.shape[3] == cin / groups,
                      "conv2d: input \(x.shape), weight \(w.shape), groups \(groups)")
         let geom = WindowGeometry(input: x.shape, kernel: (kh, kw), stride: stride, padding: padding, dilation: dilation)
+        let out: Tensor
         if groups == cin && cout == cin && groups > 1 {
-            return depthwise(x, w, bias, geom)
+            out = depthwise(x, w, bias, geom)
+        } else if kh == 1 && kw == 1 && stride == (1, 1) && padding == .zero && groups == 1 {
+            out = pointwise(x, w, bias, geom)
+        } else {
+            out = general(x, w, bias, geom, groups)
         }
-        if kh == 1 && kw == 1 && stride == (1, 1) && padding == .zero && groups == 1 {
-            return pointwise(x, w, bias, geom)
-        }
-        return general(x, w, bias, geom, groups)
+        OpTrace.record(.conv2d(stride: stride, padding: padding, dilation: dilation, groups: groups),
+                       bias.map { [x, w, $0] } ?? [x, w], out)
+        return out
     }
 
     private static func pointwise(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry) -> Tensor {
@@ -117,17 +121,26 @@ extension Tensor {
         }
     }
 
+    /// Input channel count up to which groups = 1 convolutions use the direct kernel.
+    static let directConvMaxChannels = 4
+
     private static func general(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry, _ groups: Int)
         -> Tensor
     {
         let cin = x.shape[3], cout = w.shape[0], cg = cin / groups, coutg = cout / groups
         let k = w.shape[1] * w.shape[2] * cg, m = geom.rows
         let out = Tensor(uninitializedShape: Array(geom.outputShape.dropLast()) + [cout])
-        if let bias {
+        // Few input channels (an RGB stem): a direct kernel beats im2col + a GEMM with K = kh·kw·cin.
+        let direct = groups == 1 && cin <= Self.directConvMaxChannels
+        if let bias, !direct {
             for r in 0..<m { (out.data + r * cout).update(from: bias.data, count: cout) }
         }
-        let col = Storage(count: m * k)
         withUnsafePointer(to: geom.g) { gp in
+            if direct {
+                clas_conv_direct_forward(gp, x.data, w.data, bias?.data, Int64(cout), out.data)
+                return
+            }
+            let col = Storage(count: m * k)
             for gi in 0..<groups {
                 clas_im2col(gp, x.data, Int64(gi * cg), Int64(cg), col.pointer)
                 clas_sgemm(false, true, Int64(m), Int64(coutg), Int64(k), 1, col.pointer, Int64(k),
@@ -141,10 +154,15 @@ extension Tensor {
             let gx = rx ? Tensor.zeros(sx.shape) : nil
             let gw = rw ? Tensor(uninitializedShape: sw.shape) : nil
             var gb: Tensor? = nil
-            let col = Storage(count: m * k)
+            if direct, let gw {
+                withUnsafePointer(to: geom.g) { gp in
+                    clas_conv_direct_wgrad(gp, sx.data, g.data, Int64(cout), gw.data)
+                }
+            }
+            let col = Storage(count: direct && gx == nil ? 1 : m * k)
             withUnsafePointer(to: geom.g) { gp in
                 for gi in 0..<groups {
-                    if let gw {
+                    if let gw, !direct {
                         clas_im2col(gp, sx.data, Int64(gi * cg), Int64(cg), col.pointer)
                         clas_sgemm(true, false, Int64(coutg), Int64(k), Int64(m), 1, g.data + gi * coutg, Int64(cout),
                                    col.pointer, Int64(k), 0, gw.data + gi * coutg * k, Int64(k))

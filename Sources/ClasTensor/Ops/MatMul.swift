@@ -8,6 +8,7 @@ extension Tensor {
         let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
         let out = Tensor(uninitializedShape: [m, n])
         clas_sgemm(false, false, Int64(m), Int64(n), Int64(k), 1, a.data, Int64(k), b.data, Int64(n), 0, out.data, Int64(n))
+        OpTrace.record(.matmul, [a, b], out)
         guard needsGrad(a, b) else { return out }
         let sa = a.detached(), sb = b.detached(), ra = a.requiresGrad, rb = b.requiresGrad
         return out.record("matmul", [a, b]) { g in
@@ -38,10 +39,11 @@ extension Tensor {
         }
         clas_sgemm(false, true, Int64(rows), Int64(outF), Int64(inF), 1, x.data, Int64(inF), w.data, Int64(inF),
                    bias == nil ? 0 : 1, out.data, Int64(outF))
+        let inputs = bias.map { [x, w, $0] } ?? [x, w]
+        OpTrace.record(.linear, inputs, out)
         guard needsGrad(x, w, bias) else { return out }
         let sx = x.detached(), sw = w.detached(), rx = x.requiresGrad, rw = w.requiresGrad
         let rb = bias?.requiresGrad ?? false
-        let inputs = bias.map { [x, w, $0] } ?? [x, w]
         return out.record("linear", inputs) { g in
             var gx: Tensor? = nil, gw: Tensor? = nil, gb: Tensor? = nil
             if rx {  // dX = dY · W

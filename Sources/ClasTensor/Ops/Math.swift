@@ -11,6 +11,7 @@ extension Tensor {
     /// e^x.
     public func exp() -> Tensor {
         let out = unaryData(Int32(CLAS_UN_EXP))
+        OpTrace.record(.unary(.exp), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let y = out.detached()
         return out.record("exp", [self]) { g in [Tensor.binaryData(.mul, g, y)] }
@@ -19,6 +20,7 @@ extension Tensor {
     /// Natural logarithm.
     public func log() -> Tensor {
         let out = unaryData(Int32(CLAS_UN_LOG))
+        OpTrace.record(.unary(.log), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let x = detached()
         return out.record("log", [self]) { g in [Tensor.binaryData(.div, g, x)] }
@@ -27,6 +29,7 @@ extension Tensor {
     /// Square root.
     public func sqrt() -> Tensor {
         let out = unaryData(Int32(CLAS_UN_SQRT))
+        OpTrace.record(.unary(.sqrt), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let y = out.detached()
         return out.record("sqrt", [self]) { g in [Tensor.binaryData(.div, g, y).affine(0.5, 0)] }
@@ -35,6 +38,7 @@ extension Tensor {
     /// x².
     public func squared() -> Tensor {
         let out = unaryData(Int32(CLAS_UN_SQUARE))
+        OpTrace.record(.unary(.square), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let x = detached()
         return out.record("square", [self]) { g in [Tensor.binaryData(.mul, g, x).affine(2, 0)] }
@@ -43,6 +47,7 @@ extension Tensor {
     /// |x| (gradient sign(x), 0 at 0).
     public func abs() -> Tensor {
         let out = unaryData(Int32(CLAS_UN_ABS))
+        OpTrace.record(.unary(.abs), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let x = detached()
         return out.record("abs", [self]) { g in
@@ -56,6 +61,7 @@ extension Tensor {
     public func clamped(min lower: Float) -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         for i in 0..<count { out.data[i] = Swift.max(data[i], lower) }
+        OpTrace.record(.clampMin(lower), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let x = detached()
         return out.record("clamp_min", [self]) { g in

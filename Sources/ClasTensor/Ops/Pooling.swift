@@ -15,6 +15,7 @@ extension Tensor {
                 clas_maxpool_forward(gp, x.data, out.data, record ? am.baseAddress : nil)
             }
         }
+        OpTrace.record(.maxPool2d(kernel: kernel, stride: stride, padding: padding), [x], out)
         guard record else { return out }
         let inShape = x.shape
         return out.record("max_pool", [x]) { g in
@@ -33,6 +34,7 @@ extension Tensor {
         let geom = WindowGeometry(input: x.shape, kernel: kernel, stride: stride, padding: padding, dilation: (1, 1))
         let out = Tensor(uninitializedShape: geom.outputShape)
         withUnsafePointer(to: geom.g) { gp in clas_avgpool_forward(gp, x.data, out.data, countIncludePad) }
+        OpTrace.record(.avgPool2d(kernel: kernel, stride: stride, padding: padding, countIncludePad: countIncludePad), [x], out)
         guard needsGrad(x) else { return out }
         let inShape = x.shape
         return out.record("avg_pool", [x]) { g in
@@ -49,6 +51,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: keepDims ? [n, 1, 1, c] : [n, c])
         clas_sum_mid(x.data, out.data, Int64(n), Int64(s), Int64(c), false)
         clas_affine(out.data, 1 / Float(s), 0, out.data, Int64(out.count))
+        OpTrace.record(.globalAvgPool(keepDims: keepDims), [x], out)
         guard needsGrad(x) else { return out }
         let inShape = x.shape
         return out.record("global_avg_pool", [x]) { g in

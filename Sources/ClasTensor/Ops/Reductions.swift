@@ -5,6 +5,7 @@ extension Tensor {
     /// Sum of all elements (rank-0 result).
     public func sum() -> Tensor {
         let out = Tensor(Float(clas_sum_all(data, Int64(count))))
+        OpTrace.record(.sum(axes: nil, keepDims: false), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let shape = self.shape
         return out.record("sum", [self]) { g in [Tensor(shape: shape, repeating: g.item)] }
@@ -21,6 +22,7 @@ extension Tensor {
         for a in axesSet { kept[a] = 1 }
         let out = sumData(keptShape: kept)
         let final = keepDims ? out : out.reshapedData(shape.enumerated().filter { !axesSet.contains($0.offset) }.map(\.element))
+        OpTrace.record(.sum(axes: axesSet.sorted(), keepDims: keepDims), [self], final)
         guard Tensor.needsGrad(self) else { return final }
         let shape = self.shape
         return final.record("sum_axes", [self]) { g in [g.reshapedData(kept).expandedData(to: shape)] }

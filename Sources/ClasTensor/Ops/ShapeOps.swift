@@ -15,6 +15,7 @@ extension Tensor {
         }
         precondition(Tensor.count(of: resolved) == count, "cannot reshape \(shape) to \(newShape)")
         let out = reshapedData(resolved)
+        OpTrace.record(.reshape(resolved), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let original = shape
         return out.record("reshape", [self]) { g in [g.reshapedData(original)] }
@@ -32,6 +33,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: perm.map { shape[$0] })
         let shape64 = shape.map(Int64.init), perm64 = perm.map(Int64.init)
         clas_permute(data, out.data, Int32(rank), shape64, perm64)
+        OpTrace.record(.permute(perm), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         var inverse = [Int](repeating: 0, count: perm.count)
         for (i, p) in perm.enumerated() { inverse[p] = i }
@@ -65,6 +67,7 @@ extension Tensor {
             for o in 0..<outer { (out.data + o * rowOut + offset).update(from: t.data + o * rowIn, count: rowIn) }
             offset += rowIn
         }
+        OpTrace.record(.concat(axis: axis), tensors, out)
         guard needsGrad(tensors) else { return out }
         let sizes = tensors.map { $0.shape }
         return out.record("concat", tensors) { g in
@@ -93,6 +96,7 @@ extension Tensor {
         for o in 0..<outer {
             (out.data + o * length * inner).update(from: data + (o * shape[axis] + start) * inner, count: length * inner)
         }
+        OpTrace.record(.narrow(axis: axis, start: start, length: length), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let full = shape
         return out.record("narrow", [self]) { g in

@@ -12,6 +12,7 @@ extension Tensor {
         let cols = shape.last ?? 1, rows = count / Swift.max(cols, 1)
         let out = Tensor(uninitializedShape: shape)
         clas_softmax_rows(data, out.data, Int64(rows), Int64(cols), log)
+        OpTrace.record(.softmax(log: log), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         let y = out.detached()
         return out.record(log ? "log_softmax" : "softmax", [self]) { g in

@@ -1,0 +1,196 @@
+import ClasConfig
+import ClasModels
+import ClasNN
+import ClasTensor
+import Foundation
+
+/// Several models trained together (PaddleClas's `DistillationModel`): deep mutual learning (Zhang et al.,
+/// https://arxiv.org/abs/1706.00384) when all learn, knowledge distillation (Hinton et al.,
+/// https://arxiv.org/abs/1503.02531) when a frozen teacher guides a student.
+///
+/// ```yaml
+/// Arch:
+///   name: DistillationModel
+///   freeze_params_list: [False, False]     # True: frozen (no gradient, evaluation mode, no graph)
+///   infer_model_name: Student              # the model of eval/infer/export (default Student, else the first)
+///   models:
+///     - Teacher: {name: MobileNetV3_small_x1_0, head: {name: AMSoftmax, scale: 30}}
+///     - Student: {name: MobileNetV3_small_x1_0, pretrained: output/x/best_model}   # optional weights
+/// ```
+/// Parameters are named `<Key>.<name>` (`Student.conv_stem.weight`). The forward pass returns every model's
+/// logits by key for the distillation losses (`DistillationGTCELoss`, `DistillationDMLLoss`, …); metrics, evaluation
+/// losses and inference use the inference model's. When the best model is saved, its inference model's weights are
+/// also written alone to `best_model_<key>` (PaddleClas's `best_model_student`), loadable by a config of that model.
+///
+/// Unlike PaddleClas, a frozen model runs in evaluation mode (running batch-norm statistics, no dropout), as
+/// distillation from a fixed teacher expects.
+public final class DistillationModel: Module, MultiOutputModel, Reparameterizable {
+    /// The models with their keys, in config order.
+    public let models: [(name: String, model: Module)]
+    /// Which models are frozen.
+    public let frozen: [Bool]
+    /// The key of the model used for metrics, evaluation and inference.
+    public let inferModelName: String
+    /// Arch names of the models (for the inference model's weights file).
+    public let archNames: [String]
+
+    /// - Precondition: keys are unique, `frozen` has one flag per model and `inferModelName` is a key.
+    public init(models: [(String, Module)], frozen: [Bool], inferModelName: String, archNames: [String] = []) {
+        precondition(Set(models.map(\.0)).count == models.count, "DistillationModel: model keys must be unique")
+        precondition(frozen.count == models.count, "DistillationModel: one freeze flag per model")
+        precondition(models.contains { $0.0 == inferModelName }, "DistillationModel: no model '\(inferModelName)'")
+        self.models = models.map { (name: $0.0, model: $0.1) }
+        self.frozen = frozen
+        self.inferModelName = inferModelName
+        self.archNames = archNames
+        super.init()
+        for (m, f) in zip(models, frozen) where f { m.1.freeze() }
+    }
+
+    /// The model used for evaluation, inference and export.
+    public var inferenceModel: Module { models.first { $0.name == inferModelName }?.model ?? models[0].model }
+
+    public override var namedChildren: [(String, Module)] { models.map { ($0.name, $0.model) } }
+
+    /// The inference model's logits.
+    public override func forward(_ x: Tensor) -> Tensor { forwardOutputs(x).logits }
+
+    /// Every model's logits by key; frozen models run without a graph in evaluation mode.
+    public func forwardOutputs(_ x: Tensor) -> ModelOutputs {
+        var byName: [String: Tensor] = [:]
+        for ((name, model), isFrozen) in zip(models, frozen) {
+            if isFrozen {
+                if model.isTraining { model.eval() }
+                byName[name] = GradMode.withoutGrad { model.outputs(x).logits }
+            } else {
+                byName[name] = model.outputs(x).logits
+            }
+        }
+        return ModelOutputs(logits: byName[inferModelName] ?? Tensor(0), byName: byName)
+    }
+
+    public func reparameterize() {
+        for (_, m) in models { (m as? Reparameterizable)?.reparameterize() }
+    }
+
+    public var reparameterizedParameterCount: Int {
+        models.reduce(0) { $0 + (($1.model as? Reparameterizable)?.reparameterizedParameterCount ?? $1.model.parameterCount) }
+    }
+}
+
+extension DistillationModel: TrainingObserver {
+    /// After an epoch that set a new best, writes `best_model_<key>`: the inference model's weights under their
+    /// own names (and its EMA weights under `ema.`), with the metadata a run of that model reads.
+    public func epochDidEnd(_ trainer: Trainer, epoch: Int, record: [String: Double]) -> Bool {
+        guard trainer.state.bestEpoch == epoch else { return false }
+        let prefix = "\(inferModelName)."
+        var tensors = inferenceModel.stateDict()
+        if let ema = trainer.ema {
+            tensors += ema.shadow.filter { $0.0.hasPrefix(prefix) }.map { ("ema." + $0.0.dropFirst(prefix.count), $0.1) }
+        }
+        let engine = trainer.engine
+        var meta = ["format": Checkpoint.format, "class_num": String(engine.classCount),
+                    "best_metric": String(trainer.state.bestMetric), "best_epoch": String(epoch)]
+        if let i = models.firstIndex(where: { $0.name == inferModelName }), i < archNames.count { meta["arch"] = archNames[i] }
+        if let names = engine.classNames { meta["class_names"] = names.joined(separator: "\n") }
+        let path = (engine.outputDir as NSString).appendingPathComponent("best_model_\(inferModelName.lowercased())")
+        do {
+            try Safetensors.write(tensors, metadata: meta, to: Checkpoint.path(for: path))
+            engine.logger.info("Already save \(inferModelName) model in \(path)")
+        } catch {
+            engine.logger.warning("could not write \(Checkpoint.path(for: path)): \(error)")
+        }
+        return false
+    }
+}
+
+/// `Arch: {name: DistillationModel, models, freeze_params_list, infer_model_name, …}`.
+struct DistillationOptions: ConfigOptions {
+    /// Each model's key and its Arch component.
+    var models: [(name: String, spec: ComponentSpec)]
+    var frozen: [Bool]
+    var inferModelName: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case models, freezeParamsList = "freeze_params_list", pretrainedList = "pretrained_list"
+        case inferModelName = "infer_model_name", classNum = "class_num"
+    }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue)
+    static let ignoredKeys = ["use_sync_bn": "SwiftClas keeps BatchNorm statistics per process"]
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let entries = try c.decode([ComponentSpec].self, forKey: .models)
+        try decoder.configCheck(!entries.isEmpty, CodingKeys.models, "needs at least one model")
+        models = try entries.map { entry in
+            if entry.node["name"] != nil {
+                throw ConfigError("\(entry.path) must be a one-key map such as `- Student: {name: MobileNetV3_small_x1_0}`",
+                                  at: entry.node)
+            }
+            return (entry.name, try ComponentSpec(node: entry.args, path: "\(entry.path).\(entry.name)"))
+        }
+        let names = models.map(\.name)
+        try decoder.configCheck(Set(names).count == names.count, CodingKeys.models, "has repeated keys: \(names)")
+        frozen = try c.decodeIfPresent([Bool?].self, forKey: .freezeParamsList)?.map { $0 ?? false }
+            ?? [Bool](repeating: false, count: models.count)
+        try decoder.configCheck(frozen.count == models.count, CodingKeys.freezeParamsList,
+                                "needs one flag per model (\(models.count)), got \(frozen.count)")
+        let pretrained = try c.decodeIfPresent([ConfigNode].self, forKey: .pretrainedList) ?? []
+        try decoder.configCheck(pretrained.allSatisfy { $0.isNull || $0.scalar.flatMap { Scalars.bool($0.text) } == false },
+                                CodingKeys.pretrainedList, "is not supported; give each model `pretrained: <path>`")
+        inferModelName = try c.decodeIfPresent(String.self, forKey: .inferModelName)
+            ?? (names.contains("Student") ? "Student" : names[0])
+        try decoder.configCheck(names.contains(inferModelName), CodingKeys.inferModelName,
+                                "'\(inferModelName)' is not one of the models \(names)")
+        _ = try c.decodeIfPresent(Int.self, forKey: .classNum)
+    }
+}
+
+extension Registries {
+    static func registerDistillationModel(into r: inout Registries) {
+        r.arch.register("DistillationModel", summary: "models trained together: mutual learning, distillation",
+                        options: DistillationOptions.self) { o, ctx in
+            guard let registry = ctx.registry, let decoder = ctx.decoder else {
+                throw EngineError("DistillationModel builds its models through the Arch registry; build it with Engine")
+            }
+            var built: [(String, Module)] = []
+            for (name, spec) in o.models {
+                if spec.name == "DistillationModel" {
+                    throw ConfigError("\(spec.path): a DistillationModel cannot contain another", at: spec.nameLocation)
+                }
+                let weights = pretrainedPath(spec)
+                if let n = spec.args["class_num"]?.scalar.flatMap({ Scalars.int($0.text) }), n != ctx.classCount {
+                    decoder.notice("\(spec.path).class_num (\(n)) is replaced by the run's class count (\(ctx.classCount))",
+                                   at: spec.args["class_num"]?.location ?? spec.nameLocation)
+                }
+                let model = try registry.build(weights == nil ? spec : spec.removingArgs(["pretrained"]),
+                                               context: ArchContext(classCount: ctx.classCount), decoder: decoder)
+                if let weights { try loadWeights(weights, into: model, spec: spec) }
+                built.append((name, model))
+            }
+            return DistillationModel(models: built, frozen: o.frozen, inferModelName: o.inferModelName,
+                                     archNames: o.models.map(\.spec.name))
+        }
+    }
+
+    /// A sub-model's `pretrained` when it is a path (True/False keep the family's notice).
+    private static func pretrainedPath(_ spec: ComponentSpec) -> String? {
+        guard let text = spec.args["pretrained"]?.scalar?.text, Scalars.bool(text) == nil,
+              let node = spec.args["pretrained"], let scalar = node.scalar, !Scalars.isNull(scalar) else { return nil }
+        return text
+    }
+
+    /// Loads a sub-model's weights strictly (a teacher that half-loads would teach garbage).
+    private static func loadWeights(_ prefix: String, into model: Module, spec: ComponentSpec) throws {
+        let location = spec.args["pretrained"]?.location ?? spec.nameLocation
+        let contents: Checkpoint.Contents
+        do { contents = try Checkpoint.read(prefix: prefix) } catch {
+            throw ConfigError("\(spec.path).pretrained: \(error)", at: location)
+        }
+        let report = model.load(contents.model)
+        guard report.missing.isEmpty, report.mismatched.isEmpty else {
+            throw ConfigError("\(spec.path).pretrained: \(Checkpoint.path(for: prefix)) does not fit \(spec.name): \(report)",
+                              at: location)
+        }
+    }
+}

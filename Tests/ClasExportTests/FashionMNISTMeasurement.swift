@@ -1,0 +1,101 @@
+import ClasEngine
+import ClasExport
+import ClasModels
+import ClasNN
+import ClasTensor
+import Foundation
+import XCTest
+import _ClasTestSupport
+
+/// How the README's export and int8 figures were measured: the whole `DataLoader.Eval` split through SwiftClas and
+/// through onnxruntime on the same preprocessed tensors. Skipped unless `CLAS_EXPORT_MEASURE_CONFIG` (a config) and
+/// `CLAS_EXPORT_MEASURE_WEIGHTS` (float weights) are set; `CLAS_EXPORT_MEASURE_INT8` may list quantised checkpoints
+/// (comma-separated) from `tools quantize` / `tools compress`. Needs Python with onnxruntime (`CLAS_PYTHON`). The
+/// folder it prints keeps `modelI.onnx`, `inputs.bin` (NCHW float32), `labels.bin` (int32) and SwiftClas's
+/// `swift_logitsI.bin`, which `scripts/openvino_check.py` reads.
+final class FashionMNISTMeasurement: XCTestCase {
+    func testMeasureOnEvaluationSplit() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let config = env["CLAS_EXPORT_MEASURE_CONFIG"], let weights = env["CLAS_EXPORT_MEASURE_WEIGHTS"] else {
+            throw XCTSkip("set CLAS_EXPORT_MEASURE_CONFIG and CLAS_EXPORT_MEASURE_WEIGHTS to measure (see the README)")
+        }
+        let int8 = (env["CLAS_EXPORT_MEASURE_INT8"] ?? "").split(separator: ",").map(String.init)
+        let runtime = try OnnxRuntimeRunner.find()
+        let dir = temporaryDirectory()
+        let registries = Registries.builtins().withQuantizedCheckpoints()
+
+        var models: [(String, Module)] = []
+        let float = try Engine(configPath: config, overrides: ["Global.pretrained_model=\(weights)"], mode: .eval,
+                               registries: registries, quiet: true)
+        models.append(("float32", float.model))
+        for prefix in int8 {
+            let e = try Engine(configPath: config, overrides: ["Global.pretrained_model=\(prefix)"], mode: .eval,
+                               registries: registries, quiet: true)
+            XCTAssertTrue(e.model is QuantizedModel, prefix)
+            models.append(((prefix as NSString).lastPathComponent, e.model))
+        }
+        let (c, h, w) = ExportInput.shape(for: float.config)
+        var onnxPaths: [String] = [], sizes: [Int] = []
+        for (i, (_, model)) in models.enumerated() {
+            if let m = model as? Reparameterizable { m.reparameterize() }
+            model.eval()
+            let path = "\(dir)/model\(i).onnx"
+            let data = try OnnxExporter.serialize(OnnxExporter.export(model, height: h, width: w, channels: c))
+            try data.write(to: URL(fileURLWithPath: path))
+            onnxPaths.append(path)
+            sizes.append(data.count)
+        }
+
+        // Every evaluation image, preprocessed once, through every model in SwiftClas; the inputs saved as NCHW.
+        let inputPath = "\(dir)/inputs.bin"
+        FileManager.default.createFile(atPath: inputPath, contents: nil)
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: inputPath))
+        var labels: [Int] = []
+        var swiftLogits = [[Float]](repeating: [], count: models.count)
+        let cursor = try XCTUnwrap(float.evalData).start(epoch: 0, from: 0)
+        while let batch = try cursor.next() {
+            labels += batch.targets.labels
+            for (i, (_, model)) in models.enumerated() {
+                swiftLogits[i] += GradMode.withoutGrad { model(batch.images) }.scalars
+            }
+            let nchw = GradMode.withoutGrad { batch.images.permuted([0, 3, 1, 2]) }
+            file.write(Data(bytes: nchw.data, count: nchw.count * 4))
+        }
+        try file.close()
+        try labels.map(Int32.init).withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: "\(dir)/labels.bin"))
+        let classes = swiftLogits[0].count / labels.count
+        for (i, logits) in swiftLogits.enumerated() {  // for other runtimes (scripts/openvino_check.py)
+            try logits.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: "\(dir)/swift_logits\(i).bin"))
+        }
+
+        var lines = ["model | ONNX MB | top-1 SwiftClas | top-1 onnxruntime | max |Δlogit| | top-1 agreement"]
+        for (i, path) in onnxPaths.enumerated() {
+            let out = "\(dir)/logits\(i).bin"
+            try runtime.python(["-c", """
+                import numpy as np, onnxruntime as ort
+                s = ort.InferenceSession('\(path)', providers=['CPUExecutionProvider'])
+                x = np.memmap('\(inputPath)', dtype='<f4', mode='r').reshape(-1, \(c), \(h), \(w))
+                ys = [s.run(None, {'x': np.ascontiguousarray(x[i:i + 256])})[0] for i in range(0, len(x), 256)]
+                np.concatenate(ys).astype('<f4').tofile('\(out)')
+                """])
+            let ort = try Data(contentsOf: URL(fileURLWithPath: out)).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            XCTAssertEqual(ort.count, swiftLogits[i].count)
+            func argmax(_ v: [Float], _ row: Int) -> Int {
+                (0..<classes).max { v[row * classes + $0] < v[row * classes + $1] } ?? 0
+            }
+            var correctSwift = 0, correctOrt = 0, agree = 0
+            for (row, label) in labels.enumerated() {
+                let a = argmax(swiftLogits[i], row), b = argmax(ort, row)
+                if a == label { correctSwift += 1 }
+                if b == label { correctOrt += 1 }
+                if a == b { agree += 1 }
+            }
+            let n = Double(labels.count)
+            lines.append(String(format: "%@ | %.2f | %.4f | %.4f | %.2e | %.4f", models[i].0, Double(sizes[i]) / 1e6,
+                                Double(correctSwift) / n, Double(correctOrt) / n,
+                                Double(maxAbsDifference(ort, swiftLogits[i])), Double(agree) / n))
+        }
+        print("Fashion-MNIST evaluation split (\(labels.count) images; inputs, labels and ONNX files in \(dir)):\n"
+              + lines.joined(separator: "\n"))
+    }
+}

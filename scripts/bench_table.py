@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Side-by-side performance table: SwiftClas `tools benchmark` vs PyTorch eager (+timm) vs onnxruntime.
+
+For every model and size, runs in one go (SwiftClas and the peer back to back, so machine drift hits both):
+training images/s at batch 32, inference batch-1 latency and batch-32 images/s, and peak RSS of the
+training processes. Prints a Markdown table (the README's performance table) and writes the raw figures as JSON.
+
+Usage: scripts/bench_table.py [--models ...] [--sizes 224 64] [--out bench.json]
+Needs a release build (.build/release/tools) and the peer venv of ../shared/bench/setup-peers.sh
+(PEERPY, default $TMPDIR/peervenv/bin/python).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.join(HERE, "..", "..", "shared", "bench")
+TOOLS = os.environ.get("TOOLS", os.path.join(HERE, "..", ".build", "release", "tools"))
+PEERPY = os.environ.get("PEERPY", os.path.join(os.environ.get("TMPDIR", "/tmp"), "peervenv", "bin", "python"))
+
+
+def run(cmd):
+    """Runs cmd under /usr/bin/time -v; returns (stdout, peak RSS MiB)."""
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    if p.returncode != 0:
+        sys.stderr.write(f"failed: {' '.join(cmd)}\n{p.stderr[-2000:]}\n")
+    return p.stdout, (int(rss.group(1)) / 1024 if rss else None)
+
+
+def ours_train(model, size):
+    out, rss = run([TOOLS, "benchmark", "--model", model, "--size", str(size), "--batch", "32", "--mode", "train"])
+    m = re.findall(r"([0-9.]+) img/s", out)
+    return (float(m[-1]) if m else None), rss
+
+
+def ours_infer(model, size):
+    out, _ = run([TOOLS, "benchmark", "--model", model, "--size", str(size), "--batch", "32", "--mode", "infer",
+                  "--reps", "10"])
+    lat = re.search(r"batch 1 latency: ([0-9.]+) ms", out)
+    thr = re.findall(r"([0-9.]+) img/s", out)
+    return (float(lat.group(1)) if lat else None), (float(thr[-1]) if thr else None)
+
+
+def peer_train(model, size):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "p.json")
+        _, rss = run([PEERPY, os.path.join(BENCH, "peer_train.py"), "--models", model, "--res", str(size),
+                      "--batch", "32", "--warmup", "2", "--reps", "5", "--out", path])
+        try:
+            return json.load(open(path))["results"][0]["img_per_s_median"], rss
+        except (OSError, KeyError, IndexError, ValueError):
+            return None, rss
+
+
+def peer_infer(model, size):
+    """{'torch': (b1 ms, b32 img/s), 'ort': (b1 ms, b32 img/s)} (MobileOne: the fused form)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, _ = run([PEERPY, os.path.join(BENCH, "peer_infer.py"), "--models", model, "--res", str(size),
+                      "--onnx-dir", tmp, "--out", os.path.join(tmp, "i.json")])
+    res = {}
+    for line in out.splitlines():
+        m = re.match(r"(.+?)\s+(torch|ort)\s+b=\s*(\d+)\s+([0-9.]+) ms\s+([0-9.]+) img/s", line)
+        if not m or "multi-branch" in m.group(1):
+            continue  # MobileOne: compare with the fused model, as SwiftClas infers
+        kind, batch, ms, ips = m.group(2), int(m.group(3)), float(m.group(4)), float(m.group(5))
+        entry = res.setdefault(kind, [None, None])
+        if batch == 1:
+            entry[0] = ms
+        else:
+            entry[1] = ips
+    return res
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a and b else "–"
+
+
+def fmt(x, digits=1):
+    return f"{x:.{digits}f}" if x is not None else "–"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", nargs="+",
+                    default=["mobilenetv3_small_100", "mobilenetv3_large_100", "efficientnet_b0", "mobileone_s0"])
+    ap.add_argument("--sizes", nargs="+", type=int, default=[224, 64])
+    ap.add_argument("--skip-infer", action="store_true")
+    ap.add_argument("--out", default="bench_table.json")
+    args = ap.parse_args()
+    rows = []
+    for model in args.models:
+        for size in args.sizes:
+            r = {"model": model, "size": size}
+            r["ours_train"], r["ours_rss"] = ours_train(model, size)
+            r["torch_train"], r["torch_rss"] = peer_train(model, size)
+            if not args.skip_infer:
+                r["ours_b1_ms"], r["ours_b32"] = ours_infer(model, size)
+                p = peer_infer(model, size)
+                r["torch_b1_ms"], r["torch_b32"] = p.get("torch", [None, None])
+                r["ort_b1_ms"], r["ort_b32"] = p.get("ort", [None, None])
+            rows.append(r)
+            print(json.dumps(r), file=sys.stderr, flush=True)
+    json.dump(rows, open(args.out, "w"), indent=1)
+    print("| model | size | train img/s SwiftClas | PyTorch | ratio | peak RSS MiB SwiftClas / PyTorch "
+          "| infer b1 ms SwiftClas | onnxruntime | ratio | infer b32 img/s SwiftClas | onnxruntime | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['size']} | {fmt(r['ours_train'])} | {fmt(r['torch_train'])} | "
+              f"{ratio(r['ours_train'], r['torch_train'])} | {fmt(r['ours_rss'], 0)} / {fmt(r['torch_rss'], 0)} | "
+              f"{fmt(r.get('ours_b1_ms'), 2)} | {fmt(r.get('ort_b1_ms'), 2)} | "
+              f"{ratio(r.get('ort_b1_ms'), r.get('ours_b1_ms'))} | {fmt(r.get('ours_b32'))} | "
+              f"{fmt(r.get('ort_b32'))} | {ratio(r.get('ours_b32'), r.get('ort_b32'))} |")
+
+
+if __name__ == "__main__":
+    main()
