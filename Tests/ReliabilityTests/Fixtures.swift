@@ -8,8 +8,8 @@ import _ClasTestSupport
 import Glibc
 #endif
 
-/// A tiny image-folder training run (4 classes of 32×32 PNGs, a MobileNetV3-small ×0.35) written into a temporary
-/// folder, small enough that `tools train` finishes an epoch in a fraction of a second.
+/// A tiny training run (4 classes of 32×32 PNGs in class folders, optionally with list files; a MobileNetV3-small
+/// ×0.35) written into a scratch folder, small enough that `tools train` finishes an epoch in a fraction of a second.
 struct FaultRun {
     let dir: String
     let config: String
