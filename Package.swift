@@ -30,6 +30,8 @@ let package = Package(
 
         // Hand-written SIMD kernels and the thread pool (C, per-function target attributes, run-time dispatch).
         .target(name: "ClasKernels", dependencies: ["CBLAS"]),
+        // Open MPI loaded with dlopen only in processes started by mpirun: no build-time MPI dependency.
+        .target(name: "ClasMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
 
         // Engine layers, bottom to top.
         .target(name: "ClasTensor", dependencies: ["ClasKernels", "CBLAS"], swiftSettings: swift5),
@@ -45,7 +47,7 @@ let package = Package(
         .target(
             name: "ClasEngine",
             dependencies: ["ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasProto",
-                           "ClasPlot", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                           "ClasPlot", "ClasMPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swift5),
         /// Generated protobuf messages (ONNX subset, TensorBoard events), committed so builds need no protoc.
         .target(

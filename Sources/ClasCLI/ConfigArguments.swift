@@ -23,6 +23,10 @@ enum CommandContext {
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
+    } catch let stop as Distributed.AgreedStop {
+        // Every rank of a multi-process run stopped together; rank 0 reports why.
+        if stop.report { FileHandle.standardError.write(Data("error: \(stop.message)\n".utf8)) }
+        throw ExitCode.failure
     } catch let error as ConfigError {
         FileHandle.standardError.write(Data("\(error.description)\n".utf8))
         throw ExitCode(2)

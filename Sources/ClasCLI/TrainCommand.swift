@@ -10,6 +10,7 @@ struct TrainCommand: ParsableCommand {
               tools train -c CONFIG -o Global.epochs=30 -o Optimizer.lr.learning_rate=0.05
               tools train -c CONFIG -o Global.checkpoints=output/MobileNetV3_small_x1_0/latest   # resume
               tools train -c CONFIG -o LRFinder.auto=True          # find the learning rate first
+              mpirun -np 2 tools train -c CONFIG   # data-parallel over 2 processes (Open MPI)
             Checkpoints, logs and train_curves.png go to Global.output_dir/<Arch.name>/ (TensorBoard events to
             its vdl/ folder with Global.use_visualdl: True).
             """)
@@ -18,10 +19,12 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            // With LRFinder.auto, the learning-rate finder runs first and sets the base rate (nil: stop_after).
-            guard let engine = try LRFinder.trainingEngine(configPath: options.config, overrides: options.overrides,
-                                                           registries: CommandContext.registries) else { return }
-            try Trainer(engine: engine).run()
+            try Distributed.run {
+                // With LRFinder.auto, the learning-rate finder runs first and sets the base rate (nil: stop_after).
+                guard let engine = try LRFinder.trainingEngine(configPath: options.config, overrides: options.overrides,
+                                                               registries: CommandContext.registries) else { return }
+                try Trainer(engine: engine).run()
+            }
         }
     }
 }
@@ -40,9 +43,11 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .eval,
-                                    registries: CommandContext.registries)
-            try EvaluationReport(engine: engine).run()
+            try Distributed.runOnRankZero(command: "eval") {
+                let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .eval,
+                                        registries: CommandContext.registries)
+                try EvaluationReport(engine: engine).run()
+            }
         }
     }
 }
@@ -56,9 +61,11 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .infer,
-                                    registries: CommandContext.registries, quiet: true)
-            try Predictor(engine: engine).run()
+            try Distributed.runOnRankZero(command: "infer") {
+                let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .infer,
+                                        registries: CommandContext.registries, quiet: true)
+                try Predictor(engine: engine).run()
+            }
         }
     }
 }

@@ -31,6 +31,12 @@ public final class Engine {
     public private(set) var model: Module
     public let trainData: BatchStream?
     public let evalData: BatchStream?
+    /// The processes training together (``SingleProcess`` unless started by mpirun; other modes run alone).
+    public let communicator: Communicator
+    /// Whether BatchNorm statistics are global over the processes (`Arch.use_sync_bn` in a multi-process run).
+    public let syncBatchNorm: Bool
+    /// Whether each process evaluates its own part of `DataLoader.Eval` (results are combined).
+    public let shardedEvaluation: Bool
 
     /// The most classes a model may have (a larger count is a typo or a corrupt label, and would not fit in memory).
     public static let maxClassCount = 1_000_000
@@ -38,24 +44,32 @@ public final class Engine {
     /// Loads and validates `configPath` with `overrides`, then builds what `mode` needs.
     /// - Parameters:
     ///   - quiet: do not print log lines (tests); they still go to the log file.
+    ///   - communicator: the processes of a data-parallel run (default ``Distributed/current``); only training
+    ///     uses it, other modes run in one process.
     public init(configPath: String, overrides: [String] = [], mode: Mode, registries: Registries = .builtins(),
-                quiet: Bool = false) throws {
+                quiet: Bool = false, communicator: Communicator? = nil) throws {
         self.mode = mode
+        let comm = mode == .train ? communicator ?? Distributed.current : SingleProcess()
+        self.communicator = comm
         self.registries = registries
         decoder = ConfigDecoder()
         config = try RunConfig.load(configPath, overrides: overrides, decoder: decoder)
         try Engine.requireSections(config, mode: mode)
-        let (fineTuning, archSpec) = try FineTuning.read(config.arch)
+        let (fineTuning, tunedSpec) = try FineTuning.read(config.arch)
+        let (syncRequested, archSpec) = try SyncBatchNorm.read(tunedSpec)
         outputDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
         seed = UInt64(truncatingIfNeeded: config.global.seed ?? 0)
         if let n = config.global.numThreads { clas_set_num_threads(Int32(n)) }
+        if comm.isDistributed, let t = config.global.collectiveTimeout { Distributed.setCollectiveTimeout(t) }
         ImageCodec.defaultMaxPixels = config.global.maxImagePixels
 
         // Data first: folder datasets decide the class count.
         var splits: Set<DataBuilder.Split> = []
         if mode == .train { splits.insert(.train) }
         if mode == .eval || (mode == .train && config.global.evalDuringTrain) { splits.insert(.eval) }
-        let data = try DataBuilder(config: config, registries: registries.data, decoder: decoder, seed: seed, splits: splits)
+        var data = try DataBuilder(config: config, registries: registries.data, decoder: decoder, seed: seed, splits: splits)
+        data.rank = comm.rank
+        data.worldSize = comm.worldSize
         let archClassNum = archSpec.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } }
         // Weights to load are read first: a SwiftClas checkpoint knows its class count and names.
         let usePretrained = mode != .train || config.global.checkpoints == nil
@@ -74,17 +88,39 @@ public final class Engine {
         }
         try Engine.checkUnusedComponents(config, arch: archSpec, registries: registries, decoder: decoder)
 
-        let logger = RunLogger(path: (outputDir as NSString).appendingPathComponent("\(mode.rawValue).log"))
-        logger.quiet = quiet
+        let logger: RunLogger
+        if comm.rank == 0 {
+            logger = RunLogger(path: (outputDir as NSString).appendingPathComponent("\(mode.rawValue).log"))
+            logger.quiet = quiet
+        } else {
+            // Only rank 0 logs; the others report their warnings on stderr.
+            logger = RunLogger(path: nil, progressBar: false)
+            logger.quiet = true
+            logger.stderrWarningPrefix = "[rank \(comm.rank)] "
+        }
         self.logger = logger
+        // Sharded evaluation only for metrics known to combine across processes (TopkAcc and the like); metrics that
+        // cannot be built before the model (e.g. those naming distillation models) are evaluated whole on every rank.
+        shardedEvaluation = comm.isDistributed
+            && ((try? Engine.evalMetrics(config, registries, decoder, classCount)).map(data.evalCanBeSharded) ?? false)
         trainData = try data.stream(.train, classCount: classCount) { logger.warning($0) }
-        evalData = try data.stream(.eval, classCount: classCount) { logger.warning($0) }
+        evalData = try data.stream(.eval, classCount: classCount, sharded: shardedEvaluation) { logger.warning($0) }
         for notice in decoder.notices { logger.warning(notice.description) }
 
         Randomness.seed(seed)
         model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount, registry: registries.arch,
                                                                           decoder: decoder), decoder: decoder)
         try fineTuning.apply(to: model, archName: archSpec.name)
+        syncBatchNorm = syncRequested && comm.isDistributed && !fineTuning.freezeBatchNorm
+        if syncBatchNorm { SyncBatchNorm.apply(to: model, communicator: comm) }
+        if syncRequested && !syncBatchNorm {
+            logger.info("Arch.use_sync_bn has no effect here: "
+                        + (fineTuning.freezeBatchNorm ? "Arch.freeze_bn keeps the statistics fixed" : "one process trains"))
+        }
+        if comm.isDistributed {
+            Distributed.abortHint = "Checkpoints are written atomically: the last one in \(outputDir) is intact; "
+                + "resume with -o Global.checkpoints=\(outputDir)/latest"
+        }
         if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
         let adapterContext = ModelAdapterContext(config: config, mode: mode, weights: pretrained, classCount: classCount,
                                                  registries: registries, logger: logger, decoder: decoder)
@@ -121,6 +157,13 @@ public final class Engine {
             throw EngineError("\(file) does not fit this model: \(shapes.isEmpty ? "missing \(report.missing.prefix(5))" : shapes). "
                               + "Set Arch.class_num to the class count the weights were trained with.")
         }
+    }
+
+    /// The evaluation metrics a run would build (TopkAcc by default), to decide whether they can be sharded.
+    static func evalMetrics(_ c: RunConfig, _ r: Registries, _ d: ConfigDecoder, _ classCount: Int) throws -> [Metric] {
+        let specs = c.metric?.eval ?? []
+        if specs.isEmpty { return [TopkAccuracy(topk: [1, min(5, classCount)])] }
+        return try specs.map { try r.metric.build($0, context: ComponentContext(classCount: classCount), decoder: d) }
     }
 
     /// The sections each mode cannot run without.

@@ -39,27 +39,49 @@ static CLAS_MV void bn_stats_chunk(void *ctx, int64_t begin, int64_t end, int ti
     }
 }
 
-void clas_bn_stats(const float *x, int64_t rows, int64_t c, float *mean, float *var) {
+/// Σ(x−K) and Σ(x−K)² per channel into sums[0, c) and sums[c, 2c), accumulated per thread and combined in thread
+/// order (deterministic for a thread count). Returns -1 when out of memory.
+static int bn_shifted_sums(const float *x, int64_t rows, int64_t c, const float *shift, double *sums) {
     int threads = clas_num_threads();
-    bn_job j = {.x = x, .c = c, .shift = x};
+    bn_job j = {.x = x, .c = c, .shift = shift};
     j.partials = calloc((size_t)threads * 2 * (size_t)c, sizeof(double));
-    if (!j.partials || rows <= 0) {
-        free(j.partials);
-        return;
-    }
-    clas_parallel_for(rows, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(c, 1)), bn_stats_chunk, &j);
+    if (!j.partials) return -1;
+    if (rows > 0) clas_parallel_for(rows, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(c, 1)), bn_stats_chunk, &j);
     for (int64_t i = 0; i < c; i++) {
         double s = 0, q = 0;
         for (int t = 0; t < threads; t++) {
             s += j.partials[(int64_t)t * 2 * c + i];
             q += j.partials[(int64_t)t * 2 * c + c + i];
         }
-        double m = s / (double)rows;
-        double v = q / (double)rows - m * m;
-        mean[i] = (float)((double)x[i] + m);
-        var[i] = (float)(v > 0 ? v : 0);
+        sums[i] = s;
+        sums[c + i] = q;
     }
     free(j.partials);
+    return 0;
+}
+
+/// mean = K + S/count, biased var = Q/count − (S/count)².
+static void bn_finalize_stats(const double *sums, double count, int64_t c, const float *shift, float *mean, float *var) {
+    for (int64_t i = 0; i < c; i++) {
+        double m = sums[i] / count;
+        double v = sums[c + i] / count - m * m;
+        mean[i] = (float)((double)shift[i] + m);
+        var[i] = (float)(v > 0 ? v : 0);
+    }
+}
+
+void clas_bn_stats(const float *x, int64_t rows, int64_t c, float *mean, float *var) {
+    double *sums = malloc((size_t)c * 2 * sizeof(double));
+    if (!sums || rows <= 0 || bn_shifted_sums(x, rows, c, x, sums) != 0) {
+        free(sums);
+        return;
+    }
+    bn_finalize_stats(sums, (double)rows, c, x, mean, var);
+    free(sums);
+}
+
+void clas_bn_partial_sums(const float *x, int64_t rows, int64_t c, const float *shift, double *sums) {
+    if (bn_shifted_sums(x, rows, c, shift, sums) != 0) memset(sums, 0, (size_t)c * 2 * sizeof(double));
 }
 
 #define APPLY_LOOP(ACT)                                                                                               \
@@ -183,40 +205,48 @@ static CLAS_MV void bn_bwd2_chunk(void *ctx, int64_t begin, int64_t end, int tid
     }
 }
 
-void clas_bn_backward(const float *x, const float *dy, int64_t rows, int64_t c, const float *mean, const float *var,
-                      float eps, const float *gamma, const float *beta, int act, bool batch_stats, float *dx,
-                      float *dgamma, float *dbeta) {
-    int threads = clas_num_threads();
-    // coef: scale, bias (z = x·scale + bias), xhat scale/shift (x̂ = x·xs + xb), cg, cx.
-    float *coef = malloc((size_t)c * 6 * sizeof(float));
-    double *partials = calloc((size_t)threads * 2 * (size_t)c, sizeof(double));
-    if (!coef || !partials) {
-        free(coef);
-        free(partials);
-        return;
-    }
-    float *scale = coef, *bias = coef + c, *xs = coef + 2 * c, *xb = coef + 3 * c, *cg = coef + 4 * c,
-          *cx = coef + 5 * c;
+/// The per-channel coefficients of the backward pass: scale, bias (z = x·scale + bias), x̂ = x·xs + xb.
+static void bn_backward_coefficients(int64_t c, const float *mean, const float *var, float eps, const float *gamma,
+                                     const float *beta, float *coef) {
+    float *scale = coef, *bias = coef + c, *xs = coef + 2 * c, *xb = coef + 3 * c;
     bn_coefficients(c, mean, var, eps, gamma, beta, scale, bias);
     for (int64_t i = 0; i < c; i++) {
         xs[i] = 1.0f / sqrtf(var[i] + eps);
         xb[i] = -mean[i] * xs[i];
     }
-    bn_job j = {.x = x, .dy = dy, .c = c, .partials = partials, .scale = scale, .bias = bias, .xhat_scale = xs,
-                .xhat_shift = xb, .coef_g = cg, .coef_x = cx, .dx = dx, .act = act};
-    int64_t grain = CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(c, 1));
-    clas_parallel_for(rows, grain, bn_bwd1_chunk, &j);
+}
+
+/// Pass 1 over the rows: Σg into sums[0, c) and Σg·x̂ into sums[c, 2c), combined in thread order. `coef` holds
+/// the four coefficient rows of `bn_backward_coefficients` followed by room for cg and cx.
+static int bn_backward_sums(const float *x, const float *dy, int64_t rows, int64_t c, int act, float *coef,
+                            double *sums) {
+    int threads = clas_num_threads();
+    double *partials = calloc((size_t)threads * 2 * (size_t)c, sizeof(double));
+    if (!partials) return -1;
+    bn_job j = {.x = x, .dy = dy, .c = c, .partials = partials, .scale = coef, .bias = coef + c,
+                .xhat_scale = coef + 2 * c, .xhat_shift = coef + 3 * c, .act = act};
+    clas_parallel_for(rows, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(c, 1)), bn_bwd1_chunk, &j);
     for (int64_t i = 0; i < c; i++) {
         double sg = 0, sgx = 0;
         for (int t = 0; t < threads; t++) {
             sg += partials[(int64_t)t * 2 * c + i];
             sgx += partials[(int64_t)t * 2 * c + c + i];
         }
-        if (dbeta) dbeta[i] = (float)sg;
-        if (dgamma) dgamma[i] = (float)sgx;
+        sums[i] = sg;
+        sums[c + i] = sgx;
+    }
+    free(partials);
+    return 0;
+}
+
+/// Pass 2: dx from the sums over `count` rows (all processes' rows with synchronised statistics).
+static void bn_backward_dx(const float *x, const float *dy, int64_t rows, int64_t c, int act, float *coef,
+                           const double *sums, double count, bool batch_stats, float *dx) {
+    float *scale = coef, *xs = coef + 2 * c, *xb = coef + 3 * c, *cg = coef + 4 * c, *cx = coef + 5 * c;
+    for (int64_t i = 0; i < c; i++) {
         if (batch_stats) {
             // dx = scale·(g − Σg/M − x̂·Σgx̂/M), x̂ = x·xs + xb  ⇒  dx = scale·g − cg − cx·x.
-            double m = (double)rows;
+            double sg = sums[i], sgx = sums[c + i], m = count;
             cx[i] = (float)(scale[i] * sgx / m * xs[i]);
             cg[i] = (float)(scale[i] * (sg / m + sgx / m * xb[i]));
         } else {
@@ -224,7 +254,44 @@ void clas_bn_backward(const float *x, const float *dy, int64_t rows, int64_t c, 
             cg[i] = 0;
         }
     }
-    if (dx) clas_parallel_for(rows, grain, bn_bwd2_chunk, &j);
+    if (!dx) return;
+    bn_job j = {.x = x, .dy = dy, .c = c, .scale = scale, .bias = coef + c, .coef_g = cg, .coef_x = cx, .dx = dx,
+                .act = act};
+    clas_parallel_for(rows, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(c, 1)), bn_bwd2_chunk, &j);
+}
+
+void clas_bn_backward(const float *x, const float *dy, int64_t rows, int64_t c, const float *mean, const float *var,
+                      float eps, const float *gamma, const float *beta, int act, bool batch_stats, float *dx,
+                      float *dgamma, float *dbeta) {
+    float *coef = malloc((size_t)c * 6 * sizeof(float));
+    double *sums = malloc((size_t)c * 2 * sizeof(double));
+    if (!coef || !sums) goto done;
+    bn_backward_coefficients(c, mean, var, eps, gamma, beta, coef);
+    if (bn_backward_sums(x, dy, rows, c, act, coef, sums) != 0) goto done;
+    for (int64_t i = 0; i < c; i++) {
+        if (dbeta) dbeta[i] = (float)sums[i];
+        if (dgamma) dgamma[i] = (float)sums[c + i];
+    }
+    bn_backward_dx(x, dy, rows, c, act, coef, sums, (double)rows, batch_stats, dx);
+done:
     free(coef);
-    free(partials);
+    free(sums);
+}
+
+void clas_bn_backward_sums(const float *x, const float *dy, int64_t rows, int64_t c, const float *mean,
+                           const float *var, float eps, const float *gamma, const float *beta, int act, double *sums) {
+    float *coef = malloc((size_t)c * 6 * sizeof(float));
+    if (coef) bn_backward_coefficients(c, mean, var, eps, gamma, beta, coef);
+    if (!coef || bn_backward_sums(x, dy, rows, c, act, coef, sums) != 0) memset(sums, 0, (size_t)c * 2 * sizeof(double));
+    free(coef);
+}
+
+void clas_bn_backward_dx(const float *x, const float *dy, int64_t rows, int64_t c, const float *mean, const float *var,
+                         float eps, const float *gamma, const float *beta, int act, const double *sums, double count,
+                         float *dx) {
+    float *coef = malloc((size_t)c * 6 * sizeof(float));
+    if (!coef) return;
+    bn_backward_coefficients(c, mean, var, eps, gamma, beta, coef);
+    bn_backward_dx(x, dy, rows, c, act, coef, sums, count, true, dx);
+    free(coef);
 }

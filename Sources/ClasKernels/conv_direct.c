@@ -11,13 +11,60 @@ typedef struct {
     int64_t cout;
 } direct_job;
 
-/// wt[(kh·kw + kw)·cin + ci][cout] from OHWI weights.
-static float *transpose_weights(const float *w, int64_t cout, int64_t k) {
-    float *wt = malloc((size_t)(cout * k) * sizeof(float));
-    if (!wt) return NULL;
-    for (int64_t o = 0; o < cout; o++)
-        for (int64_t i = 0; i < k; i++) wt[i * cout + o] = w[o * k + i];
-    return wt;
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+
+/// Output pixels computed together: independent accumulators hide the FMA latency.
+#define DIRECT_PIXELS 8
+
+/// y[pixels ow0 ..< ow0 + np of row (n, oh)][co0 ..< co0 + 16] for padded weights wt[k][coutp] (np ≤ 8, width ≤ 16).
+static inline __attribute__((always_inline)) void direct_block(const direct_job *j, int64_t n, int64_t oh,
+                                                               int64_t ow0, int np, int64_t co0, int width,
+                                                               int64_t coutp, float *yrow) {
+    const clas_conv_geom *g = j->g;
+    const int64_t cin = g->c;
+    v16 acc[DIRECT_PIXELS];
+    for (int p = 0; p < DIRECT_PIXELS; p++) acc[p] = (v16){0};
+    int64_t iw_first = ow0 * g->sw - g->pl, iw_last = (ow0 + np - 1) * g->sw - g->pl + (g->kw - 1) * g->dw;
+    bool interior = np == DIRECT_PIXELS && iw_first >= 0 && iw_last < g->w;
+    for (int64_t kh = 0; kh < g->kh; kh++) {
+        int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+        if (ih < 0 || ih >= g->h) continue;
+        const float *xrow = j->x + (n * g->h + ih) * g->w * cin;
+        for (int64_t kw = 0; kw < g->kw; kw++) {
+            const float *wp = j->wt + (kh * g->kw + kw) * cin * coutp + co0;
+            int64_t iw0 = ow0 * g->sw - g->pl + kw * g->dw;
+            if (interior) {
+                for (int64_t ci = 0; ci < cin; ci++) {
+                    v16 w = *(const v16u *)(wp + ci * coutp);
+                    const float *xp = xrow + iw0 * cin + ci;
+                    for (int p = 0; p < DIRECT_PIXELS; p++) acc[p] += w * xp[p * g->sw * cin];
+                }
+            } else {
+                for (int64_t ci = 0; ci < cin; ci++) {
+                    v16 w = *(const v16u *)(wp + ci * coutp);
+                    for (int p = 0; p < np; p++) {
+                        int64_t iw = iw0 + p * g->sw;
+                        if (iw >= 0 && iw < g->w) acc[p] += w * xrow[iw * cin + ci];
+                    }
+                }
+            }
+        }
+    }
+    // The bias last, as a GEMM with beta = 1 adds it: same rounding as the im2col path and other runtimes.
+    v16 b = {0};
+    if (j->bias) {
+        float tmp[16] = {0};
+        memcpy(tmp, j->bias + co0, (size_t)width * sizeof(float));
+        memcpy(&b, tmp, sizeof b);
+    }
+    for (int p = 0; p < np; p++) {
+        v16 r = acc[p];
+        if (j->bias) r += b;
+        float *y = yrow + (ow0 + p) * j->cout + co0;
+        if (width == 16) *(v16u *)y = r;
+        else memcpy(y, &r, (size_t)width * sizeof(float));
+    }
 }
 
 /// One chunk = a range of output rows (n·oh).
@@ -25,38 +72,28 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
     (void)tid;
     const direct_job *j = ctx;
     const clas_conv_geom *g = j->g;
-    const int64_t cout = j->cout, cin = g->c;
+    const int64_t cout = j->cout, coutp = (cout + 15) / 16 * 16;
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;
-        for (int64_t ow = 0; ow < g->ow; ow++) {
-            float *restrict y = j->y + (r * g->ow + ow) * cout;
-            memset(y, 0, (size_t)cout * sizeof(float));
-            for (int64_t kh = 0; kh < g->kh; kh++) {
-                int64_t ih = oh * g->sh - g->pt + kh * g->dh;
-                if (ih < 0 || ih >= g->h) continue;
-                for (int64_t kw = 0; kw < g->kw; kw++) {
-                    int64_t iw = ow * g->sw - g->pl + kw * g->dw;
-                    if (iw < 0 || iw >= g->w) continue;
-                    const float *xp = j->x + ((n * g->h + ih) * g->w + iw) * cin;
-                    const float *wp = j->wt + (kh * g->kw + kw) * cin * cout;
-                    for (int64_t ci = 0; ci < cin; ci++) {
-                        const float xv = xp[ci];
-                        const float *restrict wr = wp + ci * cout;
-                        for (int64_t co = 0; co < cout; co++) y[co] += xv * wr[co];
-                    }
-                }
+        float *yrow = j->y + r * g->ow * cout;
+        for (int64_t co0 = 0; co0 < cout; co0 += 16) {
+            int width = (int)CLAS_MIN(16, cout - co0);
+            for (int64_t ow0 = 0; ow0 < g->ow; ow0 += DIRECT_PIXELS) {
+                int np = (int)CLAS_MIN(DIRECT_PIXELS, g->ow - ow0);
+                direct_block(j, n, oh, ow0, np, co0, width, coutp, yrow);
             }
-            // The bias last, as a GEMM with beta = 1 adds it: same rounding as the im2col path and other runtimes.
-            if (j->bias)
-                for (int64_t co = 0; co < cout; co++) y[co] += j->bias[co];
         }
     }
 }
 
 void clas_conv_direct_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias,
                               int64_t cout, float *y) {
-    float *wt = transpose_weights(w, cout, g->kh * g->kw * g->c);
+    // wt[(kh·kw + kw)·cin + ci][coutp]: output channels innermost, padded to whole vectors with zeros.
+    int64_t k = g->kh * g->kw * g->c, coutp = (cout + 15) / 16 * 16;
+    float *wt = calloc((size_t)(k * coutp), sizeof(float));
     if (!wt) return;
+    for (int64_t o = 0; o < cout; o++)
+        for (int64_t i = 0; i < k; i++) wt[i * coutp + o] = w[o * k + i];
     direct_job j = {.g = g, .x = x, .wt = wt, .bias = bias, .y = y, .cout = cout};
     clas_parallel_for(g->n * g->oh, 4, direct_fwd_chunk, &j);
     free(wt);

@@ -8,7 +8,7 @@
 let paddleIgnoredArchKeys: [String: String] = [
     "pretrained": "weights are not downloaded; set Global.pretrained_model to a checkpoint or a timm .safetensors file",
     "use_ssld": "SSLD weights are not downloaded; set Global.pretrained_model instead",
-    "use_sync_bn": "SwiftClas keeps BatchNorm statistics per process",
+    "use_sync_bn": "read by the engine: SyncBN across the processes of an mpirun run",
     "infer_model_name": "only used by distillation models",
     "infer_output_key": "only used by retrieval models",
     "infer_add_softmax": "export never appends a softmax; Infer.PostProcess applies it",

@@ -50,6 +50,9 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
     /// SwiftClas: refuse images with more pixels than this (≥ 1), like PIL's decompression-bomb limit.
     /// Default 89_478_485.
     public var maxImagePixels: Int
+    /// SwiftClas: seconds a collective operation of a multi-process (mpirun) run may take before the job is
+    /// stopped with an error (a rank died or hung), or nil for the default (300, or `CLAS_COLLECTIVE_TIMEOUT`).
+    public var collectiveTimeout: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case checkpoints
@@ -73,6 +76,7 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         case numThreads = "num_threads"
         case skipBadImages = "skip_bad_images"
         case maxImagePixels = "max_image_pixels"
+        case collectiveTimeout = "collective_timeout"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -81,7 +85,7 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         "use_dali": "DALI data loading does not exist in SwiftClas",
         "to_static": "SwiftClas has no static-graph mode",
         "use_multilabel": "multi-label training is not supported yet",
-        "log_ranks": "SwiftClas trains in one process",
+        "log_ranks": "only rank 0 logs",
         "print_mem_info": "memory logging is not supported",
         "export_for_fd": "inference.yml for FastDeploy is not written",
         "uniform_output_enabled": "the PaddleX output layout is not used",
@@ -112,6 +116,10 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         numThreads = try c.decodeIfPresent(Int.self, forKey: .numThreads)
         skipBadImages = try c.decode(.skipBadImages, default: false)
         maxImagePixels = try c.decode(.maxImagePixels, default: 89_478_485)
+        collectiveTimeout = try c.decodeIfPresent(Double.self, forKey: .collectiveTimeout)
+        if let t = collectiveTimeout {
+            try decoder.configCheck(t > 0, CodingKeys.collectiveTimeout, "must be positive (seconds), got \(t)")
+        }
 
         for (value, key) in [
             (epochs, CodingKeys.epochs), (saveInterval, .saveInterval), (evalInterval, .evalInterval),

@@ -11,6 +11,8 @@ struct DataBuilder {
     let registries: DataRegistries
     let decoder: ConfigDecoder
     let seed: UInt64
+    /// This process and the number of processes: each trains on its shard of every batch.
+    var rank = 0, worldSize = 1
     private var datasets: [Split: any ImageDataset] = [:]
 
     /// Builds the datasets of both splits (file lists are read and checked here).
@@ -45,15 +47,24 @@ struct DataBuilder {
     var classCount: Int? { (datasets[.train] ?? datasets[.eval])?.classCount }
     var classNames: [String]? { (datasets[.train] ?? datasets[.eval])?.classNames }
 
-    /// The loader of a split, or nil when the config has none.
-    func stream(_ s: Split, classCount: Int, log: @escaping (String) -> Void) throws -> BatchStream? {
-        guard let spec = split(s), let dataset = datasets[s] else { return nil }
+    /// Whether the processes can split the evaluation data between them (see ``ShardedEvaluation``).
+    func evalCanBeSharded(metrics: [Metric]) -> Bool {
+        guard let eval = datasets[.eval] else { return false }
+        return ShardedEvaluation.canShard(count: eval.count, worldSize: worldSize, metrics: metrics)
+    }
+
+    /// The loader of a split, or nil when the config has none. Training batches follow PaddlePaddle's
+    /// `DistributedBatchSampler` over the processes; with `sharded`, evaluation reads this process's shard only.
+    func stream(_ s: Split, classCount: Int, sharded: Bool = false, log: @escaping (String) -> Void) throws -> BatchStream? {
+        guard let spec = split(s), var dataset = datasets[s] else { return nil }
+        if sharded { dataset = DatasetShard(dataset, rank: rank, worldSize: worldSize) }
+        let (rank, worldSize) = s == .train ? (self.rank, self.worldSize) : (0, 1)
         let ops = try spec.transformOps.map { try registries.transform.build($0, context: (), decoder: decoder) }
         let batchOps = try spec.batchTransformOps.map { try registries.batchTransform.build($0, context: (), decoder: decoder) }
         var settings = SamplerSettings(batchSize: spec.batchSize, shuffle: spec.shuffle, dropLast: spec.dropLast)
         if let sampler = spec.sampler { settings = try registries.sampler.build(sampler, context: (), decoder: decoder) }
         let sampler = try BatchSampler(datasetCount: dataset.count, batchSize: settings.batchSize, shuffle: settings.shuffle,
-                                   dropLast: settings.dropLast, seed: seed)
+                                   dropLast: settings.dropLast, seed: seed, rank: rank, worldSize: worldSize)
         let workers = spec.loader.numWorkers ?? 2
         let options = DataLoader.Options(numWorkers: workers, seed: seed &+ (s == .train ? 0 : 1),
                                          skipBadImages: config.global.skipBadImages)

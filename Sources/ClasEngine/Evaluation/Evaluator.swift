@@ -78,6 +78,9 @@ public final class Evaluator {
             }
             iteration += 1
         }
+        if engine.shardedEvaluation {
+            ShardedEvaluation.reduce(meters: &meters, order: order, metrics: metrics, communicator: engine.communicator)
+        }
         let values = order.map { ($0, meters[$0]?.average ?? 0) } + metricValues
         logger.info("\(tag)[Avg]" + LogFormat.pairs(values))
         if cursor.skippedCount > 0 {

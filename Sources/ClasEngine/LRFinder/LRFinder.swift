@@ -192,6 +192,10 @@ extension LRFinder {
             engine.logger.warning("LRFinder.auto is skipped: a resumed run (Global.checkpoints) keeps its learning rate")
             return engine
         }
+        if engine.communicator.isDistributed {  // each rank would search on its own shard and pick its own rate
+            throw EngineError("LRFinder.auto does not run under mpirun: find the rate in one process (tools lr_find -c "
+                              + "CONFIG), then start mpirun with -o Optimizer.lr.learning_rate=<rate> -o LRFinder.auto=False")
+        }
         _ = try override(for: engine.config, learningRate: 1)  // a schedule without a base rate fails before the search
         let result = try run(engine: engine, configPath: configPath, overrides: overrides, registries: registries)
         let o = try override(for: engine.config, learningRate: result.learningRate)

@@ -13,6 +13,8 @@ public final class RunLogger {
     public var capture: ((String) -> Void)?
     /// Suppress stdout (still writes the file and capture).
     public var quiet = false
+    /// When set, warnings also go to stderr with this prefix (the quiet, non-writing ranks of a distributed run).
+    public var stderrWarningPrefix: String?
 
     /// - Parameters:
     ///   - path: log file (appended to; created with its folder), or nil.
@@ -44,6 +46,9 @@ public final class RunLogger {
 
     private func emit(_ level: String, _ message: String) {
         let line = "[\(dateFormatter.string(from: Date()))] ppcls \(level): \(message)"
+        if level == "WARNING", let prefix = stderrWarningPrefix {
+            FileHandle.standardError.write(Data((prefix + line + "\n").utf8))
+        }
         clearBar()
         if !quiet { print(line) }
         fflush(stdout)

@@ -46,6 +46,17 @@ public final class TopkAccuracy: Metric {
     }
 }
 
+extension TopkAccuracy: ReducibleMetric {
+    /// Hits per k, then the sample count.
+    public var partialSums: [Double] { hits.map(Double.init) + [Double(total)] }
+
+    public func setPartialSums(_ sums: [Double]) {
+        precondition(sums.count == topk.count + 1, "TopkAcc: \(topk.count + 1) sums expected, got \(sums.count)")
+        hits = sums.dropLast().map { Int($0) }
+        total = Int(sums[topk.count])
+    }
+}
+
 /// A running, sample-weighted average (PaddleClas's `AverageMeter`).
 public struct AverageMeter {
     public private(set) var sum = 0.0

@@ -10,6 +10,9 @@ import Foundation
 /// step, EMA update. Per epoch: evaluation when due, `best_model`, `latest` and `epoch_N` checkpoints. Resuming
 /// (`Global.checkpoints`) is exact, including mid-epoch after Ctrl-C: batches and random draws are functions of
 /// (seed, epoch, index), so the same seed gives bit-identical weights whether or not the run was interrupted.
+///
+/// Started by `mpirun`, every process runs a trainer on its shard of each batch (``DistributedTraining``):
+/// gradients are averaged across processes, rank 0 logs and writes checkpoints, evaluation is split.
 public final class Trainer {
     public let engine: Engine
     public let optimizer: Optimizer
@@ -21,6 +24,8 @@ public final class Trainer {
     let clipNorm: Float?
     let itersPerEpoch: Int
     let updateFreq: Int
+    /// Set in a multi-process run.
+    let distributed: DistributedTraining?
     /// Epoch/step/best so far (restored on resume).
     public private(set) var state = Checkpoint.State(epoch: 0, step: 0, bestMetric: 0, bestEpoch: 0)
     /// Batches of the epoch after `state.epoch` already trained (mid-epoch resume).
@@ -82,8 +87,12 @@ public final class Trainer {
         evaluator = engine.evalData == nil ? nil : try Evaluator(engine: engine)
         // Components that follow training (metric-driven schedules, distillation models saving their student),
         // then the curves and TensorBoard writers.
-        observers = ([schedule, engine.model] as [Any]).compactMap { $0 as? TrainingObserver } + Trainer.standardObservers(engine)
+        observers = ([schedule, engine.model] as [Any]).compactMap { $0 as? TrainingObserver }
+            + (engine.communicator.rank == 0 ? Trainer.standardObservers(engine) : [])
+        distributed = engine.communicator.isDistributed ? DistributedTraining(engine: engine, optimizer: optimizer, ema: ema) : nil
         if let resume = engine.config.global.checkpoints { try self.resume(from: resume) }
+        let batchSize = engine.config.dataLoader?.train?.batchSize ?? 0
+        try distributed?.synchronizeAtStart(batchSize: batchSize)
     }
 
     /// Restores model, optimizer, EMA and progress from a checkpoint prefix.
@@ -138,8 +147,10 @@ public final class Trainer {
     /// Runs epochs until `lastEpoch` (≤ `Global.epochs`) is complete, as if training stopped there.
     @discardableResult
     public func runEpochs(until lastEpoch: Int) throws -> Double {
-        try AtomicFile.write(ConfigDump.yaml(engine.config.root, header: "resolved config of this training run"),
-                             to: path("config.yaml"))
+        if distributed?.isWriter ?? true {
+            try AtomicFile.write(ConfigDump.yaml(engine.config.root, header: "resolved config of this training run"),
+                                 to: path("config.yaml"))
+        }
         Interruption.install()
         defer { Interruption.uninstall() }
         let epochs = global.epochs
@@ -150,6 +161,7 @@ public final class Trainer {
         while state.epoch < min(epochs, lastEpoch) {
             let epoch = state.epoch + 1
             try trainEpoch(epoch)
+            distributed?.reconcile()
             var record: [String: Double] = ["epoch": Double(epoch)]
             for (k, v) in lastTrainAverages { record["train_\(k)"] = v }
             record["lr"] = Double(optimizer.learningRate)
@@ -177,7 +189,8 @@ public final class Trainer {
             }
             history.append(record)
             state.epoch = epoch
-            let stop = observers.reduce(false) { $1.epochDidEnd(self, epoch: epoch, record: record) || $0 }
+            var stop = observers.reduce(false) { $1.epochDidEnd(self, epoch: epoch, record: record) || $0 }
+            if let distributed { stop = distributed.anyRank(stop) }
             if epoch % global.saveInterval == 0 { try save("epoch_\(epoch)") }
             try save("latest")
             if stop {
@@ -217,26 +230,34 @@ public final class Trainer {
         var tick = DispatchTime.now().uptimeNanoseconds
         let epochs = global.epochs
         for iteration in start..<itersPerEpoch {
-            if let sig = Interruption.pendingSignal ?? (iterationsThisRun == interruptAfterIterations ? SIGINT : nil) {
+            let signal = Interruption.pendingSignal ?? (iterationsThisRun == interruptAfterIterations ? SIGINT : nil)
+            if let sig = distributed.map({ $0.agreedSignal(signal) }) ?? signal {
                 try saveInterrupted(epoch: epoch, iteration: iteration, signal: sig)
             }
             iterationsThisRun += 1
             guard let batch = try cursor.next() else { break }
             let readDone = DispatchTime.now().uptimeNanoseconds
-            Randomness.beginStep(seed: engine.seed, step: state.step * updateFreq + iteration % updateFreq)
+            Randomness.beginStep(seed: distributed?.stepSeed(engine.seed) ?? engine.seed,
+                                 step: state.step * updateFreq + iteration % updateFreq)
             let lr = schedule.learningRate(at: state.step)
             optimizer.learningRate = lr
             let outputs = model.outputs(batch.images)
             let (total, terms) = WeightedLoss.total(losses, outputs, batch.targets)
             let lossValue = total.item
-            guard lossValue.isFinite else {
-                throw EngineError("training stopped: the loss is \(lossValue) at epoch \(epoch), iteration \(iteration) "
+            guard distributed?.lossIsFiniteEverywhere(lossValue) ?? lossValue.isFinite else {
+                throw stopError("training stopped: the loss is \(lossValue) at epoch \(epoch), iteration \(iteration) "
                                   + "(step \(state.step), lr \(lr)); the checkpoints in \(engine.outputDir) are untouched. "
                                   + "Lower the learning rate or check the data.")
             }
-            total.backward()
+            let stepping = (iteration + 1) % updateFreq == 0
+            if stepping, let distributed {
+                total.backward(onLeafGradient: distributed.averager.gradientReady)
+                distributed.averager.finish()
+            } else {
+                total.backward()
+            }
             var stepped = false
-            if (iteration + 1) % updateFreq == 0 {
+            if stepping {
                 var scale = 1 / Float(updateFreq)
                 // A finite loss can still have non-finite gradients (an overflow in the backward pass); stepping
                 // would write NaN into the weights, which activations can hide from the loss.
@@ -253,6 +274,7 @@ public final class Trainer {
                         return model.withoutBatchNormStatisticsUpdates {
                             let again = WeightedLoss.total(losses, model.outputs(batch.images), batch.targets).0
                             again.backward()
+                            distributed?.averager.finish()
                             return again.item
                         }
                     }
@@ -296,6 +318,7 @@ public final class Trainer {
             }
         }
         lastTrainAverages = metrics.flatMap(\.values) + order.map { ($0, meters[$0]?.average ?? 0) }
+        if let distributed { lastTrainAverages = distributed.averageOverRanks(lastTrainAverages) }
         logger.info("[Train][Epoch \(epoch)/\(epochs)][Avg]" + LogFormat.pairs(lastTrainAverages))
         if cursor.skippedCount > 0 {
             logger.warning("[Train][Epoch \(epoch)/\(epochs)] skipped \(cursor.skippedCount) bad image(s) "
@@ -309,16 +332,26 @@ public final class Trainer {
         state.extra["iteration"] = String(iteration)
         defer { state.extra["iteration"] = nil }
         state.epoch = epoch - 1
+        distributed?.reconcile()
         try save("latest")
+        distributed?.barrier("checkpoint written")
         state.epoch = savedEpoch
         logger.info("Interrupted (signal \(signal)) at epoch \(epoch), iteration \(iteration); resume with "
                     + "-o Global.checkpoints=\(path("latest"))")
-        throw EngineError("training interrupted by signal \(signal); a resumable checkpoint is at \(path("latest")).safetensors")
+        throw stopError("training interrupted by signal \(signal); a resumable checkpoint is at \(path("latest")).safetensors")
     }
 
     private func path(_ name: String) -> String { (engine.outputDir as NSString).appendingPathComponent(name) }
 
+    /// The error that ends training; in a multi-process run every rank throws it together and rank 0 reports it.
+    private func stopError(_ message: String) -> Error {
+        guard let distributed else { return EngineError(message) }
+        return Distributed.AgreedStop(message: message, report: distributed.isWriter)
+    }
+
+    /// Writes a checkpoint (rank 0 only in a multi-process run; the replicas are identical).
     private func save(_ name: String) throws {
+        guard distributed?.isWriter ?? true else { return }
         var s = state
         s.extra["arch"] = engine.config.arch.name
         s.extra["class_num"] = String(engine.classCount)

@@ -111,6 +111,17 @@ void clas_bn_apply(const float *x, int64_t rows, int64_t c, const float *mean, c
 void clas_bn_backward(const float *x, const float *dy, int64_t rows, int64_t c, const float *mean, const float *var,
                       float eps, const float *gamma, const float *beta, int act, bool batch_stats, float *dx,
                       float *dgamma, float *dbeta);
+/// Synchronised (cross-process) batch norm: Σ(x−K) into sums[0, c) and Σ(x−K)² into sums[c, 2c) around a
+/// per-channel shift K (e.g. the first row), in double precision; deterministic for a thread count.
+void clas_bn_partial_sums(const float *x, int64_t rows, int64_t c, const float *shift, double *sums);
+/// Synchronised backward, pass 1: Σg into sums[0, c) and Σg·x̂ into sums[c, 2c) (g = dy·act'), i.e. this process's
+/// dbeta and dgamma.
+void clas_bn_backward_sums(const float *x, const float *dy, int64_t rows, int64_t c, const float *mean,
+                           const float *var, float eps, const float *gamma, const float *beta, int act, double *sums);
+/// Synchronised backward, pass 2: dx from the sums of every process over `count` rows in all.
+void clas_bn_backward_dx(const float *x, const float *dy, int64_t rows, int64_t c, const float *mean, const float *var,
+                         float eps, const float *gamma, const float *beta, int act, const double *sums, double count,
+                         float *dx);
 
 // MARK: - Convolution helpers (NHWC)
 

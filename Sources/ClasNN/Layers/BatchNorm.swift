@@ -14,6 +14,8 @@ public final class BatchNorm: Module {
     public var activation: Activation
     /// When true, always normalises with the running statistics and never updates them (frozen BN for fine-tuning).
     public var useRunningStatistics = false
+    /// Makes the training statistics global across processes (SyncBN, `Arch.use_sync_bn`); nil keeps them local.
+    public var statisticsReducer: CrossProcessReducer?
 
     public override class var bufferNames: Set<String> { ["running_mean", "running_var"] }
 
@@ -33,7 +35,7 @@ public final class BatchNorm: Module {
     public override func forward(_ x: Tensor) -> Tensor {
         Tensor.batchNorm(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
                          training: isTraining && !useRunningStatistics, momentum: momentum, eps: eps,
-                         activation: activation)
+                         activation: activation, reducer: statisticsReducer)
     }
 
     /// Per-channel (scale, shift) of the evaluation-mode affine map y = x·scale + shift (for folding into a conv).

@@ -37,7 +37,9 @@ extension Tensor {
 
     /// Back-propagates from this tensor: `seed` (default: ones, for a scalar loss) times d(self)/d(leaf) is added to
     /// every leaf's `grad`. The graph is released as it is consumed unless `retainGraph`.
-    public func backward(_ seed: Tensor? = nil, retainGraph: Bool = false) {
+    /// - Parameter onLeafGradient: called with each leaf as soon as its `grad` is final for this pass (every
+    ///   operation using it has run), e.g. to start averaging gradients across processes during the backward pass.
+    public func backward(_ seed: Tensor? = nil, retainGraph: Bool = false, onLeafGradient: ((Tensor) -> Void)? = nil) {
         precondition(requiresGrad, "backward() on a tensor that does not require grad")
         let start = seed ?? Tensor(shape: shape, repeating: 1)
         precondition(start.shape == shape, "backward seed \(start.shape) for tensor \(shape)")
@@ -47,6 +49,7 @@ extension Tensor {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
             if t.gradFn == nil || t.retainsGrad {
                 t.grad = t.grad.map { $0.adding(g) } ?? g
+                if t.gradFn == nil { onLeafGradient?(t) }
             }
             guard let fn = t.gradFn, let rule = fn.backward else { continue }
             let inputGrads = GradMode.withoutGrad { Profiler.measure("\(fn.name) backward") { rule(g) } }
