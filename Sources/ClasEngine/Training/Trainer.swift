@@ -260,10 +260,11 @@ public final class Trainer {
             if stepping {
                 var scale = 1 / Float(updateFreq)
                 // A finite loss can still have non-finite gradients (an overflow in the backward pass); stepping
-                // would write NaN into the weights, which activations can hide from the loss.
+                // would write NaN into the weights, which activations can hide from the loss. (With several
+                // processes the gradients are already averaged here, so every rank stops together.)
                 let norm = optimizer.gradientNorm() * scale
                 guard norm.isFinite else {
-                    throw EngineError("training stopped: the gradient norm is \(norm) at epoch \(epoch), iteration "
+                    throw stopError("training stopped: the gradient norm is \(norm) at epoch \(epoch), iteration "
                                       + "\(iteration) (step \(state.step), lr \(lr)); the checkpoints in \(engine.outputDir) "
                                       + "are untouched. Lower the learning rate or check the data.")
                 }
