@@ -88,5 +88,11 @@ let package = Package(
             dependencies: ["ClasExport", "ClasEngine", "ClasModels", "ClasData", "ClasProto", "_ClasTestSupport"],
             swiftSettings: swift5),
         .testTarget(name: "ClasPlotTests", dependencies: ["ClasPlot", "ClasData"], swiftSettings: swift5),
+        /// Bad data, bad configs and arguments, training faults (NaN, signals, kill -9, full disk) and untrusted
+        /// files, end to end (several tests run the `tools` binary of the same build as a subprocess).
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["ClasEngine", "ClasData", "ClasConfig", "ClasTensor", "ClasNN", "_ClasTestSupport"],
+            swiftSettings: swift5),
     ]
 )

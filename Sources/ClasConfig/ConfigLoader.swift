@@ -49,6 +49,9 @@ public enum ConfigLoader {
 
     /// Parses one YAML document (null when empty), locating nodes with `locate`.
     static func parseDocument(_ text: String, locate: (Int, Int) -> SourceLocation) throws -> ConfigNode {
+        guard ConfigLimits.nestingBound(text) <= ConfigLimits.maxDepth else {
+            throw ConfigError("YAML nested more than \(ConfigLimits.maxDepth) levels deep is not a config", at: locate(1, 1))
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -56,18 +59,25 @@ public enum ConfigLoader {
             throw yamlError(error, locate: locate)
         }
         guard let node else { return .null(at: locate(1, 1)) }
-        return try convert(node, locate: locate)
+        var budget = ConfigLimits.maxNodes
+        return try convert(node, locate: locate, budget: &budget)
     }
 
-    /// Turns a Yams node into a ``ConfigNode``, rejecting duplicate and non-scalar keys and applying `<<` merges.
-    static func convert(_ node: Node, locate: (Int, Int) -> SourceLocation) throws -> ConfigNode {
+    /// Turns a Yams node into a ``ConfigNode``, rejecting duplicate and non-scalar keys and applying `<<` merges;
+    /// refuses documents that expand (through aliases) to more than `budget` values.
+    static func convert(_ node: Node, locate: (Int, Int) -> SourceLocation, budget: inout Int) throws -> ConfigNode {
         let location = node.mark.map { locate($0.line, $0.column) } ?? .unknown
+        budget -= 1
+        guard budget >= 0 else {
+            throw ConfigError("the YAML expands to more than \(ConfigLimits.maxNodes) values (aliases of aliases?); "
+                              + "this is not a config", at: location)
+        }
         switch node {
         case .scalar(let scalar):
             let quoted = scalar.style != .plain || scalar.tag.description == Tag.Name.str.rawValue
             return .scalar(scalar.string, quoted: quoted, at: location)
         case .sequence(let sequence):
-            return .sequence(try sequence.map { try convert($0, locate: locate) }, at: location)
+            return .sequence(try sequence.map { try convert($0, locate: locate, budget: &budget) }, at: location)
         case .mapping(let mapping):
             var entries: [ConfigNode.Entry] = []
             var merged: [ConfigNode.Entry] = []
@@ -76,7 +86,7 @@ public enum ConfigLoader {
                 guard case .scalar(let keyScalar) = keyNode else {
                     throw ConfigError("map keys must be plain names, not a list or map", at: keyLocation)
                 }
-                let value = try convert(valueNode, locate: locate)
+                let value = try convert(valueNode, locate: locate, budget: &budget)
                 if keyScalar.string == "<<" && keyScalar.style == .plain {
                     merged += try mergeEntries(value)
                     continue

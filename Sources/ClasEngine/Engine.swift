@@ -38,6 +38,9 @@ public final class Engine {
     /// Whether each process evaluates its own part of `DataLoader.Eval` (results are combined).
     public let shardedEvaluation: Bool
 
+    /// The most classes a model may have (a larger count is a typo or a corrupt label, and would not fit in memory).
+    public static let maxClassCount = 1_000_000
+
     /// Loads and validates `configPath` with `overrides`, then builds what `mode` needs.
     /// - Parameters:
     ///   - quiet: do not print log lines (tests); they still go to the log file.
@@ -74,6 +77,11 @@ public final class Engine {
         let savedClassNum = pretrained?.metadata["class_num"].flatMap(Int.init)
         classCount = archClassNum ?? data.classCount ?? savedClassNum ?? 1000
         classNames = data.classNames ?? pretrained?.metadata["class_names"].map { $0.components(separatedBy: "\n") }
+        if classCount > Engine.maxClassCount {
+            let what = archClassNum != nil ? "Arch.class_num is" : data.classCount != nil ? "the data's largest label gives" : "the weights give"
+            throw ConfigError("\(what) \(classCount) classes, more than \(Engine.maxClassCount); check Arch.class_num and the labels",
+                              at: archSpec.args["class_num"]?.location ?? archSpec.nameLocation)
+        }
         if let dataClasses = data.classCount, let archClassNum, dataClasses > archClassNum {
             throw ConfigError("Arch.class_num is \(archClassNum) but the data has \(dataClasses) classes",
                               at: archSpec.args["class_num"]?.location ?? archSpec.nameLocation)

@@ -65,7 +65,8 @@ public struct ImageNetDataset: ImageDataset {
                 }
                 if let classCount, label >= classCount {
                     throw DatasetError(file: listPath, line: i + 1,
-                                       "label \(label) is not below the class count \(classCount) (Arch.class_num)")
+                                       "label \(label) is not below the class count \(classCount) (Arch.class_num, or the "
+                                       + "training data's classes for an evaluation list)")
                 }
             }
             paths.append(ImageFiles.join(imageRoot, fields[0]))

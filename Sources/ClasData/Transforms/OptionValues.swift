@@ -28,9 +28,14 @@ public struct SizeOption: Decodable, Equatable, Sendable, CustomStringConvertibl
         }
     }
 
-    /// Throws unless both sides are positive.
+    /// The largest side an op may produce (an 8192² float image is already 800 MB).
+    public static let maxSide = 8192
+
+    /// Throws unless both sides are positive and at most `maxSide`.
     func validate(_ op: String, key: String = "size") throws {
         try OptionsError.require(width > 0 && height > 0, op, "\(key) must be positive, got \(self)")
+        try OptionsError.require(width <= Self.maxSide && height <= Self.maxSide, op,
+                                 "\(key) must be at most \(Self.maxSide), got \(self)")
     }
 
     public var description: String { width == height ? "\(width)" : "[\(width), \(height)]" }

@@ -51,6 +51,8 @@ public struct ResizeImage: ConfigurableImageOp, PixelOp {
 
     public init(_ options: Options) throws {
         if let short = options.resizeShort, short > 0 {
+            try OptionsError.require(short <= SizeOption.maxSide, Self.name,
+                                     "resize_short must be at most \(SizeOption.maxSide), got \(short)")
             target = .shortSide(short)
         } else if let size = options.size {
             try size.validate(Self.name)
@@ -71,8 +73,9 @@ public struct ResizeImage: ConfigurableImageOp, PixelOp {
         case .size(let w, let h): return (w, h)
         case .shortSide(let short):
             let percent = Double(short) / Double(min(width, height))
-            return (Int((Double(width) * percent).rounded(.toNearestOrEven)),
-                    Int((Double(height) * percent).rounded(.toNearestOrEven)))
+            let limit = Double(Int.max / 2)
+            return (Int(min(limit, (Double(width) * percent).rounded(.toNearestOrEven))),
+                    Int(min(limit, (Double(height) * percent).rounded(.toNearestOrEven))))
         }
     }
 
@@ -81,6 +84,11 @@ public struct ResizeImage: ConfigurableImageOp, PixelOp {
         let (w, h) = outputSize(width: image.width, height: image.height)
         guard w > 0, h > 0 else {
             throw PixelOpFailure("a \(image.width)x\(image.height) image would be resized to \(w)x\(h)")
+        }
+        // An extreme aspect ratio with resize_short is a bomb of its own (1x10000 → 256x2560000).
+        guard w <= 1 << 30, h <= 1 << 30, w * h <= ImageCodec.defaultMaxPixels else {
+            throw PixelOpFailure("a \(image.width)x\(image.height) image would be resized to \(w)x\(h), more than the "
+                                 + "pixel limit \(ImageCodec.defaultMaxPixels) (Global.max_image_pixels)")
         }
         return Resampler.resize(image, rect: (0, 0, image.width, image.height), width: w, height: h,
                                 mode: interpolation.resolved(&rng), backend: backend)

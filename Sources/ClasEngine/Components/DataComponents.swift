@@ -4,7 +4,8 @@ import ClasTensor
 
 /// What dataset factories receive.
 public struct DatasetContext {
-    /// `Arch.class_num` when the config gives it (labels must be below it).
+    /// `Arch.class_num` when the config gives it, else for the evaluation split the training data's class count
+    /// (labels must be below it).
     public var classCount: Int?
     public init(classCount: Int?) { self.classCount = classCount }
 }
@@ -64,7 +65,15 @@ public struct DataRegistries {
 struct ImageOpConfig<T: ConfigurableImageOp>: ConfigOptions {
     let op: any ImageOp
     static var knownKeys: [String] { T.Options.keys }
-    init(from decoder: Decoder) throws { op = try T.make(from: decoder) }
+    init(from decoder: Decoder) throws {
+        do {
+            op = try T.make(from: decoder)
+        } catch let error as OptionsError {
+            // Range checks of the op itself: point at its options in the config.
+            guard let node = decoder.configNode else { throw error }
+            throw ConfigError(error.description, at: node)
+        }
+    }
 }
 
 /// Keys every dataset shares: the transform lists, read by the config layer.

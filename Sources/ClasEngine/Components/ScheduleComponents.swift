@@ -22,6 +22,7 @@ private func decodeCommon(_ decoder: Decoder, requireLR: Bool = true) throws -> 
     _ = try c.decodeIfPresent(Int.self, forKey: .lastEpoch)
     _ = try c.decodeIfPresent(Int.self, forKey: .epochs)
     _ = try c.decodeIfPresent(Int.self, forKey: .stepEachEpoch)
+    try decoder.configCheck(lr.isFinite, CommonKey.learningRate, "must be a finite number, got \(lr)")
     try decoder.configCheck(lr >= 0, CommonKey.learningRate, "must not be negative, got \(lr)")
     try decoder.configCheck(w.warmupEpoch >= 0, CommonKey.warmupEpoch, "must not be negative, got \(w.warmupEpoch)")
     return w

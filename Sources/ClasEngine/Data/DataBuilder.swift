@@ -22,16 +22,22 @@ struct DataBuilder {
         self.decoder = decoder
         self.seed = seed
         let archClassNum = config.arch.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } }
-        for split in splits {
+        // Training data first: without Arch.class_num, its class count bounds the evaluation labels.
+        for split in [Split.train, .eval] where splits.contains(split) {
             guard let spec = self.split(split) else { continue }
             for op in spec.transformOps { try registries.transform.check(op, decoder: decoder) }
             for op in spec.batchTransformOps { try registries.batchTransform.check(op, decoder: decoder) }
-            datasets[split] = try registries.dataset.build(spec.dataset, context: DatasetContext(classCount: archClassNum),
+            let classCount = archClassNum ?? (split == .eval ? datasets[.train]?.classCount : nil)
+            datasets[split] = try registries.dataset.build(spec.dataset, context: DatasetContext(classCount: classCount),
                                                            decoder: decoder)
         }
         if let a = datasets[.train]?.classNames, let b = datasets[.eval]?.classNames, a != b {
             throw EngineError("DataLoader.Train and DataLoader.Eval have different classes: \(a.count) (\(a.prefix(4).joined(separator: ", "))…) "
                               + "vs \(b.count) (\(b.prefix(4).joined(separator: ", "))…)")
+        }
+        if let train = datasets[.train], let eval = datasets[.eval], eval.classCount > train.classCount {
+            throw EngineError("DataLoader.Eval has \(eval.classCount) classes but DataLoader.Train only \(train.classCount); "
+                              + "the model would have no output for the extra ones (set Arch.class_num if intended)")
         }
     }
 
@@ -62,11 +68,18 @@ struct DataBuilder {
         let workers = spec.loader.numWorkers ?? 2
         let options = DataLoader.Options(numWorkers: workers, seed: seed &+ (s == .train ? 0 : 1),
                                          skipBadImages: config.global.skipBadImages)
+        // Each bad file is logged once per run (a replacement chain meets the same file again); `next()` calls this.
+        let logged = SkippedFiles()
         let loader = try DataLoader(dataset: dataset, transforms: ops, sampler: sampler, options: options) { skipped in
-            log(skipped.description)
+            if logged.paths.insert(skipped.path).inserted { log(skipped.description) }
         }
         return LoaderStream(loader: loader, batchOps: batchOps, classCount: classCount, seed: seed)
     }
+}
+
+/// The bad files already logged by one loader.
+private final class SkippedFiles {
+    var paths = Set<String>()
 }
 
 /// Adapts a `DataLoader` to the engine's `BatchStream`, applying batch transforms.
@@ -96,6 +109,8 @@ final class LoaderStream: BatchStream {
         let stream: LoaderStream
         let epoch: Int
         var index: Int
+        /// Distinct bad samples met this epoch.
+        private var skipped = Set<Int>()
 
         init(iterator: EpochIterator, stream: LoaderStream, epoch: Int, index: Int) {
             self.iterator = iterator
@@ -106,6 +121,7 @@ final class LoaderStream: BatchStream {
 
         func next() throws -> EngineBatch? {
             guard let b = try iterator.next() else { return nil }
+            skipped.formUnion(b.skipped.map(\.index))
             var batch = EngineBatch(images: b.images, targets: Targets(labels: b.labels), paths: b.paths)
             if !stream.batchOps.isEmpty {
                 var rng = RandomState(seed: stream.seed, stream: 0xBA7C_0000 &+ UInt64(epoch) &* 1_000_003 &+ UInt64(index))
@@ -116,5 +132,7 @@ final class LoaderStream: BatchStream {
         }
 
         func cancel() { iterator.cancel() }
+
+        var skippedCount: Int { skipped.count }
     }
 }

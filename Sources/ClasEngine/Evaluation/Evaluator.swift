@@ -83,6 +83,10 @@ public final class Evaluator {
         }
         let values = order.map { ($0, meters[$0]?.average ?? 0) } + metricValues
         logger.info("\(tag)[Avg]" + LogFormat.pairs(values))
+        if cursor.skippedCount > 0 {
+            logger.warning("\(tag) skipped \(cursor.skippedCount) bad image(s) "
+                           + "(Global.skip_bad_images; each is named the first time)")
+        }
         return values
     }
 }

@@ -59,6 +59,7 @@ public final class Trainer {
         let scheduleContext = ScheduleContext(epochs: engine.config.global.epochs, stepsPerEpoch: itersPerEpoch / updateFreq)
         switch optConfig.lr {
         case let .constant(v, node):
+            guard v.isFinite else { throw ConfigError("Optimizer.lr must be a finite number, got \(v)", at: node) }
             guard v >= 0 else { throw ConfigError("Optimizer.lr must not be negative, got \(v)", at: node) }
             schedule = ConstantLR(Float(v))
         case let .schedule(spec):
@@ -101,9 +102,26 @@ public final class Trainer {
             throw EngineError("\(Checkpoint.path(for: prefix)) is a weights file, not a training checkpoint; "
                               + "use Global.pretrained_model to start from weights")
         }
+        let file = Checkpoint.path(for: prefix)
+        let iteration = saved.extra["iteration"].flatMap(Int.init) ?? 0
+        guard (0..<(1 << 30)).contains(saved.epoch), (0..<(1 << 40)).contains(saved.step) else {
+            throw EngineError("cannot resume from \(file): its training state is corrupt (epoch \(saved.epoch), step \(saved.step))")
+        }
+        guard (0..<itersPerEpoch).contains(iteration) else {
+            throw EngineError("cannot resume from \(file): it stopped at iteration \(iteration) of an epoch, but an epoch now has "
+                              + "\(itersPerEpoch) iterations (did the data or batch size change?); resume from an "
+                              + "end-of-epoch checkpoint (epoch_N) instead")
+        }
         let report = model.load(c.model)
         guard report.missing.isEmpty, report.mismatched.isEmpty else {
-            throw EngineError("cannot resume from \(Checkpoint.path(for: prefix)): it does not fit this model (\(report))")
+            throw EngineError("cannot resume from \(file): it does not fit this model (\(report))")
+        }
+        if let bad = c.model.first(where: { !$0.value.scalars.allSatisfy(\.isFinite) }) {
+            throw EngineError("cannot resume from \(file): \(bad.key) holds NaN or infinite values")
+        }
+        if let ema, let bad = ema.shadow.first(where: { name, t in c.ema[name].map { $0.shape != t.shape } ?? false }) {
+            throw EngineError("cannot resume from \(file): ema.\(bad.0) has shape \(c.ema[bad.0]?.shape ?? []), "
+                              + "the model \(bad.1.shape)")
         }
         optimizer.loadState(c.optimizer)
         optimizer.stepCount = saved.step
@@ -113,7 +131,7 @@ public final class Trainer {
         }
         state = saved
         pendingObserverState = saved.extra
-        resumeIteration = saved.extra["iteration"].flatMap(Int.init) ?? 0
+        resumeIteration = iteration
         if let h = saved.extra["history"], let data = h.data(using: .utf8),
            let decoded = try? JSONDecoder().decode([[String: Double]].self, from: data) {
             history = decoded
@@ -241,10 +259,16 @@ public final class Trainer {
             var stepped = false
             if stepping {
                 var scale = 1 / Float(updateFreq)
-                if let clipNorm {
-                    let norm = optimizer.gradientNorm() * scale
-                    if norm > clipNorm { scale *= clipNorm / norm }
+                // A finite loss can still have non-finite gradients (an overflow in the backward pass); stepping
+                // would write NaN into the weights, which activations can hide from the loss. (With several
+                // processes the gradients are already averaged here, so every rank stops together.)
+                let norm = optimizer.gradientNorm() * scale
+                guard norm.isFinite else {
+                    throw stopError("training stopped: the gradient norm is \(norm) at epoch \(epoch), iteration "
+                                      + "\(iteration) (step \(state.step), lr \(lr)); the checkpoints in \(engine.outputDir) "
+                                      + "are untouched. Lower the learning rate or check the data.")
                 }
+                if let clipNorm, norm > clipNorm { scale *= clipNorm / norm }
                 if let sam = optimizer as? ClosureStepping {
                     sam.step(gradientScale: scale) {
                         optimizer.zeroGrad()
@@ -297,6 +321,10 @@ public final class Trainer {
         lastTrainAverages = metrics.flatMap(\.values) + order.map { ($0, meters[$0]?.average ?? 0) }
         if let distributed { lastTrainAverages = distributed.averageOverRanks(lastTrainAverages) }
         logger.info("[Train][Epoch \(epoch)/\(epochs)][Avg]" + LogFormat.pairs(lastTrainAverages))
+        if cursor.skippedCount > 0 {
+            logger.warning("[Train][Epoch \(epoch)/\(epochs)] skipped \(cursor.skippedCount) bad image(s) "
+                           + "(Global.skip_bad_images; each is named the first time)")
+        }
     }
 
     /// Saves a resumable checkpoint in the middle of an epoch and stops.

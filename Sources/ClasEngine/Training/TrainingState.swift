@@ -29,4 +29,10 @@ public protocol BatchCursor: AnyObject {
     func next() throws -> EngineBatch?
     /// Stops background work early.
     func cancel()
+    /// Distinct bad images skipped so far by this cursor (`Global.skip_bad_images`).
+    var skippedCount: Int { get }
+}
+
+extension BatchCursor {
+    public var skippedCount: Int { 0 }
 }

@@ -33,7 +33,11 @@ public final class Adam: Optimizer {
     }
 
     public override func loadState(_ tensors: [String: Tensor]) -> Int {
-        if let s = tensors["steps"], s.count == steps.count { steps = s.scalars.map { Int($0) } }
+        // Step counts are whole, non-negative numbers; anything else (a corrupt file) leaves the counts alone.
+        if let s = tensors["steps"], s.count == steps.count {
+            let counts = s.scalars.compactMap { Int(exactly: $0) }
+            if counts.count == steps.count, counts.allSatisfy({ $0 >= 0 }) { steps = counts }
+        }
         return restoreSlots("moment1", &m, from: tensors) + restoreSlots("moment2", &v, from: tensors)
     }
 }

@@ -13,7 +13,9 @@ extension Tensor {
     ///
     /// In training, normalises with the batch's mean and biased variance and updates the running statistics in
     /// place (`running = (1 − momentum)·running + momentum·batch`, unbiased variance, PyTorch's convention); in
-    /// evaluation, uses the running statistics.
+    /// evaluation, uses the running statistics. A single value per channel in training (a batch of one image at a
+    /// 1×1 feature map, e.g. the last short batch of an epoch) is normalised to `beta` and its variance enters the
+    /// running statistics uncorrected, as in PaddlePaddle (PyTorch raises instead).
     /// - Parameters:
     ///   - x: [..., C] input (NHWC images or [N, C] features).
     ///   - gamma, beta: per-channel scale and shift (nil for an affine-free norm).
@@ -39,8 +41,7 @@ extension Tensor {
             } else {
                 clas_bn_stats(x.data, Int64(rows), Int64(c), mean.data, variance.data)
             }
-            precondition(totalRows > 1, "batchNorm in training needs more than one value per channel, got input \(x.shape)")
-            let unbias = Float(totalRows) / Float(totalRows - 1)
+            let unbias = totalRows > 1 ? Float(totalRows) / Float(totalRows - 1) : 1
             for i in 0..<c {
                 runningMean.data[i] = (1 - momentum) * runningMean.data[i] + momentum * mean.data[i]
                 runningVar.data[i] = (1 - momentum) * runningVar.data[i] + momentum * variance.data[i] * unbias
