@@ -34,6 +34,7 @@ let package = Package(
         fuzzer("FuzzSafetensors", ["ClasTensor"]),
         fuzzer("FuzzPNG", ["FuzzSupport", "ClasData"]),
         fuzzer("FuzzJPEG", ["FuzzSupport", "ClasData"]),
+        fuzzer("FuzzBMP", ["FuzzSupport", "ClasData"]),
 
         .target(name: "FuzzSupport", dependencies: ["ClasData"], swiftSettings: swift5),
     ]

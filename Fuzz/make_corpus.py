@@ -43,6 +43,15 @@ exif = Image.Exif()
 exif[0x0112] = 6
 put("FuzzJPEG", "exif_rotate.jpg", encoded(image("RGB", (8, 16)), "JPEG", exif=exif.tobytes()))
 
+# BMP: 24-bit, 8-bit palette, 1-bit, 32-bit (BGRX), and a top-down 24-bit file (negative height).
+put("FuzzBMP", "rgb24.bmp", encoded(image("RGB", (5, 3)), "BMP"))
+put("FuzzBMP", "palette8.bmp", encoded(image("P", (4, 4)), "BMP"))
+put("FuzzBMP", "mono1.bmp", encoded(image("L", (9, 2)).convert("1"), "BMP"))
+put("FuzzBMP", "bgrx32.bmp", encoded(image("RGBA", (3, 3)), "BMP"))
+top_down = bytearray(encoded(image("RGB", (4, 2)), "BMP"))
+top_down[22:26] = struct.pack("<i", -2)
+put("FuzzBMP", "top_down.bmp", bytes(top_down))
+
 # safetensors: F32, F16, BF16, I64 and an empty tensor, with metadata.
 def safetensors(tensors, metadata=None):
     header, data = {}, b""
