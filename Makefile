@@ -54,7 +54,8 @@ bench: build
 	bash ../shared/bench/side_by_side.sh mobilenetv3_small_100 224 32 train 3
 
 ## libFuzzer + AddressSanitizer runs of the untrusted-input readers, FUZZ_SECONDS each, one after another
-## (separate package in Fuzz/, see Fuzz/README.md; new corpus entries go to Fuzz/.work, crashes to Fuzz/.work/artifacts).
+## (separate package in Fuzz/, see Fuzz/README.md; new corpus entries go to Fuzz/.work, crashes to Fuzz/.work/artifacts;
+## instrumented libpng/libjpeg-turbo from Fuzz/instrumented_deps.sh are used when Fuzz/.work/deps/lib exists).
 FUZZ_SECONDS ?= 120
 FUZZ_TARGETS ?= FuzzConfig FuzzSafetensors FuzzPNG FuzzJPEG
 fuzz:
@@ -62,7 +63,8 @@ fuzz:
 	cd Fuzz && for t in $(FUZZ_TARGETS); do \
 	    mkdir -p .work/$$t .work/artifacts; \
 	    dict=""; [ -f dict/$$t.dict ] && dict="-dict=dict/$$t.dict"; \
-	    .build/release/$$t .work/$$t corpus/$$t $$dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    libs=""; [ -d .work/deps/lib ] && libs="env LD_LIBRARY_PATH=.work/deps/lib"; \
+	    $$libs .build/release/$$t .work/$$t corpus/$$t $$dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	        -artifact_prefix=.work/artifacts/$$t- -print_final_stats=1 || exit 1; \
 	done
 
