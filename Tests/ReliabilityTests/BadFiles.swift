@@ -26,7 +26,8 @@ enum PNGBytes {
     /// A valid 8×8 PNG with, after IHDR, a pCAL chunk declaring 2^31 - 16 bytes of which 8 are present: libpng
     /// would allocate the declared length before finding the file cut short (Fuzz/FuzzPNG's first finding).
     static func hugeChunk() -> [UInt8] {
-        let png = make(width: 8, height: 8, bitDepth: 8, colorType: 0, rows: [[UInt8]](repeating: [7, 7, 7, 7, 7, 7, 7, 7], count: 8))
+        let png = make(width: 8, height: 8, bitDepth: 8, colorType: 0,
+                       rows: [[UInt8]](repeating: [UInt8](repeating: 7, count: 8), count: 8))
         let afterIHDR = 8 + 12 + 13
         return Array(png[..<afterIHDR]) + be32(0x7FFF_FFF0) + Array("pCAL".utf8) + [UInt8](repeating: 0, count: 8)
             + Array(png[afterIHDR...])
