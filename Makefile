@@ -7,7 +7,7 @@ FMNIST_SRC  ?= /usr/share/datasets/fashion-mnist
 QUICKSTART  ?= configs/quickstart_mobilenet_v3_small_fmnist.yaml
 PREFIX      ?= /usr/local
 
-.PHONY: quickstart test deps build dataset install bench clean
+.PHONY: quickstart test deps build dataset install bench fuzz clean
 
 ## Install what is missing, build, prepare Fashion-MNIST, train the quickstart model, evaluate it, classify images.
 quickstart: deps build dataset
@@ -53,5 +53,20 @@ install:
 bench: build
 	bash ../shared/bench/side_by_side.sh mobilenetv3_small_100 224 32 train 3
 
+## libFuzzer + AddressSanitizer runs of the untrusted-input readers, FUZZ_SECONDS each, one after another
+## (separate package in Fuzz/, see Fuzz/README.md; new corpus entries go to Fuzz/.work, crashes to Fuzz/.work/artifacts;
+## instrumented libpng/libjpeg-turbo from Fuzz/instrumented_deps.sh are used when Fuzz/.work/deps/lib exists).
+FUZZ_SECONDS ?= 120
+FUZZ_TARGETS ?= FuzzConfig FuzzSafetensors FuzzPNG FuzzJPEG FuzzBMP
+fuzz:
+	cd Fuzz && $(SWIFT) build $(RELEASE) --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer
+	cd Fuzz && for t in $(FUZZ_TARGETS); do \
+	    mkdir -p .work/$$t .work/artifacts; \
+	    dict=""; [ -f dict/$$t.dict ] && dict="-dict=dict/$$t.dict"; \
+	    libs=""; [ -d .work/deps/lib ] && libs="env LD_LIBRARY_PATH=.work/deps/lib"; \
+	    $$libs .build/release/$$t .work/$$t corpus/$$t $$dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -artifact_prefix=.work/artifacts/$$t- -print_final_stats=1 || exit 1; \
+	done
+
 clean:
-	rm -rf .build $(STATIC_BUILD) output
+	rm -rf .build $(STATIC_BUILD) output Fuzz/.build Fuzz/.work

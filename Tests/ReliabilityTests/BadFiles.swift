@@ -23,6 +23,16 @@ enum PNGBytes {
         make(width: width, height: height, bitDepth: 8, colorType: 2, rows: [[UInt8](repeating: 0, count: 64)])
     }
 
+    /// A valid 8×8 PNG with, after IHDR, a pCAL chunk declaring 2^31 - 16 bytes of which 8 are present: libpng
+    /// would allocate the declared length before finding the file cut short (Fuzz/FuzzPNG's first finding).
+    static func hugeChunk() -> [UInt8] {
+        let png = make(width: 8, height: 8, bitDepth: 8, colorType: 0,
+                       rows: [[UInt8]](repeating: [UInt8](repeating: 7, count: 8), count: 8))
+        let afterIHDR = 8 + 12 + 13
+        return Array(png[..<afterIHDR]) + be32(0x7FFF_FFF0) + Array("pCAL".utf8) + [UInt8](repeating: 0, count: 8)
+            + Array(png[afterIHDR...])
+    }
+
     /// A 16-bit RGB image (values big-endian).
     static func rgb16(size: Int) -> [UInt8] {
         var rows: [[UInt8]] = []
@@ -142,6 +152,7 @@ enum DatasetFiles {
              "unsupported format: WebP"),
             ("bomb.png", PNGBytes.bomb(width: 30_000, height: 30_000), "possible decompression bomb"),
             ("bomb.jpg", jpegBomb(width: 60_000, height: 60_000), "possible decompression bomb"),
+            ("huge_chunk.png", PNGBytes.hugeChunk(), "chunk pCAL declares 2147483632 bytes"),
         ]
     }
 

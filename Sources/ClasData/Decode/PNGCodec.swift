@@ -21,6 +21,7 @@ enum PNGCodec {
     /// Decodes PNG bytes to RGB (or BGR when `bgr`), refusing images over `maxPixels` before allocating.
     static func decode(_ bytes: UnsafeRawBufferPointer, path: String, bgr: Bool, maxPixels: Int) throws -> Image {
         guard let base = bytes.baseAddress, bytes.count > 0 else { throw ImageError(path: path, reason: .empty) }
+        if let problem = oversizedChunk(bytes) { throw ImageError(path: path, reason: .truncated(problem)) }
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         defer { png_image_free(&image) }
@@ -89,6 +90,24 @@ enum PNGCodec {
         guard ok != 0 else { throw ImageError(path: path, reason: .encodeFailed(message(of: &image))) }
         out.removeSubrange(capacity...)
         return out
+    }
+
+    /// The first chunk (up to IEND) whose declared data length runs past the end of `b`, described; nil when all fit.
+    /// libpng allocates and clears an ancillary chunk's declared length (up to 2^31 - 1 bytes, e.g. pCAL) before
+    /// reading it, so a 60-byte file made it use 1.4 GB and seconds (found by `Fuzz/FuzzPNG`); the whole file is in
+    /// memory, so such a chunk is truncated anyway and libpng would fail on it later.
+    static func oversizedChunk(_ b: UnsafeRawBufferPointer) -> String? {
+        var i = signature.count
+        while i + 8 <= b.count {
+            let length = Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3])
+            let type = String(decoding: (4..<8).map { (32..<127).contains(b[i + $0]) ? b[i + $0] : UInt8(ascii: "?") },
+                              as: UTF8.self)
+            let available = b.count - i - 8
+            if length > available { return "chunk \(type) declares \(length) bytes but only \(available) follow" }
+            if type == "IEND" { return nil }
+            i += 12 + length
+        }
+        return nil
     }
 
     private static func message(of image: inout png_image) -> String {
