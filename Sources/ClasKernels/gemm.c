@@ -32,6 +32,50 @@ static void gemm_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     }
 }
 
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+
+/// Rows of A up to which A·Bᵀ is computed by `small_m_chunk` instead of OpenBLAS.
+#define SMALL_M 16
+
+/// C[m, n] = alpha·Σ_k A[m, k]·B[n, k] + beta·C[m, n] for M ≤ SMALL_M (A row-major, B given as Bᵀ rows), over a
+/// range of n. With few rows of A (a batch-1 forward's late layers, squeeze-excite, the classifier) OpenBLAS spends
+/// most of its time packing B — the weights — on every call; here each weight row is read once and multiplied with
+/// all M rows of A held in accumulators.
+static inline __attribute__((always_inline)) void small_m_column(const gemm_job *j, int64_t n, const int M) {
+    const int64_t K = j->K, K16 = K / 16 * 16;
+    const float *w = j->B + n * j->ldb;
+    v16 acc[SMALL_M];
+    for (int m = 0; m < M; m++) acc[m] = (v16){0};
+    for (int64_t k = 0; k < K16; k += 16) {
+        v16 wv = *(const v16u *)(w + k);
+        for (int m = 0; m < M; m++) acc[m] += wv * *(const v16u *)(j->A + m * j->lda + k);
+    }
+    for (int m = 0; m < M; m++) {
+        float s = 0;
+        for (int l = 0; l < 16; l++) s += acc[m][l];
+        const float *a = j->A + m * j->lda;
+        for (int64_t k = K16; k < K; k++) s += a[k] * w[k];
+        float *c = j->C + m * j->ldc + n;
+        *c = j->beta == 0 ? j->alpha * s : j->alpha * s + j->beta * *c;
+    }
+}
+
+static CLAS_MV void small_m_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const gemm_job *j = ctx;
+    // A compile-time row count keeps the accumulators in registers.
+    switch (j->M) {
+#define SMALL_M_CASE(R) \
+    case R: for (int64_t n = begin; n < end; n++) small_m_column(j, n, R); break;
+        SMALL_M_CASE(1) SMALL_M_CASE(2) SMALL_M_CASE(3) SMALL_M_CASE(4) SMALL_M_CASE(5) SMALL_M_CASE(6)
+        SMALL_M_CASE(7) SMALL_M_CASE(8) SMALL_M_CASE(9) SMALL_M_CASE(10) SMALL_M_CASE(11) SMALL_M_CASE(12)
+        SMALL_M_CASE(13) SMALL_M_CASE(14) SMALL_M_CASE(15) SMALL_M_CASE(16)
+#undef SMALL_M_CASE
+        default: break;
+    }
+}
+
 void clas_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                 const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
@@ -43,6 +87,10 @@ void clas_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float
         return;
     }
     gemm_job j = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, M >= N};
+    if (!transA && transB && M <= SMALL_M && N * K >= 4096) {
+        clas_parallel_for(N, M * N * K < (1 << 20) ? INT64_MAX : 16, small_m_chunk, &j);
+        return;
+    }
     int64_t blocks = ((j.split_rows ? M : N) + 15) / 16;
     // Below ~2 MFLOP a hand-off costs more than it saves.
     int64_t grain = (M * N * K < (1 << 20)) ? INT64_MAX : 2;

@@ -49,6 +49,27 @@ final class ForwardReferenceTests: XCTestCase {
         }
     }
 
+    /// Few rows (batch-1 layers, the classifier): A·Bᵀ by the small-M kernel rather than OpenBLAS, with and
+    /// without a bias (beta = 1), K off the vector width, and enough rows and columns for a parallel split.
+    func testLinearWithFewRowsMatchesReference() {
+        for (i, (m, k, n)) in [(1, 100, 64), (3, 161, 96), (16, 960, 1280), (17, 64, 128)].enumerated() {
+            let x = randn([m, k], seed: UInt64(300 + i)), w = randn([n, k], seed: UInt64(310 + i))
+            let b = randn([n], seed: UInt64(320 + i))
+            for bias in [nil, b] {
+                let y = GradMode.withoutGrad { Tensor.linear(x, weight: w, bias: bias) }
+                var ref = [Float](repeating: 0, count: m * n)
+                for r in 0..<m {
+                    for c in 0..<n {
+                        var s = Double(bias?.data[c] ?? 0)
+                        for q in 0..<k { s += Double(x.data[r * k + q]) * Double(w.data[c * k + q]) }
+                        ref[r * n + c] = Float(s)
+                    }
+                }
+                assertClose(y.scalars, ref, tol: 1e-3, "m \(m) k \(k) n \(n) bias \(bias != nil)")
+            }
+        }
+    }
+
     func testBatchNormMatchesFormula() {
         let x = randn([3, 4, 4, 6], std: 3)
         let gamma = randn([6], seed: 2), beta = randn([6], seed: 3)
