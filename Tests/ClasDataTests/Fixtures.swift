@@ -1,10 +1,11 @@
+import _ClasTestSupport
 import ClasData
 import Foundation
 import XCTest
 
 /// Hand-assembled PNG files for any colour type and bit depth (stored deflate blocks, so no zlib is needed):
 /// lets the tests produce exactly the PNG variants real datasets contain, and broken ones.
-enum PNGFixture {
+enum PNGFixture: PNGChunkWriting {
     /// A PNG with `colorType` (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA) and `bitDepth`, whose scanlines
     /// (without filter bytes) are `rows`; optional PLTE and tRNS payloads; extra chunks before IDAT.
     static func make(width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, rows: [[UInt8]],
@@ -24,40 +25,6 @@ enum PNGFixture {
 
     /// 16-bit big-endian samples as bytes.
     static func be16(_ values: [Int]) -> [UInt8] { values.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } }
-
-    static func be32(_ v: Int) -> [UInt8] { [UInt8((v >> 24) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
-
-    static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-        let t = Array(type.utf8)
-        return be32(data.count) + t + data + be32(Int(crc32(t + data)))
-    }
-
-    static func zlibStored(_ data: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = [0x78, 0x01]
-        var offset = 0
-        repeat {
-            let n = min(65535, data.count - offset)
-            let final: UInt8 = offset + n == data.count ? 1 : 0
-            out += [final, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
-            out += data[offset..<offset + n]
-            offset += n
-        } while offset < data.count
-        var a: UInt32 = 1, b: UInt32 = 0
-        for byte in data {
-            a = (a + UInt32(byte)) % 65521
-            b = (b + a) % 65521
-        }
-        return out + be32(Int(b << 16 | a))
-    }
-
-    static func crc32(_ data: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in data {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return ~crc
-    }
 }
 
 /// Small helpers shared by the ClasData tests.

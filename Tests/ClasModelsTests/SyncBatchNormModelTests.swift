@@ -7,29 +7,6 @@ import _ClasTestSupport
 /// SyncBN through a whole model: two simulated processes (each with half the batch) must produce the gradients
 /// and running statistics of one process on the whole batch.
 final class SyncBatchNormModelTests: XCTestCase {
-    /// Two processes in one thread (see `SyncBatchNormTests` in ClasTensorTests): call k adds the partner's values
-    /// of call k from the previous round; rounds are repeated until nothing changes.
-    final class PairedReducer: CrossProcessReducer {
-        var recorded: [[Double]] = []
-        weak var partner: PairedReducer?
-        private var partnerRound: [[Double]] = []
-        private var call = 0
-
-        func beginRound() {
-            partnerRound = partner?.recorded ?? []
-            call = 0
-        }
-
-        func allSum(_ values: UnsafeMutablePointer<Double>, count: Int) {
-            let local = Array(UnsafeBufferPointer(start: values, count: count))
-            if call < recorded.count { recorded[call] = local } else { recorded.append(local) }
-            if call < partnerRound.count, partnerRound[call].count == count {
-                for i in 0..<count { values[i] += partnerRound[call][i] }
-            }
-            call += 1
-        }
-    }
-
     func model() throws -> MobileNetV3 {
         Randomness.seed(3)
         let m = try MobileNetV3(size: .small, widthMultiplier: 0.35, dropRate: 0)

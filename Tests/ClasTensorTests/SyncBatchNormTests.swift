@@ -5,28 +5,6 @@ import _ClasTestSupport
 /// Synchronised batch norm (the `reducer` of `Tensor.batchNorm`) over two simulated processes must equal plain
 /// batch norm over the concatenated batch: outputs, running statistics and all gradients.
 final class SyncBatchNormTests: XCTestCase {
-    /// Two processes simulated in one thread: each call records this side's values and adds the partner's values
-    /// from the same call of the previous round. Call k's local values depend only on the results of calls
-    /// before k, so repeating the rounds reaches the exact two-process result (a fixed point) after calls + 1 rounds.
-    final class PairedReducer: CrossProcessReducer {
-        var recorded: [[Double]] = []
-        weak var partner: PairedReducer?
-        private var partnerRound: [[Double]] = []
-        private var call = 0
-
-        func beginRound() {
-            partnerRound = partner?.recorded ?? []
-            call = 0
-        }
-
-        func allSum(_ values: UnsafeMutablePointer<Double>, count: Int) {
-            let local = Array(UnsafeBufferPointer(start: values, count: count))
-            if call < recorded.count { recorded[call] = local } else { recorded.append(local) }
-            if call < partnerRound.count { for i in 0..<count { values[i] += partnerRound[call][i] } }
-            call += 1
-        }
-    }
-
     struct Result {
         var y: [Float], dx: [Float], dgamma: [Float], dbeta: [Float], runningMean: [Float], runningVar: [Float]
     }
