@@ -2,7 +2,7 @@
 SWIFT       ?= swift
 RELEASE      = -c release
 TOOLS        = .build/release/tools
-APT_PACKAGES = libopenblas-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
+APT_PACKAGES = libopenblas0-pthread libblis4-pthread libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
 FMNIST_SRC  ?= /usr/share/datasets/fashion-mnist
 QUICKSTART  ?= configs/quickstart_mobilenet_v3_small_fmnist.yaml
 PREFIX      ?= /usr/local

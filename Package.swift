@@ -22,19 +22,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
-        // C libraries from Debian, found through pkg-config.
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // C libraries from Debian, found through pkg-config. (The BLAS is not linked: ClasKernels loads it at run
+        // time after choosing its kernel from the CPU's features, see docs/design.md.)
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // Hand-written SIMD kernels and the thread pool (C, per-function target attributes, run-time dispatch).
-        .target(name: "ClasKernels", dependencies: ["CBLAS"]),
+        // Hand-written SIMD kernels, the thread pool and the BLAS loader (C, per-function target attributes,
+        // run-time dispatch).
+        .target(name: "ClasKernels", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // Open MPI loaded with dlopen only in processes started by mpirun: no build-time MPI dependency.
         .target(name: "ClasMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
 
         // Engine layers, bottom to top.
-        .target(name: "ClasTensor", dependencies: ["ClasKernels", "CBLAS"], swiftSettings: swift5),
+        .target(name: "ClasTensor", dependencies: ["ClasKernels"], swiftSettings: swift5),
         .target(name: "ClasNN", dependencies: ["ClasTensor"], swiftSettings: swift5),
         .target(name: "ClasOptim", dependencies: ["ClasTensor", "ClasNN"], swiftSettings: swift5),
         .target(

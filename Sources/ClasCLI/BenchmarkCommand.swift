@@ -51,7 +51,7 @@ struct BenchmarkCommand: ParsableCommand {
 
     func run() throws {
         if let threads { clas_set_num_threads(Int32(threads)) }
-        print("threads: \(clas_num_threads())")
+        print(ComputeBackend.summary)
         Clock.useThreadCPUTime = cpuTime
         Profiler.useThreadCPUTime = cpuTime
         if what == "ops" {

@@ -16,6 +16,8 @@ enum OpsBenchmark {
             }
             return t.sorted()[t.count / 2]
         }
+        print("CPU: \(ComputeBackend.cpuModel)")
+        if let warning = ComputeBackend.genericKernelWarning { print("warning: \(warning)") }
         // sgemm reference
         let n = 2048
         let a = Tensor.randomNormal([n, n], using: &rng), b = Tensor.randomNormal([n, n], using: &rng)

@@ -1,6 +1,6 @@
-// Row-major SGEMM on OpenBLAS (kept single-threaded), split over the pool's threads at fixed points.
+// Row-major SGEMM on the BLAS backend (kept single-threaded, see blas.c), split over the pool's threads at fixed
+// points.
 #include "internal.h"
-#include <cblas.h>
 
 typedef struct {
     bool ta, tb;
@@ -15,20 +15,18 @@ typedef struct {
 static void gemm_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const gemm_job *j = ctx;
-    // Chunks are counted in blocks of 16 rows/columns so every split keeps OpenBLAS's panels whole.
+    // Chunks are counted in blocks of 16 rows/columns so every split keeps the BLAS's panels whole.
     int64_t total = j->split_rows ? j->M : j->N;
     int64_t lo = CLAS_MIN(begin * 16, total), hi = CLAS_MIN(end * 16, total);
     if (lo >= hi) return;
     if (j->split_rows) {
         const float *A = j->ta ? j->A + lo : j->A + lo * j->lda;
-        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
-                    (int)(hi - lo), (int)j->N, (int)j->K, j->alpha, A, (int)j->lda, j->B, (int)j->ldb, j->beta,
-                    j->C + lo * j->ldc, (int)j->ldc);
+        clas_blas_sgemm(j->ta, j->tb, hi - lo, j->N, j->K, j->alpha, A, j->lda, j->B, j->ldb, j->beta,
+                        j->C + lo * j->ldc, j->ldc);
     } else {
         const float *B = j->tb ? j->B + lo * j->ldb : j->B + lo;
-        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
-                    (int)j->M, (int)(hi - lo), (int)j->K, j->alpha, j->A, (int)j->lda, B, (int)j->ldb, j->beta,
-                    j->C + lo, (int)j->ldc);
+        clas_blas_sgemm(j->ta, j->tb, j->M, hi - lo, j->K, j->alpha, j->A, j->lda, B, j->ldb, j->beta, j->C + lo,
+                        j->ldc);
     }
 }
 

@@ -1,4 +1,4 @@
-// A persistent thread pool with fixed work splits (deterministic reductions) and OpenBLAS kept single-threaded.
+// A persistent thread pool with fixed work splits (deterministic reductions); the BLAS is kept single-threaded.
 #include "internal.h"
 #include <pthread.h>
 #include <sched.h>
@@ -11,8 +11,6 @@
 #else
 #define CLAS_PAUSE() ((void)0)
 #endif
-
-void openblas_set_num_threads(int num_threads);
 
 #define CLAS_MAX_THREADS 64
 /// Spin this many pause loops before a worker sleeps (≈100 µs): steps issue kernels back to back.
@@ -93,7 +91,6 @@ static int default_threads(void) {
 }
 
 static void init_once(void) {
-    openblas_set_num_threads(1);
     g_threads = default_threads();
 }
 

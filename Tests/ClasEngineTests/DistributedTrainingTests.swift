@@ -38,6 +38,8 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertEqual(two.status, 0, two.output)
         XCTAssertTrue(two.stdout.contains("Distributed training: 2 processes × batch_size 4 = global batch 8"), two.stdout)
         XCTAssertEqual(two.stdout.components(separatedBy: "[Train][Epoch 2/2][Avg]").count, 2, "only rank 0 logs")
+        // The launcher gives each rank one thread (CLAS_NUM_THREADS=1): rank 0's log names it and the BLAS kernel.
+        XCTAssertTrue(two.stdout.contains("Compute: 1 threads, "), two.stdout)
 
         let reference = try single.weights("latest"), distributed = try pair.weights("latest")
         let difference = maxDifference(reference, distributed)

@@ -20,6 +20,11 @@ final class TrainEvalInferTests: XCTestCase {
         }
         XCTAssertTrue(fm.fileExists(atPath: "\(run.modelDir)/config.yaml"))
         XCTAssertTrue(fm.fileExists(atPath: "\(run.modelDir)/train.log"))
+        // The log's first line names the compute backend: threads, BLAS library and kernel.
+        let firstLine = try String(contentsOfFile: "\(run.modelDir)/train.log", encoding: .utf8)
+            .split(separator: "\n").first.map(String.init) ?? ""
+        XCTAssertTrue(firstLine.contains("Compute: \(ComputeBackend.threads) threads, \(ComputeBackend.blas.library) "
+                                         + "kernel \(ComputeBackend.blas.kernel)"), firstLine)
         let train = lines.first { $0.contains("[Train][Epoch 1/2][Iter: 0/4]") } ?? ""
         XCTAssertTrue(train.contains("ppcls INFO: [Train][Epoch 1/2][Iter: 0/4]lr(LinearWarmup): "), train)
         for key in ["top1: ", "top2: ", "CELoss: ", "loss: ", "batch_cost: ", "reader_cost: ", "ips: ", "samples/s, eta: "] {

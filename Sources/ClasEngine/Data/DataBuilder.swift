@@ -65,7 +65,8 @@ struct DataBuilder {
         if let sampler = spec.sampler { settings = try registries.sampler.build(sampler, context: (), decoder: decoder) }
         let sampler = try BatchSampler(datasetCount: dataset.count, batchSize: settings.batchSize, shuffle: settings.shuffle,
                                    dropLast: settings.dropLast, seed: seed, rank: rank, worldSize: worldSize)
-        let workers = spec.loader.numWorkers ?? 2
+        // Two background decoders by default, fewer when the compute threads are fewer (MPI ranks, CLAS_NUM_THREADS=1).
+        let workers = spec.loader.numWorkers ?? min(2, ComputeBackend.threads)
         let options = DataLoader.Options(numWorkers: workers, seed: seed &+ (s == .train ? 0 : 1),
                                          skipBadImages: config.global.skipBadImages)
         // Each bad file is logged once per run (a replacement chain meets the same file again); `next()` calls this.

@@ -17,7 +17,7 @@ extern "C" {
 
 // MARK: - Threads
 
-/// Sets the number of threads the kernels use (1 ... 64). OpenBLAS is kept single-threaded; GEMMs are split here.
+/// Sets the number of threads the kernels use (1 ... 64). The BLAS is kept single-threaded; GEMMs are split here.
 void clas_set_num_threads(int n);
 /// The number of threads the kernels use.
 int clas_num_threads(void);
@@ -38,6 +38,50 @@ void clas_buffer_trim(void);
 int64_t clas_buffer_cached_bytes(void);
 /// Bytes currently handed out.
 int64_t clas_buffer_live_bytes(void);
+
+// MARK: - BLAS backend (chosen at run time from CPU features, see blas.c)
+
+/// CPU features that decide the BLAS kernel (a bit set; checked together with the OS's saved vector state).
+enum {
+    CLAS_CPU_SSE3 = 1u << 0,
+    CLAS_CPU_AVX = 1u << 1,
+    CLAS_CPU_AVX2 = 1u << 2,
+    CLAS_CPU_FMA = 1u << 3,
+    CLAS_CPU_AVX512F = 1u << 4,
+    CLAS_CPU_AVX512BW = 1u << 5,
+    CLAS_CPU_AVX512VL = 1u << 6,
+    CLAS_CPU_AVX512DQ = 1u << 7,
+    CLAS_CPU_AVX512VNNI = 1u << 8,
+    CLAS_CPU_AVX512BF16 = 1u << 9,
+    CLAS_CPU_AVX512FP16 = 1u << 10,
+    CLAS_CPU_AVXVNNI = 1u << 11,
+    CLAS_CPU_VENDOR_AMD = 1u << 16,
+};
+enum { CLAS_BLAS_ROW_MAJOR = 101, CLAS_BLAS_NO_TRANS = 111, CLAS_BLAS_TRANS = 112 };
+/// The features of this CPU (CPUID), counting only vector state the OS enables (XGETBV).
+uint32_t clas_cpu_features(void);
+/// The OpenBLAS core type for a feature set (SKYLAKEX, COOPERLAKE, HASWELL, ZEN, SANDYBRIDGE), or NULL for
+/// OpenBLAS's own choice. Pure: tests feed it made-up feature sets.
+const char *clas_blas_core_for_features(uint32_t features);
+/// Whether a kernel name is a generic, pre-AVX one (Prescott, Core2, Nehalem, the portable reference ...).
+bool clas_blas_kernel_is_generic(const char *kernel);
+/// What the engine multiplies matrices with.
+typedef struct {
+    const char *library;    ///< "OpenBLAS", "BLIS" or "reference"
+    const char *path;       ///< the shared library file loaded
+    const char *version;    ///< the library's build configuration string
+    const char *kernel;     ///< the kernel in use, as the library names it (e.g. "SkylakeX", "zen3")
+    const char *requested;  ///< the core type asked for and why ("COOPERLAKE (from CPU features)"), or ""
+    bool generic;           ///< a generic kernel far below the machine's speed
+} clas_blas_info;
+/// Loads the backend on first use (CLAS_BLAS=openblas|openblas:CORE|blis|reference overrides the choice).
+const clas_blas_info *clas_blas(void);
+/// One single-threaded row-major sgemm call on the backend.
+void clas_blas_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+/// The portable reference GEMM (same arguments), for checking the backends against each other.
+void clas_reference_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                          int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
 // MARK: - GEMM (row-major)
 
