@@ -14,6 +14,28 @@ struct ConfigArguments: ParsableArguments {
     var overrides: [String] = []
 }
 
+/// `--allow-random-weights` for the commands that run a trained model (eval, infer, export, quantize): without
+/// weights they would print confident-looking nonsense, so they refuse unless told.
+struct WeightsArguments: ParsableArguments {
+    @Flag(help: "Run without Global.pretrained_model on randomly initialised weights (to check a pipeline).")
+    var allowRandomWeights = false
+
+    /// Throws a message naming how to pass weights when the engine has none and random weights were not allowed.
+    func check(_ engine: Engine, command: String) throws {
+        guard engine.config.global.pretrainedModel == nil, !allowRandomWeights else { return }
+        throw CommandError(
+            "tools \(command) needs trained weights: add -o Global.pretrained_model=PATH (a checkpoint such as "
+                + "output/\(engine.config.arch.name)/best_model, a weights file, or a run folder), or pass "
+                + "--allow-random-weights to run a randomly initialised model")
+    }
+}
+
+/// A command's refusal, printed as `error: …` with exit status 1 (no usage text: the arguments were well-formed).
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// The registries commands build components from; `Tools.main(registries:)` replaces them.
 enum CommandContext {
     nonisolated(unsafe) static var registries: Registries = Registries.builtins().withQuantizedCheckpoints()

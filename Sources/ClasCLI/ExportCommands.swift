@@ -18,6 +18,7 @@ struct ExportCommand: ParsableCommand {
             """)
 
     @OptionGroup var options: ConfigArguments
+    @OptionGroup var weights: WeightsArguments
     @Flag(help: "Append a Softmax so the model outputs probabilities (PaddleClas's infer_add_softmax).")
     var softmax = false
 
@@ -25,6 +26,7 @@ struct ExportCommand: ParsableCommand {
         try reportingErrors {
             let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .export,
                                     registries: CommandContext.registries)
+            try weights.check(engine, command: "export")
             try ExportRun(engine: engine, appendSoftmax: softmax).run()
         }
     }
@@ -44,6 +46,7 @@ struct QuantizeCommand: ParsableCommand {
             """)
 
     @OptionGroup var options: ConfigArguments
+    @OptionGroup var weights: WeightsArguments
 
     func run() throws {
         try reportingErrors {
@@ -52,6 +55,7 @@ struct QuantizeCommand: ParsableCommand {
             let engine = try Engine(configPath: options.config, overrides: options.overrides,
                                     mode: probe.dataLoader?.eval == nil ? .export : .eval,
                                     registries: CommandContext.registries)
+            try weights.check(engine, command: "quantize")
             try QuantizeRun(engine: engine).run()
         }
     }

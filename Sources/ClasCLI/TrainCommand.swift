@@ -40,12 +40,14 @@ struct EvalCommand: ParsableCommand {
             """)
 
     @OptionGroup var options: ConfigArguments
+    @OptionGroup var weights: WeightsArguments
 
     func run() throws {
         try reportingErrors {
             try Distributed.runOnRankZero(command: "eval") {
                 let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .eval,
                                         registries: CommandContext.registries)
+                try weights.check(engine, command: "eval")
                 try EvaluationReport(engine: engine).run()
             }
         }
@@ -58,12 +60,14 @@ struct InferCommand: ParsableCommand {
         discussion: "Example: tools infer -c CONFIG -o Infer.infer_imgs=some/dir -o Global.pretrained_model=output/M/best_model")
 
     @OptionGroup var options: ConfigArguments
+    @OptionGroup var weights: WeightsArguments
 
     func run() throws {
         try reportingErrors {
             try Distributed.runOnRankZero(command: "infer") {
                 let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .infer,
                                         registries: CommandContext.registries, quiet: true)
+                try weights.check(engine, command: "infer")
                 try Predictor(engine: engine).run()
             }
         }

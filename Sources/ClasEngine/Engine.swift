@@ -99,8 +99,7 @@ public final class Engine {
             logger.stderrWarningPrefix = "[rank \(comm.rank)] "
         }
         self.logger = logger
-        logger.info(ComputeBackend.summary)
-        if let warning = ComputeBackend.genericKernelWarning { logger.warning(warning) }
+        logger.headerLines = [ComputeBackend.summary] + (ComputeBackend.genericKernelWarning.map { ["WARNING: \($0)"] } ?? [])
         // Sharded evaluation only for metrics known to combine across processes (TopkAcc and the like); metrics that
         // cannot be built before the model (e.g. those naming distillation models) are evaluated whole on every rank.
         shardedEvaluation = comm.isDistributed

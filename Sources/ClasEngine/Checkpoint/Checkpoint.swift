@@ -37,8 +37,13 @@ public enum Checkpoint {
     }
 
     /// The file for a prefix: `output/M/latest` → `output/M/latest.safetensors` (an existing extension is kept;
-    /// PaddleClas's `.pdparams` is replaced).
+    /// PaddleClas's `.pdparams` is replaced). A run folder stands for its `best_model`.
     public static func path(for prefix: String) -> String {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder), isFolder.boolValue {
+            return ((prefix as NSString).appendingPathComponent("best_model") as NSString)
+                .appendingPathExtension(fileExtension) ?? prefix
+        }
         if prefix.hasSuffix(".\(fileExtension)") { return prefix }
         if prefix.hasSuffix(".pdparams") { return String(prefix.dropLast(".pdparams".count)) + ".\(fileExtension)" }
         return "\(prefix).\(fileExtension)"

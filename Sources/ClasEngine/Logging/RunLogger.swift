@@ -15,6 +15,9 @@ public final class RunLogger {
     public var quiet = false
     /// When set, warnings also go to stderr with this prefix (the quiet, non-writing ranks of a distributed run).
     public var stderrWarningPrefix: String?
+    /// INFO lines logged before the first line of the run (e.g. the compute backend), so that they head the log
+    /// without creating it when validation fails before anything else is logged.
+    public var headerLines: [String] = []
 
     /// - Parameters:
     ///   - path: log file (appended to; created with its folder), or nil.
@@ -45,6 +48,11 @@ public final class RunLogger {
     public func warning(_ message: String) { emit("WARNING", message) }
 
     private func emit(_ level: String, _ message: String) {
+        if !headerLines.isEmpty {
+            let header = headerLines
+            headerLines = []
+            for line in header { emit("INFO", line) }
+        }
         let line = "[\(dateFormatter.string(from: Date()))] ppcls \(level): \(message)"
         if level == "WARNING", let prefix = stderrWarningPrefix {
             FileHandle.standardError.write(Data((prefix + line + "\n").utf8))

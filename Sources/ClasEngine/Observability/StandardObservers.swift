@@ -1,14 +1,15 @@
 import Foundation
 
 extension Trainer {
-    /// The observers every training run gets: `train_curves.png`, and TensorBoard events with `Global.use_visualdl`.
-    /// Always the same two, so the checkpoint keys of observers added after them (`observer<i>.…`) do not depend
-    /// on `use_visualdl`.
+    /// The observers every training run gets: `train_curves.png`, TensorBoard events with `Global.use_visualdl`,
+    /// and `history.csv` with the closing summary. Always the same three, so the checkpoint keys of observers added
+    /// after them (`observer<i>.…`) do not depend on `use_visualdl`.
     static func standardObservers(_ engine: Engine) -> [TrainingObserver] {
         let dir = engine.outputDir as NSString
         return [TrainingCurvesObserver(path: dir.appendingPathComponent("train_curves.png")),
                 TensorBoardObserver(directory: dir.appendingPathComponent("vdl"),
                                     printEvery: engine.config.global.printBatchStep,
-                                    enabled: engine.config.global.useVisualDL)]
+                                    enabled: engine.config.global.useVisualDL),
+                RunHistoryObserver(path: dir.appendingPathComponent("history.csv"))]
     }
 }

@@ -160,11 +160,13 @@ public final class Trainer {
         for o in observers { o.trainingWillStart(self) }
         while state.epoch < min(epochs, lastEpoch) {
             let epoch = state.epoch + 1
+            let epochStart = Date()
             try trainEpoch(epoch)
             distributed?.reconcile()
             var record: [String: Double] = ["epoch": Double(epoch)]
             for (k, v) in lastTrainAverages { record["train_\(k)"] = v }
             record["lr"] = Double(optimizer.learningRate)
+            record["time_s"] = Date().timeIntervalSince(epochStart)
             if let evaluator, global.evalDuringTrain, epoch % global.evalInterval == 0, epoch > global.startEvalEpoch - 1 {
                 let values = try evaluator.run(epoch: epoch)
                 for o in observers { o.evaluationDidEnd(self, epoch: epoch, label: nil, values: values) }
