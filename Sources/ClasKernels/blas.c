@@ -193,6 +193,38 @@ static bool load_blis(void) {
     return true;
 }
 
+/// Whether the loaded sgemm agrees with the reference on a few odd shapes (all transpositions): some library
+/// builds compute wrong results with kernels for CPUs newer than themselves, so a wrong library is never used.
+static bool backend_agrees_with_reference(void) {
+    static const int shapes[][3] = {{37, 61, 53}, {130, 97, 211}, {5, 300, 17}};
+    bool ok = true;
+    for (size_t s = 0; ok && s < sizeof shapes / sizeof *shapes; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        size_t big = (size_t)(M > N ? M : N) * (size_t)K;
+        float *a = malloc(big * sizeof(float)), *b = malloc(big * sizeof(float));
+        float *c = malloc((size_t)M * N * sizeof(float)), *r = malloc((size_t)M * N * sizeof(float));
+        if (!a || !b || !c || !r) abort();
+        for (size_t i = 0; i < big; i++) {
+            a[i] = (float)((i * 7919u) % 211u) / 211.0f - 0.4f;
+            b[i] = (float)((i * 104729u) % 197u) / 197.0f - 0.6f;
+        }
+        for (int t = 0; ok && t < 4; t++) {
+            int ta = t & 1 ? CLAS_BLAS_TRANS : CLAS_BLAS_NO_TRANS, tb = t & 2 ? CLAS_BLAS_TRANS : CLAS_BLAS_NO_TRANS;
+            int lda = ta == CLAS_BLAS_TRANS ? M : K, ldb = tb == CLAS_BLAS_TRANS ? K : N;
+            g_blas.sgemm(CLAS_BLAS_ROW_MAJOR, ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, N);
+            reference_sgemm(CLAS_BLAS_ROW_MAJOR, ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, r, N);
+            float scale = 0, err = 0;
+            for (int i = 0; i < M * N; i++) {
+                scale = fmaxf(scale, fabsf(r[i]));
+                err = fmaxf(err, fabsf(c[i] - r[i]));
+            }
+            ok = err <= 1e-4f * scale && err == err;
+        }
+        free(a); free(b); free(c); free(r);
+    }
+    return ok;
+}
+
 static void blas_init(void) {
     const char *spec = getenv("CLAS_BLAS");
     bool ok = false;
@@ -206,6 +238,16 @@ static void blas_init(void) {
     }
     if (!ok) ok = load_openblas(NULL);
     if (!ok) ok = load_blis();
+    if (ok && !backend_agrees_with_reference()) {
+        fprintf(stderr, "warning: %s with kernel %s computes wrong matrix products on this CPU; ", g_blas.library,
+                g_blas.kernel);
+        bool was_blis = strcmp(g_blas.library, "BLIS") == 0;
+        ok = !was_blis && load_blis() && backend_agrees_with_reference();
+        fprintf(stderr, "using %s instead (set CLAS_BLAS or OPENBLAS_CORETYPE to choose another)\n",
+                ok ? "BLIS" : "SwiftClas's portable GEMM");
+        if (!ok) use_reference();
+        ok = true;
+    }
     if (!ok) {
         fprintf(stderr, "warning: no BLAS library could be loaded (%s); using SwiftClas's portable GEMM, which is "
                         "several times slower\n", g_blas.reason);
