@@ -23,8 +23,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .export,
-                                    registries: CommandContext.registries)
+            let engine = try Engine(config: options.load(), mode: .export, registries: CommandContext.registries)
             try ExportRun(engine: engine, appendSoftmax: softmax).run()
         }
     }
@@ -48,9 +47,8 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             // Evaluate float vs int8 when the config has an evaluation split.
-            let probe = try RunConfig.load(options.config, overrides: options.overrides, decoder: ConfigDecoder())
-            let engine = try Engine(configPath: options.config, overrides: options.overrides,
-                                    mode: probe.dataLoader?.eval == nil ? .export : .eval,
+            let config = try options.load()
+            let engine = try Engine(config: config, mode: config.dataLoader?.eval == nil ? .export : .eval,
                                     registries: CommandContext.registries)
             try QuantizeRun(engine: engine).run()
         }
@@ -74,8 +72,7 @@ struct CompressCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try CompressRun.run(configPath: options.config, overrides: options.overrides,
-                                registries: CommandContext.registries)
+            try CompressRun.run(config: options.load(), registries: CommandContext.registries)
         }
     }
 }
