@@ -83,32 +83,27 @@ final class UserModelTests: XCTestCase {
                 }
             }
         }
-        let transforms = """
+        func split(_ name: String, shuffle: Bool) -> String {
+            """
+              \(name):
+                dataset:
+                  name: ImageFolderDataset
+                  image_root: \(dir)/\(name.lowercased() == "train" ? "train" : "val")
+                  transform_ops:
                     - DecodeImage: {to_rgb: True}
                     - NormalizeImage: {scale: 1.0/255.0, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], order: ''}
+                sampler: {name: DistributedBatchSampler, batch_size: 4, shuffle: \(shuffle ? "True" : "False")}
+                loader: {num_workers: 0}
             """
+        }
         let yaml = """
             Global: {output_dir: \(dir)/output, epochs: 1, print_batch_step: 1, seed: 7}
             Arch: {name: PocketNet_S}
             Loss: {Train: [{CELoss: {weight: 1.0}}], Eval: [{CELoss: {weight: 1.0}}]}
             Optimizer: {name: Momentum, momentum: 0.9, lr: 0.05}
             DataLoader:
-              Train:
-                dataset:
-                  name: ImageFolderDataset
-                  image_root: \(dir)/train
-                  transform_ops:
-            \(transforms)
-                sampler: {name: DistributedBatchSampler, batch_size: 4, shuffle: True}
-                loader: {num_workers: 0}
-              Eval:
-                dataset:
-                  name: ImageFolderDataset
-                  image_root: \(dir)/val
-                  transform_ops:
-            \(transforms)
-                sampler: {name: DistributedBatchSampler, batch_size: 4, shuffle: False}
-                loader: {num_workers: 0}
+            \(split("Train", shuffle: true))
+            \(split("Eval", shuffle: false))
             """
         try yaml.write(toFile: "\(dir)/run.yaml", atomically: true, encoding: .utf8)
         return dir
