@@ -70,11 +70,19 @@ public struct Registries {
         CrossEntropyLoss.register(into: &r)
         AMSoftmaxLoss.register(into: &r)
         registerDistillationLosses(into: &r)
-        registerOptimizers(into: &r)
+        registerBaseOptimizers(into: &r)
+        SAM.register(into: &r)
         registerSchedulers(into: &r)
         registerMetrics(into: &r)
         registerPostProcessors(into: &r)
         r.data = DataRegistries.builtins()
         return r
+    }
+
+    /// The optimizers that update weights themselves (SAM wraps one of them).
+    static func registerBaseOptimizers(into r: inout Registries) {
+        Momentum.register(into: &r)
+        Adam.register(into: &r)
+        RMSProp.register(into: &r)
     }
 }
