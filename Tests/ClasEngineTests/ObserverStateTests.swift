@@ -24,5 +24,8 @@ final class ObserverStateTests: XCTestCase {
         try Trainer(engine: Engine(configPath: split.config, overrides: [plateau, "Global.checkpoints=\(split.modelDir)/latest"],
                                    mode: .train, quiet: true)).run()
         XCTAssertEqual(try straight.weights("latest"), try split.weights("latest"))
+        let resaved = try Checkpoint.read(prefix: "\(split.modelDir)/latest").state?.extra ?? [:]
+        XCTAssertNotNil(resaved["observer.ReduceOnPlateau.lr"])
+        XCTAssertFalse(resaved.keys.contains { $0.hasPrefix("observer0.") }, "saved again under the observer's name only")
     }
 }

@@ -338,7 +338,8 @@ public final class Trainer {
         if let data = try? JSONEncoder().encode(history), let text = String(data: data, encoding: .utf8) {
             s.extra["history"] = text
         }
-        s.extra.merge(observers.checkpointState) { _, new in new }
+        // The observers' state as it is now (a resumed checkpoint's, possibly keyed by position, is not carried over).
+        s.extra = s.extra.filter { !$0.key.hasPrefix("observer") }.merging(observers.checkpointState) { _, new in new }
         try Checkpoint.save(prefix: path(name), model: model, optimizer: optimizer, ema: ema, state: s)
         logger.info("Already save model in \(path(name))")
     }
