@@ -66,10 +66,10 @@ public struct Registries {
     public static func builtins() -> Registries {
         var r = Registries()
         r.arch = ModelRegistry.builtins()
-        registerDistillationModel(into: &r)
+        DistillationModel.register(into: &r)
         CrossEntropyLoss.register(into: &r)
         AMSoftmaxLoss.register(into: &r)
-        registerDistillationLosses(into: &r)
+        DistillationLoss.register(into: &r)
         registerBaseOptimizers(into: &r)
         SAM.register(into: &r)
         CosineSchedule.register(into: &r)
@@ -82,7 +82,7 @@ public struct Registries {
         TopkAccuracy.register(into: &r)
         DistillationTopkAccuracy.register(into: &r)
         registerClassificationMetrics(into: &r)
-        registerPostProcessors(into: &r)
+        TopkPostProcess.register(into: &r)
         r.data = DataRegistries.builtins()
         return r
     }

@@ -47,8 +47,9 @@ struct TopkPostOptions: ConfigOptions {
     }
 }
 
-extension Registries {
-    static func registerPostProcessors(into r: inout Registries) {
+extension TopkPostProcess {
+    /// `Topk`, reading class names from `class_id_map_file`.
+    static func register(into r: inout Registries) {
         r.postProcess.register("Topk", summary: "softmax and the k best classes with names", options: TopkPostOptions.self) { o, _ in
             let names = try o.classIdMapFile.map { try ClassIDMap.read($0, delimiter: o.delimiter).names } ?? [:]
             return TopkPostProcess(k: o.topk, labelNames: names)
