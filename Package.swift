@@ -41,7 +41,8 @@ let package = Package(
         .target(
             name: "ClasData", dependencies: ["ClasTensor", "ClasKernels", "CPNG", "CJPEG", "CZlib"],
             swiftSettings: swift5),
-        .target(name: "ClasModels", dependencies: ["ClasTensor", "ClasNN"], exclude: ["README.md"], swiftSettings: swift5),
+        .target(
+            name: "ClasModels", dependencies: ["ClasTensor", "ClasNN", "ClasConfig"], exclude: ["README.md"], swiftSettings: swift5),
         .target(name: "ClasConfig", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swift5),
         /// Line charts, heat maps and image grids drawn with a bitmap font and written as PNG (through ClasData).
         .target(name: "ClasPlot", dependencies: ["ClasData"], exclude: ["README.md"], swiftSettings: swift5),
@@ -86,7 +87,13 @@ let package = Package(
         .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(
             name: "ClasExportTests",
-            dependencies: ["ClasExport", "ClasEngine", "ClasModels", "ClasData", "ClasProto", "_ClasTestSupport"],
+            dependencies: ["ClasExport", "ClasEngine", "ClasModels", "ClasConfig", "ClasData", "ClasProto", "_ClasTestSupport"],
+            swiftSettings: swift5),
+        /// A user's package: its own model registered with a card, summarised, benchmarked, fine-tuned and exported.
+        .testTarget(
+            name: "UserPackageTests",
+            dependencies: ["ClasCLI", "ClasEngine", "ClasExport", "ClasModels", "ClasConfig", "ClasData", "ClasNN",
+                           "ClasTensor", "ClasProto", "_ClasTestSupport"],
             swiftSettings: swift5),
         .testTarget(name: "ClasPlotTests", dependencies: ["ClasPlot", "ClasData"], swiftSettings: swift5),
         /// Bad data, bad configs and arguments, training faults (NaN, signals, kill -9, full disk) and untrusted

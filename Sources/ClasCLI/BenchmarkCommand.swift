@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClasEngine
 import ClasKernels
 import ClasModels
 import ClasNN
@@ -58,35 +59,43 @@ struct BenchmarkCommand: ParsableCommand {
             OpsBenchmark.run(reps: reps)
             return
         }
-        guard let entry = ModelZoo.entry(named: model) else {
+        try benchmarkModel(registries: CommandContext.registries) { print($0) }
+    }
+
+    /// Times the model's training or inference steps; any registered model, fused first for inference when its
+    /// card says it re-parameterises. Each report line goes to `output`.
+    func benchmarkModel(registries: Registries, output: (String) -> Void) throws {
+        guard let entry = registries.arch.entry(named: model) else {
             throw ValidationError("no model named '\(model)' ('tools list models' shows all)")
         }
         Randomness.seed(0)
-        let net = try entry.make(classes)
-        if let fusable = net as? Reparameterizable, mode == "infer" { fusable.reparameterize() }
-        print("model: \(entry.name), parameters: \(net.parameterCount), batch \(batch), size \(size), mode \(mode)")
+        let net = try registries.arch.make(model, classCount: classes)
+        if registries.arch.card(named: model)?.reparameterizes ?? true, let fusable = net as? Reparameterizable,
+           mode == "infer" {
+            fusable.reparameterize()
+        }
+        output("model: \(entry.name), parameters: \(net.parameterCount), batch \(batch), size \(size), mode \(mode)")
         var rng = RandomState(seed: 1)
         let x = Tensor.randomNormal([batch, size, size, 3], using: &rng)
         let labels = (0..<batch).map { _ in rng.int(below: classes) }
         if mode == "train" {
             let optimizer = Momentum(parameters: net.namedParameters(), learningRate: 0.01, momentum: 0.9)
             net.train()
-            let step = {
+            let t = time {
                 let loss = Tensor.crossEntropy(net(x), labels: labels)
                 loss.backward()
                 optimizer.step()
                 optimizer.zeroGrad()
             }
-            let t = time(step)
-            report(seconds: t, images: batch, label: "train")
+            report(seconds: t, images: batch, label: "train", output)
         } else {
             net.eval()
             GradMode.withoutGrad {
                 let one = x.narrowed(axis: 0, start: 0, length: 1)
                 let latency = time { _ = net(one) }
-                print(String(format: "batch 1 latency: %.2f ms", latency * 1000))
+                output(String(format: "batch 1 latency: %.2f ms", latency * 1000))
                 let t = time { _ = net(x) }
-                report(seconds: t, images: batch, label: "infer batch \(batch)")
+                report(seconds: t, images: batch, label: "infer batch \(batch)", output)
             }
         }
     }
@@ -117,9 +126,9 @@ struct BenchmarkCommand: ParsableCommand {
         }
     }
 
-    private func report(seconds: Double, images: Int, label: String) {
-        print(String(format: "peak RSS: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
-        print(String(format: "%@: %.1f ms/step, %.2f img/s", label as NSString, seconds * 1000, Double(images) / seconds))
+    private func report(seconds: Double, images: Int, label: String, _ output: (String) -> Void) {
+        output(String(format: "peak RSS: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
+        output(String(format: "%@: %.1f ms/step, %.2f img/s", label as NSString, seconds * 1000, Double(images) / seconds))
     }
 }
 

@@ -12,6 +12,9 @@ struct ConfigArguments: ParsableArguments {
     @Option(name: [.customShort("o"), .customLong("override")], parsing: .singleValue,
             help: ArgumentHelp("Override a config key, e.g. -o Global.epochs=30 (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
+
+    /// The config with its `_BASE_` files and overrides, checked section by section (loaded once per command).
+    func load() throws -> RunConfig { try RunConfig.load(config, overrides: overrides) }
 }
 
 /// `--allow-random-weights` for the commands that run a trained model (eval, infer, export, quantize): without

@@ -29,7 +29,7 @@ struct ConfigCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let config = try RunConfig.load(args.config, overrides: args.overrides, decoder: ConfigDecoder())
+                let config = try args.load()
                 if sources {
                     var lines: [String] = []
                     Show.flatten(config.root, path: "", into: &lines)

@@ -24,8 +24,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .export,
-                                    registries: CommandContext.registries)
+            let engine = try Engine(config: options.load(), mode: .export, registries: CommandContext.registries)
             try weights.check(engine, command: "export")
             try ExportRun(engine: engine, appendSoftmax: softmax).run()
         }
@@ -51,9 +50,8 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             // Evaluate float vs int8 when the config has an evaluation split.
-            let probe = try RunConfig.load(options.config, overrides: options.overrides, decoder: ConfigDecoder())
-            let engine = try Engine(configPath: options.config, overrides: options.overrides,
-                                    mode: probe.dataLoader?.eval == nil ? .export : .eval,
+            let config = try options.load()
+            let engine = try Engine(config: config, mode: config.dataLoader?.eval == nil ? .export : .eval,
                                     registries: CommandContext.registries)
             try weights.check(engine, command: "quantize")
             try QuantizeRun(engine: engine).run()
@@ -78,8 +76,7 @@ struct CompressCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try CompressRun.run(configPath: options.config, overrides: options.overrides,
-                                registries: CommandContext.registries)
+            try CompressRun.run(config: options.load(), registries: CommandContext.registries)
         }
     }
 }

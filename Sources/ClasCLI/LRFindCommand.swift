@@ -19,10 +19,8 @@ struct LRFindCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .train,
-                                    registries: CommandContext.registries)
-            let result = try LRFinder.run(engine: engine, configPath: options.config, overrides: options.overrides,
-                                          registries: CommandContext.registries)
+            let engine = try Engine(config: options.load(), mode: .train, registries: CommandContext.registries)
+            let result = try LRFinder.run(engine: engine)
             print("suggested lr: \(result.learningRate)")
             print("train with:   -o \(try LRFinder.override(for: engine.config, learningRate: result.learningRate))")
         }

@@ -29,24 +29,28 @@ struct SummaryCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            let net: Module, name: String, resolution: Int
-            if let model {
-                guard let entry = ModelZoo.entry(named: model) else {
-                    throw ValidationError("no model named '\(model)' ('tools list models' shows all)")
-                }
-                net = try entry.make(classes)
-                name = entry.name
-                resolution = size ?? entry.resolution
-            } else {
-                let engine = try Engine(configPath: config ?? "", overrides: overrides, mode: .export,
-                                        registries: CommandContext.registries, quiet: true)
-                net = engine.model
-                name = engine.config.arch.name
-                resolution = size ?? engine.config.global.imageShape?[1] ?? ModelZoo.entry(named: name)?.resolution ?? 224
+        try reportingErrors { print(try describe(registries: CommandContext.registries)) }
+    }
+
+    /// The model's name and summary at its resolution: `--size`, else `Global.image_shape`, else its card's input
+    /// size, else 224.
+    func describe(registries: Registries) throws -> String {
+        let net: Module, name: String, configured: Int?
+        if let model {
+            guard let entry = registries.arch.entry(named: model) else {
+                throw ValidationError("no model named '\(model)' ('tools list models' shows all)")
             }
-            print("\(name)")
-            print(ModelSummary(net, inputSize: resolution))
+            net = try registries.arch.make(model, classCount: classes)
+            name = entry.name
+            configured = nil
+        } else {
+            let engine = try Engine(configPath: config ?? "", overrides: overrides, mode: .export, registries: registries,
+                                    quiet: true)
+            net = engine.model
+            name = engine.config.arch.name
+            configured = engine.config.global.imageShape?[1]
         }
+        let resolution = size ?? configured ?? registries.arch.card(named: name)?.inputSize ?? 224
+        return "\(name)\n\(ModelSummary(net, inputSize: resolution))"
     }
 }

@@ -21,7 +21,7 @@ struct TrainCommand: ParsableCommand {
         try reportingErrors {
             try Distributed.run {
                 // With LRFinder.auto, the learning-rate finder runs first and sets the base rate (nil: stop_after).
-                guard let engine = try LRFinder.trainingEngine(configPath: options.config, overrides: options.overrides,
+                guard let engine = try LRFinder.trainingEngine(config: options.load(),
                                                                registries: CommandContext.registries) else { return }
                 try Trainer(engine: engine).run()
             }
@@ -45,8 +45,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try Distributed.runOnRankZero(command: "eval") {
-                let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .eval,
-                                        registries: CommandContext.registries)
+                let engine = try Engine(config: options.load(), mode: .eval, registries: CommandContext.registries)
                 try weights.check(engine, command: "eval")
                 try EvaluationReport(engine: engine).run()
             }
@@ -65,8 +64,8 @@ struct InferCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try Distributed.runOnRankZero(command: "infer") {
-                let engine = try Engine(configPath: options.config, overrides: options.overrides, mode: .infer,
-                                        registries: CommandContext.registries, quiet: true)
+                let engine = try Engine(config: options.load(), mode: .infer, registries: CommandContext.registries,
+                                        quiet: true)
                 try weights.check(engine, command: "infer")
                 try Predictor(engine: engine).run()
             }

@@ -41,19 +41,30 @@ public final class Engine {
     /// The most classes a model may have (a larger count is a typo or a corrupt label, and would not fit in memory).
     public static let maxClassCount = 1_000_000
 
-    /// Loads and validates `configPath` with `overrides`, then builds what `mode` needs.
+    /// Loads and validates `configPath` with `overrides`, then builds what `mode` needs (see
+    /// ``init(config:mode:registries:quiet:communicator:)``).
+    public convenience init(configPath: String, overrides: [String] = [], mode: Mode, registries: Registries = .builtins(),
+                            quiet: Bool = false, communicator: Communicator? = nil) throws {
+        try self.init(config: RunConfig.load(configPath, overrides: overrides), mode: mode, registries: registries,
+                      quiet: quiet, communicator: communicator)
+    }
+
+    /// Builds what `mode` needs from a loaded config, checking every component first.
     /// - Parameters:
+    ///   - config: the resolved config (``RunConfig/load(_:overrides:decoder:)``; change a setting with
+    ///     ``RunConfig/overriding(_:)``). Its notices are logged.
     ///   - quiet: do not print log lines (tests); they still go to the log file.
     ///   - communicator: the processes of a data-parallel run (default ``Distributed/current``); only training
     ///     uses it, other modes run in one process.
-    public init(configPath: String, overrides: [String] = [], mode: Mode, registries: Registries = .builtins(),
-                quiet: Bool = false, communicator: Communicator? = nil) throws {
+    public init(config: RunConfig, mode: Mode, registries: Registries = .builtins(), quiet: Bool = false,
+                communicator: Communicator? = nil) throws {
         self.mode = mode
         let comm = mode == .train ? communicator ?? Distributed.current : SingleProcess()
         self.communicator = comm
         self.registries = registries
         decoder = ConfigDecoder()
-        config = try RunConfig.load(configPath, overrides: overrides, decoder: decoder)
+        for notice in config.notices { decoder.notice(notice.message, at: notice.location) }
+        self.config = config
         try Engine.requireSections(config, mode: mode)
         let (fineTuning, tunedSpec) = try FineTuning.read(config.arch)
         let (syncRequested, archSpec) = try SyncBatchNorm.read(tunedSpec)
@@ -70,7 +81,7 @@ public final class Engine {
         var data = try DataBuilder(config: config, registries: registries.data, decoder: decoder, seed: seed, splits: splits)
         data.rank = comm.rank
         data.worldSize = comm.worldSize
-        let archClassNum = archSpec.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } }
+        let archClassNum = config.classNum
         // Weights to load are read first: a SwiftClas checkpoint knows its class count and names.
         let usePretrained = mode != .train || config.global.checkpoints == nil
         let pretrained = try config.global.pretrainedModel.flatMap { usePretrained ? try Checkpoint.read(prefix: $0) : nil }
@@ -111,7 +122,7 @@ public final class Engine {
         Randomness.seed(seed)
         model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount, registry: registries.arch,
                                                                           decoder: decoder), decoder: decoder)
-        try fineTuning.apply(to: model, archName: archSpec.name)
+        try fineTuning.apply(to: model, archName: archSpec.name, card: registries.arch.card(named: archSpec.name))
         syncBatchNorm = syncRequested && comm.isDistributed && !fineTuning.freezeBatchNorm
         if syncBatchNorm { SyncBatchNorm.apply(to: model, communicator: comm) }
         if syncRequested && !syncBatchNorm {
@@ -137,9 +148,7 @@ public final class Engine {
     /// since predictions from a half-loaded model would be garbage.
     func load(_ contents: Checkpoint.Contents, from prefix: String) throws {
         let file = Checkpoint.path(for: prefix)
-        if let m = model as? Reparameterizable, contents.model.keys.contains(where: { $0.hasSuffix("reparam_conv.weight") }) {
-            m.reparameterize()
-        }
+        TimmImport.prepare(model, for: contents.model.keys)
         let report = model.load(contents.model)
         logger.info("Loaded \(file)\(contents.isForeign ? " (PyTorch layout, converted)" : ""): \(report)")
         if report.loaded == 0 {

@@ -4,20 +4,6 @@ import ClasNN
 import ClasOptim
 import ClasTensor
 
-/// What a model factory receives besides its options.
-public struct ArchContext {
-    /// Number of classes: `Arch.class_num`, else the training data's class count.
-    public var classCount: Int
-    /// The Arch registry and the run's decoder, for models built from other models (`DistillationModel`).
-    public var registry: Registry<Module, ArchContext>?
-    public var decoder: ConfigDecoder?
-    public init(classCount: Int, registry: Registry<Module, ArchContext>? = nil, decoder: ConfigDecoder? = nil) {
-        self.classCount = classCount
-        self.registry = registry
-        self.decoder = decoder
-    }
-}
-
 /// What loss, metric and post-processing factories receive.
 public struct ComponentContext {
     public var classCount: Int
@@ -53,16 +39,17 @@ public typealias OptimizerFactory = (_ parameters: [(String, Tensor)], _ learnin
 /// Start from ``builtins()`` and add your own before running a command:
 /// ```swift
 /// var registries = Registries.builtins()
-/// registries.arch.register("MyNet", summary: "my model", options: MyNet.Options.self) { o, ctx in
-///     MyNet(classes: ctx.classCount, width: o.width)
-/// }
+/// registries.arch.register(ModelCard(name: "MyNet", family: "MyNet", summary: "my model", inputSize: 96,
+///                                    classifier: ["fc."], featureChannels: 256, stages: ["stage1", "stage2"]),
+///                          options: MyNet.Options.self) { MyNet(options: $0) }
 /// ```
-/// Factory contracts: `arch` returns a `Module` whose forward maps NHWC images to [N, classCount] logits;
+/// Factory contracts: `arch` (a ``ModelRegistry``, models with their ``ModelCard``s) returns a `Module` whose
+/// forward maps NHWC images to [N, classCount] logits;
 /// `loss` returns a ``LossFunction``; `optimizer` an ``OptimizerFactory``; `lrScheduler` an `LRSchedule` stepped
 /// per optimizer step; `metric` a ``Metric``; `postProcess` a ``PostProcessor``; data registries come from
 /// ClasData (datasets, transform ops, batch ops, samplers).
 public struct Registries {
-    public var arch = Registry<Module, ArchContext>(kind: "Arch", listCommand: "tools list models")
+    public var arch = ModelRegistry()
     public var loss = Registry<LossFunction, ComponentContext>(kind: "loss", listCommand: "tools list losses")
     public var optimizer = Registry<OptimizerFactory, Void>(kind: "optimizer", listCommand: "tools list optimizers")
     public var lrScheduler = Registry<LRSchedule, ScheduleContext>(kind: "lr scheduler", listCommand: "tools list schedulers")
@@ -78,13 +65,32 @@ public struct Registries {
     /// Registries holding every built-in component.
     public static func builtins() -> Registries {
         var r = Registries()
-        registerModels(into: &r)
-        registerLosses(into: &r)
-        registerOptimizers(into: &r)
-        registerSchedulers(into: &r)
-        registerMetrics(into: &r)
-        registerPostProcessors(into: &r)
+        r.arch = ModelRegistry.builtins()
+        DistillationModel.register(into: &r)
+        CrossEntropyLoss.register(into: &r)
+        AMSoftmaxLoss.register(into: &r)
+        DistillationLoss.register(into: &r)
+        registerBaseOptimizers(into: &r)
+        SAM.register(into: &r)
+        CosineSchedule.register(into: &r)
+        PiecewiseSchedule.register(into: &r)
+        MultiStepSchedule.register(into: &r)
+        PolynomialSchedule.register(into: &r)
+        OneCycleSchedule.register(into: &r)
+        ConstantLR.register(into: &r)
+        ReduceOnPlateau.register(into: &r)
+        TopkAccuracy.register(into: &r)
+        DistillationTopkAccuracy.register(into: &r)
+        registerClassificationMetrics(into: &r)
+        TopkPostProcess.register(into: &r)
         r.data = DataRegistries.builtins()
         return r
+    }
+
+    /// The optimizers that update weights themselves (SAM wraps one of them).
+    static func registerBaseOptimizers(into r: inout Registries) {
+        Momentum.register(into: &r)
+        Adam.register(into: &r)
+        RMSProp.register(into: &r)
     }
 }

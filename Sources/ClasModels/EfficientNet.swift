@@ -163,3 +163,23 @@ extension EfficientNet {
                          inChannels: options.inChannels)
     }
 }
+
+extension EfficientNet.Options: ArchOptions {}
+
+extension EfficientNet {
+    /// B0–B7 (timm `efficientnet_b0` …) at the paper's resolutions; timm's weights for B0–B5.
+    public static func register(into models: inout ModelRegistry) {
+        let weights = ["b0": "ra_in1k", "b1": "ft_in1k", "b2": "ra_in1k", "b3": "ra2_in1k", "b4": "ra2_in1k",
+                       "b5": "sw_in12k_ft_in1k"]
+        for v in variants {
+            let timm = "efficientnet_\(v.name)"
+            let card = ModelCard(
+                name: "EfficientNet\(v.name.uppercased())", aliases: [timm], family: "EfficientNet",
+                summary: "EfficientNet-\(v.name.uppercased()) (width ×\(v.widthMultiplier), depth ×\(v.depthMultiplier))",
+                inputSize: v.resolution, cropFraction: ["b0", "b1"].contains(v.name) ? 0.875 : 1.0,
+                classifier: ["classifier."], featureChannels: makeDivisible(1280 * v.widthMultiplier),
+                stages: architecture.indices.map { "blocks.\($0)" }, weights: weights[v.name].map { "timm/\(timm).\($0)" })
+            models.register(card, options: Options.self) { try make(v, options: $0) }
+        }
+    }
+}

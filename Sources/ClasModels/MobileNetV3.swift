@@ -125,3 +125,26 @@ extension MobileNetV3 {
                         dropPathRate: options.dropPathRate, inChannels: options.inChannels)
     }
 }
+
+extension MobileNetV3.Options: ArchOptions {}
+
+extension MobileNetV3 {
+    /// PaddleClas's large and small at five widths, with timm's names and, where timm publishes them, its weights.
+    public static func register(into models: inout ModelRegistry) {
+        let widths: [(paddle: String, width: Double, timm: String)] =
+            [("0_35", 0.35, "035"), ("0_5", 0.5, "050"), ("0_75", 0.75, "075"), ("1_0", 1.0, "100"), ("1_25", 1.25, "125")]
+        let weights = ["large_100": "ra_in1k", "small_050": "lamb_in1k", "small_075": "lamb_in1k", "small_100": "lamb_in1k"]
+        for size in [Size.large, .small] {
+            for w in widths {
+                let timm = "mobilenetv3_\(size.rawValue)_\(w.timm)"
+                let card = ModelCard(
+                    name: "MobileNetV3_\(size.rawValue)_x\(w.paddle)", aliases: [timm], family: "MobileNetV3",
+                    summary: "MobileNetV3 \(size.rawValue) ×\(w.width)", classifier: ["classifier."],
+                    featureChannels: size == .large ? 1280 : 1024,
+                    stages: architecture(size).indices.map { "blocks.\($0)" },
+                    weights: weights["\(size.rawValue)_\(w.timm)"].map { "timm/\(timm).\($0)" })
+                models.register(card, options: Options.self) { try make(size, widthMultiplier: w.width, options: $0) }
+            }
+        }
+    }
+}

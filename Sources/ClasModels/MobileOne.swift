@@ -305,3 +305,20 @@ extension MobileOne {
                   dropPathRate: options.dropPathRate, inChannels: options.inChannels)
     }
 }
+
+extension MobileOne.Options: ArchOptions {}
+
+extension MobileOne {
+    /// S0–S4 (timm `mobileone_s0` …; not in PaddleClas, named in its style), with Apple's weights through timm.
+    public static func register(into models: inout ModelRegistry) {
+        for v in variants {
+            let card = ModelCard(
+                name: "MobileOne_\(v.name.uppercased())", aliases: ["mobileone_\(v.name)"], family: "MobileOne",
+                summary: "MobileOne-\(v.name.uppercased()) (re-parameterizable)", interpolation: "bilinear",
+                classifier: ["head.fc."], featureChannels: makeDivisible(Double(baseChannels[3]) * v.widthFactors[3]),
+                stages: depths.indices.map { "stages.\($0)" }, reparameterizes: true,
+                weights: "timm/mobileone_\(v.name).apple_in1k")
+            models.register(card, options: Options.self) { make(v, options: $0) }
+        }
+    }
+}

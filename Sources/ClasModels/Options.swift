@@ -1,8 +1,15 @@
-/// Shared pieces of the families' `Options` structs (the `Arch` section of a config).
+import ClasConfig
+
+/// The `Arch` options of a model registered with a ``ModelCard``: its config keys, and the class count, which the
+/// registry sets to the run's.
 ///
-/// Each family declares `Options: Decodable` with `CodingKeys: String, CodingKey, CaseIterable` spelled as in YAML
-/// (PaddleClas names, with timm's spelling accepted as an alias where they differ) and a `knownKeys` list, so the
-/// config layer's `ConfigOptions` conformance is one line: `extension EfficientNet.Options: ConfigOptions {}`.
+/// Each family declares `Options` with `CodingKeys: String, CodingKey, CaseIterable` spelled as in YAML (PaddleClas
+/// names, with timm's spelling accepted as an alias where they differ) and a `knownKeys` list, so the conformance is
+/// one line: `extension EfficientNet.Options: ArchOptions {}`.
+public protocol ArchOptions: ConfigOptions {
+    /// Classifier outputs (`class_num`).
+    var classNum: Int { get set }
+}
 
 /// Keys PaddleClas configs carry that SwiftClas accepts without effect, with the reason shown in a notice.
 let paddleIgnoredArchKeys: [String: String] = [

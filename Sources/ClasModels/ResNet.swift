@@ -255,3 +255,20 @@ extension ResNet {
                dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast, inChannels: options.inChannels)
     }
 }
+
+extension ResNet.Options: ArchOptions {}
+
+extension ResNet {
+    /// ResNet18/34/50 and their D (`_vd`) variants, with timm's weights (`a1_in1k`, `ra2_in1k` for D).
+    public static func register(into models: inout ModelRegistry) {
+        for v in variants {
+            let card = ModelCard(
+                name: v.name, aliases: [v.timmName], family: "ResNet",
+                summary: "\(v.name) (\(v.block.rawValue) blocks \(v.depths)\(v.deep ? ", deep stem, avg-pool shortcut" : ""))",
+                cropFraction: v.deep ? 0.875 : 0.95, classifier: ["fc."],
+                featureChannels: v.block == .basic ? 512 : 2048, stages: ["layer1", "layer2", "layer3", "layer4"],
+                weights: "timm/\(v.timmName).\(v.deep ? "ra2_in1k" : "a1_in1k")")
+            models.register(card, options: Options.self) { make(v, options: $0) }
+        }
+    }
+}

@@ -113,7 +113,7 @@ final class LRFinderTests: XCTestCase {
                          "LRFinder.skip_end=1", "LRFinder.warmup_iter=2"]
         let engine = try Engine(configPath: run.config, overrides: overrides, mode: .train, quiet: true)
         let before = engine.model.stateDict().map { ($0.0, $0.1.scalars) }
-        let result = try LRFinder.run(engine: engine, configPath: run.config, overrides: overrides, registries: .builtins())
+        let result = try LRFinder.run(engine: engine)
         let after = engine.model.stateDict().map { ($0.0, $0.1.scalars) }
         XCTAssertEqual(before.map(\.0), after.map(\.0))
         XCTAssertTrue(zip(before, after).allSatisfy { $0.1 == $1.1 }, "weights and buffers restored bit for bit")
@@ -127,7 +127,7 @@ final class LRFinderTests: XCTestCase {
         let run = try TinyRun(epochs: 1, name: "lr_auto")
         let base = ["LRFinder.auto=True", "LRFinder.num_iter=8", "LRFinder.skip_start=0", "LRFinder.skip_end=0",
                     "LRFinder.path_to_savefig=null"]
-        let engine = try XCTUnwrap(try LRFinder.trainingEngine(configPath: run.config, overrides: base,
+        let engine = try XCTUnwrap(try LRFinder.trainingEngine(config: RunConfig.load(run.config, overrides: base),
                                                                registries: .builtins(), quiet: true))
         guard case .schedule(let spec)? = engine.config.optimizer?.lr,
               let text = spec.args["learning_rate"]?.scalar?.text, let lr = Double(text) else {
@@ -135,7 +135,7 @@ final class LRFinderTests: XCTestCase {
         }
         XCTAssertNotEqual(lr, 0.05, "the base rate was replaced by the finder's choice")
         XCTAssertTrue((1e-6...1).contains(lr))
-        XCTAssertNil(try LRFinder.trainingEngine(configPath: run.config, overrides: base + ["LRFinder.stop_after=True"],
+        XCTAssertNil(try LRFinder.trainingEngine(config: RunConfig.load(run.config, overrides: base + ["LRFinder.stop_after=True"]),
                                                  registries: .builtins(), quiet: true))
     }
 
@@ -144,7 +144,7 @@ final class LRFinderTests: XCTestCase {
         let overrides = ["LRFinder.mode=grid", "LRFinder.num_trials=3", "LRFinder.min_lr=1e-4", "LRFinder.max_lr=0.1",
                          "LRFinder.trial_iters=2"]
         let engine = try Engine(configPath: run.config, overrides: overrides, mode: .train, quiet: true)
-        let result = try LRFinder.run(engine: engine, configPath: run.config, overrides: overrides, registries: .builtins())
+        let result = try LRFinder.run(engine: engine)
         XCTAssertEqual(result.trials.map(\.lr), [1e-4, 0.00316, 0.1])
         let best = result.trials.max { $0.score < $1.score }
         XCTAssertEqual(result.learningRate, best?.lr)

@@ -79,8 +79,8 @@ final class ReduceOnPlateauTests: XCTestCase {
         let split = try TinyRun(epochs: 3, name: "plateauSplit")
         try Trainer(engine: Engine(configPath: split.config, overrides: [plateau], mode: .train, quiet: true)).runEpochs(until: 2)
         let saved = try Checkpoint.read(prefix: "\(split.modelDir)/latest").state?.extra ?? [:]
-        XCTAssertEqual(saved["observer0.lr"], "0.025")
-        XCTAssertEqual(saved["observer0.evaluations"], "2")
+        XCTAssertEqual(saved["observer.ReduceOnPlateau.lr"], "0.025")
+        XCTAssertEqual(saved["observer.ReduceOnPlateau.evaluations"], "2")
         try Trainer(engine: Engine(configPath: split.config, overrides: [plateau, "Global.checkpoints=\(split.modelDir)/latest"],
                                    mode: .train, quiet: true)).run()
         XCTAssertEqual(try straight.weights("latest"), try split.weights("latest"))

@@ -1,3 +1,4 @@
+import ClasConfig
 import ClasData
 import ClasEngine
 import ClasExport
@@ -165,9 +166,9 @@ final class DeployCommandTests: XCTestCase {
         let run = try TinyDeployRun()
         let weights = try run.saveWeights()
         let (best, export) = try CompressRun.run(
-            configPath: run.config,
-            overrides: ["Global.pretrained_model=\(weights)", "Slim.quant.calibration_images=16",
-                        "Global.save_inference_dir=\(run.dir)/qat"],
+            config: RunConfig.load(run.config,
+                                   overrides: ["Global.pretrained_model=\(weights)", "Slim.quant.calibration_images=16",
+                                               "Global.save_inference_dir=\(run.dir)/qat"]),
             registries: Registries.builtins().withQuantizedCheckpoints(), quiet: true)
         XCTAssertGreaterThanOrEqual(best, 0)
         let checkpoint = try Checkpoint.read(prefix: "\(run.dir)/output/compress/\(run.arch)/best_model")

@@ -33,12 +33,12 @@ func randomizeBatchNorms(_ model: Module, seed: UInt64 = 11, inputSize: Int = 32
 /// evaluation mode.
 func preparedModel(_ name: String, classes: Int = 10, inputSize: Int = 64) throws -> Module {
     Randomness.seed(3)
-    let model = try ModelZoo.make(name, classCount: classes)
+    let model = try ModelRegistry.builtins().make(name, classCount: classes)
     randomizeBatchNorms(model, inputSize: inputSize)
     (model as? Reparameterizable)?.reparameterize()
     model.eval()
     var rng = RandomState(seed: 99)
-    normalizeLogitScale(model, classifierPrefixes: ModelZoo.entry(named: name)?.head.classifierPrefixes ?? [],
+    normalizeLogitScale(model, classifierPrefixes: ModelRegistry.builtins().card(named: name)?.classifier ?? [],
                         input: Tensor.randomNormal([4, inputSize, inputSize, 3], using: &rng))
     return model
 }

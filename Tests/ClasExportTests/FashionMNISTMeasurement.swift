@@ -34,7 +34,7 @@ final class FashionMNISTMeasurement: XCTestCase {
             XCTAssertTrue(e.model is QuantizedModel, prefix)
             models.append(((prefix as NSString).lastPathComponent, e.model))
         }
-        let (c, h, w) = ExportInput.shape(for: float.config)
+        let (c, h, w) = ExportInput.shape(for: float.config, models: float.registries.arch)
         var onnxPaths: [String] = [], sizes: [Int] = []
         for (i, (_, model)) in models.enumerated() {
             if let m = model as? Reparameterizable { m.reparameterize() }

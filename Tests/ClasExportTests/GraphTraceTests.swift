@@ -87,7 +87,8 @@ final class GraphTraceTests: XCTestCase {
     /// Dropout and drop path disappear: the graph is the evaluation-mode pass, and the model's mode is restored.
     func testExportTracesEvaluationModeAndRestoresTraining() throws {
         Randomness.seed(2)
-        let model = try XCTUnwrap(ModelZoo.entry(named: "MobileNetV3_small_x0_35")).make(classCount: 4, dropRate: 0.5, dropPathRate: 0.3)
+        let model = try ModelRegistry.builtins().make("MobileNetV3_small_x0_35", classCount: 4,
+                                                      options: ["drop_rate": "0.5", "drop_path_rate": "0.3"])
         model.train()
         let graph = try ExportGraph.trace(model, height: 32, width: 32)
         XCTAssertTrue(model.isTraining)

@@ -19,7 +19,7 @@ final class OnnxRuntimeTests: XCTestCase {
         for name in GraphTraceTests.families {
             let model = try preparedModel(name)
             let x = randn([3, 64, 64, 3], seed: 31)
-            normalizeLogitScale(model, classifierPrefixes: ModelZoo.entry(named: name)?.head.classifierPrefixes ?? [],
+            normalizeLogitScale(model, classifierPrefixes: ModelRegistry.builtins().card(named: name)?.classifier ?? [],
                                 input: x)
             let path = "\(dir)/\(name).onnx"
             try OnnxExporter.write(try OnnxExporter.export(model, height: 64, width: 64), to: path)

@@ -5,7 +5,7 @@ import XCTest
 
 final class ModelSummaryTests: XCTestCase {
     func testResNet18Summary() throws {
-        let model = try ModelZoo.make("ResNet18")
+        let model = try ModelRegistry.builtins().make("ResNet18")
         let summary = ModelSummary(model, inputSize: 224)
         XCTAssertEqual(summary.rows.map(\.name),
                        ["conv1", "bn1", "maxpool", "layer1", "layer2", "layer3", "layer4", "global_pool", "fc"])
@@ -22,7 +22,7 @@ final class ModelSummaryTests: XCTestCase {
     }
 
     func testMobileOneSummaryReportsFusedParameters() throws {
-        let model = try ModelZoo.make("MobileOne_S0")
+        let model = try ModelRegistry.builtins().make("MobileOne_S0")
         let summary = ModelSummary(model, inputSize: 64)
         XCTAssertEqual(summary.rows.map(\.name), ["stem", "stages.0", "stages.1", "stages.2", "stages.3", "head"])
         XCTAssertEqual(summary.parameters, 5_293_272)
@@ -32,7 +32,7 @@ final class ModelSummaryTests: XCTestCase {
     }
 
     func testEfficientNetRows() throws {
-        let summary = ModelSummary(try ModelZoo.make("EfficientNetB0"), inputSize: 224)
+        let summary = ModelSummary(try ModelRegistry.builtins().make("EfficientNetB0"), inputSize: 224)
         XCTAssertEqual(summary.rows.count, 2 + 7 + 4)
         XCTAssertEqual(summary.rows[8].name, "blocks.6")
         XCTAssertEqual(summary.rows[8].outputShape, [1, 7, 7, 320])

@@ -4,7 +4,7 @@ import ClasTensor
 import XCTest
 import _ClasTestSupport
 
-/// Every ModelZoo entry against timm 1.0's numbers (from `scripts/timm_fixtures.py --counts`): parameters (1000
+/// Every registered model card against timm 1.0's numbers (from `scripts/timm_fixtures.py --counts`): parameters (1000
 /// classes), parameters after fusion, MACs at 64 px and at the native size; output shape; one training step.
 final class ModelZooTests: XCTestCase {
     struct Reference {
@@ -53,10 +53,11 @@ final class ModelZooTests: XCTestCase {
     static let trainStepLimit = 30_000_000
 
     func testEveryEntryHasReference() {
-        for e in ModelZoo.entries {
+        let cards = ModelRegistry.builtins().cards
+        for e in cards {
             XCTAssertNotNil(e.aliases.lazy.compactMap { Self.timm[$0] }.first, "\(e.name) has no timm reference row")
         }
-        XCTAssertEqual(Set(ModelZoo.entries.map(\.name)).count, ModelZoo.entries.count, "duplicate names")
+        XCTAssertEqual(Set(cards.map(\.name)).count, cards.count, "duplicate names")
     }
 
     func testMobileNetV3Entries() throws { try checkFamily("MobileNetV3") }
@@ -65,7 +66,7 @@ final class ModelZooTests: XCTestCase {
     func testResNetEntries() throws { try checkFamily("ResNet") }
 
     func checkFamily(_ family: String) throws {
-        let entries = ModelZoo.entries.filter { $0.family == family }
+        let entries = ModelRegistry.builtins().cards.filter { $0.family == family }
         XCTAssertFalse(entries.isEmpty)
         for e in entries {
             guard let ref = e.aliases.lazy.compactMap({ Self.timm[$0] }).first else { continue }
@@ -73,9 +74,9 @@ final class ModelZooTests: XCTestCase {
         }
     }
 
-    func check(_ e: ModelZoo.Entry, _ ref: Reference) throws {
+    func check(_ e: ModelCard, _ ref: Reference) throws {
         Randomness.seed(1)
-        let model = try e.make(1000)
+        let model = try ModelRegistry.builtins().make(e.name, classCount: 1000)
         XCTAssertEqual(model.parameterCount, ref.params, "\(e.name) parameters")
         model.eval()
         var out: Tensor?
@@ -83,8 +84,8 @@ final class ModelZooTests: XCTestCase {
         XCTAssertEqual(out?.shape, [1, 1000], "\(e.name) output shape")
         XCTAssertEqual(macs64, ref.macs64, "\(e.name) MACs at 64 px")
         var macsNative: Int?
-        if e.resolution <= Self.nativeForwardLimit {
-            let r = e.resolution
+        if e.inputSize <= Self.nativeForwardLimit {
+            let r = e.inputSize
             macsNative = MACCounter.count { _ = GradMode.withoutGrad { model(Tensor.zeros([1, r, r, 3])) } }
             XCTAssertEqual(macsNative, ref.macsNative, "\(e.name) MACs at \(r) px")
         }
@@ -95,7 +96,7 @@ final class ModelZooTests: XCTestCase {
             fusable.reparameterize()
             XCTAssertEqual(model.parameterCount, fused, "\(e.name) fused parameters")
         }
-        print("\(e.name): \(model.parameterCount) params, \(macs64) MACs at 64 px, \(macsNative.map(String.init) ?? "-") at \(e.resolution)")
+        print("\(e.name): \(model.parameterCount) params, \(macs64) MACs at 64 px, \(macsNative.map(String.init) ?? "-") at \(e.inputSize)")
     }
 
     /// Forward in training mode, cross-entropy, backward: finite loss, a finite gradient for every parameter.

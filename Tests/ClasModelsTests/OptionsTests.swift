@@ -52,7 +52,7 @@ final class OptionsTests: XCTestCase {
         XCTAssertEqual(Set(ResNet.Options.ignoredKeys.keys),
                        ["pretrained", "use_ssld", "data_format", "use_sync_bn", "infer_model_name", "infer_output_key",
                         "infer_add_softmax"])
-        for e in ModelZoo.entries { XCTAssertTrue(e.builder.optionKeys.contains("class_num"), e.name) }
+        for e in ModelRegistry.builtins().entries { XCTAssertTrue(e.optionKeys.contains("class_num"), e.name) }
     }
 
     func testMakeHonoursOptions() throws {
@@ -73,18 +73,19 @@ final class OptionsTests: XCTestCase {
     }
 
     func testZooBuildersDecodeTheirFamily() throws {
-        guard let e = ModelZoo.entry(named: "ResNet50_vd"), case .resNet(let make) = e.builder else {
+        let models = ModelRegistry.builtins()
+        guard let e = models.entry(named: "ResNet50_vd"), e.optionKeys == ResNet.Options.knownKeys + ["head"] else {
             return XCTFail("ResNet50_vd should build from ResNet.Options")
         }
-        XCTAssertEqual(ModelZoo.entry(named: "resnet50d")?.name, "ResNet50_vd")
-        XCTAssertEqual(try make(ResNet.Options(classNum: 5)).parameterCount, 25_576_264 - 995 * 2049)
-        XCTAssertEqual(e.head.classifierPrefixes, ["fc."])
+        XCTAssertEqual(models.entry(named: "resnet50d")?.name, "ResNet50_vd")
+        XCTAssertEqual(try models.make("ResNet50_vd", classCount: 5).parameterCount, 25_576_264 - 995 * 2049)
+        XCTAssertEqual(models.card(named: "ResNet50_vd")?.classifier, ["fc."])
     }
 
     func testSharedOptionsReachEveryFamily() throws {
         for name in ["MobileNetV3_small_x0_5", "EfficientNetB0", "MobileOne_S1", "ResNet18_vd"] {
-            let e = try XCTUnwrap(ModelZoo.entry(named: name))
-            let model = try e.make(classCount: 4, dropRate: 0.25, dropPathRate: 0.1, inChannels: 1)
+            let model = try ModelRegistry.builtins().make(name, classCount: 4,
+                                                          options: ["drop_rate": "0.25", "drop_path_rate": "0.1", "in_chans": "1"])
             let drops = model.namedModules().compactMap { $0.1 as? Dropout }.map(\.p)
             XCTAssertTrue(drops.contains(0.25), "\(name) dropout \(drops)")
             let paths = model.namedModules().compactMap { $0.1 as? DropPath }.map(\.p)
@@ -92,7 +93,7 @@ final class OptionsTests: XCTestCase {
             model.eval()
             XCTAssertEqual(GradMode.withoutGrad { model(Tensor.zeros([1, 64, 64, 1])) }.shape, [1, 4], name)
         }
-        let b3 = try XCTUnwrap(ModelZoo.entry(named: "efficientnet_b3")).make(classCount: 10)
+        let b3 = try ModelRegistry.builtins().make("efficientnet_b3", classCount: 10)
         XCTAssertEqual(b3.namedModules().compactMap { $0.1 as? Dropout }.map(\.p), [0.3], "B3's default dropout")
     }
 }

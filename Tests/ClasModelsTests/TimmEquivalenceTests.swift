@@ -14,7 +14,7 @@ final class TimmEquivalenceTests: XCTestCase {
     func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> Float {
         let fixture = try TimmFixture.load(name)
         Randomness.seed(0)
-        let model = try ModelZoo.make(fixture.timmModel, classCount: fixture.classes)
+        let model = try ModelRegistry.builtins().make(fixture.timmModel, classCount: fixture.classes)
         fixture.fill(model)
         if fixture.reparameterized {
             guard let fusable = model as? Reparameterizable else { throw XCTSkip("not reparameterizable") }
@@ -56,7 +56,7 @@ final class TimmEquivalenceTests: XCTestCase {
             let path = "\(dir)/\(name).safetensors", logitsPath = "\(dir)/\(name).logits.json"
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let fixture = try TimmFixture.load(name)
-            let model = try ModelZoo.make(fixture.timmModel, classCount: fixture.classes)
+            let model = try ModelRegistry.builtins().make(fixture.timmModel, classCount: fixture.classes)
             let report = try TimmImport.load(path, into: model)
             XCTAssertEqual(report.missing, [], name)
             XCTAssertEqual(report.unexpected, [], name)

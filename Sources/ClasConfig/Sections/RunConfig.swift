@@ -28,6 +28,11 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
     public var slim: SlimConfig?
     /// `LRFinder` (SwiftClas): learning-rate range test or search.
     public var lrFinder: LRFinderConfig?
+    /// What loading noticed (ignored and deprecated keys), for the run's log.
+    public var notices: [ConfigNotice] = []
+
+    /// `Arch.class_num`, when set.
+    public var classNum: Int? { arch.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } } }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case global = "Global"
@@ -54,9 +59,23 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
     /// Sections of the PaddleClas 2.0 schema, recognised to explain the error.
     static let oldSchemaSections: Set<String> = ["ARCHITECTURE", "LEARNING_RATE", "OPTIMIZER", "TRAIN", "VALID"]
 
-    /// Loads `path` (with `_BASE_` and `overrides`) and checks every section; notices go to `decoder`.
-    public static func load(_ path: String, overrides: [String] = [], decoder: ConfigDecoder) throws -> RunConfig {
-        try decoder.decode(RunConfig.self, from: ConfigLoader.load(path, overrides: overrides))
+    /// Loads `path` (with `_BASE_` and `overrides`) and checks every section; notices go to `decoder` and ``notices``.
+    public static func load(_ path: String, overrides: [String] = [], decoder: ConfigDecoder = ConfigDecoder()) throws
+        -> RunConfig
+    {
+        var config = try decoder.decode(RunConfig.self, from: ConfigLoader.load(path, overrides: overrides))
+        config.notices = decoder.notices
+        return config
+    }
+
+    /// This config with `overrides` (`-o` texts, in order) applied to its tree and every section checked again:
+    /// how tools that change a setting (the LR finder, the LR search, compress) change it, so the change can be
+    /// logged as the `-o` that reproduces it.
+    public func overriding(_ overrides: [String]) throws -> RunConfig {
+        let decoder = ConfigDecoder()
+        var config = try decoder.decode(RunConfig.self, from: Overrides.apply(overrides, to: root))
+        config.notices = decoder.notices
+        return config
     }
 
     public init(from decoder: Decoder) throws {

@@ -1,3 +1,4 @@
+import ClasModels
 import ClasNN
 import ClasOptim
 import ClasTensor
@@ -90,15 +91,12 @@ public enum Checkpoint {
         let (entries, meta) = try Safetensors.read(file)
         let foreign = meta["format"] != format
         var contents = Contents(model: [:], optimizer: [:], ema: [:], state: nil, isForeign: foreign, metadata: meta)
-        for e in entries {
-            if e.name.hasPrefix("optimizer.") && !foreign {
+        if foreign { contents.model = TimmImport.convert(entries.map { ($0.name, $0.tensor) }) }
+        for e in entries where !foreign {
+            if e.name.hasPrefix("optimizer.") {
                 contents.optimizer[String(e.name.dropFirst("optimizer.".count))] = e.tensor
-            } else if e.name.hasPrefix("ema.") && !foreign {
+            } else if e.name.hasPrefix("ema.") {
                 contents.ema[String(e.name.dropFirst("ema.".count))] = e.tensor
-            } else if foreign {
-                if e.name.hasSuffix("num_batches_tracked") { continue }
-                // PyTorch conv weights are [out, in, kh, kw]; ours are [out, kh, kw, in].
-                contents.model[e.name] = e.tensor.rank == 4 ? e.tensor.permuted([0, 2, 3, 1]) : e.tensor
             } else {
                 contents.model[e.name] = e.tensor
             }

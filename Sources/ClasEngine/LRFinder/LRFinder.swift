@@ -25,7 +25,7 @@ public struct LRFinderResult {
 /// applied); `clip_norm` is. The model's weights and buffers are restored afterwards and the optimizer used is a
 /// private one, so training starts exactly as it would have.
 ///
-/// `LRFinder.run(engine:configPath:overrides:registries:)` also runs the `grid` and `tpe` searches (``LRSearch``).
+/// `LRFinder.run(engine:options:)` also runs the `grid` and `tpe` searches (``LRSearch``).
 public final class LRFinder {
     public let engine: Engine
     public let options: LRFinderConfig
@@ -48,7 +48,7 @@ public final class LRFinder {
         }
         let trainer = try Trainer(engine: engine)  // the run's optimizer, losses and clipping, on a private optimizer
         guard let data = engine.trainData else { throw EngineError("the LR finder needs DataLoader.Train") }
-        let optimizer = trainer.optimizer
+        let trainStep = trainer.step, optimizer = trainer.optimizer
         let warmup = options.warmupIter + Int((options.warmupEpoch * Double(data.batchesPerEpoch)).rounded())
         var test = LRRangeTest(minLR: options.minLR, maxLR: options.maxLR, numIter: options.numIter,
                                smoothing: options.smoothF, divergeThreshold: options.divergeTh)
@@ -70,25 +70,12 @@ public final class LRFinder {
             let lr = ramping ? test.nextLearningRate : options.minLR
             Randomness.beginStep(seed: engine.seed, step: step)
             optimizer.learningRate = Float(lr)
-            let (total, _) = WeightedLoss.total(trainer.losses, model.outputs(batch.images), batch.targets)
+            let total = trainStep.forward(batch.images, batch.targets).total
             let loss = Double(total.item)
             if loss.isFinite {
-                total.backward()
-                var scale: Float = 1
-                if let clip = trainer.clipNorm {
-                    let norm = optimizer.gradientNorm()
-                    if norm > clip { scale = clip / norm }
-                }
-                if let sam = optimizer as? ClosureStepping {
-                    sam.step(gradientScale: scale) {
-                        optimizer.zeroGrad()
-                        let again = WeightedLoss.total(trainer.losses, model.outputs(batch.images), batch.targets).0
-                        again.backward()
-                        return again.item
-                    }
-                } else {
-                    optimizer.step(gradientScale: scale)
-                }
+                trainStep.backward(total)
+                trainStep.update(scale: 1, norm: trainStep.gradientNorm(scale: 1), images: batch.images,
+                                 targets: batch.targets)
             }
             optimizer.zeroGrad()
             if ramping {
@@ -154,14 +141,12 @@ public final class LRFinder {
 
 extension LRFinder {
     /// Runs the finder in the configured mode: the range test on `engine`, or a grid/TPE search of short trainings
-    /// built from `configPath` and `overrides`.
-    public static func run(engine: Engine, configPath: String, overrides: [String], registries: Registries,
-                           options: LRFinderConfig? = nil) throws -> LRFinderResult {
+    /// of `engine`'s config with its registries.
+    public static func run(engine: Engine, options: LRFinderConfig? = nil) throws -> LRFinderResult {
         let finder = LRFinder(engine: engine, options: options)
         switch finder.options.mode {
         case .range: return try finder.run()
-        case .grid, .tpe:
-            return try LRSearch(finder: finder, configPath: configPath, overrides: overrides, registries: registries).run()
+        case .grid, .tpe: return try LRSearch(finder: finder).run()
         }
     }
 
@@ -182,11 +167,10 @@ extension LRFinder {
     }
 
     /// The engine `tools train` trains with. With `LRFinder.auto`, runs the finder first and returns an engine whose
-    /// base rate is the choice (the override is logged and kept in the resolved `config.yaml`), or nil with
-    /// `stop_after`. Resumed runs (`Global.checkpoints`) keep their rate.
-    public static func trainingEngine(configPath: String, overrides: [String], registries: Registries,
-                                      quiet: Bool = false) throws -> Engine? {
-        let engine = try Engine(configPath: configPath, overrides: overrides, mode: .train, registries: registries, quiet: quiet)
+    /// base rate is the choice (the equivalent `-o` is logged and the value kept in the resolved `config.yaml`), or
+    /// nil with `stop_after`. Resumed runs (`Global.checkpoints`) keep their rate.
+    public static func trainingEngine(config: RunConfig, registries: Registries, quiet: Bool = false) throws -> Engine? {
+        let engine = try Engine(config: config, mode: .train, registries: registries, quiet: quiet)
         guard let options = engine.config.lrFinder, options.auto else { return engine }
         if engine.config.global.checkpoints != nil {
             engine.logger.warning("LRFinder.auto is skipped: a resumed run (Global.checkpoints) keeps its learning rate")
@@ -197,13 +181,13 @@ extension LRFinder {
                               + "CONFIG), then start mpirun with -o Optimizer.lr.learning_rate=<rate> -o LRFinder.auto=False")
         }
         _ = try override(for: engine.config, learningRate: 1)  // a schedule without a base rate fails before the search
-        let result = try run(engine: engine, configPath: configPath, overrides: overrides, registries: registries)
+        let result = try run(engine: engine)
         let o = try override(for: engine.config, learningRate: result.learningRate)
         if options.stopAfter {
             engine.logger.info("[LRFinder] stop_after: not training; to train with this rate use -o \(o)")
             return nil
         }
         engine.logger.info("[LRFinder] training with -o \(o)")
-        return try Engine(configPath: configPath, overrides: overrides + [o], mode: .train, registries: registries, quiet: quiet)
+        return try Engine(config: config.overriding([o]), mode: .train, registries: registries, quiet: quiet)
     }
 }

@@ -7,17 +7,13 @@ import Foundation
 /// with the best validation metric wins. Grid tries `num_trials` rates evenly spaced on a log scale; TPE proposes
 /// each next rate from the scores so far (``TPESampler`` over log10 of the rate).
 ///
-/// Each trial is a fresh engine built from the config with overrides, so trials start from the same initial
-/// weights; their logs and curves go to `<output folder>/lr_search/trial_<k>/` (checkpoints are deleted).
+/// Each trial is a fresh engine built from the run's config with its settings changed (rate, epochs, output
+/// folder), so trials start from the same initial weights; their logs and curves go to
+/// `<output folder>/lr_search/trial_<k>/` (checkpoints are deleted).
 public final class LRSearch {
     let finder: LRFinder
-    let configPath: String
-    let overrides: [String]
-    let registries: Registries
 
-    init(finder: LRFinder, configPath: String, overrides: [String], registries: Registries) {
-        (self.finder, self.configPath, self.overrides, self.registries) = (finder, configPath, overrides, registries)
-    }
+    init(finder: LRFinder) { self.finder = finder }
 
     public func run() throws -> LRFinderResult {
         let options = finder.options, engine = finder.engine, logger = engine.logger
@@ -63,8 +59,8 @@ public final class LRSearch {
                      "Global.use_visualdl=False", "LRFinder.auto=False"]
         if let iters = options.trialIters { extra.append("Global.iter_per_epoch=\(iters)") }
         if engine.config.global.checkpoints != nil { extra.append("Global.checkpoints=null") }
-        let trialEngine = try Engine(configPath: configPath, overrides: overrides + extra, mode: .train,
-                                     registries: registries, quiet: true)
+        let trialEngine = try Engine(config: engine.config.overriding(extra), mode: .train, registries: engine.registries,
+                                     quiet: true)
         let trainer = try Trainer(engine: trialEngine)
         let score = try trainer.run()
         let key = trainer.evaluator?.primaryKey ?? "top1"

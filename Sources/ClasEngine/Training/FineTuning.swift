@@ -26,12 +26,12 @@ public struct FineTuning: Equatable {
     }
 
     /// Applies the switches to a built model.
-    func apply(to model: Module, archName: String) throws {
+    func apply(to model: Module, archName: String, card: ModelCard?) throws {
         if freezeBatchNorm {
             for case let (_, bn as BatchNorm) in model.namedModules() { bn.useRunningStatistics = true }
         }
         guard freezeBackbone else { return }
-        let prefixes = FineTuning.classifierPrefixes(of: model, archName: archName)
+        let prefixes = FineTuning.classifierPrefixes(of: model, card: card)
         guard !prefixes.isEmpty else {
             throw EngineError("Arch.freeze_backbone: cannot tell which layers of \(archName) are the classifier")
         }
@@ -40,9 +40,9 @@ public struct FineTuning: Equatable {
         }
     }
 
-    /// The classifier's parameter prefixes: from the model zoo, else the last linear layer.
-    static func classifierPrefixes(of model: Module, archName: String) -> [String] {
-        if let entry = ModelZoo.entry(named: archName) { return entry.head.classifierPrefixes }
+    /// The classifier's parameter prefixes: from the model's card, else the last linear layer.
+    static func classifierPrefixes(of model: Module, card: ModelCard?) -> [String] {
+        if let card { return card.classifier }
         guard let last = model.namedModules().last(where: { $0.1 is Linear }) else { return [] }
         return [last.0 + "."]
     }

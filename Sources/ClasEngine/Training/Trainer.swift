@@ -18,10 +18,10 @@ public final class Trainer {
     public let optimizer: Optimizer
     public let schedule: LRSchedule
     public let ema: ModelEMA?
-    let losses: [WeightedLoss]
+    /// Forward, losses, backward, clipping and the optimizer step.
+    public let step: TrainStep
     let metrics: [Metric]
     let evaluator: Evaluator?
-    let clipNorm: Float?
     let itersPerEpoch: Int
     let updateFreq: Int
     /// Set in a multi-process run.
@@ -48,7 +48,7 @@ public final class Trainer {
             throw EngineError("training needs DataLoader.Train and Optimizer")
         }
         let r = engine.registries, d = engine.decoder, ctx = engine.componentContext
-        losses = try WeightedLoss.build(engine.config.loss?.train ?? [], registry: r.loss, context: ctx, decoder: d)
+        let losses = try WeightedLoss.build(engine.config.loss?.train ?? [], registry: r.loss, context: ctx, decoder: d)
         metrics = try (engine.config.metric?.train ?? []).map { try r.metric.build($0, context: ctx, decoder: d) }
         updateFreq = engine.config.global.updateFreq
         let iters = engine.config.global.iterPerEpoch ?? trainData.batchesPerEpoch
@@ -75,7 +75,8 @@ public final class Trainer {
         }
         let make = try r.optimizer.build(optConfig.spec, context: (), decoder: d)
         optimizer = try make(engine.model.namedParameters(), schedule.learningRate(at: 0), decay)
-        clipNorm = optConfig.clipNorm.map(Float.init)
+        let clipNorm = optConfig.clipNorm.map(Float.init)
+        step = TrainStep(model: engine.model, losses: losses, optimizer: optimizer, clipNorm: clipNorm)
         if let sam = optimizer as? SAM {
             sam.clipNorm = clipNorm
             guard updateFreq == 1 else {
@@ -210,11 +211,7 @@ public final class Trainer {
 
     /// Gives each observer the state it saved (called when training starts, after observers are attached).
     private func restoreObservers() {
-        for (i, o) in observers.enumerated() {
-            let prefix = "observer\(i)."
-            let mine = pendingObserverState.filter { $0.key.hasPrefix(prefix) }
-            if !mine.isEmpty { o.restore(Dictionary(uniqueKeysWithValues: mine.map { (String($0.key.dropFirst(prefix.count)), $0.value) })) }
-        }
+        observers.restore(from: pendingObserverState)
         pendingObserverState = [:]
     }
 
@@ -243,8 +240,7 @@ public final class Trainer {
                                  step: state.step * updateFreq + iteration % updateFreq)
             let lr = schedule.learningRate(at: state.step)
             optimizer.learningRate = lr
-            let outputs = model.outputs(batch.images)
-            let (total, terms) = WeightedLoss.total(losses, outputs, batch.targets)
+            let (outputs, total, terms) = step.forward(batch.images, batch.targets)
             let lossValue = total.item
             guard distributed?.lossIsFiniteEverywhere(lossValue) ?? lossValue.isFinite else {
                 throw stopError("training stopped: the loss is \(lossValue) at epoch \(epoch), iteration \(iteration) "
@@ -252,39 +248,21 @@ public final class Trainer {
                                   + "Lower the learning rate or check the data.")
             }
             let stepping = (iteration + 1) % updateFreq == 0
-            if stepping, let distributed {
-                total.backward(onLeafGradient: distributed.averager.gradientReady)
-                distributed.averager.finish()
-            } else {
-                total.backward()
-            }
+            step.backward(total, averager: stepping ? distributed?.averager : nil)
             var stepped = false
             if stepping {
-                var scale = 1 / Float(updateFreq)
+                let scale = 1 / Float(updateFreq)
                 // A finite loss can still have non-finite gradients (an overflow in the backward pass); stepping
                 // would write NaN into the weights, which activations can hide from the loss. (With several
                 // processes the gradients are already averaged here, so every rank stops together.)
-                let norm = optimizer.gradientNorm() * scale
+                let norm = step.gradientNorm(scale: scale)
                 guard norm.isFinite else {
                     throw stopError("training stopped: the gradient norm is \(norm) at epoch \(epoch), iteration "
                                       + "\(iteration) (step \(state.step), lr \(lr)); the checkpoints in \(engine.outputDir) "
                                       + "are untouched. Lower the learning rate or check the data.")
                 }
-                if let clipNorm, norm > clipNorm { scale *= clipNorm / norm }
-                if let sam = optimizer as? ClosureStepping {
-                    sam.step(gradientScale: scale) {
-                        optimizer.zeroGrad()
-                        return model.withoutBatchNormStatisticsUpdates {
-                            let again = WeightedLoss.total(losses, model.outputs(batch.images), batch.targets).0
-                            again.backward()
-                            distributed?.averager.finish()
-                            return again.item
-                        }
-                    }
-                } else {
-                    optimizer.step(gradientScale: scale)
-                }
-                optimizer.zeroGrad()
+                step.update(scale: scale, norm: norm, images: batch.images, targets: batch.targets,
+                            averager: distributed?.averager)
                 ema?.update()
                 state.step += 1
                 stepped = true
@@ -362,9 +340,8 @@ public final class Trainer {
         if let data = try? JSONEncoder().encode(history), let text = String(data: data, encoding: .utf8) {
             s.extra["history"] = text
         }
-        for (i, o) in observers.enumerated() {
-            for (k, v) in o.checkpointState { s.extra["observer\(i).\(k)"] = v }
-        }
+        // The observers' state as it is now (a resumed checkpoint's, possibly keyed by position, is not carried over).
+        s.extra = s.extra.filter { !$0.key.hasPrefix("observer") }.merging(observers.checkpointState) { _, new in new }
         try Checkpoint.save(prefix: path(name), model: model, optimizer: optimizer, ema: ema, state: s)
         logger.info("Already save model in \(path(name))")
     }

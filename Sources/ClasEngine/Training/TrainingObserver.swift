@@ -15,10 +15,48 @@ public protocol TrainingObserver: AnyObject {
     func epochDidEnd(_ trainer: Trainer, epoch: Int, record: [String: Double]) -> Bool
     /// After the last epoch (or an early stop).
     func trainingDidEnd(_ trainer: Trainer)
+    /// The name its checkpoint state is saved under (`observer.<name>.<key>`); default: the type's name.
+    var observerName: String { get }
     /// State to keep in checkpoints (restored through `restore`), e.g. a plateau scheduler's counters.
     var checkpointState: [String: String] { get }
     /// Restores what `checkpointState` saved.
     func restore(_ state: [String: String])
+}
+
+extension [TrainingObserver] {
+    /// Each observer's checkpoint-metadata prefix: `observer.<name>.`, with `#2`, `#3` … after repeated names.
+    var checkpointPrefixes: [String] {
+        var seen: [String: Int] = [:]
+        return map { o in
+            let n = seen[o.observerName, default: 0] + 1
+            seen[o.observerName] = n
+            return "observer.\(o.observerName)\(n > 1 ? "#\(n)" : "")."
+        }
+    }
+
+    /// The checkpoint metadata of every observer's state.
+    var checkpointState: [String: String] {
+        var out: [String: String] = [:]
+        for (o, prefix) in zip(self, checkpointPrefixes) {
+            for (k, v) in o.checkpointState { out[prefix + k] = v }
+        }
+        return out
+    }
+
+    /// Gives each observer the state it saved under its name, or, in checkpoints written before observers were
+    /// named, under its position (`observer<i>.`).
+    func restore(from metadata: [String: String]) {
+        for (i, (o, prefix)) in zip(self, checkpointPrefixes).enumerated() {
+            var mine = Self.state(in: metadata, prefix: prefix)
+            if mine.isEmpty { mine = Self.state(in: metadata, prefix: "observer\(i).") }
+            if !mine.isEmpty { o.restore(mine) }
+        }
+    }
+
+    private static func state(in metadata: [String: String], prefix: String) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: metadata.filter { $0.key.hasPrefix(prefix) }
+            .map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+    }
 }
 
 extension TrainingObserver {
@@ -27,6 +65,7 @@ extension TrainingObserver {
     public func evaluationDidEnd(_ trainer: Trainer, epoch: Int, label: String?, values: [(String, Double)]) {}
     public func epochDidEnd(_ trainer: Trainer, epoch: Int, record: [String: Double]) -> Bool { false }
     public func trainingDidEnd(_ trainer: Trainer) {}
+    public var observerName: String { String(describing: type(of: self)) }
     public var checkpointState: [String: String] { [:] }
     public func restore(_ state: [String: String]) {}
 }

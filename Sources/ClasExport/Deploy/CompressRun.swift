@@ -14,18 +14,17 @@ import Foundation
 public enum CompressRun {
     /// Runs the whole flow from a config; returns the best int8 top-1 (simulated) and the export.
     @discardableResult
-    public static func run(configPath: String, overrides: [String], registries: Registries, quiet: Bool = false)
+    public static func run(config: RunConfig, registries: Registries, quiet: Bool = false)
         throws -> (bestMetric: Double, export: ExportRun.Result)
     {
-        let probe = try RunConfig.load(configPath, overrides: overrides, decoder: ConfigDecoder())
-        guard probe.global.pretrainedModel != nil || probe.global.checkpoints != nil else {
+        guard config.global.pretrainedModel != nil || config.global.checkpoints != nil else {
             throw ExportError("tools compress fine-tunes trained weights: -o Global.pretrained_model=output/<Arch>/best_model")
         }
-        let outputDir = (probe.global.outputDir as NSString).appendingPathComponent("compress")
+        let outputDir = (config.global.outputDir as NSString).appendingPathComponent("compress")
         var r = registries
         r.modelAdapters.append(quantizationAwareTraining)
-        let engine = try Engine(configPath: configPath, overrides: overrides + ["Global.output_dir=\(outputDir)"],
-                                mode: .train, registries: r, quiet: quiet)
+        let engine = try Engine(config: config.overriding(["Global.output_dir=\(outputDir)"]), mode: .train, registries: r,
+                                quiet: quiet)
         guard let model = engine.model as? QuantizedModel else {
             throw ExportError("the model was not wrapped for quantisation-aware training")
         }
@@ -46,7 +45,7 @@ public enum CompressRun {
     /// are a quantised checkpoint, else calibrated on training images (`Slim.quant`).
     static let quantizationAwareTraining: ModelAdapter = { model, context in
         guard context.mode == .train, !(model is QuantizedModel) else { return nil }
-        let (c, h, w) = ExportInput.shape(for: context.config)
+        let (c, h, w) = ExportInput.shape(for: context.config, models: context.registries.arch)
         let quantized = try QuantizedModel(model, height: h, width: w, channels: c)
         quantized.train()
         if let weights = context.weights, weights.model.keys.contains(where: QuantizationAdapters.isRangeName) {
@@ -66,7 +65,7 @@ public enum CompressRun {
     }
 }
 
-/// Marks every checkpoint of a quantisation-aware run as quantised (metadata `observerN.quantization`).
+/// Marks every checkpoint of a quantisation-aware run as quantised (metadata `observer.QuantizationMarker.quantization`).
 final class QuantizationMarker: TrainingObserver {
     var checkpointState: [String: String] { ["quantization": QuantizedModel.description] }
 }

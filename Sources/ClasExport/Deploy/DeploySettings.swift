@@ -8,8 +8,8 @@ import Foundation
 /// The input an exported model takes, from the config.
 public enum ExportInput {
     /// (channels, height, width): `Global.image_shape`, else the size of the last `CropImage`/`ResizeImage` of
-    /// `Infer.transforms` (or `DataLoader.Eval`), else the architecture's default resolution, else 224.
-    public static func shape(for config: RunConfig) -> (channels: Int, height: Int, width: Int) {
+    /// `Infer.transforms` (or `DataLoader.Eval`), else the input size of the architecture's card, else 224.
+    public static func shape(for config: RunConfig, models: ModelRegistry) -> (channels: Int, height: Int, width: Int) {
         if let s = config.global.imageShape { return (s[0], s[1], s[2]) }
         let ops = config.infer?.transforms ?? config.dataLoader?.eval?.transformOps ?? []
         for op in ops.reversed() where op.name == "CropImage" || op.name == "ResizeImage" {
@@ -20,7 +20,7 @@ public enum ExportInput {
                 return (3, h, w)
             }
         }
-        let r = ModelZoo.entry(named: config.arch.name)?.resolution ?? 224
+        let r = models.card(named: config.arch.name)?.inputSize ?? 224
         return (3, r, r)
     }
 }
@@ -103,8 +103,7 @@ public struct CalibrationData {
         guard let train = config.dataLoader?.train else {
             throw ExportError("calibration reads DataLoader.Train images, and the config has no DataLoader.Train")
         }
-        let archClassNum = config.arch.args["class_num"].flatMap { $0.scalar.flatMap { Scalars.int($0.text) } }
-        let dataset = try registries.data.dataset.build(train.dataset, context: DatasetContext(classCount: archClassNum),
+        let dataset = try registries.data.dataset.build(train.dataset, context: DatasetContext(classCount: config.classNum),
                                                         decoder: decoder)
         let specs = config.dataLoader?.eval?.transformOps ?? config.infer?.transforms ?? train.transformOps
         let ops = try specs.map { try registries.data.transform.build($0, context: (), decoder: decoder) }

@@ -39,7 +39,7 @@ public struct ExportRun {
     /// Exports `model` with the engine's config (input size, transforms, labels, output folder).
     public func export(_ model: Module) throws -> Result {
         let config = engine.config
-        let (c, h, w) = ExportInput.shape(for: config)
+        let (c, h, w) = ExportInput.shape(for: config, models: engine.registries.arch)
         let quantized = model as? QuantizedModel
         let graph = try quantized?.graph ?? ExportGraph.trace(model, height: h, width: w, channels: c)
         var options = self.options

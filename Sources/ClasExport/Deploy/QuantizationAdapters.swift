@@ -12,7 +12,7 @@ public enum QuantizationAdapters {
     public static let quantizedCheckpoints: ModelAdapter = { model, context in
         guard let weights = context.weights, !(model is QuantizedModel),
               weights.model.keys.contains(where: isRangeName) else { return nil }
-        let (c, h, w) = ExportInput.shape(for: context.config)
+        let (c, h, w) = ExportInput.shape(for: context.config, models: context.registries.arch)
         let quantized = try QuantizedModel(model, height: h, width: w, channels: c)
         let report = quantized.load(weights.model)
         let missing = report.missing.filter(isRangeName)

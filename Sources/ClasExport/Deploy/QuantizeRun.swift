@@ -42,7 +42,7 @@ public struct QuantizeRun {
         }
         let options = try QuantizationOptions.from(engine.config, decoder: engine.decoder)
         let log = engine.logger
-        let (c, h, w) = ExportInput.shape(for: engine.config)
+        let (c, h, w) = ExportInput.shape(for: engine.config, models: engine.registries.arch)
         let base = engine.model
         let calibration = try CalibrationData(engine: engine, images: options.calibrationImages, batchSize: options.batchSize)
         let quantized = try QuantizedModel(base, height: h, width: w, channels: c)

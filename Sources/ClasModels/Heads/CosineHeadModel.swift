@@ -20,7 +20,7 @@ public final class CosineHeadModel: Module, LayeredModel, Reparameterizable {
 
     /// - Parameters:
     ///   - base: a built-in family (its last layer is a linear classifier, or timm's `ClassifierHead`).
-    ///   - classifierPrefix: the classifier's parameter prefix from ``ModelZoo/HeadInfo`` (`classifier.`, …).
+    ///   - classifierPrefix: the classifier's parameter prefix from the model's ``ModelCard`` (`classifier.`, …).
     ///   - scale: the AM-softmax scale s.
     public init(base: Module & LayeredModel, classifierPrefix: String, scale: Float) throws {
         let path = classifierPrefix.split(separator: ".").map(String.init)

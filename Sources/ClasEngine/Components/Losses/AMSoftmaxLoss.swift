@@ -98,3 +98,11 @@ extension ComponentContext {
         }
     }
 }
+
+extension AMSoftmaxLoss {
+    /// `AMSoftmaxLoss` (alias `CosFaceLoss`).
+    static func register(into r: inout Registries) {
+        r.loss.register("AMSoftmaxLoss", aliases: ["CosFaceLoss"], summary: "additive-margin softmax (margin m) on an AMSoftmax head",
+                        options: Options.self) { try make($0, $1) }
+    }
+}

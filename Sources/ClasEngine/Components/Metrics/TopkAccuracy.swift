@@ -1,14 +1,5 @@
+import ClasConfig
 import ClasTensor
-
-/// An evaluation metric accumulated over batches (PaddleClas's `Metric.Train` / `Metric.Eval` entries).
-public protocol Metric: AnyObject {
-    /// Clears the accumulated state.
-    func reset()
-    /// Adds a batch of logits [N, classes] with their integer labels.
-    func update(logits: Tensor, labels: [Int])
-    /// The current values, e.g. `[("top1", 0.91), ("top5", 0.99)]`; the first drives "best model".
-    var values: [(String, Double)] { get }
-}
 
 /// Top-k accuracy (PaddleClas's `TopkAcc`): the fraction of samples whose label is among the k highest logits.
 public final class TopkAccuracy: Metric {
@@ -57,15 +48,23 @@ extension TopkAccuracy: ReducibleMetric {
     }
 }
 
-/// A running, sample-weighted average (PaddleClas's `AverageMeter`).
-public struct AverageMeter {
-    public private(set) var sum = 0.0
-    public private(set) var count = 0
-    public init() {}
-    public mutating func add(_ value: Double, weight: Int = 1) {
-        sum += value * Double(weight)
-        count += weight
+struct TopkAccOptions: ConfigOptions {
+    var topk: [Int]
+    enum CodingKeys: String, CodingKey, CaseIterable { case topk }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        topk = try c.decode(.topk, default: [1, 5])
+        try decoder.configCheck(!topk.isEmpty && topk.allSatisfy { $0 >= 1 }, CodingKeys.topk,
+                                "expects positive integers, got \(topk)")
     }
-    public var average: Double { count > 0 ? sum / Double(count) : 0 }
-    public mutating func reset() { self = AverageMeter() }
+}
+
+extension TopkAccuracy {
+    /// `TopkAcc` (k larger than the class count are dropped).
+    static func register(into r: inout Registries) {
+        r.metric.register("TopkAcc", summary: "top-k accuracy (topk: [1, 5])", options: TopkAccOptions.self) { o, ctx in
+            TopkAccuracy(topk: o.topk.filter { $0 <= max(ctx.classCount, 1) })
+        }
+    }
 }

@@ -32,18 +32,6 @@ public struct TopkPostProcess: PostProcessor {
     }
 }
 
-struct TopkAccOptions: ConfigOptions {
-    var topk: [Int]
-    enum CodingKeys: String, CodingKey, CaseIterable { case topk }
-    static let knownKeys = CodingKeys.allCases.map(\.stringValue)
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        topk = try c.decode(.topk, default: [1, 5])
-        try decoder.configCheck(!topk.isEmpty && topk.allSatisfy { $0 >= 1 }, CodingKeys.topk,
-                                "expects positive integers, got \(topk)")
-    }
-}
-
 struct TopkPostOptions: ConfigOptions {
     var topk: Int, classIdMapFile: String?, delimiter: String
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -59,28 +47,12 @@ struct TopkPostOptions: ConfigOptions {
     }
 }
 
-extension Registries {
-    static func registerMetrics(into r: inout Registries) {
-        r.metric.register("TopkAcc", summary: "top-k accuracy (topk: [1, 5])", options: TopkAccOptions.self) { o, ctx in
-            TopkAccuracy(topk: o.topk.filter { $0 <= max(ctx.classCount, 1) })
-        }
-        r.metric.register("DistillationTopkAcc", summary: "top-k accuracy of one model of a DistillationModel (model_key)",
-                          options: DistillationTopkAccuracy.Options.self) { try DistillationTopkAccuracy.make($0, $1) }
-        registerClassificationMetrics(into: &r)
-    }
-
-    static func registerPostProcessors(into r: inout Registries) {
+extension TopkPostProcess {
+    /// `Topk`, reading class names from `class_id_map_file`.
+    static func register(into r: inout Registries) {
         r.postProcess.register("Topk", summary: "softmax and the k best classes with names", options: TopkPostOptions.self) { o, _ in
             let names = try o.classIdMapFile.map { try ClassIDMap.read($0, delimiter: o.delimiter).names } ?? [:]
             return TopkPostProcess(k: o.topk, labelNames: names)
         }
     }
-}
-
-/// An engine error with a complete message.
-public struct EngineError: Error, CustomStringConvertible, LocalizedError {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-    public var errorDescription: String? { message }
 }

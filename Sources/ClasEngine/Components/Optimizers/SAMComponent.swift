@@ -24,7 +24,7 @@ struct SAMOptions: ConfigOptions {
     /// The optimizers SAM can wrap (the built-ins).
     static let bases: Registry<OptimizerFactory, Void> = {
         var r = Registries()
-        Registries.registerOptimizers(into: &r)
+        Registries.registerBaseOptimizers(into: &r)
         return r.optimizer
     }()
 
@@ -41,8 +41,9 @@ struct SAMOptions: ConfigOptions {
 
 extension SAM: ClosureStepping {}
 
-extension Registries {
-    static func registerSAM(into r: inout Registries) {
+extension SAM {
+    /// `SAM` around any built-in optimizer but itself (`base`).
+    static func register(into r: inout Registries) {
         r.optimizer.register("SAM", summary: "sharpness-aware minimisation around `base` (adaptive: ASAM)",
                              options: SAMOptions.self) { o, _ in
             let makeBase = try SAMOptions.bases.build(o.base, context: (), decoder: ConfigDecoder())

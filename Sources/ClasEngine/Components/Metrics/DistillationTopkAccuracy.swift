@@ -65,3 +65,11 @@ public final class DistillationTopkAccuracy: OutputSelectingMetric {
                                         topk: o.topk.filter { $0 <= max(ctx.classCount, 1) })
     }
 }
+
+extension DistillationTopkAccuracy {
+    /// `DistillationTopkAcc`.
+    static func register(into r: inout Registries) {
+        r.metric.register("DistillationTopkAcc", summary: "top-k accuracy of one model of a DistillationModel (model_key)",
+                          options: Options.self) { try make($0, $1) }
+    }
+}

@@ -206,8 +206,9 @@ private func checkCommon<K: CodingKey>(_ c: KeyedDecodingContainer<K>, key: K, n
     _ = try c.decodeIfPresent(String.self, forKey: name)
 }
 
-extension Registries {
-    static func registerDistillationLosses(into r: inout Registries) {
+extension DistillationLoss {
+    /// The losses between the models of a `DistillationModel` (and `DMLLoss`).
+    static func register(into r: inout Registries) {
         r.loss.register("DistillationGTCELoss", summary: "each named model vs the labels (CELoss_<model>)",
                         options: GTCEOptions.self) { o, ctx in
             try ctx.requireModels(o.modelNames, key: "model_names")

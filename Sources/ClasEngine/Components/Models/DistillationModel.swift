@@ -146,8 +146,9 @@ struct DistillationOptions: ConfigOptions {
     }
 }
 
-extension Registries {
-    static func registerDistillationModel(into r: inout Registries) {
+extension DistillationModel {
+    /// `DistillationModel`: models built through the Arch registry and trained together.
+    static func register(into r: inout Registries) {
         r.arch.register("DistillationModel", summary: "models trained together: mutual learning, distillation",
                         options: DistillationOptions.self) { o, ctx in
             guard let registry = ctx.registry, let decoder = ctx.decoder else {

@@ -1,8 +1,7 @@
 import ClasConfig
-import ClasModels
 import ClasNN
 
-/// `Arch.head`: the classifier of a zoo model.
+/// `Arch.head`: the classifier of a model registered with a ``ModelCard``.
 ///
 /// ```yaml
 /// Arch:
@@ -47,16 +46,16 @@ public struct HeadOptions: ConfigOptions, Sendable, Equatable {
     }
 
     /// `model` with this head (a cosine classifier in place of the linear one for AMSoftmax).
-    func apply(to model: Module, entry: ModelZoo.Entry) throws -> Module {
+    func apply(to model: Module, card: ModelCard) throws -> Module {
         guard kind == .amSoftmax else { return model }
-        guard let layered = model as? Module & LayeredModel, let prefix = entry.head.classifierPrefixes.first else {
-            throw ModelError.invalidOption("head AMSoftmax is not available for \(entry.name)")
+        guard let layered = model as? Module & LayeredModel, let prefix = card.classifier.first else {
+            throw ModelError.invalidOption("head AMSoftmax is not available for \(card.name)")
         }
         return try CosineHeadModel(base: layered, classifierPrefix: prefix, scale: Float(scale))
     }
 }
 
-/// A family's `Arch` options plus `head` (see ``HeadOptions``).
+/// A model's `Arch` options plus `head` (see ``HeadOptions``).
 struct WithHead<Base: ConfigOptions>: ConfigOptions {
     var base: Base
     var head: HeadOptions

@@ -1,3 +1,4 @@
+import ClasConfig
 import ClasTensor
 
 /// What the classification metrics accumulate: the confusion matrix of arg-max predictions and, when
@@ -110,5 +111,21 @@ public final class ClassificationSummaryMetric: Metric {
         let m = tally.confusion
         return [("mAP", tally.meanAveragePrecision), ("balanced_acc", m.balancedAccuracy),
                 ("macro_precision", m.macroPrecision), ("macro_recall", m.macroRecall), ("macro_f1", m.macroF1)]
+    }
+}
+
+extension Registries {
+    /// `mAP`, `PrecisionRecallF1`, `BalancedAccuracy` and `ConfusionMatrix` (no options), usable in `Metric.Train`
+    /// and `Metric.Eval`.
+    static func registerClassificationMetrics(into r: inout Registries) {
+        r.metric.register("mAP", aliases: ["MeanAveragePrecision"],
+                          summary: "mean over classes of the one-vs-rest average precision (softmax scores)",
+                          options: NoOptions.self) { _, ctx in MeanAveragePrecision(classCount: ctx.classCount) }
+        r.metric.register("PrecisionRecallF1", summary: "macro-averaged precision, recall and F1 (macro_precision, …)",
+                          options: NoOptions.self) { _, ctx in PrecisionRecallF1(classCount: ctx.classCount) }
+        r.metric.register("BalancedAccuracy", summary: "mean per-class recall (balanced_acc)",
+                          options: NoOptions.self) { _, ctx in BalancedAccuracy(classCount: ctx.classCount) }
+        r.metric.register("ConfusionMatrix", summary: "confusion matrix (logs nothing; written by tools eval)",
+                          options: NoOptions.self) { _, ctx in ConfusionMatrixMetric(classCount: ctx.classCount) }
     }
 }

@@ -1,0 +1,31 @@
+import ClasModels
+import ClasNN
+import ClasTensor
+import XCTest
+
+/// Every built-in card agrees with the model it describes: the classifier's parameters and input width, the stages'
+/// module names, re-parameterisation.
+final class ModelCardTests: XCTestCase {
+    func testCardsDescribeTheirModels() throws {
+        let models = ModelRegistry.builtins()
+        XCTAssertEqual(models.cards.count, 29)
+        for card in models.cards {
+            let model = try models.make(card.name, classCount: 7)
+            let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.0, $0.1.shape) })
+            let prefix = try XCTUnwrap(card.classifier.first, card.name)
+            XCTAssertEqual(parameters[prefix + "weight"], [7, card.featureChannels], card.name)
+            let modules = Set(model.namedModules().map(\.0))
+            for stage in card.stages { XCTAssertTrue(modules.contains(stage), "\(card.name): no module \(stage)") }
+            XCTAssertEqual(card.reparameterizes, model is Reparameterizable, card.name)
+            XCTAssertNotNil(models.card(named: card.aliases[0]), "\(card.name): found by its timm name")
+        }
+    }
+
+    func testWeightSourcesAreTimmHubTags() {
+        let cards = ModelRegistry.builtins().cards
+        XCTAssertEqual(cards.first { $0.name == "MobileNetV3_small_x1_0" }?.weights, "timm/mobilenetv3_small_100.lamb_in1k")
+        XCTAssertEqual(cards.first { $0.name == "ResNet50_vd" }?.weights, "timm/resnet50d.ra2_in1k")
+        XCTAssertNil(cards.first { $0.name == "EfficientNetB7" }?.weights)
+        for card in cards { if let w = card.weights { XCTAssertTrue(w.hasPrefix("timm/\(card.aliases[0])."), w) } }
+    }
+}
