@@ -34,6 +34,9 @@ with i the flat index in PyTorch's layout (OIHW for convolutions).
     /tmp/peervenv/bin/python scripts/timm_fixtures.py            # writes Tests/ClasModelsTests/Fixtures/timm/*
     /tmp/peervenv/bin/python scripts/timm_fixtures.py resnet18   # only the named fixtures
     /tmp/peervenv/bin/python scripts/timm_fixtures.py --counts   # parameter counts and MACs, as Swift rows
+
+scripts/deliberate_bugs.patch holds three bugs the test must catch (a one-pixel padding shift, an H/W transpose, two
+images swapped in the batch); apply it, run the test, see it fail, revert it.
 """
 import argparse
 import json
