@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(
             name: "ClasEngineTests", dependencies: ["ClasEngine", "ClasData", "ClasConfig", "ClasProto", "_ClasTestSupport"],
             swiftSettings: swift5),
-        .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
+        .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(
             name: "ClasExportTests",
