@@ -31,9 +31,9 @@ to float32):
     rank >= 2 weights: g * scale[NAME]; 1-D `weight`: 1 + 0.2 g; `bias`: 0.1 g (except the classifier's, stored)
 with i the flat index in PyTorch's layout (OIHW for convolutions).
 
-    /tmp/peervenv/bin/python scripts/timm_fixtures.py            # writes Tests/ClasModelsTests/Fixtures/timm/*
-    /tmp/peervenv/bin/python scripts/timm_fixtures.py resnet18   # only the named fixtures
-    /tmp/peervenv/bin/python scripts/timm_fixtures.py --counts   # parameter counts and MACs, as Swift rows
+    .venv-bench/bin/python scripts/timm_fixtures.py              # (make bench-venv) writes Tests/ClasModelsTests/Fixtures/timm/*
+    .venv-bench/bin/python scripts/timm_fixtures.py resnet18     # only the named fixtures
+    .venv-bench/bin/python scripts/timm_fixtures.py --counts     # parameter counts and MACs, as Swift rows
 
 scripts/deliberate_bugs.patch holds three bugs the test must catch (a one-pixel padding shift, an H/W transpose, two
 images swapped in the batch); apply it, run the test, see it fail, revert it.
