@@ -2,12 +2,13 @@
 SWIFT       ?= swift
 RELEASE      = -c release
 TOOLS        = .build/release/tools
-APT_PACKAGES = libopenblas0-pthread libblis4-pthread libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
+APT_PACKAGES = libopenblas0-pthread libblis4-pthread libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev \
+               dataset-fashion-mnist libopenmpi-dev openmpi-bin python3-venv
 FMNIST_SRC  ?= /usr/share/datasets/fashion-mnist
 QUICKSTART  ?= configs/quickstart_mobilenet_v3_small_fmnist.yaml
 PREFIX      ?= /usr/local
 
-.PHONY: quickstart test deps build dataset install bench fuzz clean
+.PHONY: quickstart test measure pyenv deps build dataset install bench bench-venv bench-data fuzz clean
 
 ## Install what is missing, build, prepare Fashion-MNIST, train the quickstart model, evaluate it, classify images.
 quickstart: deps build dataset
@@ -16,10 +17,52 @@ quickstart: deps build dataset
 	$(TOOLS) infer -c $(QUICKSTART) -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model \
 	    -o Infer.infer_imgs=dataset/fashion-mnist/samples
 
+## The Python the interoperability tests run (onnxruntime, safetensors, TensorBoard): this repository's .venv, which
+## `make test` creates first (`make pyenv`; packages from scripts/requirements-test.txt), else python3 on the PATH;
+## set CLAS_PYTHON to use another. If the venv cannot be made (no network), `make test` warns and those tests are
+## skipped with the reason; under CI=true it stops instead, and a test that cannot import its module fails.
+PYENV       ?= .venv
+CLAS_PYTHON ?= $(if $(wildcard $(PYENV)/bin/python),$(CURDIR)/$(PYENV)/bin/python,)
+export CLAS_PYTHON
+
 ## Build and run every test (release mode: the numeric tests need optimised code).
 test:
+	@$(MAKE) --no-print-directory pyenv || { \
+	    if [ "$$CI" = true ]; then echo "error: make pyenv failed; the Python tests cannot run (CI=true)" >&2; exit 1; fi; \
+	    echo "WARNING: make pyenv failed; the Python interoperability tests will be SKIPPED (each says why)" >&2; }
 	$(SWIFT) build $(RELEASE) --build-tests -Xswiftc -enable-testing
 	$(SWIFT) test $(RELEASE) -Xswiftc -enable-testing --skip-build
+
+## A virtual environment with the interoperability tests' Python packages (scripts/requirements-test.txt); needs
+## python3-venv (in APT_PACKAGES). Fails if anything cannot be installed; does nothing once made.
+pyenv: $(PYENV)/.installed
+$(PYENV)/.installed: scripts/requirements-test.txt
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/python -m pip install --disable-pip-version-check -q -r scripts/requirements-test.txt
+	$(PYENV)/bin/python -c "import numpy, safetensors, onnx, onnxruntime, tensorboard"
+	touch $@
+	@echo "pyenv ready: $(PYENV)"
+
+## The measurements behind README's Fashion-MNIST export/int8 table, asserted at README's bounds
+## (Tests/ClasExportTests/FashionMNISTMeasurement.swift): trains MobileNetV3-small on Fashion-MNIST, quantises it
+## (post-training and quantisation-aware), then compares SwiftClas with onnxruntime on the 10,000 test images.
+## Slow (the 30-epoch training is about an hour on 2 cores); needs `make pyenv`. Everything goes to $(MEASURE_DIR).
+MEASURE_CONFIG ?= configs/mobilenet_v3_small_fmnist.yaml
+MEASURE_DIR    ?= output/measure
+MEASURE_ARCH   ?= MobileNetV3_small_x1_0
+measure: build dataset
+	$(TOOLS) train -c $(MEASURE_CONFIG) -o Global.output_dir=$(MEASURE_DIR)
+	$(TOOLS) quantize -c $(MEASURE_CONFIG) -o Global.output_dir=$(MEASURE_DIR) \
+	    -o Global.pretrained_model=$(MEASURE_DIR)/$(MEASURE_ARCH)/best_model -o Global.save_inference_dir=$(MEASURE_DIR)/int8
+	$(TOOLS) compress -c $(MEASURE_CONFIG) -o Global.output_dir=$(MEASURE_DIR) \
+	    -o Global.pretrained_model=$(MEASURE_DIR)/$(MEASURE_ARCH)/best_model \
+	    -o Global.epochs=2 -o Global.iter_per_epoch=200 -o Optimizer.lr.learning_rate=0.005 \
+	    -o Optimizer.lr.warmup_epoch=0 -o Global.save_inference_dir=$(MEASURE_DIR)/qat
+	$(SWIFT) build $(RELEASE) --build-tests -Xswiftc -enable-testing
+	CLAS_EXPORT_MEASURE_CONFIG=$(MEASURE_CONFIG) \
+	CLAS_EXPORT_MEASURE_WEIGHTS=$(MEASURE_DIR)/$(MEASURE_ARCH)/best_model \
+	CLAS_EXPORT_MEASURE_INT8=$(MEASURE_DIR)/$(MEASURE_ARCH)/quant_model,$(MEASURE_DIR)/compress/$(MEASURE_ARCH)/best_model \
+	    $(SWIFT) test $(RELEASE) -Xswiftc -enable-testing --skip-build --filter FashionMNISTMeasurement
 
 ## Debian packages (skipped when already installed).
 deps:
@@ -49,9 +92,19 @@ install:
 	$(PREFIX)/bin/tools --generate-completion-script zsh > $(PREFIX)/share/zsh/site-functions/_tools
 	$(PREFIX)/bin/tools --generate-completion-script fish > $(PREFIX)/share/fish/vendor_completions.d/tools.fish
 
-## Side-by-side training throughput against PyTorch (needs ../shared/bench and its peer venv).
+## The PyTorch + timm + onnxruntime peers of the benchmarks (bench/README.md), in their own venv.
+BENCH_VENV ?= .venv-bench
+bench-venv:
+	bash bench/setup-peers.sh $(BENCH_VENV)
+
+## Side-by-side training throughput and memory against PyTorch (bench/side_by_side.sh; `make bench-venv` first).
 bench: build
-	bash ../shared/bench/side_by_side.sh mobilenetv3_small_100 224 32 train 3
+	PEER_VENV=$(BENCH_VENV) bash bench/side_by_side.sh mobilenetv3_small_100 224 32 train 3
+
+## Image decode + transform throughput, printed (Tests/ClasDataTests/ThroughputTests.swift).
+bench-data:
+	$(SWIFT) build $(RELEASE) --build-tests -Xswiftc -enable-testing
+	CLASDATA_BENCH=1 $(SWIFT) test $(RELEASE) -Xswiftc -enable-testing --skip-build --filter ThroughputTests
 
 ## libFuzzer + AddressSanitizer runs of the untrusted-input readers, FUZZ_SECONDS each, one after another
 ## (separate package in Fuzz/, see Fuzz/README.md; new corpus entries go to Fuzz/.work, crashes to Fuzz/.work/artifacts;

@@ -76,14 +76,14 @@ let package = Package(
                 swiftSettings: swift5),
         .testTarget(name: "ClasTensorTests", dependencies: ["ClasTensor", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(
-            name: "ClasModelsTests", dependencies: ["ClasModels", "ClasNN", "_ClasTestSupport"],
+            name: "ClasModelsTests", dependencies: ["ClasModels", "ClasNN", "ClasData", "_ClasTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(
             name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(
             name: "ClasEngineTests", dependencies: ["ClasEngine", "ClasData", "ClasConfig", "ClasProto", "_ClasTestSupport"],
             swiftSettings: swift5),
-        .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto"], swiftSettings: swift5),
+        .testTarget(name: "ClasProtoTests", dependencies: ["ClasProto", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ClasDataTests", dependencies: ["ClasData", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(
             name: "ClasExportTests",

@@ -1,28 +1,42 @@
 #!/usr/bin/env python3
-"""Reference logits from timm for SwiftClas's model tests, without shipping weights.
+"""Reference logits from timm for SwiftClas's timm-equivalence tests (Tests/ClasModelsTests/TimmEquivalenceTests.swift).
 
-Every tensor of a timm model's state dict (parameters and batch-norm buffers) is filled from a formula of the
-tensor's NAME and the flat element index in PyTorch's layout (NCHW / OIHW), the same formula the Swift test
-(Tests/ClasModelsTests/TimmEquivalenceTests.swift) evaluates. The model runs in eval mode on a formula image and
-the logits go into a small JSON fixture per model:
+For every registered architecture, the timm model gets weights that behave like a trained network's, so that its
+logits depend strongly on the image (a spatial bug — a padding offset, an H/W transpose, images mixed in a batch —
+changes them by far more than the tolerance):
 
-    /tmp/peervenv/bin/python scripts/timm_fixtures.py                 # writes Tests/ClasModelsTests/Fixtures/*.json
-    /tmp/peervenv/bin/python scripts/timm_fixtures.py --safetensors /tmp/timm-st
-        # also saves each model's timm state dict (timm's own random init, randomised BN statistics) as
-        # <dir>/<fixture>.safetensors with its logits on the same image in <dir>/<fixture>.logits.json; run the Swift
-        # TimmImport test with SWIFTCLAS_TIMM_DIR=<dir>.
-    /tmp/peervenv/bin/python scripts/timm_fixtures.py --counts        # parameter counts and MACs, as Swift rows
+* convolution and linear weights: timm's own initialisation decides each tensor's scale (the standard deviation of
+  the tensor `timm.create_model` draws with `torch.manual_seed(SEED)`, recorded per tensor in the fixture; squeeze-
+  excite weights of the deepest networks scaled down, see SE_DAMPING); the values
+  are drawn from a portable generator the Swift test reproduces exactly (below), so no weights are committed;
+* BatchNorm affine terms: γ = 1 + 0.2·g, β = 0.1·g from the same generator (timm's init would make γ = 1, β = 0, and
+  zero the last γ of each ResNet block, which would hide bugs in those branches); other biases 0.1·g;
+* BatchNorm running statistics: cumulative averages over train-mode passes on real photographs (the committed
+  Fixtures/photos, with mirrored and shifted copies), variances floored at 0.01 so a channel the calibration saw as
+  constant cannot amplify rounding noise; stored as float16 in `<fixture>.stats.safetensors` (the reference logits
+  are computed with the float16-rounded values);
+* the classifier's scale is then chosen so the logits over the calibration images have a standard deviation of 2, and
+  its bias (stored, float32, in the same file) so that each class's median logit over them is 0.
 
-The formula (all arithmetic in float64, then rounded to float32):
-    phase(name) = (fnv1a32(utf8(name)) mod 10007) / 10007 * 2*pi
-    s(i)        = sin(0.37 * i + phase(name))
-    *.running_var              0.5 + 0.5 * |s|
-    *.running_mean             0.1 * s
-    other 1-D `*.weight` (BN)  bn_center + 0.2 * bn_center * s   (bn_center per fixture: 1, or less for the
-                                                               multi-branch MobileOne blocks so activations stay O(1))
-    *.bias                     0.1 * s
-    weights with rank >= 2     gain * s / sqrt(fan_in), fan_in = numel / shape[0], gain = sqrt(2)
-    input image [N, C, H, W]   sin(0.11 * i + 0.3)     (i = flat NCHW index)
+The test input is four photographs (astronaut, chelsea, coffee, rocket; 72 wide × 56 high, see
+Fixtures/photos/LICENSE.md), normalised with ImageNet mean/std: a batch of 4 at a non-square size, so feature maps are
+non-square and odd (56 → 28 → 14 → 7 → 4).
+
+The generator, value i of the tensor called NAME (uint64 arithmetic mod 2^64, float64 arithmetic, then rounded once
+to float32):
+    key   = fnv1a64(utf8(NAME)) xor (SEED * 0x9E3779B97F4A7C15)
+    z     = splitmix64 finaliser of key + (i + 1) * 0x9E3779B97F4A7C15
+    u     = (z >> 11) * 2^-53                       (uniform in [0, 1))
+    g     = (2u - 1) * sqrt(3)                      (uniform, mean 0, variance 1)
+    rank >= 2 weights: g * scale[NAME]; 1-D `weight`: 1 + 0.2 g; `bias`: 0.1 g (except the classifier's, stored)
+with i the flat index in PyTorch's layout (OIHW for convolutions).
+
+    .venv-bench/bin/python scripts/timm_fixtures.py              # (make bench-venv) writes Tests/ClasModelsTests/Fixtures/timm/*
+    .venv-bench/bin/python scripts/timm_fixtures.py resnet18     # only the named fixtures
+    .venv-bench/bin/python scripts/timm_fixtures.py --counts     # parameter counts and MACs, as Swift rows
+
+scripts/deliberate_bugs.patch holds three bugs the test must catch (a one-pixel padding shift, an H/W transpose, two
+images swapped in the batch); apply it, run the test, see it fail, revert it.
 """
 import argparse
 import json
@@ -33,144 +47,206 @@ import sys
 import numpy as np
 import torch
 import timm
+from PIL import Image
 from timm.utils.model import reparameterize_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, 'Tests', 'ClasModelsTests', 'Fixtures')
+PHOTOS = os.path.join(FIXTURES, 'photos')
+OUT = os.path.join(FIXTURES, 'timm')
 
-GAIN = math.sqrt(2.0)
-INPUT_FREQ, INPUT_PHASE = 0.11, 0.3
-FREQ = 0.37
-
-# (fixture name, timm model, input size, reparameterize, bn_center)
-CASES = [
-    ('mobilenetv3_small_050', 'mobilenetv3_small_050', 64, False, 1.0),
-    ('mobilenetv3_large_075', 'mobilenetv3_large_075', 64, False, 1.0),
-    ('efficientnet_b0', 'efficientnet_b0', 64, False, 1.0),
-    ('mobileone_s0', 'mobileone_s0', 64, False, 0.3),
-    ('mobileone_s0_fused', 'mobileone_s0', 64, True, 0.3),
-    ('mobileone_s4', 'mobileone_s4', 64, False, 0.4),
-    ('resnet18', 'resnet18', 64, False, 1.0),
-    ('resnet50d', 'resnet50d', 64, False, 1.0),
-    # 72 px makes odd feature maps (9×9 into layer3), exercising the ceil-mode average-pool shortcut.
-    ('resnet50d_72', 'resnet50d', 72, False, 1.0),
-]
+SEED = 0
 CLASSES = 10
-BATCH = 2
+TEST_PHOTOS = ['astronaut', 'chelsea', 'coffee', 'rocket']
+CALIBRATION_PHOTOS = TEST_PHOTOS + ['hubble_deep_field']
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+VAR_FLOOR = 0.01
+LOGIT_STD = 2.0
+# The deepest squeeze-excite networks blow one photograph's features up (each block's gate favours the image whose
+# features are already largest, and the next BatchNorm turns that into a growing ratio), which makes their logits
+# chaotic: float32 rounding alone then moves them by more than the tolerance. Their squeeze-excite weights are scaled
+# down by this factor (the gates vary less between images); shallower networks keep timm's scales.
+SE_DAMPING = {'efficientnet_b4': 0.25, 'efficientnet_b5': 0.25, 'efficientnet_b6': 0.25, 'efficientnet_b7': 0.25, 'mobileone_s4': 0.25}
+GOLDEN = 0x9E3779B97F4A7C15
+M64 = (1 << 64) - 1
+
+# Every architecture in SwiftClas's ModelZoo (timm names). MobileOne fixtures also hold the fused model's logits.
+CASES = [f'mobilenetv3_{s}_{w}' for s in ('large', 'small') for w in ('035', '050', '075', '100', '125')] + \
+    [f'efficientnet_b{i}' for i in range(8)] + [f'mobileone_s{i}' for i in range(5)] + \
+    ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d']
 
 
-def fnv1a32(text):
-    h = 0x811C9DC5
+def fnv1a64(text):
+    h = 0xCBF29CE484222325
     for b in text.encode('utf-8'):
         h ^= b
-        h = (h * 0x01000193) & 0xFFFFFFFF
+        h = (h * 0x100000001B3) & M64
     return h
 
 
-def formula(name, shape, bn_center):
-    n = int(np.prod(shape)) if len(shape) else 1
-    phase = (fnv1a32(name) % 10007) / 10007.0 * 2 * math.pi
-    s = np.sin(FREQ * np.arange(n, dtype=np.float64) + phase)
-    if name.endswith('running_var'):
-        v = 0.5 + 0.5 * np.abs(s)
-    elif name.endswith('running_mean'):
-        v = 0.1 * s
-    elif name.endswith('bias'):
-        v = 0.1 * s
-    elif len(shape) >= 2:
-        v = GAIN * s / math.sqrt(n / shape[0])
+def uniform_unit(name, n):
+    """g_i for i in 0..<n (see the module docstring)."""
+    key = np.uint64(fnv1a64(name) ^ ((SEED * GOLDEN) & M64))
+    with np.errstate(over='ignore'):
+        z = key + (np.arange(1, n + 1, dtype=np.uint64) * np.uint64(GOLDEN))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    u = (z >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
+    return (2.0 * u - 1.0) * math.sqrt(3.0)
+
+
+def generated(name, shape, scale):
+    g = uniform_unit(name, int(np.prod(shape)) if len(shape) else 1)
+    if len(shape) >= 2:
+        v = g * scale
     elif name.endswith('weight'):
-        v = bn_center * (1.0 + 0.2 * s)
+        v = 1.0 + 0.2 * g
+    elif name.endswith('bias'):
+        v = 0.1 * g
     else:
-        raise ValueError(f'no formula for {name} {shape}')
+        raise ValueError(f'no rule for {name} {shape}')
     return torch.from_numpy(v.astype(np.float32).reshape(shape))
 
 
-def formula_input(size):
-    shape = (BATCH, 3, size, size)
-    i = np.arange(int(np.prod(shape)), dtype=np.float64)
-    return torch.from_numpy(np.sin(INPUT_FREQ * i + INPUT_PHASE).astype(np.float32).reshape(shape))
+def photo(name):
+    a = np.asarray(Image.open(os.path.join(PHOTOS, name + '.png')).convert('RGB'), dtype=np.float64)  # H, W, 3
+    return ((a / 255.0 - np.array(MEAN)) / np.array(STD)).astype(np.float32)
 
 
-def fill(model, bn_center):
-    sd = model.state_dict()
+def test_batch():
+    return torch.from_numpy(np.stack([photo(n) for n in TEST_PHOTOS])).permute(0, 3, 1, 2).contiguous()
+
+
+def calibration_batches():
+    """Real photographs, mirrored and shifted (reflection padding), 10 images a batch."""
+    rng = np.random.default_rng(SEED)
+    base = [photo(n) for n in CALIBRATION_PHOTOS]
+    batches = [base + [b[:, ::-1] for b in base]]
+    for _ in range(3):
+        batch = []
+        for b in base + [b[:, ::-1] for b in base]:
+            dy, dx = rng.integers(-8, 9, size=2)
+            p = np.pad(b, ((8, 8), (8, 8), (0, 0)), mode='reflect')
+            batch.append(p[8 + dy:8 + dy + b.shape[0], 8 + dx:8 + dx + b.shape[1]])
+        batches.append(batch)
+    return [torch.from_numpy(np.ascontiguousarray(np.stack(b))).permute(0, 3, 1, 2).contiguous() for b in batches]
+
+
+def classifier_name(model):
+    for n in ('classifier.weight', 'head.fc.weight', 'fc.weight'):
+        if n in model.state_dict():
+            return n
+    raise ValueError('no classifier')
+
+
+def is_bn_buffer(name):
+    return name.endswith('running_mean') or name.endswith('running_var') or name.endswith('num_batches_tracked')
+
+
+def fill(model, scales):
     with torch.no_grad():
-        for name, t in sd.items():
-            if name.endswith('num_batches_tracked'):
-                continue
-            t.copy_(formula(name, tuple(t.shape), bn_center))
+        for name, t in model.state_dict().items():
+            if not is_bn_buffer(name):
+                t.copy_(generated(name, tuple(t.shape), scales.get(name)))
 
 
-def names_of(model):
-    return [n for n in model.state_dict().keys() if not n.endswith('num_batches_tracked')]
-
-
-def build(arch):
-    torch.manual_seed(0)
-    m = timm.create_model(arch, num_classes=CLASSES)
-    m.eval()
-    return m
+def calibrate(model):
+    """Cumulative BatchNorm statistics over train-mode passes on the calibration photographs."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for x in calibration_batches():
+            model(x)
+    for m in bns:
+        m.momentum = 0.1
+        m.running_var.clamp_(min=VAR_FLOOR)
+        # What the fixture stores (float16), so the reference logits use exactly the stored statistics.
+        m.running_mean.copy_(m.running_mean.half().float())
+        m.running_var.copy_(m.running_var.half().float())
+    model.eval()
 
 
 def run(model, x):
+    model.eval()
     with torch.no_grad():
         return model(x)
 
 
-def write_fixtures(out_dir, safetensors_dir=None):
-    os.makedirs(out_dir, exist_ok=True)
-    for fixture, arch, size, fuse, bn_center in CASES:
-        model = build(arch)
-        fill(model, bn_center)
-        x = formula_input(size)
-        train_logits = run(model, x)
-        if fuse:
-            model = reparameterize_model(model)
-            model.eval()
-        logits = run(model, x)
-        doc = {
-            'fixture': fixture, 'timm_model': arch, 'timm_version': timm.__version__, 'classes': CLASSES,
-            'input_shape_nchw': list(x.shape), 'reparameterized': fuse,
-            'formula': {'freq': FREQ, 'gain': GAIN, 'bn_center': bn_center, 'hash_modulus': 10007,
-                        'input_freq': INPUT_FREQ, 'input_phase': INPUT_PHASE},
-            'names': names_of(model),
-            'logits': [round(float(v), 7) for v in logits.flatten()],
-        }
-        if fuse:
-            doc['max_abs_diff_vs_unfused'] = float((logits - train_logits).abs().max())
-        path = os.path.join(out_dir, fixture + '.json')
-        with open(path, 'w') as f:
-            json.dump(doc, f, indent=0)
-            f.write('\n')
-        print(f'{fixture}: {len(doc["names"])} tensors, logits |max| {float(logits.abs().max()):.3f} -> {path}')
-        if safetensors_dir:
-            save_safetensors(safetensors_dir, fixture, arch, size, fuse, bn_center)
+def create(arch):
+    """timm's model; MobileNetV3 widths timm does not register (e.g. large 0.35) from its own generator."""
+    if arch in timm.list_models():
+        return timm.create_model(arch, num_classes=CLASSES)
+    from timm.models.mobilenetv3 import _gen_mobilenet_v3
+    size, width = arch.split('_')[1:]
+    return _gen_mobilenet_v3(f'mobilenetv3_{size}_100', int(width) / 100, num_classes=CLASSES)
 
 
-def save_safetensors(out_dir, fixture, arch, size, fuse, bn_center):
-    """timm's own initialisation (seed 0) with randomised BN statistics and affine terms (γ around bn_center), saved
-    as safetensors."""
-    from safetensors.torch import save_file
-    os.makedirs(out_dir, exist_ok=True)
-    model = build(arch)
-    g = torch.Generator().manual_seed(1)
+def make_fixture(arch):
+    torch.manual_seed(SEED)
+    model = create(arch)
+    sd = model.state_dict()
+    scales = {}
+    for name, t in sd.items():
+        if t.dim() >= 2:
+            s = float(t.float().std())
+            if not s > 0:
+                s = 1.0 / math.sqrt(t[0].numel())
+            if arch in SE_DAMPING and ('.se.' in name or '.attn.' in name):
+                s *= SE_DAMPING[arch]
+            scales[name] = float(np.float32(s))
+    fill(model, scales)
+    calibrate(model)
+    cls = classifier_name(model)
+    spread = float(torch.cat([run(model, x) for x in calibration_batches()]).std())
+    scales[cls] = float(np.float32(scales[cls] * LOGIT_STD / spread))
+    fill(model, scales)  # BN statistics are buffers and stay; only the (regenerated) classifier changes
+    # Random features share a large image-independent part; a classifier bias that cancels its logits (the median
+    # logit of each class over the calibration images: robust to the one image whose features a deep random network
+    # sometimes blows up) leaves logits that are mostly the images' differences. The test's tolerance is relative to
+    # each image's largest logit.
+    bias_name = cls[:-len('weight')] + 'bias'
     with torch.no_grad():
-        for name, t in model.state_dict().items():
-            if name.endswith('running_var'):
-                t.copy_(0.5 + torch.rand(t.shape, generator=g))
-            elif name.endswith('running_mean') or (t.dim() == 1 and name.endswith('bias')):
-                t.copy_(0.1 * torch.randn(t.shape, generator=g))
-            elif t.dim() == 1 and name.endswith('weight'):
-                t.copy_(bn_center * (1.0 + 0.2 * torch.randn(t.shape, generator=g)))
-    if fuse:
-        model = reparameterize_model(model)
-        model.eval()
-    logits = run(model, formula_input(size))
-    sd = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(sd, os.path.join(out_dir, fixture + '.safetensors'))
-    with open(os.path.join(out_dir, fixture + '.logits.json'), 'w') as f:
-        json.dump({'logits': [float(v) for v in logits.flatten()], 'input_shape_nchw': [BATCH, 3, size, size]}, f)
-    print(f'  {fixture}.safetensors: logits |max| {float(logits.abs().max()):.3f}')
+        median = torch.cat([run(model, x) for x in calibration_batches()]).median(0).values
+        model.state_dict()[bias_name].sub_(median)
+    measured = {bias_name}
+
+    x = test_batch()
+    logits = run(model, x)
+    doc = {
+        'fixture': arch, 'timm_model': arch, 'timm_version': timm.__version__, 'torch_version': torch.__version__,
+        'classes': CLASSES, 'seed': SEED, 'photos': TEST_PHOTOS, 'input_shape_nchw': list(x.shape),
+        'mean': MEAN, 'std': STD,
+        'names': [n for n in sd if not n.endswith('num_batches_tracked')],
+        'scales': scales,
+        'logits': [float(v) for v in logits.flatten()],
+    }
+    if arch.startswith('mobileone'):
+        fused = reparameterize_model(model)
+        fused_logits = run(fused, x)
+        doc['fused_names'] = [n for n in fused.state_dict() if not n.endswith('num_batches_tracked')]
+        doc['fused_logits'] = [float(v) for v in fused_logits.flatten()]
+        doc['fused_max_abs_diff_vs_unfused'] = float((fused_logits - logits).abs().max())
+    # How far apart the four images' logits are (the test asserts this is far above its tolerance).
+    # (relative to the larger of the two images' largest |logit|, as the test's tolerance is).
+    top = logits.abs().max(1).values
+    gaps = [float((logits[i] - logits[j]).abs().max() / max(top[i], top[j]))
+            for i in range(len(logits)) for j in range(i + 1, len(logits))]
+    doc['min_pairwise_relative_gap'] = min(gaps)
+    from safetensors.torch import save_file
+    stats = {n: t.half().contiguous() for n, t in model.state_dict().items()
+             if n.endswith('running_mean') or n.endswith('running_var')}
+    stats.update({n: model.state_dict()[n].float().contiguous() for n in measured})
+    os.makedirs(OUT, exist_ok=True)
+    save_file(stats, os.path.join(OUT, arch + '.stats.safetensors'))
+    with open(os.path.join(OUT, arch + '.json'), 'w') as f:
+        json.dump(doc, f, separators=(',', ':'))
+        f.write('\n')
+    print(f'{arch}: {len(doc["names"])} tensors, |logit| max {float(logits.abs().max()):.3f}, '
+          f'per-image |logit| max {[round(float(t), 3) for t in top]}, min relative gap {min(gaps):.4f}', flush=True)
 
 
 def macs(model, res):
@@ -214,15 +290,15 @@ def print_counts():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--out', default=FIXTURES, help='fixture directory')
-    ap.add_argument('--safetensors', metavar='DIR', help='also save timm state dicts and their logits here')
+    ap.add_argument('models', nargs='*', help=f'fixtures to write (default: all {len(CASES)})')
     ap.add_argument('--counts', action='store_true', help='print parameter counts and MACs instead')
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     if args.counts:
         print_counts()
-    else:
-        write_fixtures(args.out, args.safetensors)
+        return
+    for arch in args.models or CASES:
+        make_fixture(arch)
 
 
 if __name__ == '__main__':

@@ -2,8 +2,8 @@
 """Train a timm model on Fashion-MNIST with PyTorch and save its state dict as safetensors, for SwiftClas's
 "fine-tune from imported timm weights" check.
 
-Usage (with the peer venv of ../shared/bench/setup-peers.sh):
-    /tmp/peervenv/bin/python scripts/timm_pretrain_fmnist.py --model mobilenetv3_small_100 --epochs 1 \
+Usage (with the peer venv of bench/setup-peers.sh, `make bench-venv`):
+    .venv-bench/bin/python scripts/timm_pretrain_fmnist.py --model mobilenetv3_small_100 --epochs 1 \
         --data dataset/fashion-mnist --out output/timm/mobilenetv3_small_100_fmnist.safetensors
 
 The preprocessing matches configs/mobilenet_v3_small_fmnist.yaml's Eval pipeline (gray → RGB, bilinear resize to

@@ -17,7 +17,7 @@ struct BenchmarkCommand: ParsableCommand {
               tools benchmark --model mobilenetv3_small_100 --size 224 --batch 32 --mode train
               tools benchmark --model MobileOne_S0 --mode infer --profile
               tools benchmark ops
-            The last line ends with '<number> img/s' (what ../shared/bench/side_by_side.sh reads).
+            The last line ends with '<number> img/s' (what bench/side_by_side.sh and bench/bench_table.py read).
             """)
 
     @Argument(help: "'ops' to benchmark kernels instead of a model.")

@@ -4,13 +4,12 @@ import Foundation
 import XCTest
 import _ClasTestSupport
 
-/// Decode + transform throughput, printed (never asserted). Runs only with CLASDATA_BENCH=1 in the environment:
-///
-///     CLASDATA_BENCH=1 swift test -c release -Xswiftc -enable-testing --skip-build --filter ThroughputTests
+/// Decode + transform throughput, printed (a benchmark, not a check). `make bench-data` runs it (it sets
+/// CLASDATA_BENCH=1); `make test` skips it.
 final class ThroughputTests: XCTestCase {
     override func setUpWithError() throws {
         guard ProcessInfo.processInfo.environment["CLASDATA_BENCH"] == "1" else {
-            throw XCTSkip("set CLASDATA_BENCH=1 to run the throughput measurements")
+            throw XCTSkip("a benchmark: run it with `make bench-data`")
         }
     }
 

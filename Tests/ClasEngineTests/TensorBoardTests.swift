@@ -80,26 +80,10 @@ final class TensorBoardTests: XCTestCase {
     }
 }
 
-/// Runs a Python script with `CLAS_PYTHON` (default `python3`); skips the test when the module is missing.
+/// Runs a Python script with ``TestPython``; skips the test when the module is missing (fails under `CI=true`).
 func runPython(_ script: String, arguments: [String] = [], requiring module: String) throws -> String {
-    let python = ProcessInfo.processInfo.environment["CLAS_PYTHON"] ?? "/usr/bin/env"
-    let prefix = python == "/usr/bin/env" ? ["python3"] : []
-    func run(_ args: [String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = prefix + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-    let probe: (Int32, String, String)
-    do { probe = try run(["-c", "import \(module)"]) } catch { throw XCTSkip("python3 not available") }
-    guard probe.0 == 0 else { throw XCTSkip("python3 lacks \(module) (pip install \(module)); set CLAS_PYTHON to another") }
-    let (status, out, err) = try run(["-c", script] + arguments)
+    try TestPython.require([module])
+    let (status, out, err) = try TestPython.run(["-c", script] + arguments)
     guard status == 0 else { throw NSError(domain: "python", code: Int(status), userInfo: [NSLocalizedDescriptionKey: err]) }
     return out
 }

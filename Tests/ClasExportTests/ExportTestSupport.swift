@@ -62,20 +62,16 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
 
-/// Runs ONNX models in Python's onnxruntime: `$CLAS_PYTHON`, else `python3`, when it has `onnxruntime` and `numpy`
-/// (tests skip otherwise: `pip install onnxruntime numpy`).
+/// Runs ONNX models in Python's onnxruntime, with ``TestPython`` (`$CLAS_PYTHON`, else the repository's `.venv`, else
+/// `python3`); tests skip with the reason when it lacks `onnxruntime`/`numpy`, and fail under `CI=true`.
 struct OnnxRuntimeRunner {
     let executable: String
     let prefix: [String]
 
     static func find() throws -> OnnxRuntimeRunner {
-        var candidates: [OnnxRuntimeRunner] = []
-        if let p = ProcessInfo.processInfo.environment["CLAS_PYTHON"], !p.isEmpty {
-            candidates.append(OnnxRuntimeRunner(executable: p, prefix: []))
-        }
-        candidates.append(OnnxRuntimeRunner(executable: "/usr/bin/env", prefix: ["python3"]))
-        for c in candidates where (try? c.python(["-c", "import onnxruntime, numpy"])) != nil { return c }
-        throw XCTSkip("no python3 with onnxruntime and numpy (set CLAS_PYTHON or pip install onnxruntime numpy)")
+        try TestPython.require(["onnxruntime", "numpy"])
+        let (executable, prefix) = TestPython.command
+        return OnnxRuntimeRunner(executable: executable, prefix: prefix)
     }
 
     /// Runs python with `arguments`; returns stdout, throws with stderr on failure.

@@ -75,8 +75,11 @@ final class OnnxRuntimeTests: XCTestCase {
         print("int8 max |Δlogit|: onnxruntime (no graph optimisation) vs simulated \(exactness), onnxruntime (default, "
               + "fused int8 kernels) vs simulated \(maxAbsDifference(optimized, expected)), simulated vs float \(quantizationEffect)")
         XCTAssertGreaterThan(quantizationEffect, 1e-2, "quantisation should change the logits")
-        XCTAssertLessThanOrEqual(exactness, 1e-4)
+        // README: "reproduces SwiftClas's simulated logits to 1e-5" (measured 4.1e-6).
+        XCTAssertLessThanOrEqual(exactness, 1e-5)
         XCTAssertEqual(optimized.count, expected.count)
-        XCTAssertTrue(optimized.allSatisfy(\.isFinite))
+        // The fused integer kernels round some values to the neighbouring step (measured 0.6 here), but stay closer to
+        // the simulated int8 model than the float model is (1.6): a wrong scale or zero point would not.
+        XCTAssertLessThan(maxAbsDifference(optimized, expected), 0.5 * quantizationEffect)
     }
 }

@@ -68,17 +68,11 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(v["n"], [7])
     }
 
-    /// Python's `safetensors` library reads our files (skipped where Python or the package is missing).
+    /// Python's `safetensors` library reads our files (skipped with the reason where the package is missing, failing under
+    /// `CI=true`; see ``TestPython``).
     func testPythonSafetensorsReadsOurFiles() throws {
-        let python = ProcessInfo.processInfo.environment["CLAS_PYTHON"] ?? "/usr/bin/env"
-        let args = python == "/usr/bin/env" ? ["python3"] : []
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: python)
-        probe.arguments = args + ["-c", "import safetensors.numpy, numpy"]
-        probe.standardError = FileHandle.nullDevice
-        do { try probe.run() } catch { throw XCTSkip("python3 not available") }
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("python3 lacks safetensors/numpy (pip install safetensors numpy)") }
+        try TestPython.require(["safetensors.numpy", "numpy"])
+        let (python, args) = TestPython.command
         let dir = temporaryDirectory()
         let path = dir + "/t.safetensors"
         let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5.5, -6])

@@ -2,12 +2,15 @@
 """Side-by-side performance table: SwiftClas `tools benchmark` vs PyTorch eager (+timm) vs onnxruntime.
 
 For every model and size, runs in one go (SwiftClas and the peer back to back, so machine drift hits both):
-training images/s at batch 32, inference batch-1 latency and batch-32 images/s, and peak RSS of the
-training processes. Prints a Markdown table (the README's performance table) and writes the raw figures as JSON.
+training images/s at batch 32, inference batch-1 latency and batch-32 images/s, and the memory of the training
+processes, twice: peak RSS of the whole process, and peak RSS minus the process's idle baseline (the peak RSS of the
+same program doing nothing: `tools benchmark --help` for SwiftClas, the Python interpreter after `import torch, timm`
+for PyTorch), so the interpreter and libraries are not counted as training memory. Prints a Markdown table (the
+README's performance table, with the date, CPU and load average) and writes the raw figures as JSON.
 
-Usage: scripts/bench_table.py [--models ...] [--sizes 224 64] [--out bench.json]
-Needs a release build (.build/release/tools) and the peer venv of ../shared/bench/setup-peers.sh
-(PEERPY, default $TMPDIR/peervenv/bin/python).
+Usage: python3 bench/bench_table.py [--models ...] [--sizes 224 64] [--out bench.json]
+Needs a release build (.build/release/tools) and the peer venv (`make bench-venv`, i.e. bench/setup-peers.sh;
+PEERPY overrides, default .venv-bench/bin/python, then $TMPDIR/peervenv/bin/python).
 """
 import argparse
 import json
@@ -16,11 +19,23 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.path.join(HERE, "..", "..", "shared", "bench")
-TOOLS = os.environ.get("TOOLS", os.path.join(HERE, "..", ".build", "release", "tools"))
-PEERPY = os.environ.get("PEERPY", os.path.join(os.environ.get("TMPDIR", "/tmp"), "peervenv", "bin", "python"))
+BENCH = HERE
+ROOT = os.path.dirname(HERE)
+TOOLS = os.environ.get("TOOLS", os.path.join(ROOT, ".build", "release", "tools"))
+
+
+def default_peer_python():
+    for candidate in (os.path.join(ROOT, ".venv-bench", "bin", "python"),
+                      os.path.join(os.environ.get("TMPDIR", "/tmp"), "peervenv", "bin", "python")):
+        if os.path.exists(candidate):
+            return candidate
+    return os.path.join(ROOT, ".venv-bench", "bin", "python")
+
+
+PEERPY = os.environ.get("PEERPY", default_peer_python())
 
 
 def run(cmd):
@@ -30,6 +45,18 @@ def run(cmd):
     if p.returncode != 0:
         sys.stderr.write(f"failed: {' '.join(cmd)}\n{p.stderr[-2000:]}\n")
     return p.stdout, (int(rss.group(1)) / 1024 if rss else None)
+
+
+def idle_baselines():
+    """Peak RSS (MiB) of each side's process doing no work: SwiftClas's binary printing help, and Python with torch
+    and timm imported (what peer_train.py loads before it builds a model)."""
+    _, ours = run([TOOLS, "benchmark", "--help"])
+    _, peer = run([PEERPY, "-c", "import torch, timm, torch.nn.functional"])
+    return ours, peer
+
+
+def minus(a, b):
+    return a - b if a is not None and b is not None else None
 
 
 def ours_train(model, size):
@@ -84,6 +111,14 @@ def fmt(x, digits=1):
     return f"{x:.{digits}f}" if x is not None else "–"
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+",
@@ -92,12 +127,21 @@ def main():
     ap.add_argument("--skip-infer", action="store_true")
     ap.add_argument("--out", default="bench_table.json")
     args = ap.parse_args()
+    for path, what in ((TOOLS, "a release build: swift build -c release --product tools"),
+                       (PEERPY, "the peer venv: make bench-venv (or PEERPY=...)")):
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: needs {what}")
+    ours_idle, peer_idle = idle_baselines()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = os.getloadavg()[0]
     rows = []
     for model in args.models:
         for size in args.sizes:
             r = {"model": model, "size": size}
             r["ours_train"], r["ours_rss"] = ours_train(model, size)
             r["torch_train"], r["torch_rss"] = peer_train(model, size)
+            r["ours_rss_idle"], r["torch_rss_idle"] = ours_idle, peer_idle
+            r["ours_rss_work"], r["torch_rss_work"] = minus(r["ours_rss"], ours_idle), minus(r["torch_rss"], peer_idle)
             if not args.skip_infer:
                 r["ours_b1_ms"], r["ours_b32"] = ours_infer(model, size)
                 p = peer_infer(model, size)
@@ -105,13 +149,18 @@ def main():
                 r["ort_b1_ms"], r["ort_b32"] = p.get("ort", [None, None])
             rows.append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
-    json.dump(rows, open(args.out, "w"), indent=1)
+    json.dump({"started": started, "load_average_at_start": load, "cpu": cpu_name(), "tools": TOOLS,
+               "peer_python": PEERPY, "rows": rows}, open(args.out, "w"), indent=1)
+    print(f"Measured {started} on {cpu_name()} ({os.cpu_count()} CPUs), load average {load:.1f} at the start; "
+          f"idle baselines: SwiftClas {fmt(ours_idle, 0)} MiB, PyTorch {fmt(peer_idle, 0)} MiB.\n")
     print("| model | size | train img/s SwiftClas | PyTorch | ratio | peak RSS MiB SwiftClas / PyTorch "
+          "| peak − idle MiB SwiftClas / PyTorch "
           "| infer b1 ms SwiftClas | onnxruntime | ratio | infer b32 img/s SwiftClas | onnxruntime | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['size']} | {fmt(r['ours_train'])} | {fmt(r['torch_train'])} | "
               f"{ratio(r['ours_train'], r['torch_train'])} | {fmt(r['ours_rss'], 0)} / {fmt(r['torch_rss'], 0)} | "
+              f"{fmt(r['ours_rss_work'], 0)} / {fmt(r['torch_rss_work'], 0)} | "
               f"{fmt(r.get('ours_b1_ms'), 2)} | {fmt(r.get('ort_b1_ms'), 2)} | "
               f"{ratio(r.get('ort_b1_ms'), r.get('ours_b1_ms'))} | {fmt(r.get('ours_b32'))} | "
               f"{fmt(r.get('ort_b32'))} | {ratio(r.get('ours_b32'), r.get('ort_b32'))} |")

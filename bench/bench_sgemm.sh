@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sgemm 2048³ side by side: SwiftClas (`tools env`, the BLAS and kernel it chose) and numpy on the same machine,
 # alternating R rounds so machine drift hits both. Prints each round and the median ratio.
-# Usage: scripts/bench_sgemm.sh [ROUNDS=5]    (PYTHON: a python with numpy, default python3;
+# Usage: bench/bench_sgemm.sh [ROUNDS=5]    (PYTHON: a python with numpy, default python3;
 #        TOOLS: the binary, default .build/release/tools; extra CLAS_BLAS=... is passed through to SwiftClas)
 # Both run with the machine's defaults: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some hosts set for old
 # OpenBLAS builds, are unset for both so each library chooses for itself.
