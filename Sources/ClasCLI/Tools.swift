@@ -11,7 +11,7 @@ public struct Tools: ParsableCommand {
         subcommands: [TrainCommand.self, EvalCommand.self, InferCommand.self, ListCommand.self, SummaryCommand.self,
                       DatasetCommand.self, BenchmarkCommand.self, VersionCommand.self,
                       VisualizeCommand.self, LRFindCommand.self, ExportCommand.self, QuantizeCommand.self,
-                      CompressCommand.self])
+                      CompressCommand.self, WeightsCommand.self])
 
     public init() {}
 
