@@ -7,10 +7,11 @@ struct WeightsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weights", abstract: "Manage the pretrained-weights cache.",
         discussion: """
-            Weights come from the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co) as
-            {repo}/resolve/{revision}/{file} and are cached, verified by SHA-256, under $XDG_CACHE_HOME/swiftclas
+            Weights come from the Hugging Face hub (HF_ENDPOINT, default https://huggingface.co) as \
+            {repo}/resolve/{revision}/{file} and are cached, verified by SHA-256, under $XDG_CACHE_HOME/swiftclas \
             (or ~/.cache/swiftclas). HF_HUB_OFFLINE=1 or CLAS_OFFLINE=1 uses the cache only.
-            NAME_OR_REPO: timm/mobilenetv3_large_100.ra_in1k, a bare timm name (mobilenetv3_large_100.ra_in1k),
+
+            NAME_OR_REPO: timm/mobilenetv3_large_100.ra_in1k, a bare timm name (mobilenetv3_large_100.ra_in1k), \
             owner/name@revision, or an http(s) URL.
             """,
         subcommands: [List.self, Download.self, Verify.self])

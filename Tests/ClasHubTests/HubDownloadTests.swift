@@ -68,6 +68,20 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(HubCache.recordedSHA256(for: local), FileDigest.sha256(content))
     }
 
+    func testServerWithoutHEADAndAStalePartAnswered416() throws {
+        let server = try LocalHubServer(files: [path: (content, "nohead")])
+        defer { server.stop() }
+        let d = downloader(server)
+        // A part longer than the file: its Range is unsatisfiable (416), so the download starts over.
+        let partial = d.cachePath(try file(d)).path + ".unverified.incomplete"
+        try FileManager.default.createDirectory(atPath: (partial as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try (content + Data(count: 10)).write(to: URL(fileURLWithPath: partial))
+        let local = try d.fetch(try file(d))
+        XCTAssertEqual(try Data(contentsOf: local), content)
+        XCTAssertEqual(server.requests, ["HEAD \(path) -", "GET \(path) bytes=\(content.count + 10)-", "GET \(path) -"])
+    }
+
     func testTruncatedBodyIsKeptAndResumedWithRange() throws {
         let server = try LocalHubServer(files: [path: (content, "truncate-once")])
         defer { server.stop() }

@@ -3,7 +3,7 @@
 Usage: python3 LocalHub.py CONFIG.json. Prints "PORT <n>" once listening. CONFIG: {"log": path, "lifetime": seconds,
 "files": {"/owner/name/resolve/main/file": {"path": local file, "mode": mode}}}. Modes: lfs (302 to /cdn/<sha256>
 with X-Linked-Etag and X-Linked-Size, as the hub answers for LFS files), plain (200, ETag = SHA-256), nohash
-(200, ETag = a git blob hash), 404, 503, truncate-once (lfs, but the first body stops halfway), badsum (lfs with a
+(200, ETag = a git blob hash), nohead (HEAD answers 405, GET as nohash), 404, 503, truncate-once (lfs, but the first body stops halfway), badsum (lfs with a
 wrong X-Linked-Etag). Range requests (bytes=N-) get 206. Every request is appended to the log. The server stops by
 itself after `lifetime` seconds or 1000 requests.
 """
@@ -46,6 +46,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.simple(404, b"Entry not found")
         if spec["mode"] == "503":
             return self.simple(503, b"Service Unavailable")
+        if spec["mode"] == "nohead" and not body:
+            return self.simple(405, b"")
         data = open(spec["path"], "rb").read()
         sha = hashlib.sha256(data).hexdigest()
         if spec["mode"] in ("lfs", "truncate-once", "badsum"):
