@@ -22,7 +22,7 @@ final class TorchCheckpointTests: XCTestCase {
 
     func testFixturesMatchTorchValues() throws {
         let all = try expected()
-        for file in ["state_dict.pth", "mixed.pt", "checkpoint.bin"] {
+        for file in ["state_dict.pth", "mixed.pt", "checkpoint.bin", "deflated.pth"] {
             let loaded = try PretrainedWeights.load(try fixture(file))
             let want = try XCTUnwrap(all[file])
             XCTAssertEqual(Set(loaded.map(\.0)), Set(want.keys), file)

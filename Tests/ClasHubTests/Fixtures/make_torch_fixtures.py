@@ -6,6 +6,7 @@ Run with any PyTorch >= 1.6 (the files are committed; rerun only to change them)
 import collections
 import json
 import os
+import zipfile
 
 import torch
 
@@ -52,6 +53,14 @@ inner = collections.OrderedDict([("module.fc.weight", torch.randn(2, 3)), ("modu
 torch.save({"epoch": 3, "arch": "tiny", "best": 0.5, "state_dict": inner, "opt": {"lr": [0.1, 0.01]}},
            os.path.join(here, "checkpoint.bin"))
 record("checkpoint.bin", {k[len("module."):]: v for k, v in inner.items()})
+
+# 4. The state dict of 1. with its zip entries deflated (torch writes them stored, other zip tools may not).
+with zipfile.ZipFile(os.path.join(here, "state_dict.pth")) as src, \
+        zipfile.ZipFile(os.path.join(here, "deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
+    for info in src.infolist():
+        dst.writestr(info.filename.replace("state_dict/", "deflated/"), src.read(info))
+assert torch.load(os.path.join(here, "deflated.pth"))["3.bias"].equal(sd["3.bias"])
+expected["deflated.pth"] = expected["state_dict.pth"]
 
 with open(os.path.join(here, "expected.json"), "w") as f:
     json.dump(expected, f, indent=0, sort_keys=True)
