@@ -23,13 +23,18 @@ public enum TorchCheckpoint {
     /// `module` or `model_state_dict` (other entries, such as an epoch number, are ignored); a `module.` prefix
     /// (from DataParallel) is removed, as timm does.
     public static func read(_ path: String) throws -> [(String, Tensor)] {
-        func fail(_ reason: String) -> FormatError { FormatError(path: path, reason: reason) }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw fail("cannot read: \(error.localizedDescription)")
+            throw FormatError(path: path, reason: "cannot read: \(error.localizedDescription)")
         }
+        return try parse(data, path: path)
+    }
+
+    /// `read` on bytes in memory (`path` names the source in errors).
+    public static func parse(_ data: Data, path: String) throws -> [(String, Tensor)] {
+        func fail(_ reason: String) -> FormatError { FormatError(path: path, reason: reason) }
         if data.count >= 2, data[data.startIndex] == 0x80 {
             throw fail("this is the legacy (before PyTorch 1.6) format; re-save it with torch.save(state_dict, path) "
                 + "in a recent PyTorch")

@@ -248,7 +248,9 @@ struct Unpickler {
             throw fail("persistent id is not ('storage', type, key, location, numel)")
         }
         guard case .global(.storageType(let dtype)) = t[1] else { throw fail("storage type is a \(t[1].kind)") }
-        guard case .string(let key) = t[2], HubFile.isSafeComponent(key) else { throw fail("bad storage key") }
+        guard case .string(let key) = t[2], !key.isEmpty, key.count <= 64,
+              key.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || ("a"..."z").contains($0) || ("A"..."Z").contains($0) })
+        else { throw fail("bad storage key") }
         guard case .int(let count) = t[4], count >= 0, count <= Int64(Int32.max) * 4 else { throw fail("bad storage size") }
         return .storage(TorchStorageRef(dtype: dtype, key: key, count: Int(count)))
     }
