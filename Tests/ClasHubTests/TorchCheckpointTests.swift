@@ -82,23 +82,30 @@ final class TorchCheckpointTests: XCTestCase {
 
     /// `{'w': _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', numel), 0, size, stride, False, OrderedDict())}`
     func tensorPickle(numel: Int, size: [Int], stride: [Int], global: String = "torch\nFloatStorage\n") -> [UInt8] {
+        tensorPickle([("w", numel, size, stride)], global: global)
+    }
+
+    /// A dict of such tensors, all on storage '0'.
+    func tensorPickle(_ tensors: [(String, Int, [Int], [Int])], global: String = "torch\nFloatStorage\n") -> [UInt8] {
         func tuple(_ v: [Int]) -> [UInt8] { [0x28] + v.flatMap { [0x4A] + le32($0) } + [0x74] }
         var b: [UInt8] = [0x80, 2, 0x7D]
-        b += unicode("w")
-        b += text("ctorch._utils\n_rebuild_tensor_v2\n")
-        b += [0x28, 0x28]
-        b += unicode("storage")
-        b += text("c" + global)
-        b += unicode("0")
-        b += unicode("cpu")
-        b += [0x4A] + le32(numel)
-        b += [0x74, 0x51, 0x4B, 0]
-        b += tuple(size)
-        b += tuple(stride)
-        b += [0x89]
-        b += text("ccollections\nOrderedDict\n")
-        b += [0x29, 0x52, 0x74, 0x52, 0x73, 0x2E]
-        return b
+        for (name, numel, size, stride) in tensors {
+            b += unicode(name)
+            b += text("ctorch._utils\n_rebuild_tensor_v2\n")
+            b += [0x28, 0x28]
+            b += unicode("storage")
+            b += text("c" + global)
+            b += unicode("0")
+            b += unicode("cpu")
+            b += [0x4A] + le32(numel)
+            b += [0x74, 0x51, 0x4B, 0]
+            b += tuple(size)
+            b += tuple(stride)
+            b += [0x89]
+            b += text("ccollections\nOrderedDict\n")
+            b += [0x29, 0x52, 0x74, 0x52, 0x73]
+        }
+        return b + [0x2E]
     }
 
     func testTensorViewsAreBoundsChecked() throws {
@@ -165,6 +172,10 @@ final class TorchCheckpointTests: XCTestCase {
         refuseFile(try zip([("archive/data.pkl", tensorPickle(numel: 6, size: [6], stride: [1])),
                             ("archive/data/0", [UInt8](repeating: 0, count: 8))]), "8 bytes, 24 needed")
         refuseFile(try zip([("archive/other", [1])]), "no <name>/data.pkl")
+        // One storage declared with two sizes (found by FuzzTorch: the second view was checked against its own
+        // declaration but read from the first one's smaller buffer).
+        refuseFile(try zip([("archive/data.pkl", tensorPickle([("a", 2, [2], [1]), ("b", 24, [24], [1])])),
+                            ("archive/data/0", [UInt8](repeating: 0, count: 96))]), "declared with different types or sizes")
         refuseFile(try zip([("archive/data.pkl", [0x80, 2, 0x5D, 0x2E])]), "is a list, not a dict")
         refuseFile(try zip([("archive/data.pkl", tensorPickle(numel: 6, size: [6], stride: [1])),
                             ("archive/byteorder", text("big"))]), "byte order")

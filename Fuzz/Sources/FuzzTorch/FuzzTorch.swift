@@ -3,7 +3,7 @@ import CZlib
 import Foundation
 
 /// Bytes → `TorchCheckpoint.parse` (zip directory and entries, the restricted unpickler, tensor views).
-/// An even first byte makes the rest the `data.pkl` of a zip written here with valid CRCs and four 64-byte storages
+/// An even first byte makes the rest the `data.pkl` of a zip written here with valid CRCs and sixteen 1 KiB storages
 /// (so mutations reach the unpickler instead of failing the CRC check); an odd one makes the rest the whole file.
 /// Every input must give tensors whose value count matches their shape, or a `TorchCheckpoint.FormatError` naming
 /// the path.
@@ -11,7 +11,7 @@ import Foundation
 public func fuzzTorch(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data, size > 0 else { return 0 }
     let rest = Data(bytes: data + 1, count: size - 1)
-    let file = data[0] % 2 == 0 ? storedZip([("fuzz/data.pkl", rest)] + (0..<4).map { ("fuzz/data/\($0)", Data(count: 64)) }) : rest
+    let file = data[0] % 2 == 0 ? storedZip([("fuzz/data.pkl", rest)] + (0..<16).map { ("fuzz/data/\($0)", Data(count: 1024)) }) : rest
     do {
         for (name, t) in try TorchCheckpoint.parse(file, path: "fuzz.pth") where t.count != t.shape.reduce(1, *) {
             fatalError("\(name): \(t.count) values for shape \(t.shape)")

@@ -72,12 +72,16 @@ public enum TorchCheckpoint {
         } catch let refused as Unpickler.Refused {
             throw fail("\(prefix)data.pkl refused: \(refused)")
         }
-        var storages: [String: Tensor] = [:]
+        var storages: [String: (TorchDType, Tensor)] = [:]
         var result: [(String, Tensor)] = []
         for (name, ref) in named {
             let key = ref.storage.key
             let storage: Tensor
-            if let s = storages[key] {
+            if let (dtype, s) = storages[key] {
+                // Every reference to a storage must declare it alike (the bounds were checked against this one).
+                guard dtype == ref.storage.dtype, s.count == ref.storage.count else {
+                    throw fail("storage \(key) is declared with different types or sizes")
+                }
                 storage = s
             } else {
                 guard let entry = archive[prefix + "data/" + key] else { throw fail("storage \(key) is missing") }
@@ -86,7 +90,7 @@ public enum TorchCheckpoint {
                 let raw = try extract(entry, limit: maxStorageBytes)
                 storage = Tensor(uninitializedShape: [ref.storage.count])
                 raw.withUnsafeBytes { ref.storage.dtype.decode($0, count: ref.storage.count, into: storage.data) }
-                storages[key] = storage
+                storages[key] = (ref.storage.dtype, storage)
             }
             result.append((name, gather(ref, from: storage)))
         }
