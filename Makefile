@@ -110,7 +110,7 @@ bench-data:
 ## (separate package in Fuzz/, see Fuzz/README.md; new corpus entries go to Fuzz/.work, crashes to Fuzz/.work/artifacts;
 ## instrumented libpng/libjpeg-turbo from Fuzz/instrumented_deps.sh are used when Fuzz/.work/deps/lib exists).
 FUZZ_SECONDS ?= 120
-FUZZ_TARGETS ?= FuzzConfig FuzzSafetensors FuzzPNG FuzzJPEG FuzzBMP
+FUZZ_TARGETS ?= FuzzConfig FuzzSafetensors FuzzPNG FuzzJPEG FuzzBMP FuzzTorch
 fuzz:
 	cd Fuzz && $(SWIFT) build $(RELEASE) --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer
 	cd Fuzz && for t in $(FUZZ_TARGETS); do \

@@ -13,13 +13,14 @@ let package = Package(
         .executable(name: "tools", targets: ["tools"]),
         .library(name: "SwiftClas", targets: [
             "ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasEngine", "ClasExport",
-            "ClasCLI", "ClasPlot",
+            "ClasCLI", "ClasPlot", "ClasHub",
         ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config. (The BLAS is not linked: ClasKernels loads it at run
@@ -66,8 +67,14 @@ let package = Package(
             name: "ClasCLI",
             dependencies: [
                 "ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasEngine", "ClasExport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ClasHub", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swift5),
+        /// Pretrained weights: Hugging Face hub downloads into a verified cache, and weights-only PyTorch checkpoints
+        /// (zip entries read with zlib: ZIPFoundation's own `CZlib` module would clash with ours).
+        .target(
+            name: "ClasHub",
+            dependencies: ["ClasTensor", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swift5),
         .executableTarget(name: "tools", dependencies: ["ClasCLI"], swiftSettings: swift5),
 
@@ -95,6 +102,9 @@ let package = Package(
             dependencies: ["ClasCLI", "ClasEngine", "ClasExport", "ClasModels", "ClasConfig", "ClasData", "ClasNN",
                            "ClasTensor", "ClasProto", "_ClasTestSupport"],
             swiftSettings: swift5),
+        .testTarget(
+            name: "ClasHubTests",
+            dependencies: ["ClasHub", "ClasTensor"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ClasPlotTests", dependencies: ["ClasPlot", "ClasData"], swiftSettings: swift5),
         /// Bad data, bad configs and arguments, training faults (NaN, signals, kill -9, full disk) and untrusted
         /// files, end to end (several tests run the `tools` binary of the same build as a subprocess).

@@ -28,12 +28,16 @@ let package = Package(
                 path: "Modules/ClasData", swiftSettings: swift5),
         .target(name: "ClasConfig", dependencies: [.product(name: "Yams", package: "Yams")], path: "Modules/ClasConfig",
                 swiftSettings: swift5),
+        /// The PyTorch checkpoint reader of ClasHub (its Torch folder only: no networking or crypto).
+        .target(name: "ClasHubTorch", dependencies: ["ClasTensor", "CZlib"], path: "Modules/ClasHubTorch",
+                swiftSettings: swift5),
 
         fuzzer("FuzzConfig", ["ClasConfig"]),
         fuzzer("FuzzSafetensors", ["ClasTensor"]),
         fuzzer("FuzzPNG", ["FuzzSupport", "ClasData"]),
         fuzzer("FuzzJPEG", ["FuzzSupport", "ClasData"]),
         fuzzer("FuzzBMP", ["FuzzSupport", "ClasData"]),
+        fuzzer("FuzzTorch", ["ClasHubTorch", "CZlib"]),
 
         .target(name: "FuzzSupport", dependencies: ["ClasData"], swiftSettings: swift5),
     ]

@@ -89,3 +89,14 @@ Extra: {<<: *g, 'quoted': "a\\tb", block: |
     text}
 """)
 put("FuzzConfig", "base.yaml", b"_BASE_: other.yaml\nGlobal:\n  epochs: !!int 3\n  device: cpu\n---\nx: 1\n\0New.key=[1, 2]")
+
+# FuzzTorch: the torch-written test fixtures, whole (first byte odd) and as their data.pkl alone (first byte even:
+# the fuzzer wraps it in a valid zip).
+import zipfile
+fixtures = os.path.join(here, "..", "Tests", "ClasHubTests", "Fixtures")
+for name in ["state_dict.pth", "mixed.pt", "checkpoint.bin"]:
+    raw = open(os.path.join(fixtures, name), "rb").read()
+    put("FuzzTorch", name, b"\x01" + raw)
+    with zipfile.ZipFile(os.path.join(fixtures, name)) as z:
+        pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+        put("FuzzTorch", name.split(".")[0] + "_pickle", b"\x00" + z.read(pkl))

@@ -12,7 +12,7 @@ public struct Tools: ParsableCommand {
                       CkptCommand.self, ConfigCommand.self,
                       DatasetCommand.self, BenchmarkCommand.self, EnvCommand.self, VersionCommand.self,
                       VisualizeCommand.self, LRFindCommand.self, ExportCommand.self, QuantizeCommand.self,
-                      CompressCommand.self])
+                      CompressCommand.self, WeightsCommand.self])
 
     public init() {}
 
