@@ -187,7 +187,9 @@ final class TrainingFaultTests: ReliabilityTestCase {
             }
             let before = leftoverTemporaryFiles(run.modelDir)
             let p = try ToolsProcess(args)
-            guard p.waitForOutput("Already save model in", timeout: 60) else {
+            // Wait for `latest` (written after `best_model` each epoch), so a resumable checkpoint exists whatever
+            // the machine's load makes of the kill delay.
+            guard p.waitForOutput("Already save model in \(run.modelDir)/latest", timeout: 60) else {
                 p.finish()
                 XCTFail("round \(round): no checkpoint written\n\(p.stderr)")
                 return
