@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "ClasPlot", dependencies: ["ClasData"], exclude: ["README.md"], swiftSettings: swift5),
         .target(
             name: "ClasEngine",
-            dependencies: ["ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasProto",
+            dependencies: ["ClasTensor", "ClasNN", "ClasOptim", "ClasData", "ClasModels", "ClasConfig", "ClasProto", "ClasHub",
                            "ClasPlot", "ClasMPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swift5),
         /// Generated protobuf messages (ONNX subset, TensorBoard events), committed so builds need no protoc.
@@ -104,7 +104,9 @@ let package = Package(
             swiftSettings: swift5),
         .testTarget(
             name: "ClasHubTests",
-            dependencies: ["ClasHub", "ClasTensor"], resources: [.copy("Fixtures")], swiftSettings: swift5),
+            dependencies: ["ClasHub", "ClasTensor", "ClasModels", "ClasNN", "ClasData", "ClasEngine"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swift5),
         .testTarget(name: "ClasPlotTests", dependencies: ["ClasPlot", "ClasData"], swiftSettings: swift5),
         /// Bad data, bad configs and arguments, training faults (NaN, signals, kill -9, full disk) and untrusted
         /// files, end to end (several tests run the `tools` binary of the same build as a subprocess).

@@ -29,6 +29,8 @@ public final class Engine {
     public let classNames: [String]?
     /// The model (possibly replaced by a ``ModelAdapter`` after loading).
     public private(set) var model: Module
+    /// Where `Arch.pretrained` took the model's weights from (repository, URL or file), nil when it was not used.
+    public let pretrainedSource: String?
     public let trainData: BatchStream?
     public let evalData: BatchStream?
     /// The processes training together (``SingleProcess`` unless started by mpirun; other modes run alone).
@@ -67,7 +69,8 @@ public final class Engine {
         self.config = config
         try Engine.requireSections(config, mode: mode)
         let (fineTuning, tunedSpec) = try FineTuning.read(config.arch)
-        let (syncRequested, archSpec) = try SyncBatchNorm.read(tunedSpec)
+        let (syncRequested, syncedSpec) = try SyncBatchNorm.read(tunedSpec)
+        let (archPretrained, archSpec) = try ArchPretrained.read(syncedSpec, card: registries.arch.card(named: syncedSpec.name))
         outputDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
         seed = UInt64(truncatingIfNeeded: config.global.seed ?? 0)
         if let n = config.global.numThreads { clas_set_num_threads(Int32(n)) }
@@ -119,6 +122,9 @@ public final class Engine {
         evalData = try data.stream(.eval, classCount: classCount, sharded: shardedEvaluation) { logger.warning($0) }
         for notice in decoder.notices { logger.warning(notice.description) }
 
+        for notice in archPretrained.notices { logger.warning(notice) }
+        let archWeights = usePretrained ? try archPretrained.contents() : nil
+        pretrainedSource = archWeights == nil ? nil : archPretrained.source
         Randomness.seed(seed)
         model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount, registry: registries.arch,
                                                                           decoder: decoder), decoder: decoder)
@@ -133,6 +139,7 @@ public final class Engine {
             Distributed.abortHint = "Checkpoints are written atomically: the last one in \(outputDir) is intact; "
                 + "resume with -o Global.checkpoints=\(outputDir)/latest"
         }
+        if let archWeights { try load(archWeights.contents, from: archWeights.file) }
         if let pretrained, let prefix = config.global.pretrainedModel { try load(pretrained, from: prefix) }
         let adapterContext = ModelAdapterContext(config: config, mode: mode, weights: pretrained, classCount: classCount,
                                                  registries: registries, logger: logger, decoder: decoder)

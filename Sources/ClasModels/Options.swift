@@ -13,8 +13,10 @@ public protocol ArchOptions: ConfigOptions {
 
 /// Keys PaddleClas configs carry that SwiftClas accepts without effect, with the reason shown in a notice.
 let paddleIgnoredArchKeys: [String: String] = [
-    "pretrained": "weights are not downloaded; set Global.pretrained_model to a checkpoint or a timm .safetensors file",
-    "use_ssld": "SSLD weights are not downloaded; set Global.pretrained_model instead",
+    // The engine reads `pretrained`/`use_ssld` of the top-level Arch (ArchPretrained); these notices are for models
+    // built inside others (distillation students and teachers), which take a weights path instead.
+    "pretrained": "ImageNet weights by name are loaded for the top-level Arch only; give this model a weights path",
+    "use_ssld": "SSLD weights are not on the Hugging Face hub; give this model a weights path",
     "use_sync_bn": "read by the engine: SyncBN across the processes of an mpirun run",
     "infer_model_name": "only used by distillation models",
     "infer_output_key": "only used by retrieval models",

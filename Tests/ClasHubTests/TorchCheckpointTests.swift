@@ -1,3 +1,4 @@
+import ClasEngine
 @testable import ClasHub
 import ClasTensor
 import Foundation
@@ -36,6 +37,24 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertEqual(sd.map(\.0), ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
                                      "1.num_batches_tracked", "3.weight", "3.bias"])
         XCTAssertEqual(sd[6].1.scalars, [7])
+    }
+
+    /// `Global.pretrained_model` and `Arch.pretrained` read `.pth` files through `Checkpoint.read`: PyTorch layout
+    /// converted (OIHW → OHWI), `num_batches_tracked` dropped, values exactly torch's.
+    func testCheckpointReadsPyTorchFilesConverted() throws {
+        let want = try XCTUnwrap(try expected()["state_dict.pth"])
+        let c = try Checkpoint.read(prefix: try fixture("state_dict.pth").path)
+        XCTAssertTrue(c.isForeign)
+        XCTAssertNil(c.state)
+        XCTAssertEqual(Set(c.model.keys), Set(want.keys).subtracting(["1.num_batches_tracked"]))
+        let conv = try XCTUnwrap(c.model["0.weight"]), torch = try XCTUnwrap(want["0.weight"])
+        XCTAssertEqual(conv.shape, [4, 3, 3, 3])
+        // OHWI[o, h, w, i] = OIHW[o, i, h, w]
+        for o in 0..<4 { for i in 0..<3 { for h in 0..<3 { for w in 0..<3 {
+            XCTAssertEqual(conv.scalars[((o * 3 + h) * 3 + w) * 3 + i], torch.values[((o * 3 + i) * 3 + h) * 3 + w])
+        } } } }
+        XCTAssertEqual(c.model["3.weight"]?.scalars, want["3.weight"]?.values)
+        XCTAssertEqual(Checkpoint.path(for: "x/model.pth"), "x/model.pth")
     }
 
     // MARK: hostile pickles

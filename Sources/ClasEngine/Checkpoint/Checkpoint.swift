@@ -1,3 +1,4 @@
+import ClasHub
 import ClasModels
 import ClasNN
 import ClasOptim
@@ -37,15 +38,16 @@ public enum Checkpoint {
         public var description: String { message }
     }
 
-    /// The file for a prefix: `output/M/latest` → `output/M/latest.safetensors` (an existing extension is kept;
-    /// PaddleClas's `.pdparams` is replaced). A run folder stands for its `best_model`.
+    /// The file for a prefix: `output/M/latest` → `output/M/latest.safetensors` (an existing `.safetensors` or
+    /// PyTorch extension is kept; PaddleClas's `.pdparams` is replaced). A run folder stands for its `best_model`.
     public static func path(for prefix: String) -> String {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder), isFolder.boolValue {
             return ((prefix as NSString).appendingPathComponent("best_model") as NSString)
                 .appendingPathExtension(fileExtension) ?? prefix
         }
-        if prefix.hasSuffix(".\(fileExtension)") { return prefix }
+        let ext = (prefix as NSString).pathExtension.lowercased()
+        if ext == fileExtension || PretrainedWeights.pytorchExtensions.contains(ext) { return prefix }
         if prefix.hasSuffix(".pdparams") { return String(prefix.dropLast(".pdparams".count)) + ".\(fileExtension)" }
         return "\(prefix).\(fileExtension)"
     }
@@ -81,12 +83,17 @@ public enum Checkpoint {
         public var metadata: [String: String]
     }
 
-    /// Reads a checkpoint or a weights file (ours, or a timm/PyTorch state dict saved as safetensors, whose
-    /// OIHW convolution weights are converted to OHWI and `num_batches_tracked` dropped).
+    /// Reads a checkpoint or a weights file: ours, or a timm/PyTorch state dict saved as safetensors or as a
+    /// PyTorch `.pth`/`.pt`/`.bin` file (read without running code, like `torch.load(weights_only=True)`), whose
+    /// OIHW convolution weights are converted to OHWI and `num_batches_tracked` dropped.
     public static func read(prefix: String) throws -> Contents {
         let file = path(for: prefix)
         guard FileManager.default.fileExists(atPath: file) else {
             throw LoadError(message: "no checkpoint at \(file) (from '\(prefix)')")
+        }
+        if PretrainedWeights.pytorchExtensions.contains((file as NSString).pathExtension.lowercased()) {
+            let tensors = TimmImport.convert(try TorchCheckpoint.read(file))
+            return Contents(model: tensors, optimizer: [:], ema: [:], state: nil, isForeign: true, metadata: [:])
         }
         let (entries, meta) = try Safetensors.read(file)
         let foreign = meta["format"] != format
