@@ -13,7 +13,11 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         let r = CommandContext.registries
         let sections: [(String, [(String, [String], String, [String])])] = [
-            ("models", rows(r.arch.entries)), ("losses", rows(r.loss.entries)), ("optimizers", rows(r.optimizer.entries)),
+            ("models", rows(r.arch.entries).map { row in
+                // Where Arch.pretrained=True takes the weights from.
+                let weights = r.arch.card(named: row.0)?.weights.map { "; pretrained: \($0)" } ?? ""
+                return (row.0, row.1, row.2 + weights, row.3)
+            }), ("losses", rows(r.loss.entries)), ("optimizers", rows(r.optimizer.entries)),
             ("schedulers", rows(r.lrScheduler.entries)), ("transforms", rows(r.data.transform.entries)),
             ("batch_transforms", rows(r.data.batchTransform.entries)), ("datasets", rows(r.data.dataset.entries)),
             ("samplers", rows(r.data.sampler.entries)), ("metrics", rows(r.metric.entries)),
