@@ -197,6 +197,10 @@ final class OverrideTests: XCTestCase {
         XCTAssertNil(config.global.pretrainedModel)
         XCTAssertEqual(
             decoder.notices.map(\.description),
-            ["-o #7 'Global.to_static=True': notice: Global.to_static is ignored: SwiftClas has no static-graph mode"])
+            [
+                "-o #7 'Global.to_static=True': notice: Global.to_static is ignored: SwiftClas has no static-graph mode",
+                "-o #4 'DataLoader.Train.loader.use_shared_memory=False': notice: DataLoader.Train.loader."
+                    + "use_shared_memory: False is ignored: loader workers are threads, which share memory",
+            ])
     }
 }
