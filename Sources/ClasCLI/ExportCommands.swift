@@ -19,7 +19,7 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigArguments
     @OptionGroup var weights: WeightsArguments
-    @Flag(help: "Append a Softmax so the model outputs probabilities (PaddleClas's infer_add_softmax).")
+    @Flag(help: "Append a Softmax so the model outputs probabilities (as the config key Arch.infer_add_softmax: True does).")
     var softmax = false
 
     func run() throws {

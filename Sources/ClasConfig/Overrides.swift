@@ -8,6 +8,13 @@ import Foundation
 /// Did you mean 'epochs'?`. A null on the way (a bare `- AutoAugment:`) becomes a map; a non-null scalar is an
 /// error. VALUE is read as one YAML scalar, flow list or flow map (`10`, `1e-3`, `true`, `None`, `[3,224,224]`,
 /// `'abc'`), never evaluated; text that is not valid YAML is kept as a string.
+///
+/// A null VALUE (`null`, `None`, `~` or nothing) *deletes*: `-o X.key=null` removes an existing map key (its
+/// default then applies, as if the file never set it), `-o X.list.2=null` removes that list item, and
+/// `-o Global=null` removes a section. Two cases keep a null, where null is meaningful: the name key of a
+/// one-key list item (`-o transform_ops.3.AutoAugment=null` leaves `- AutoAugment:`, the op with its default
+/// options), and a key that is not there (it is created null as before, so a misspelt key is still reported and
+/// TIPC's `-o Global.auto_cast=null` stays harmless). `'null'` (quoted) is the text null.
 public enum Overrides {
     /// Applies every override in order; `overrides[i]` is reported as `-o #(i+1)`.
     public static func apply(_ overrides: [String], to root: ConfigNode) throws -> ConfigNode {
@@ -34,7 +41,8 @@ public enum Overrides {
             throw ConfigError("\(problem); expected KEY=VALUE, e.g. -o Global.epochs=10", at: origin)
         }
         let value = parseValue(String(text[text.index(after: equals)...]), at: origin)
-        return try Setter(value: value, origin: origin).set(root, segments[...], path: [])
+        return try Setter(value: value, origin: origin).set(root, segments[...], path: [], inListItem: false)
+            ?? .mapping([], at: root.location)
     }
 
     /// Reads an override VALUE as YAML (scalar, flow list or flow map); invalid YAML stays a string.
@@ -58,27 +66,43 @@ public enum Overrides {
         }
     }
 
-    /// Walks a key path and rebuilds the tree with the value set.
+    /// Walks a key path and rebuilds the tree with the value set (or the key deleted, for a null value).
     private struct Setter {
         let value: ConfigNode
         let origin: SourceLocation
+        var deletes: Bool { value.isNull }
 
-        func set(_ node: ConfigNode, _ segments: ArraySlice<String>, path: [String]) throws -> ConfigNode {
-            guard let segment = segments.first else { return value }
+        /// The rebuilt `node`, or nil when the override deletes it.
+        func set(_ node: ConfigNode, _ segments: ArraySlice<String>, path: [String], inListItem: Bool) throws
+            -> ConfigNode?
+        {
+            guard let segment = segments.first else { return deletes ? nil : value }
             let rest = segments.dropFirst()
             let here = path.joined(separator: ".")
             switch node.kind {
             case .mapping, .null:
                 let map = node.isNull ? ConfigNode.mapping([], at: origin) : node
                 if let existing = map[segment] {
-                    return map.setting(segment, to: try set(existing, rest, path: path + [segment]))
+                    if let child = try set(existing, rest, path: path + [segment], inListItem: false) {
+                        return map.setting(segment, to: child)
+                    }
+                    // `- Name: {...}` keeps its name: a null there means "default options".
+                    if inListItem && map.keys == [segment] { return map.setting(segment, to: .null(at: origin)) }
+                    return map.removing([segment])
                 }
-                let child = rest.isEmpty ? value : try set(.mapping([], at: origin), rest, path: path + [segment])
+                let child =
+                    rest.isEmpty
+                    ? value
+                    : try set(.mapping([], at: origin), rest, path: path + [segment], inListItem: false) ?? value
                 return map.setting(segment, to: child, keyLocation: origin)
             case .sequence(let items):
                 let index = try itemIndex(segment, in: items, path: here, rest: rest)
                 var items = items
-                items[index] = try set(items[index], rest, path: path + [String(index)])
+                if let item = try set(items[index], rest, path: path + [String(index)], inListItem: true) {
+                    items[index] = item
+                } else {
+                    items.remove(at: index)
+                }
                 return .sequence(items, at: node.location)
             case .scalar:
                 throw ConfigError(

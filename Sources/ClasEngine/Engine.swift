@@ -37,6 +37,8 @@ public final class Engine {
     public let communicator: Communicator
     /// Whether BatchNorm statistics are global over the processes (`Arch.use_sync_bn` in a multi-process run).
     public let syncBatchNorm: Bool
+    /// Whether export appends a softmax (`Arch.infer_add_softmax`).
+    public let inferAddSoftmax: Bool
     /// Whether each process evaluates its own part of `DataLoader.Eval` (results are combined).
     public let shardedEvaluation: Bool
 
@@ -69,8 +71,11 @@ public final class Engine {
         self.config = config
         try Engine.requireSections(config, mode: mode)
         let (fineTuning, tunedSpec) = try FineTuning.read(config.arch)
-        let (syncRequested, syncedSpec) = try SyncBatchNorm.read(tunedSpec)
-        let (archPretrained, archSpec) = try ArchPretrained.read(syncedSpec, card: registries.arch.card(named: syncedSpec.name))
+        let (syncRequested, syncSpec) = try SyncBatchNorm.read(tunedSpec)
+        let softmaxSpec: ComponentSpec
+        (inferAddSoftmax, softmaxSpec) = try InferSoftmax.read(syncSpec)
+        let (archPretrained, archSpec) = try ArchPretrained.read(softmaxSpec,
+                                                                 card: registries.arch.card(named: softmaxSpec.name))
         outputDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
         seed = UInt64(truncatingIfNeeded: config.global.seed ?? 0)
         if let n = config.global.numThreads { clas_set_num_threads(Int32(n)) }

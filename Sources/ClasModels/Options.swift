@@ -20,7 +20,7 @@ let paddleIgnoredArchKeys: [String: String] = [
     "use_sync_bn": "read by the engine: SyncBN across the processes of an mpirun run",
     "infer_model_name": "only used by distillation models",
     "infer_output_key": "only used by retrieval models",
-    "infer_add_softmax": "export never appends a softmax; Infer.PostProcess applies it",
+    "infer_add_softmax": "read from the top-level Arch only, where export appends a softmax",
 ]
 
 extension KeyedDecodingContainer {

@@ -57,6 +57,35 @@ final class OverrideTests: XCTestCase {
             tree.node(at: "DataLoader.Train.dataset.transform_ops.3")?.description, "{AutoAugment: {prob: 0.5}}")
     }
 
+    func testNullDeletesAKeyAnItemOrASection() throws {
+        let ops = "DataLoader.Train.dataset.transform_ops"
+        let tree = try mnv3([
+            "DataLoader.Train.dataset.name=ImageFolderDataset", "DataLoader.Train.dataset.cls_label_path=null",
+            "\(ops).2=None", "Global.pretrained_model=", "Optimizer.regularizer=~",
+        ])
+        XCTAssertEqual(tree.node(at: "DataLoader.Train.dataset")?.keys, ["name", "image_root", "transform_ops"])
+        XCTAssertEqual(
+            tree.node(at: ops)?.items?.compactMap { $0.keys.first },
+            ["DecodeImage", "RandCropImage", "AutoAugment", "NormalizeImage"])
+        XCTAssertNil(tree.node(at: "Global.pretrained_model"))
+        XCTAssertNil(tree.node(at: "Optimizer.regularizer"))
+        XCTAssertNil(try mnv3(["EMA.decay=1", "EMA=null"])["EMA"])
+        // Quoted, 'null' is text.
+        XCTAssertEqual(try mnv3(["Global.output_dir='null'"]).node(at: "Global.output_dir")?.scalar?.text, "null")
+    }
+
+    func testNullKeepsAComponentNameAndCreatesMissingKeys() throws {
+        let ops = "DataLoader.Train.dataset.transform_ops"
+        let tree = try mnv3(["\(ops).1.RandCropImage=null", "Global.auto_cast=null"])
+        XCTAssertEqual(tree.node(at: "\(ops).1")?.description, "{RandCropImage: null}")
+        XCTAssertTrue(tree.node(at: "Global.auto_cast")?.isNull ?? false)
+        assertConfigError("-o #1 'Global.epoch=null': error: unknown key 'epoch' in Global. Did you mean 'epochs'?") {
+            try RunConfig.load(
+                try Fixtures.path("MobileNetV3_large_x1_0.yaml"), overrides: ["Global.epoch=null"],
+                decoder: ConfigDecoder())
+        }
+    }
+
     func testMissingEqualsIsAnError() {
         assertConfigError("-o #2 'Global.epochs': error: expected KEY=VALUE, e.g. -o Global.epochs=10") {
             try mnv3(["Global.seed=1", "Global.epochs"])
@@ -168,6 +197,10 @@ final class OverrideTests: XCTestCase {
         XCTAssertNil(config.global.pretrainedModel)
         XCTAssertEqual(
             decoder.notices.map(\.description),
-            ["-o #7 'Global.to_static=True': notice: Global.to_static is ignored: SwiftClas has no static-graph mode"])
+            [
+                "-o #7 'Global.to_static=True': notice: Global.to_static is ignored: SwiftClas has no static-graph mode",
+                "-o #4 'DataLoader.Train.loader.use_shared_memory=False': notice: DataLoader.Train.loader."
+                    + "use_shared_memory: False is ignored: loader workers are threads, which share memory",
+            ])
     }
 }

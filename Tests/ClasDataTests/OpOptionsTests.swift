@@ -23,7 +23,7 @@ final class OpOptionsTests: XCTestCase {
             "RandomErasing", "Cutout", "GridMask",
         ])
         XCTAssertEqual(Set(RandCropImage.optionKeys),
-                       ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend", "progress_size"])
+                       ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend"])
         XCTAssertEqual(Set(NormalizeImage.optionKeys), ["scale", "mean", "std", "order", "output_fp16", "channel_num"])
         XCTAssertEqual(Set(DecodeImage.optionKeys), ["to_np", "to_rgb", "channel_first", "backend", "max_pixels"])
         XCTAssertEqual(Set(ResizeImage.optionKeys), ["size", "resize_short", "interpolation", "backend", "return_numpy"])

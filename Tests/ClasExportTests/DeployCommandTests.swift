@@ -127,6 +127,23 @@ final class DeployCommandTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsDifference(got, expected), 1e-4)
     }
 
+    /// `Arch.infer_add_softmax: True` appends the softmax as `tools export --softmax` does; False or absent does not.
+    func testInferAddSoftmaxAppendsTheSoftmaxOnExport() throws {
+        let run = try TinyDeployRun()
+        let weights = try run.saveWeights()
+        for (value, softmax) in [("True", true), ("False", false)] {
+            let engine = try Engine(configPath: run.config, overrides: ["Global.pretrained_model=\(weights)",
+                                                                        "Arch.infer_add_softmax=\(value)"],
+                                    mode: .export, quiet: true)
+            XCTAssertEqual(engine.inferAddSoftmax, softmax)
+            XCTAssertFalse(engine.decoder.notices.contains { $0.message.contains("infer_add_softmax") })
+            let result = try ExportRun(engine: engine).run()
+            XCTAssertEqual(result.model.graph.node.last?.opType == "Softmax", softmax, value)
+            let yml = try String(contentsOfFile: result.inferenceConfigPath, encoding: .utf8)
+            XCTAssertTrue(yml.contains(softmax ? "probabilities" : "logits"), yml)
+        }
+    }
+
     /// `tools quantize` → `tools eval` of the quantised checkpoint (simulated int8) → the same accuracy;
     /// `tools export` of it writes the int8 model again.
     func testQuantizeThenEvaluateAndExportTheQuantizedCheckpoint() throws {

@@ -118,7 +118,7 @@ public struct DataLoaderSplit: ConfigOptions, Sendable, Equatable {
 public struct LoaderOptions: ConfigOptions, Sendable, Equatable {
     /// Decoding threads (≥ 0), or nil for the engine's choice.
     public var numWorkers: Int?
-    /// Accepted for compatibility; SwiftClas workers are threads and share memory anyway. Default true.
+    /// SwiftClas workers are threads and share memory anyway; `False` is ignored with a notice. Default true.
     public var useSharedMemory: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -138,6 +138,11 @@ public struct LoaderOptions: ConfigOptions, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         numWorkers = try c.decodeIfPresent(Int.self, forKey: .numWorkers)
         useSharedMemory = try c.decode(.useSharedMemory, default: true)
+        if !useSharedMemory {
+            decoder.configNotice(
+                "\(decoder.configPath).use_shared_memory: False is ignored: loader workers are threads, which share "
+                    + "memory", about: CodingKeys.useSharedMemory)
+        }
         if let numWorkers {
             try decoder.configCheck(numWorkers >= 0, CodingKeys.numWorkers, "must not be negative, got \(numWorkers)")
         }

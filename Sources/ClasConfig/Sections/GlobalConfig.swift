@@ -1,6 +1,6 @@
 /// The `Global` section: run length, logging, checkpoints, output paths (PaddleClas keys and defaults).
 public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
-    /// How evaluation is done; SwiftClas's engine implements `classification`.
+    /// How evaluation is done; SwiftClas implements `classification` and refuses PaddleClas's other modes.
     public enum EvalMode: String, CaseIterable, Decodable, Sendable {
         case classification, retrieval, adaface
     }
@@ -41,7 +41,8 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
     public var updateFreq: Int
     /// Fixed iterations per epoch (≥ 1), or nil for the dataset size.
     public var iterPerEpoch: Int?
-    /// Alternative training loop (`progressive`, `fixmatch`, …), or nil; the engine decides what it supports.
+    /// Alternative training loop, or nil for standard training. PaddleClas's (`progressive`, `fixmatch`,
+    /// `fixmatch_ccssl`, `metabin`) are refused with the reason (``unsupportedTrainModes``).
     public var trainMode: String?
     /// SwiftClas: worker threads (≥ 1), or nil for all cores.
     public var numThreads: Int?
@@ -92,6 +93,14 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         "auto_cast": "SwiftClas trains in float32",
     ]
 
+    /// PaddleClas's `Global.train_mode` values, each with why SwiftClas refuses it.
+    public static let unsupportedTrainModes: [String: String] = [
+        "progressive": "progressive learning is not implemented; remove the key to train at RandCropImage.size",
+        "fixmatch": "semi-supervised training is not supported",
+        "fixmatch_ccssl": "semi-supervised training is not supported",
+        "metabin": "MetaBIN domain generalisation is not supported",
+    ]
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         checkpoints = try c.decodeIfPresent(String.self, forKey: .checkpoints)
@@ -137,6 +146,17 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
             try decoder.configCheck(
                 shape.count == 3 && shape.allSatisfy { $0 >= 1 }, CodingKeys.imageShape,
                 "expects [channels, height, width] of positive integers, got \(shape)")
+        }
+        try decoder.configCheck(
+            evalMode == .classification, CodingKeys.evalMode,
+            "'\(evalMode.rawValue)' is not supported: SwiftClas evaluates classifiers only (image retrieval and "
+                + "face recognition are out of scope); remove the key or set it to classification")
+        if let mode = trainMode {
+            let reason =
+                Self.unsupportedTrainModes[mode]
+                ?? "unknown mode; PaddleClas's are " + Self.unsupportedTrainModes.keys.sorted().joined(separator: ", ")
+            try decoder.configCheck(
+                false, CodingKeys.trainMode, "'\(mode)' is not supported: \(reason). Without the key, training is standard")
         }
         if device != "cpu" {
             decoder.configNotice(

@@ -19,13 +19,15 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
     public var regularizer: ComponentSpec?
     /// Global gradient-norm clip (> 0), or nil.
     public var clipNorm: Double?
+    /// `weight_decay_schedule: {name: Cosine|Linear, end}` (SwiftClas): anneal the weight decay to `end`, or nil.
+    public var weightDecaySchedule: WeightDecayScheduleConfig?
 
     /// The optimizer name, e.g. `Momentum`.
     public var name: String { spec.name }
     /// The optimizer's own options.
     public var args: ConfigNode { spec.args }
 
-    static let sectionKeys = ["lr", "regularizer", "clip_norm"]
+    static let sectionKeys = ["lr", "regularizer", "clip_norm", "weight_decay_schedule"]
     public static let knownKeys = ["name"] + sectionKeys
 
     public init(from decoder: Decoder) throws {
@@ -53,6 +55,12 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
             }
             clipNorm = value
         }
+        weightDecaySchedule = try args["weight_decay_schedule"].flatMap {
+            $0.isNull
+                ? nil
+                : try ConfigDecoder().decode(
+                    WeightDecayScheduleConfig.self, from: $0, path: "\(path).weight_decay_schedule")
+        }
         // No keyed container is opened: the optimizer's own options are checked when the engine builds it.
     }
 
@@ -79,5 +87,27 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
                     + "add `name: <Scheduler>` (e.g. Cosine) to use them", at: node)
         }
         return .schedule(try ComponentSpec(node: node, path: path))
+    }
+}
+
+/// `Optimizer.weight_decay_schedule` (SwiftClas; MobileOne's regularisation annealing): the decay coefficient (the
+/// regularizer's `coeff` or the optimizer's `weight_decay`) goes to `end` over training, along a `Cosine` or `Linear`
+/// curve, step by step.
+public struct WeightDecayScheduleConfig: ConfigOptions, Sendable, Equatable {
+    /// The curve.
+    public enum Name: String, CaseIterable, Decodable, Sendable { case cosine = "Cosine", linear = "Linear" }
+
+    public var name: Name
+    /// The coefficient at the end of training (≥ 0).
+    public var end: Double
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, end }
+    public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(Name.self, forKey: .name)
+        end = try c.decode(Double.self, forKey: .end)
+        try decoder.configCheck(end >= 0 && end.isFinite, CodingKeys.end, "must be a non-negative number, got \(end)")
     }
 }

@@ -48,6 +48,12 @@ public protocol ImageOp: Sendable {
 public protocol ImageOpOptions: Decodable, Sendable {
     /// Every key the options accept (the snake_case `CodingKeys`), so a config reader can reject the others.
     static var keys: [String] { get }
+    /// Keys accepted without effect, each with the reason given in a notice (none by default).
+    static var ignoredKeys: [String: String] { get }
+}
+
+extension ImageOpOptions {
+    public static var ignoredKeys: [String: String] { [:] }
 }
 
 /// An op built from decoded options; `init` validates them and throws `OptionsError` with a clear message.

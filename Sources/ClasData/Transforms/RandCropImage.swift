@@ -7,7 +7,7 @@ import Foundation
 /// uniform in `[min(scale0, b), min(scale1, b)]` with `b = min((W/H)/r, (H/W)*r)` (so the crop always fits);
 /// `w = int(sqrt(A*r))`, `h = int(sqrt(A/r))`; left `randint(0, W-w)`, top `randint(0, H-h)`. No retries (unlike
 /// torchvision). Deviation: `w` and `h` are clamped to at least 1 pixel (tiny images would give an empty crop).
-/// The resize follows `backend` (cv2 or pil, as in `ResizeImage`); `progress_size` is accepted and ignored.
+/// The resize follows `backend` (cv2 or pil, as in `ResizeImage`); `progress_size` is ignored with a notice.
 public struct RandCropImage: ConfigurableImageOp, PixelOp {
     public static let name = "RandCropImage"
 
@@ -18,13 +18,15 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
         public var interpolation: String?
         public var useLogAspect = false
         public var backend = "cv2"
-        public var progressSize: [Int]?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case size, scale, ratio, interpolation, useLogAspect = "use_log_aspect", backend
-            case progressSize = "progress_size"
         }
         public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
+        public static var ignoredKeys: [String: String] {
+            ["progress_size": "it is for Global.train_mode: progressive, which SwiftClas does not implement; "
+                + "crops are resized to size"]
+        }
 
         public init(size: SizeOption, scale: [Double]? = nil, ratio: [Double]? = nil, interpolation: String? = nil,
                     useLogAspect: Bool = false, backend: String = "cv2") {
@@ -44,11 +46,6 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
             interpolation = try c.decodeIfPresent(String.self, forKey: .interpolation)
             useLogAspect = try c.decodeIfPresent(Bool.self, forKey: .useLogAspect) ?? false
             backend = try c.decodeIfPresent(String.self, forKey: .backend) ?? "cv2"
-            if let one = try? c.decodeIfPresent(Int.self, forKey: .progressSize) {
-                progressSize = [one]
-            } else {
-                progressSize = try c.decodeIfPresent([Int].self, forKey: .progressSize)
-            }
         }
     }
 

@@ -17,6 +17,8 @@ public final class Trainer {
     public let engine: Engine
     public let optimizer: Optimizer
     public let schedule: LRSchedule
+    /// `Optimizer.weight_decay_schedule`, or nil for a constant decay.
+    public let weightDecaySchedule: WeightDecaySchedule?
     public let ema: ModelEMA?
     /// Forward, losses, backward, clipping and the optimizer step.
     public let step: TrainStep
@@ -75,6 +77,7 @@ public final class Trainer {
         }
         let make = try r.optimizer.build(optConfig.spec, context: (), decoder: d)
         optimizer = try make(engine.model.namedParameters(), schedule.learningRate(at: 0), decay)
+        weightDecaySchedule = try .build(optConfig, optimizer: optimizer, context: scheduleContext)
         let clipNorm = optConfig.clipNorm.map(Float.init)
         step = TrainStep(model: engine.model, losses: losses, optimizer: optimizer, clipNorm: clipNorm)
         if let sam = optimizer as? SAM {
@@ -240,6 +243,8 @@ public final class Trainer {
                                  step: state.step * updateFreq + iteration % updateFreq)
             let lr = schedule.learningRate(at: state.step)
             optimizer.learningRate = lr
+            let wdValue = weightDecaySchedule?.value(at: state.step)
+            if let wd = weightDecaySchedule { optimizer.weightDecayScale = wd.scale(at: state.step) }
             let (outputs, total, terms) = step.forward(batch.images, batch.targets)
             let lossValue = total.item
             guard distributed?.lossIsFiniteEverywhere(lossValue) ?? lossValue.isFinite else {
@@ -290,6 +295,9 @@ public final class Trainer {
                 let remaining = Double((epochs - epoch + 1) * itersPerEpoch - iteration) * batchTime.average
                 logger.info("[Train][Epoch \(epoch)/\(epochs)][Iter: \(iteration)/\(itersPerEpoch)]"
                             + String(format: "lr(%@): %.8f, ", schedule.displayName as NSString, lr)
+                            + (weightDecaySchedule.map {
+                                String(format: "wd(%@): %.8f, ", $0.shape.rawValue as NSString, wdValue ?? 0)
+                            } ?? "")
                             + LogFormat.pairs(values)
                             + String(format: ", batch_cost: %.5fs, reader_cost: %.5f, ips: %.5f samples/s, eta: %@",
                                      batchTime.average, readTime.average, Double(n) / max(batchTime.average, 1e-9),

@@ -26,10 +26,11 @@ public struct ExportRun {
         public let model: Onnx_ModelProto
     }
 
-    /// An export of `engine`'s model; `appendSoftmax` makes the output probabilities.
+    /// An export of `engine`'s model; `appendSoftmax` (or `Arch.infer_add_softmax: True`) makes the output
+    /// probabilities.
     public init(engine: Engine, appendSoftmax: Bool = false) {
         self.engine = engine
-        options.appendSoftmax = appendSoftmax
+        options.appendSoftmax = appendSoftmax || engine.inferAddSoftmax
     }
 
     /// Exports the engine's model (a ``QuantizedModel`` becomes a QDQ int8 model).

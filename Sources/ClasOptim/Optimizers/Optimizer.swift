@@ -38,6 +38,10 @@ open class Optimizer {
     public var learningRate: Float
     /// Optimisation steps taken.
     public var stepCount = 0
+    /// Factor on every parameter's decay for the next step (a ``WeightDecaySchedule``); 1 keeps the configured decay.
+    public var weightDecayScale: Float = 1
+    /// The largest configured decay coefficient (0 when nothing decays).
+    public var weightDecay: Float { decays.max() ?? 0 }
 
     /// - Parameters:
     ///   - parameters: named parameters (frozen ones are skipped at each step).
@@ -53,7 +57,7 @@ open class Optimizer {
     public func step(gradientScale: Float = 1) {
         for (i, p) in parameters.enumerated() {
             guard p.tensor.requiresGrad, let g = p.tensor.grad else { continue }
-            update(index: i, parameter: p.tensor, gradient: g, decay: decays[i], scale: gradientScale)
+            update(index: i, parameter: p.tensor, gradient: g, decay: decays[i] * weightDecayScale, scale: gradientScale)
         }
         stepCount += 1
     }

@@ -32,6 +32,14 @@ public final class SAM: Optimizer {
         didSet { base.learningRate = learningRate }
     }
 
+    /// Keeps the wrapped optimizer's decay annealing in step with the schedule.
+    public override var weightDecayScale: Float {
+        didSet { base.weightDecayScale = weightDecayScale }
+    }
+
+    /// The wrapped optimizer's decay.
+    public override var weightDecay: Float { base.weightDecay }
+
     /// Keeps the wrapped optimizer's count in step (resume sets it).
     public override var stepCount: Int {
         didSet { base.stepCount = stepCount }

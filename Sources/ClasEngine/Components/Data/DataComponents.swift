@@ -65,6 +65,7 @@ public struct DataRegistries {
 struct ImageOpConfig<T: ConfigurableImageOp>: ConfigOptions {
     let op: any ImageOp
     static var knownKeys: [String] { T.Options.keys }
+    static var ignoredKeys: [String: String] { T.Options.ignoredKeys }
     init(from decoder: Decoder) throws {
         do {
             op = try T.make(from: decoder)
