@@ -37,6 +37,8 @@ public final class Engine {
     public let communicator: Communicator
     /// Whether BatchNorm statistics are global over the processes (`Arch.use_sync_bn` in a multi-process run).
     public let syncBatchNorm: Bool
+    /// `Arch`'s fine-tuning switches, resolved against the model (the trainer applies them per epoch).
+    public let fineTuning: FineTuning
     /// Whether export appends a softmax (`Arch.infer_add_softmax`).
     public let inferAddSoftmax: Bool
     /// Whether each process evaluates its own part of `DataLoader.Eval` (results are combined).
@@ -70,7 +72,13 @@ public final class Engine {
         for notice in config.notices { decoder.notice(notice.message, at: notice.location) }
         self.config = config
         try Engine.requireSections(config, mode: mode)
-        let (fineTuning, tunedSpec) = try FineTuning.read(config.arch)
+        let tunedSpec: ComponentSpec
+        var fineTuning: FineTuning
+        (fineTuning, tunedSpec) = try FineTuning.read(config.arch)
+        if comm.isDistributed, let node = fineTuning.nodes["freeze_backbone_epochs"] {
+            throw ConfigError("Arch.freeze_backbone_epochs is not supported under mpirun yet (the gradient all-reduce "
+                              + "is set up once); run the two phases as two runs", at: node)
+        }
         let (syncRequested, syncSpec) = try SyncBatchNorm.read(tunedSpec)
         let softmaxSpec: ComponentSpec
         (inferAddSoftmax, softmaxSpec) = try InferSoftmax.read(syncSpec)
@@ -134,6 +142,7 @@ public final class Engine {
         model = try registries.arch.build(archSpec, context: ArchContext(classCount: classCount, registry: registries.arch,
                                                                           decoder: decoder), decoder: decoder)
         try fineTuning.apply(to: model, archName: archSpec.name, card: registries.arch.card(named: archSpec.name))
+        self.fineTuning = fineTuning
         syncBatchNorm = syncRequested && comm.isDistributed && !fineTuning.freezeBatchNorm
         if syncBatchNorm { SyncBatchNorm.apply(to: model, communicator: comm) }
         if syncRequested && !syncBatchNorm {

@@ -129,6 +129,24 @@ extension MobileNetV3 {
 extension MobileNetV3.Options: ArchOptions {}
 
 extension MobileNetV3 {
+    /// PaddleClas's five `lr_mult_list` stages: residual unit u (counted over all blocks, the stem with the first)
+    /// takes multiplier min(u / k, 4), k = 3 (large) or 2 (small), and the last 1×1 conv the last one.
+    static func paddleLRStages(_ size: Size) -> [[String]] {
+        let interval = size == .large ? 3 : 2
+        var groups = [[String]](repeating: [], count: 5)
+        let stages = architecture(size)
+        var unit = 0
+        for (i, specs) in stages.enumerated() {
+            if i == stages.count - 1 { groups[4].append("blocks.\(i)."); break }
+            let repeats = specs.map { spec in spec.split(separator: "_").first { $0.hasPrefix("r") }.flatMap { Int($0.dropFirst()) } ?? 1 }
+            for j in 0..<repeats.reduce(0, +) {
+                groups[min(unit / interval, 4)].append("blocks.\(i).\(j).")
+                unit += 1
+            }
+        }
+        return groups
+    }
+
     /// PaddleClas's large and small at five widths, with timm's names and, where timm publishes them, its weights.
     public static func register(into models: inout ModelRegistry) {
         let widths: [(paddle: String, width: Double, timm: String)] =
@@ -137,12 +155,13 @@ extension MobileNetV3 {
         for size in [Size.large, .small] {
             for w in widths {
                 let timm = "mobilenetv3_\(size.rawValue)_\(w.timm)"
-                let card = ModelCard(
+                var card = ModelCard(
                     name: "MobileNetV3_\(size.rawValue)_x\(w.paddle)", aliases: [timm], family: "MobileNetV3",
                     summary: "MobileNetV3 \(size.rawValue) ×\(w.width)", classifier: ["classifier."],
                     featureChannels: size == .large ? 1280 : 1024,
                     stages: architecture(size).indices.map { "blocks.\($0)" },
                     weights: weights["\(size.rawValue)_\(w.timm)"].map { "timm/\(timm).\($0)" })
+                card.lrMultStages = paddleLRStages(size)
                 models.register(card, options: Options.self) { try make(size, widthMultiplier: w.width, options: $0) }
             }
         }

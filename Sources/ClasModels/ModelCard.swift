@@ -27,6 +27,10 @@ public struct ModelCard: Sendable, Equatable {
     public var featureChannels: Int
     /// Module-name prefixes of the stages, input to output (for per-stage settings such as freezing).
     public var stages: [String]
+    /// The stages of PaddleClas's `lr_mult_list` (and `Arch.freeze_stages`) when they differ from the stem followed by
+    /// `stages`: name prefixes per stage, stem first. Parameters before the first stage belong to the stem (stage 0)
+    /// as well; those after the last stage and the classifier are the head. nil: `[[]] + stages.map { [$0] }`.
+    public var lrMultStages: [[String]]?
     /// Whether the model fuses its training-time branches for inference (``Reparameterizable``).
     public var reparameterizes: Bool
     /// Where pretrained weights come from: a Hugging Face hub repo and tag in timm's form
@@ -48,4 +52,7 @@ public struct ModelCard: Sendable, Equatable {
         (self.classifier, self.featureChannels, self.stages) = (classifier, featureChannels, stages)
         (self.reparameterizes, self.weights) = (reparameterizes, weights)
     }
+
+    /// The name prefixes of each `lr_mult_list` stage, stem (stage 0) first.
+    public var lrMultGroups: [[String]] { lrMultStages ?? ([[]] + stages.map { [$0] }) }
 }

@@ -77,6 +77,7 @@ public final class Trainer {
         }
         let make = try r.optimizer.build(optConfig.spec, context: (), decoder: d)
         optimizer = try make(engine.model.namedParameters(), schedule.learningRate(at: 0), decay)
+        optimizer.learningRateMultipliers = engine.fineTuning.learningRateMultipliers(for: optimizer.parameters.map(\.name))
         weightDecaySchedule = try .build(optConfig, optimizer: optimizer, context: scheduleContext)
         let clipNorm = optConfig.clipNorm.map(Float.init)
         step = TrainStep(model: engine.model, losses: losses, optimizer: optimizer, clipNorm: clipNorm)
@@ -165,6 +166,10 @@ public final class Trainer {
         while state.epoch < min(epochs, lastEpoch) {
             let epoch = state.epoch + 1
             let epochStart = Date()
+            engine.fineTuning.setTrainable(epoch: epoch, model: engine.model)
+            if let e = engine.fineTuning.freezeBackboneEpochs, epoch == e + 1 {
+                logger.info("Arch.freeze_backbone_epochs: the backbone trains from epoch \(epoch)")
+            }
             try trainEpoch(epoch)
             distributed?.reconcile()
             var record: [String: Double] = ["epoch": Double(epoch)]

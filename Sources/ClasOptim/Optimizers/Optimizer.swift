@@ -40,6 +40,12 @@ open class Optimizer {
     public var stepCount = 0
     /// Factor on every parameter's decay for the next step (a ``WeightDecaySchedule``); 1 keeps the configured decay.
     public var weightDecayScale: Float = 1
+    /// Learning-rate factor per parameter, in `parameters` order (PaddleClas's `lr_mult_list`); empty: 1 for all.
+    /// During `update` the parameter's `learningRate` is the scheduled rate times its factor, so every optimizer's
+    /// update of the parameter scales by exactly that factor.
+    public var learningRateMultipliers: [Float] = [] {
+        willSet { precondition(newValue.isEmpty || newValue.count == parameters.count, "one multiplier per parameter") }
+    }
     /// The largest configured decay coefficient (0 when nothing decays).
     public var weightDecay: Float { decays.max() ?? 0 }
 
@@ -55,8 +61,11 @@ open class Optimizer {
 
     /// Applies one update to every parameter with a gradient.
     public func step(gradientScale: Float = 1) {
+        let scheduled = learningRate
+        defer { learningRate = scheduled }
         for (i, p) in parameters.enumerated() {
             guard p.tensor.requiresGrad, let g = p.tensor.grad else { continue }
+            if !learningRateMultipliers.isEmpty { learningRate = scheduled * learningRateMultipliers[i] }
             update(index: i, parameter: p.tensor, gradient: g, decay: decays[i] * weightDecayScale, scale: gradientScale)
         }
         stepCount += 1

@@ -33,6 +33,10 @@ public final class SAM: Optimizer {
     }
 
     /// Keeps the wrapped optimizer's decay annealing in step with the schedule.
+    public override var learningRateMultipliers: [Float] {
+        didSet { base.learningRateMultipliers = learningRateMultipliers }
+    }
+
     public override var weightDecayScale: Float {
         didSet { base.weightDecayScale = weightDecayScale }
     }
