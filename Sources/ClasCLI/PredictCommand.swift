@@ -13,14 +13,15 @@ struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict", abstract: "Classify images with a checkpoint or run folder; no config needed.",
         discussion: """
-            The architecture, class count and class names come from the checkpoint; the preprocessing from the
-            run folder's config.yaml (Infer.transforms, else DataLoader.Eval's transform_ops), else the model
-            card's defaults (resize, centre crop, mean/std). IMAGES are files, folders (searched recursively),
-            globs, or - to read paths from stdin, one per line.
+            The architecture, class count and class names come from the checkpoint;
+            the preprocessing from the run folder's config.yaml (Infer.transforms,
+            else DataLoader.Eval's transform_ops), else from the model card (resize,
+            centre crop, mean/std). IMAGES are files, folders (searched
+            recursively), globs, or - to read paths from stdin, one per line.
             Examples:
               tools predict coat.png --weights output/MobileNetV3_small_x1_0
-              tools predict 'samples/*.png' --weights output/M/best_model --topk 3 --format csv
-              find photos -name '*.jpg' | tools predict - --weights output/M --format json
+              tools predict 'val/*.png' --weights output/M/best_model --format csv
+              find photos -name '*.jpg' | tools predict - --weights output/M
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }

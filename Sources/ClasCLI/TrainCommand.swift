@@ -13,8 +13,9 @@ struct TrainCommand: ParsableCommand {
               tools train -c CONFIG -o LRFinder.auto=True          # find the learning rate first
               mpirun -np 2 tools train -c CONFIG   # data-parallel over 2 processes (Open MPI)
             Checkpoints, logs and train_curves.png go to Global.output_dir/<Arch.name>/ (TensorBoard events to
-            its vdl/ folder with Global.use_visualdl: True). A folder that already holds a run (best_model or
-            latest) is refused unless resuming (Global.checkpoints) or with --overwrite (Global.overwrite: True).
+            its vdl/ folder with Global.use_visualdl: True).
+            A folder that already holds a run (best_model or latest) is refused
+            unless resuming (Global.checkpoints) or with --overwrite.
             """)
 
     @OptionGroup var options: ConfigArguments
@@ -40,10 +41,12 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Evaluate weights on DataLoader.Eval; write metrics and plots.",
         discussion: """
-            Writes to Global.output_dir/<Arch.name>/eval/ (not over the training run's files): metrics.yaml
-            (loss, Metric.Eval values, mAP, balanced accuracy, macro precision/recall/F1, per-class figures,
-            confusion matrix), per_class.txt, confusion_matrix.png, predictions.csv (one row per image: file,
-            label, top-1 prediction and score, correct), eval.log and the resolved config.eval.yaml.
+            Writes to Global.output_dir/<Arch.name>/eval/, not over the training
+            run's files: metrics.yaml (loss, Metric.Eval values, mAP, balanced
+            accuracy, macro precision/recall/F1, per-class figures, confusion
+            matrix), per_class.txt, confusion_matrix.png, predictions.csv (one row
+            per image: file, label, top-1 prediction and score, correct), eval.log
+            and the resolved config.eval.yaml.
             Example: tools eval -c CONFIG -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model
             """)
 
@@ -67,8 +70,10 @@ struct InferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer", abstract: "Classify images; one JSON line per image on stdout.",
         discussion: """
-            infer.log and the resolved config.infer.yaml go to Global.output_dir/<Arch.name>/infer/.
-            Example: tools infer -c CONFIG -o Infer.infer_imgs=some/dir -o Global.pretrained_model=output/M/best_model
+            infer.log and config.infer.yaml go to Global.output_dir/<Arch.name>/infer/.
+            Example:
+              tools infer -c CONFIG -o Infer.infer_imgs=DIR \\
+                  -o Global.pretrained_model=output/M
             Without a config: tools predict IMAGES... --weights output/M
             """)
 
