@@ -12,7 +12,7 @@ PREFIX      ?= /usr/local
 
 ## Install what is missing, build, prepare Fashion-MNIST, train the quickstart model, evaluate it, classify images.
 quickstart: deps build dataset
-	$(TOOLS) train -c $(QUICKSTART)
+	$(TOOLS) train -c $(QUICKSTART) --overwrite
 	$(TOOLS) eval -c $(QUICKSTART) -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model
 	$(TOOLS) infer -c $(QUICKSTART) -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model \
 	    -o Infer.infer_imgs=dataset/fashion-mnist/samples
@@ -51,7 +51,7 @@ MEASURE_CONFIG ?= configs/mobilenet_v3_small_fmnist.yaml
 MEASURE_DIR    ?= output/measure
 MEASURE_ARCH   ?= MobileNetV3_small_x1_0
 measure: build dataset
-	$(TOOLS) train -c $(MEASURE_CONFIG) -o Global.output_dir=$(MEASURE_DIR)
+	$(TOOLS) train -c $(MEASURE_CONFIG) -o Global.output_dir=$(MEASURE_DIR) --overwrite
 	$(TOOLS) quantize -c $(MEASURE_CONFIG) -o Global.output_dir=$(MEASURE_DIR) \
 	    -o Global.pretrained_model=$(MEASURE_DIR)/$(MEASURE_ARCH)/best_model -o Global.save_inference_dir=$(MEASURE_DIR)/int8
 	$(TOOLS) compress -c $(MEASURE_CONFIG) -o Global.output_dir=$(MEASURE_DIR) \

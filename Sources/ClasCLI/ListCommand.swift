@@ -5,7 +5,12 @@ import ClasEngine
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List registered components.",
-        discussion: "Kinds: models, losses, optimizers, schedulers, transforms, batch_transforms, datasets, samplers, metrics, postprocess (default: all).")
+        discussion: """
+            Kinds: models, losses, optimizers, schedulers, transforms, batch_transforms,
+            datasets, samplers, metrics, postprocess (default: all).
+            Config sections: tools list Global (each key's type, default and meaning),
+            Arch, Loss, Metric, Optimizer, DataLoader, Infer, EMA, LRFinder, Slim.
+            """)
 
     @Argument(help: "What to list.")
     var kind: String?
@@ -23,10 +28,15 @@ struct ListCommand: ParsableCommand {
             ("samplers", rows(r.data.sampler.entries)), ("metrics", rows(r.metric.entries)),
             ("postprocess", rows(r.postProcess.entries)),
         ]
+        if let kind, let section = SectionKeys.find(kind) {
+            print(SectionKeys.text(section))
+            return
+        }
         let wanted = kind?.lowercased()
         guard wanted == nil || sections.contains(where: { $0.0 == wanted }) else {
-            let suggestion = Suggest.closest(to: wanted ?? "", in: sections.map(\.0)).first.map { " Did you mean '\($0)'?" } ?? ""
-            throw ValidationError("unknown kind '\(kind ?? "")'.\(suggestion) Kinds: \(sections.map(\.0).joined(separator: ", "))")
+            let suggestion = Suggest.closest(to: kind ?? "", in: sections.map(\.0) + SectionKeys.sections.map(\.0)).first.map { " Did you mean '\($0)'?" } ?? ""
+            throw ValidationError("unknown kind '\(kind ?? "")'.\(suggestion) Kinds: \(sections.map(\.0).joined(separator: ", ")); config sections: "
+                                  + SectionKeys.sections.map(\.0).joined(separator: ", "))
         }
         for (name, entries) in sections where wanted == nil || wanted == name {
             print("\(name):")

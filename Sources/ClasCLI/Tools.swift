@@ -9,7 +9,7 @@ public struct Tools: ParsableCommand {
         abstract: "SwiftClas: image classification training, evaluation, inference and export.",
         version: SwiftClasVersion.string,
         subcommands: [TrainCommand.self, EvalCommand.self, InferCommand.self, ListCommand.self, SummaryCommand.self,
-                      CkptCommand.self, ConfigCommand.self,
+                      CkptCommand.self, ConfigCommand.self, PredictCommand.self,
                       DatasetCommand.self, BenchmarkCommand.self, EnvCommand.self, VersionCommand.self,
                       VisualizeCommand.self, LRFindCommand.self, ExportCommand.self, QuantizeCommand.self,
                       CompressCommand.self, WeightsCommand.self])

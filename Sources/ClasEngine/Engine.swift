@@ -18,7 +18,10 @@ public final class Engine {
     public let config: RunConfig
     public let registries: Registries
     public let decoder: ConfigDecoder
-    /// `Global.output_dir/<Arch.name>`: logs, checkpoints, metrics.
+    /// `Global.output_dir/<Arch.name>`: the training run's folder (checkpoints, train.log, history).
+    public let runDir: String
+    /// Where this mode writes: ``runDir`` when training, else its `eval/`, `infer/` or `export/` sub-folder (logs,
+    /// resolved config, metrics), so that evaluating or exporting never writes over the training run's files.
     public let outputDir: String
     public let logger: RunLogger
     /// The seed (`Global.seed`, default 0).
@@ -84,7 +87,8 @@ public final class Engine {
         (inferAddSoftmax, softmaxSpec) = try InferSoftmax.read(syncSpec)
         let (archPretrained, archSpec) = try ArchPretrained.read(softmaxSpec,
                                                                  card: registries.arch.card(named: softmaxSpec.name))
-        outputDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
+        runDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
+        outputDir = mode == .train ? runDir : (runDir as NSString).appendingPathComponent(mode.rawValue)
         seed = UInt64(truncatingIfNeeded: config.global.seed ?? 0)
         if let n = config.global.numThreads { clas_set_num_threads(Int32(n)) }
         if comm.isDistributed, let t = config.global.collectiveTimeout { Distributed.setCollectiveTimeout(t) }

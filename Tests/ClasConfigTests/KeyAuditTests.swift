@@ -40,6 +40,7 @@ final class KeyAuditTests: XCTestCase {
             "num_threads": .effect(property: "numThreads"), "skip_bad_images": .effect(property: "skipBadImages"),
             "max_image_pixels": .effect(property: "maxImagePixels"),
             "collective_timeout": .effect(property: "collectiveTimeout"),
+            "overwrite": .effect(property: "overwrite"),
         ]),
         ("Optimizer", OptimizerConfig.knownKeys, [
             "name": .effect(property: "name"), "lr": .effect(property: "lr"),

@@ -106,14 +106,14 @@ final class ClassificationMetricTests: XCTestCase {
         let values = try EvaluationReport(engine: engine).run()
         XCTAssertEqual(values.map(\.0), ["CELoss", "loss", "top1", "top2", "mAP", "macro_precision", "macro_recall",
                                          "macro_f1", "balanced_acc"], "configured order, each name once")
-        let metrics = try String(contentsOfFile: "\(run.modelDir)/metrics.yaml", encoding: .utf8)
+        let metrics = try String(contentsOfFile: "\(run.modelDir)/eval/metrics.yaml", encoding: .utf8)
         for key in ["mAP: ", "balanced_acc: ", "macro_f1: ", "per_class:", "- {class: 3, name: \"class_3\"",
                     "confusion_matrix:"] {
             XCTAssertTrue(metrics.contains(key), "\(key) in\n\(metrics)")
         }
-        let table = try String(contentsOfFile: "\(run.modelDir)/per_class.txt", encoding: .utf8)
+        let table = try String(contentsOfFile: "\(run.modelDir)/eval/per_class.txt", encoding: .utf8)
         XCTAssertEqual(table.split(separator: "\n").count, 1 + 4 + 1, table)
-        let png = try ImageCodec.decodeFile("\(run.modelDir)/confusion_matrix.png")
+        let png = try ImageCodec.decodeFile("\(run.modelDir)/eval/confusion_matrix.png")
         XCTAssertGreaterThan(png.width, 200)
 
         // Metric options are checked like any component's.

@@ -44,7 +44,7 @@ final class TrainEvalInferTests: XCTestCase {
         let values = try EvaluationReport(engine: evalEngine).run()
         XCTAssertEqual(values.map(\.0), ["CELoss", "loss", "top1", "top2", "mAP", "balanced_acc", "macro_precision",
                                          "macro_recall", "macro_f1"], "Metric.Eval, then the classification summary")
-        let metrics = try String(contentsOfFile: "\(run.modelDir)/metrics.yaml", encoding: .utf8)
+        let metrics = try String(contentsOfFile: "\(run.modelDir)/eval/metrics.yaml", encoding: .utf8)
         XCTAssertTrue(metrics.contains("samples: 32") && metrics.contains("top1: ") && metrics.contains("params: "), metrics)
 
         // infer: one result per image, names from the folders stored in the checkpoint

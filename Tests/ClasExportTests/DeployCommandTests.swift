@@ -158,10 +158,10 @@ final class DeployCommandTests: XCTestCase {
         XCTAssertNotNil(report.floatTop1)
         XCTAssertLessThan(Double(report.int8Bytes), Double(report.floatBytes) / 2.5)
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run.dir)/inference/inference.onnx"))
-        let summary = try String(contentsOfFile: "\(engine.outputDir)/quantization.yaml", encoding: .utf8)
+        let summary = try String(contentsOfFile: "\(engine.runDir)/quantization.yaml", encoding: .utf8)
         XCTAssertTrue(summary.contains("size_ratio:"), summary)
 
-        let quantPrefix = "\(engine.outputDir)/quant_model"
+        let quantPrefix = "\(engine.runDir)/quant_model"
         let eval = try Engine(configPath: run.config, overrides: ["Global.pretrained_model=\(quantPrefix)"], mode: .eval,
                               registries: Registries.builtins().withQuantizedCheckpoints(), quiet: true)
         XCTAssertTrue(eval.model is QuantizedModel)

@@ -98,7 +98,7 @@ final class ArchPretrainedTests: XCTestCase {
         let again = try ToolsRun.run(["train", "-c", config, "-o", "Arch.pretrained=True", "-o", "Global.output_dir=\(folder.path)/o2"],
                                      env: offline, in: folder)
         XCTAssertEqual(again.status, 0, again.stderr)
-        let tag = try ToolsRun.run(["train", "-c", config, "-o", "Arch.pretrained=ra_in1k"], env: env, in: folder)
+        let tag = try ToolsRun.run(["train", "-c", config, "-o", "Arch.pretrained=ra_in1k", "--overwrite"], env: env, in: folder)
         XCTAssertEqual(tag.status, 1)
         XCTAssertTrue(tag.stderr.contains("/timm/mobilenetv3_small_050.ra_in1k/resolve/main/model.safetensors"), tag.stderr)
         XCTAssertTrue(tag.stderr.contains("404"), tag.stderr)

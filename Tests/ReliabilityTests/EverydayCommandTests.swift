@@ -1,3 +1,4 @@
+import ClasConfig
 import ClasEngine
 import Foundation
 import XCTest
@@ -118,5 +119,24 @@ final class EverydayCommandTests: ReliabilityTestCase {
         let bad = try ToolsProcess.run(["config", "show", "-c", run.config, "-o", "Global.epoch=3"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("Did you mean 'epochs'?"), bad.stderr)
+    }
+
+    func testListSectionShowsKeysWithTypeDefaultAndMeaning() throws {
+        let global = try ToolsProcess.run(["list", "Global"])
+        XCTAssertEqual(global.status, 0, global.stderr)
+        let lines = global.stdout.split(separator: "\n").map(String.init)
+        for key in GlobalConfig.knownKeys {
+            XCTAssertTrue(lines.contains { $0.hasPrefix("  \(key) ") }, "Global.\(key) in tools list Global")
+        }
+        let epochs = try XCTUnwrap(lines.first { $0.hasPrefix("  epochs ") })
+        XCTAssertTrue(epochs.contains("int") && epochs.contains("required — number of training epochs"), epochs)
+        let output = try XCTUnwrap(lines.first { $0.hasPrefix("  output_dir ") })
+        XCTAssertTrue(output.contains("string") && output.contains("./output/ — "), output)
+        let optimizer = try ToolsProcess.run(["list", "optimizer"])
+        XCTAssertEqual(optimizer.status, 0, optimizer.stderr)
+        XCTAssertTrue(optimizer.stdout.contains("keys: name, "), optimizer.stdout)
+        let bad = try ToolsProcess.run(["list", "Globl"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("Did you mean 'Global'?"), bad.stderr)
     }
 }

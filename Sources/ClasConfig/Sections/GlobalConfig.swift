@@ -54,6 +54,9 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
     /// SwiftClas: seconds a collective operation of a multi-process (mpirun) run may take before the job is
     /// stopped with an error (a rank died or hung), or nil for the default (300, or `CLAS_COLLECTIVE_TIMEOUT`).
     public var collectiveTimeout: Double?
+    /// SwiftClas: let `tools train` write over an existing run's checkpoints (`best_model`/`latest`) in
+    /// `output_dir/<Arch.name>/` without resuming. Default false (such a run is refused).
+    public var overwrite: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case checkpoints
@@ -78,6 +81,7 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         case skipBadImages = "skip_bad_images"
         case maxImagePixels = "max_image_pixels"
         case collectiveTimeout = "collective_timeout"
+        case overwrite
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -126,6 +130,7 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         skipBadImages = try c.decode(.skipBadImages, default: false)
         maxImagePixels = try c.decode(.maxImagePixels, default: 89_478_485)
         collectiveTimeout = try c.decodeIfPresent(Double.self, forKey: .collectiveTimeout)
+        overwrite = try c.decode(.overwrite, default: false)
         if let t = collectiveTimeout {
             try decoder.configCheck(t > 0, CodingKeys.collectiveTimeout, "must be positive (seconds), got \(t)")
         }

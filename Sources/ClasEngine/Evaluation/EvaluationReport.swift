@@ -5,11 +5,16 @@ import Foundation
 
 /// `tools eval`: evaluates the weights and writes into the output folder `metrics.yaml` (loss, the configured
 /// metrics, mAP, balanced accuracy, macro precision/recall/F1, sample count, parameters, MACs, per-class figures
-/// and the confusion matrix), `per_class.txt` (the per-class table) and `confusion_matrix.png`.
+/// and the confusion matrix), `per_class.txt` (the per-class table), `confusion_matrix.png` and `predictions.csv`
+/// (one row per image: file, label, top-1 prediction, score, correct; or at `predictionsPath`).
 public final class EvaluationReport {
     public let engine: Engine
+    public let predictionsPath: String
 
-    public init(engine: Engine) { self.engine = engine }
+    public init(engine: Engine, predictionsPath: String? = nil) {
+        self.engine = engine
+        self.predictionsPath = predictionsPath ?? (engine.outputDir as NSString).appendingPathComponent("predictions.csv")
+    }
 
     /// Evaluates and writes the report; returns the values.
     @discardableResult
@@ -17,9 +22,12 @@ public final class EvaluationReport {
         if let m = engine.model as? Reparameterizable { m.reparameterize() }
         let summary = ClassificationSummaryMetric(classCount: engine.classCount)
         let evaluator = try Evaluator(engine: engine, extraMetrics: [summary])
+        let names = ClassificationReport.classNames(for: engine)
+        let predictions = PredictionsCSV(classNames: names)
+        evaluator.onBatch = { predictions.add(paths: $0, logits: $1, labels: $2) }
         let values = try evaluator.run(epoch: 0)
         let report = ClassificationReport(matrix: summary.tally.confusion, averagePrecision: summary.tally.averagePrecision,
-                                          classNames: ClassificationReport.classNames(for: engine))
+                                          classNames: names)
         let resolution = engine.config.global.imageShape.map { ($0[1], $0[2]) } ?? (224, 224)
         let macs = ModelCost.macs(engine.model, height: resolution.0, width: resolution.1)
         var lines = ["# tools eval: \(engine.config.arch.name)",
@@ -37,7 +45,8 @@ public final class EvaluationReport {
         for line in report.table.split(separator: "\n") { engine.logger.info(String(line)) }
         let imagePath = (engine.outputDir as NSString).appendingPathComponent("confusion_matrix.png")
         try report.confusionMatrixImage(title: "\(engine.config.arch.name): confusion matrix").writePNG(to: imagePath)
-        engine.logger.info("Wrote \(path), \(tablePath) and \(imagePath)")
+        try predictions.write(to: predictionsPath)
+        engine.logger.info("Wrote \(path), \(tablePath), \(imagePath) and \(predictionsPath) (\(predictions.count) images)")
         return values
     }
 }

@@ -9,6 +9,8 @@ public final class Evaluator {
     public let engine: Engine
     let losses: [WeightedLoss]
     let metrics: [Metric]
+    /// Called with each batch's files, logits and labels (e.g. `tools eval`'s per-image predictions).
+    public var onBatch: ((_ paths: [String], _ logits: Tensor, _ labels: [Int]) -> Void)?
 
     /// - Parameter extraMetrics: metrics evaluated besides `Metric.Eval` (their values follow, minus names already
     ///   reported), e.g. `tools eval`'s classification summary.
@@ -62,6 +64,7 @@ public final class Evaluator {
                     }
                 }
                 for m in metrics { m.update(outputs, labels: batch.targets.labels) }
+                onBatch?(batch.paths, outputs.logits, batch.targets.labels)
                 let now = DispatchTime.now().uptimeNanoseconds
                 batchTime.add(Double(now - tick) / 1e9)
                 readTime.add(Double(readDone - tick) / 1e9)

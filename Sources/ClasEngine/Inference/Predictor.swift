@@ -12,9 +12,9 @@ public final class Predictor {
 
     public init(engine: Engine) { self.engine = engine }
 
-    /// Classifies the images; returns the results in file order.
+    /// Classifies the images (`files`, else those of `Infer.infer_imgs`); returns the results in file order.
     @discardableResult
-    public func run(print printing: Bool = true) throws -> [[String: Any]] {
+    public func run(print printing: Bool = true, files given: [String]? = nil) throws -> [[String: Any]] {
         guard let infer = engine.config.infer else { throw EngineError("tools infer needs an Infer section") }
         let r = engine.registries, d = engine.decoder
         let ops = try infer.transforms.map { try r.data.transform.build($0, context: (), decoder: d) }
@@ -25,7 +25,9 @@ public final class Predictor {
             post = TopkPostProcess(k: topk.k, labelNames: Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0, $1) }))
         }
         let files: [String]
-        if let list = infer.inferList {
+        if let given {
+            files = given
+        } else if let list = infer.inferList {
             let dataset = try ImageNetDataset(imageRoot: infer.inferImgs, listPath: list)
             files = (0..<dataset.count).map { dataset.sample(at: $0).path }
         } else {
@@ -56,7 +58,7 @@ public final class Predictor {
         return results
     }
 
-    static func jsonLine(_ object: [String: Any]) -> String? {
+    public static func jsonLine(_ object: [String: Any]) -> String? {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
         return String(data: data, encoding: .utf8)
     }

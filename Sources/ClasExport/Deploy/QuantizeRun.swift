@@ -57,7 +57,7 @@ public struct QuantizeRun {
             log.info(String(format: "[Eval] top1 float32: %.5f, int8 (simulated): %.5f, drop: %.2f points",
                             floatTop1 ?? 0, int8Top1 ?? 0, 100 * ((floatTop1 ?? 0) - (int8Top1 ?? 0))))
         }
-        let checkpoint = (engine.outputDir as NSString).appendingPathComponent("quant_model")
+        let checkpoint = (engine.runDir as NSString).appendingPathComponent("quant_model")
         try QuantizeRun.save(quantized, engine: engine, to: checkpoint, metric: int8Top1)
         log.info("Saved \(Checkpoint.path(for: checkpoint))")
 
@@ -68,7 +68,7 @@ public struct QuantizeRun {
         let report = Report(calibrationImages: calibration.imageCount, method: options.calibration, floatTop1: floatTop1,
                             int8Top1: int8Top1, floatBytes: floatBytes, int8Bytes: exported.bytes,
                             checkpoint: Checkpoint.path(for: checkpoint), onnxPath: exported.onnxPath)
-        try report.write(to: (engine.outputDir as NSString).appendingPathComponent("quantization.yaml"), arch: engine.config.arch.name)
+        try report.write(to: (engine.runDir as NSString).appendingPathComponent("quantization.yaml"), arch: engine.config.arch.name)
         return report
     }
 
