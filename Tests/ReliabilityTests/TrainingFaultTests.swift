@@ -147,11 +147,13 @@ final class TrainingFaultTests: ReliabilityTestCase {
 
     /// A second Ctrl-C exits at once; whatever `latest` is then, it loads and resumes to the same weights.
     func testSecondSignalExitsAtOnceAndLatestStillResumesExactly() throws {
-        let straight = try FaultRun(name: "straight", epochs: 2, evalDuringTrain: false)
+        // 48 iterations per epoch: the signals must arrive while epoch 2 is still running, even on a loaded machine
+        // (with 4 iterations the run sometimes finished before the test could send them).
+        let straight = try FaultRun(name: "straight", perClass: 48, epochs: 2, evalDuringTrain: false)
         XCTAssertEqual(try ToolsProcess.run(["train", "-c", straight.config]).status, 0)
-        let run = try FaultRun(name: "twice", epochs: 2, evalDuringTrain: false)
+        let run = try FaultRun(name: "twice", perClass: 48, epochs: 2, evalDuringTrain: false)
         let p = try ToolsProcess(["train", "-c", run.config])
-        XCTAssertTrue(p.waitForOutput("[Train][Epoch 2/2][Iter: 0/4]"))
+        XCTAssertTrue(p.waitForOutput("[Train][Epoch 2/2][Iter: 0/48]"))
         p.send(SIGINT)
         p.send(SIGINT)
         let r = p.finish()
