@@ -11,10 +11,25 @@ public struct ComponentContext {
     public var modelNames: [String]
     /// The scale s of each AM-softmax head by model name ("" for a single model); see ``HeadOptions``.
     public var cosineHeadScales: [String: Float]
-    public init(classCount: Int, modelNames: [String] = [], cosineHeadScales: [String: Float] = [:]) {
+    /// What the run's data is (multi-label or not), when the run has data; nil in infer mode.
+    public var multiLabel: MultiLabelTraits?
+    public init(classCount: Int, modelNames: [String] = [], cosineHeadScales: [String: Float] = [:],
+                multiLabel: MultiLabelTraits? = nil) {
         self.classCount = classCount
         self.modelNames = modelNames
         self.cosineHeadScales = cosineHeadScales
+        self.multiLabel = multiLabel
+    }
+}
+
+/// Whether a run's data carries per-class target vectors (``MultiLabelDataset``) and the label ratio.
+public struct MultiLabelTraits: Equatable {
+    public var isMultiLabel: Bool
+    /// The training data (else the evaluation data) computes `label_ratio`.
+    public var hasLabelRatio: Bool
+    public init(isMultiLabel: Bool, hasLabelRatio: Bool) {
+        self.isMultiLabel = isMultiLabel
+        self.hasLabelRatio = hasLabelRatio
     }
 }
 
@@ -70,6 +85,8 @@ public struct Registries {
         CrossEntropyLoss.register(into: &r)
         AMSoftmaxLoss.register(into: &r)
         DistillationLoss.register(into: &r)
+        MultiLabelLoss.register(into: &r)
+        MultiLabelAsymmetricLoss.register(into: &r)
         registerBaseOptimizers(into: &r)
         SAM.register(into: &r)
         CosineSchedule.register(into: &r)
@@ -82,7 +99,9 @@ public struct Registries {
         TopkAccuracy.register(into: &r)
         DistillationTopkAccuracy.register(into: &r)
         registerClassificationMetrics(into: &r)
+        registerMultiLabelMetrics(into: &r)
         TopkPostProcess.register(into: &r)
+        registerMultiLabelPostProcesses(into: &r)
         r.data = DataRegistries.builtins()
         return r
     }

@@ -10,6 +10,18 @@ public protocol ImageDataset: Sendable {
     var classCount: Int { get }
     /// Class names by label, when the dataset knows them.
     var classNames: [String]? { get }
+    /// Multi-label data only: the per-class targets of sample `index` (`classCount` values, 1 positive, 0
+    /// negative, -1 unknown); nil for single-label data (the default).
+    func targetVector(at index: Int) -> [Float]?
+    /// Multi-label data only: each class's mean target over the list (PaddleClas's `label_ratio`), when requested.
+    var labelRatio: [Float]? { get }
+}
+
+extension ImageDataset {
+    public func targetVector(at index: Int) -> [Float]? { nil }
+    public var labelRatio: [Float]? { nil }
+    /// Whether samples carry per-class target vectors (``MultiLabelDataset``).
+    public var isMultiLabel: Bool { count > 0 && targetVector(at: 0) != nil }
 }
 
 /// A problem with a dataset description; the description names the file and, for list files, the line.
