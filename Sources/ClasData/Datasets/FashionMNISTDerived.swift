@@ -103,7 +103,7 @@ public enum FashionMNISTDerived {
     }
 
     /// `k` distinct integers below `n` (k ≤ n), in draw order: rejection for a few, else a partial Fisher–Yates shuffle.
-    static func distinct(_ k: Int, below n: Int, _ rng: inout RandomState) -> [Int] {
+    public static func distinct(_ k: Int, below n: Int, _ rng: inout RandomState) -> [Int] {
         var out: [Int] = []
         out.reserveCapacity(k)
         if k * 8 <= n {

@@ -93,6 +93,11 @@ public struct DistillationMultiLabelLoss: MultiLabelLossFunction {
     public var modelNames: [String]
     public var loss: MultiLabelLoss
 
+    public init(modelNames: [String], loss: MultiLabelLoss) {
+        self.modelNames = modelNames
+        self.loss = loss
+    }
+
     public func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
         modelNames.map { ("\(loss.key)_\($0)", loss.loss(outputs.required($0), targets)) }
     }

@@ -17,6 +17,12 @@ func sigmoidRows(_ logits: Tensor) -> [[Float]] {
 public struct ThreshOutput: PostProcessor {
     public var threshold: Float, label0: String, label1: String
 
+    public init(threshold: Float, label0: String = "0", label1: String = "1") {
+        self.threshold = threshold
+        self.label0 = label0
+        self.label1 = label1
+    }
+
     public func results(logits: Tensor, files: [String]) -> [[String: Any]] {
         let probs = GradMode.withoutGrad { logits.softmax() }
         let classes = probs.shape[1]
@@ -45,6 +51,11 @@ public struct ThreshOutput: PostProcessor {
 /// its name from `class_id_map_file` (else the run's class names, else none).
 public struct MultiLabelThreshOutput: PostProcessor {
     public var threshold: Float, labelNames: [Int: String]
+
+    public init(threshold: Float = 0.5, labelNames: [Int: String] = [:]) {
+        self.threshold = threshold
+        self.labelNames = labelNames
+    }
 
     public func results(logits: Tensor, files: [String]) -> [[String: Any]] {
         zip(files, sigmoidRows(logits)).map { file, p in
