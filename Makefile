@@ -8,7 +8,7 @@ FMNIST_SRC  ?= /usr/share/datasets/fashion-mnist
 QUICKSTART  ?= configs/quickstart_mobilenet_v3_small_fmnist.yaml
 PREFIX      ?= /usr/local
 
-.PHONY: quickstart test measure pyenv deps build dataset install bench bench-venv bench-data fuzz clean
+.PHONY: quickstart test measure measure-multilabel pyenv deps build dataset install bench bench-venv bench-data fuzz clean
 
 ## Install what is missing, build, prepare Fashion-MNIST, train the quickstart model, evaluate it, classify images.
 quickstart: deps build dataset
@@ -75,6 +75,11 @@ deps:
 
 build:
 	$(SWIFT) build $(RELEASE) --product tools
+
+## README's multi-label and attribute figures: derived Fashion-MNIST sets, 5 epochs of each configs/pulc config
+## (about 10-20 minutes each on 2 cores), tools eval, a Markdown summary in output/measure-multilabel/summary.md.
+measure-multilabel: build
+	scripts/measure_multilabel.sh
 
 ## Fashion-MNIST from Debian's IDX files to PNG folders and PaddleClas list files.
 dataset: build

@@ -40,7 +40,7 @@ final class KeyAuditTests: XCTestCase {
             "num_threads": .effect(property: "numThreads"), "skip_bad_images": .effect(property: "skipBadImages"),
             "max_image_pixels": .effect(property: "maxImagePixels"),
             "collective_timeout": .effect(property: "collectiveTimeout"),
-            "overwrite": .effect(property: "overwrite"),
+            "overwrite": .effect(property: "overwrite"), "use_multilabel": .effect(property: "useMultilabel"),
         ]),
         ("Optimizer", OptimizerConfig.knownKeys, [
             "name": .effect(property: "name"), "lr": .effect(property: "lr"),
