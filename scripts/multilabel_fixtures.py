@@ -40,8 +40,8 @@ def multilabel_loss(x, y, epsilon=None, weight_ratio=False, size_sum=False):
         mask = (t > 0.5).float()
         r = torch.tensor(ratio)
         w = torch.exp(mask * (1 - r) + (1 - mask) * r)
-        w = w - w * (y > 1).float()
-        w = w * (y > -1).float()
+        w = w - w * (mask > 1).float()  # PaddleClas's ratio2weight (a no-op on a 0/1 mask)
+        w = w * (t > -1).float()
         cost = cost * w
     return cost.sum(1).mean() if size_sum else cost.mean()
 

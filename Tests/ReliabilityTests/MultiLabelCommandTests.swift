@@ -142,6 +142,37 @@ final class MultiLabelCommandTests: ReliabilityTestCase {
         XCTAssertTrue(infer.stdout.contains("\"attributes\":[\"") && infer.stdout.contains("HoldObjectsInFront: "), infer.stdout)
     }
 
+    func testPaddleClasBinaryPULCConfigReportsTprAtFprAndThreshOutput() throws {
+        // PULC/car_exists/MobileNetV3_small_x0_35.yaml (shared configs, when present): TprAtFpr drives the best
+        // model, ThreshOutput labels the images. Data: "does the mosaic show a trouser" from the derived set.
+        let config = "/work/shared/ppcls-configs/ppcls/configs/PULC/car_exists/MobileNetV3_small_x0_35.yaml"
+        guard FileManager.default.fileExists(atPath: config) else { throw XCTSkip("\(config) is absent") }
+        let data = try derived("fashion-mnist-multilabel", train: 16, test: 8)
+        for split in ["train", "test"] {
+            let lines = try String(contentsOfFile: "\(data)/\(split)_list.txt", encoding: .utf8).split(separator: "\n")
+            let binary = lines.map { line -> String in
+                let fields = line.split(separator: "\t")
+                return "\(fields[0]) \(fields[1].split(separator: ",")[1])"
+            }
+            try (binary.joined(separator: "\n") + "\n").write(toFile: "\(data)/binary_\(split).txt", atomically: true, encoding: .utf8)
+        }
+        let out = scratchDirectory() + "/out"
+        let args = ["-c", config] + dataOverrides(data, train: "binary_train.txt", test: "binary_test.txt")
+            + ["-o", "Global.output_dir=\(out)", "-o", "Global.epochs=1", "-o", "DataLoader.Train.sampler.batch_size=8",
+               "-o", "Arch.pretrained=False", "-o", "Global.device=cpu", "-o", "Global.start_eval_epoch=0"]
+        let r = try ToolsProcess.run(["train"] + args, timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let log = try String(contentsOfFile: "\(out)/MobileNetV3_small_x0_35/train.log", encoding: .utf8)
+        XCTAssertTrue(log.contains("tpr: ") && log.contains("threshold: ") && log.contains("fpr: "), log)
+        let infer = try ToolsProcess.run(["infer"] + args + ["-o", "Infer.infer_imgs=\(data)/images/test",
+                                                             "-o", "Global.pretrained_model=\(out)/MobileNetV3_small_x0_35/best_model"])
+        XCTAssertEqual(infer.status, 0, infer.stderr)
+        let labels = infer.stdout.split(separator: "\n").filter { $0.hasPrefix("{") }
+        XCTAssertEqual(labels.count, 8, infer.stdout)
+        XCTAssertTrue(labels.allSatisfy { $0.contains("\"label_names\":[\"contains_car\"]") || $0.contains("\"label_names\":[\"no_car\"]") },
+                      infer.stdout)
+    }
+
     func testMultiLabelDataRefusesSingleLabelComponents() throws {
         let data = try derived("fashion-mnist-multilabel", train: 8, test: 4)
         let r = try ToolsProcess.run(["train", "-c", Self.repo + "/configs/pulc/multilabel_fmnist.yaml"] + dataOverrides(data)
@@ -149,5 +180,10 @@ final class MultiLabelCommandTests: ReliabilityTestCase {
                                         "-o", "Metric.Eval=[{TopkAcc: {topk: [1]}}]"])
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("TopkAcc needs one integer label per image") && r.stderr.contains("MultiLabelMAP"), r.stderr)
+        let mixup = try ToolsProcess.run(["train", "-c", Self.repo + "/configs/pulc/multilabel_fmnist.yaml"] + dataOverrides(data)
+                                         + ["-o", "Global.output_dir=\(scratchDirectory())",
+                                            "-o", "DataLoader.Train.dataset.batch_transform_ops=[{MixupOperator: {alpha: 0.2}}]"])
+        XCTAssertEqual(mixup.status, 2, mixup.stderr)
+        XCTAssertTrue(mixup.stderr.contains("multi-label data (MultiLabelDataset) takes no batch transforms"), mixup.stderr)
     }
 }

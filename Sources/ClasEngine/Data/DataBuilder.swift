@@ -30,6 +30,10 @@ struct DataBuilder {
             let classCount = archClassNum ?? (split == .eval ? datasets[.train]?.classCount : nil)
             datasets[split] = try registries.dataset.build(spec.dataset, context: DatasetContext(classCount: classCount),
                                                            decoder: decoder)
+            if datasets[split]?.isMultiLabel == true, let op = spec.batchTransformOps.first {
+                throw ConfigError("DataLoader.\(split.rawValue).batch_transform_ops: \(op.name) mixes single labels; "
+                                  + "multi-label data (MultiLabelDataset) takes no batch transforms", at: op.nameLocation)
+            }
         }
         if let a = datasets[.train]?.classNames, let b = datasets[.eval]?.classNames, a != b {
             throw EngineError("DataLoader.Train and DataLoader.Eval have different classes: \(a.count) (\(a.prefix(4).joined(separator: ", "))…) "

@@ -8,7 +8,7 @@ import ClasTensor
 /// * `epsilon` in (0, 1) smooths the targets to (1 − ε)·y + ε/classes (other values: no smoothing).
 /// * `weight_ratio` weights each term by exp((1 − r)) for a positive and exp(r) for a negative, r the class's share
 ///   of positives (the dataset's `label_ratio: True`), so rare positives count more; terms with target −1 (unknown)
-///   or above 1 get weight 0.
+///   get weight 0.
 /// * `size_sum` sums over the classes and averages over the images; otherwise the mean over all terms.
 ///
 /// ```yaml
@@ -47,10 +47,10 @@ public struct MultiLabelLoss: MultiLabelLossFunction {
             }
             let w = Tensor(uninitializedShape: raw.shape)
             for i in 0..<raw.count {
-                let r = ratio[i % classes], y = raw.data[i]
-                let positive: Float = target.data[i] > 0.5 ? 1 : 0
-                let weight = Float(Foundation.exp(Double(positive * (1 - r) + (1 - positive) * r)))
-                w.data[i] = y > 1 || y <= -1 ? 0 : weight
+                let r = ratio[i % classes], t = target.data[i]
+                let positive: Float = t > 0.5 ? 1 : 0
+                // PaddleClas masks with the (smoothed) target: an unknown -1 gets weight 0 unless smoothing lifted it.
+                w.data[i] = t > -1 ? Float(Foundation.exp(Double(positive * (1 - r) + (1 - positive) * r))) : 0
             }
             cost = cost * w
         }
