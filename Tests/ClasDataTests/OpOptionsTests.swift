@@ -19,7 +19,8 @@ final class OpOptionsTests: XCTestCase {
     func testEntriesCoverThePaddleClasNamesAndKeys() {
         XCTAssertEqual(BuiltinImageOps.entries.map(\.name), [
             "DecodeImage", "ResizeImage", "RandCropImage", "CropImage", "RandFlipImage", "NormalizeImage", "ToCHWImage",
-            "AutoAugment", "RandAugment", "TimmAutoAugment", "AugMix", "ColorJitter", "RandomRotation", "RandomGrayscale",
+            "AutoAugment", "RandAugment", "TimmAutoAugment", "AugMix", "ColorJitter", "RandomRotation", "RandomAffine",
+            "RandomGrayscale",
             "RandomErasing", "Cutout", "GridMask",
         ])
         XCTAssertEqual(Set(RandCropImage.optionKeys),

@@ -12,7 +12,7 @@ public enum BuiltinImageOps {
         NormalizeImage.self, ToCHWImage.self,
         // Augmentations (Transforms/Augment).
         AutoAugment.self, RandAugment.self, TimmAutoAugment.self, AugMix.self, ColorJitter.self, RandomRotation.self,
-        RandomGrayscale.self, RandomErasing.self, Cutout.self, GridMask.self,
+        RandomAffine.self, RandomGrayscale.self, RandomErasing.self, Cutout.self, GridMask.self,
     ]
 
     /// One op: its PaddleClas name, the option keys it accepts, its options type and a factory.
