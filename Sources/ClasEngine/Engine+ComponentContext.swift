@@ -12,6 +12,7 @@ extension Engine {
             if let head = (m as? CosineHeadModel)?.classifier { scales[name] = head.scale }
         }
         return ComponentContext(classCount: classCount, modelNames: distillation?.models.map(\.name) ?? [],
-                                cosineHeadScales: scales)
+                                cosineHeadScales: scales,
+                                outputNames: distillation?.returnPatterns.mapValues { $0.sorted() } ?? [:])
     }
 }

@@ -11,10 +11,14 @@ public struct ComponentContext {
     public var modelNames: [String]
     /// The scale s of each AM-softmax head by model name ("" for a single model); see ``HeadOptions``.
     public var cosineHeadScales: [String: Float]
-    public init(classCount: Int, modelNames: [String] = [], cosineHeadScales: [String: Float] = [:]) {
+    /// The intermediate outputs each model returns (`return_patterns`), by model name.
+    public var outputNames: [String: [String]]
+    public init(classCount: Int, modelNames: [String] = [], cosineHeadScales: [String: Float] = [:],
+                outputNames: [String: [String]] = [:]) {
         self.classCount = classCount
         self.modelNames = modelNames
         self.cosineHeadScales = cosineHeadScales
+        self.outputNames = outputNames
     }
 }
 
@@ -70,6 +74,7 @@ public struct Registries {
         CrossEntropyLoss.register(into: &r)
         AMSoftmaxLoss.register(into: &r)
         DistillationLoss.register(into: &r)
+        PairDistillationLoss.register(into: &r)
         registerBaseOptimizers(into: &r)
         SAM.register(into: &r)
         CosineSchedule.register(into: &r)

@@ -10,6 +10,13 @@ public protocol ImageDataset: Sendable {
     var classCount: Int { get }
     /// Class names by label, when the dataset knows them.
     var classNames: [String]? { get }
+    /// A `Sample.values` key whose value replaces the label after the transforms (`CustomLabelDataset`'s
+    /// `label_key`); nil by default.
+    var labelKey: String? { get }
+}
+
+extension ImageDataset {
+    public var labelKey: String? { nil }
 }
 
 /// A problem with a dataset description; the description names the file and, for list files, the line.
