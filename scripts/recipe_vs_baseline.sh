@@ -14,12 +14,12 @@ cd "$(dirname "$0")/.."
 TOOLS=${TOOLS:-.build/release/tools}
 DATA=${DATA:-dataset/fashion-mnist}
 OUT=${OUT:-output/recipe-vs-baseline}
-TRAIN_IMAGES=${TRAIN_IMAGES:-10000}
+TRAIN_IMAGES=${TRAIN_IMAGES:-5000}
 EPOCHS=${EPOCHS:-5}
 SEEDS=${SEEDS:-42}
 FINDER_TRIALS=${FINDER_TRIALS:-4}
 FINDER_ITERS=${FINDER_ITERS:-30}
-PAIRS=${PAIRS:-"baseline_mobilenet_v3_small:mobilenet_v3_small_dml baseline_mobilenet_v3_large_075:mobilenet_v3_large_075_dml baseline_mobilenet_v3_large:mobilenet_v3_large_dml baseline_efficientnet_b0:efficientnet_b0_recipe"}
+PAIRS=${PAIRS:-"baseline_mobilenet_v3_small:mobilenet_v3_small_dml baseline_efficientnet_b0:efficientnet_b0_recipe baseline_mobilenet_v3_large_075:mobilenet_v3_large_075_dml baseline_mobilenet_v3_large:mobilenet_v3_large_dml"}
 
 mkdir -p "$OUT"
 head -n "$TRAIN_IMAGES" "$DATA/train_list.txt" > "$OUT/train_list.txt"
