@@ -73,9 +73,9 @@ M64 = (1 << 64) - 1
 # Every architecture in SwiftClas's ModelZoo (timm names). MobileOne fixtures also hold the fused model's logits.
 CASES = [f'mobilenetv3_{s}_{w}' for s in ('large', 'small') for w in ('035', '050', '075', '100', '125')] + \
     [f'efficientnet_b{i}' for i in range(8)] + [f'mobileone_s{i}' for i in range(5)] + \
-    ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d', 'resnet101d'] + \
+    ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d', 'resnet101'] + \
     [f'lcnet_{w}' for w in ('025', '035', '050', '075', '100', '150', '200', '250')] + \
-    [f'lcnetv2_{s}' for s in ('small', 'base', 'large')] + \
+    ['lcnetv2_small'] + \
     [f'mobilenetv1_{w}' for w in ('025', '050', '075', '100')] + \
     [f'mobilenetv2_{w}' for w in ('025', '050', '075', '100', '150', '200')]
 # Models whose fixtures also hold the fused (re-parameterized) model's logits.
@@ -295,7 +295,7 @@ def print_counts():
     for n in [f'efficientnet_b{i}' for i in range(8)] + [f'mobileone_s{i}' for i in range(5)] + \
             ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d']:
         rows.append((n, lambda n=n: timm.create_model(n)))
-    for n in ['resnet101', 'resnet101d', 'resnet152', 'resnet152d', 'ResNet200_vd'] + \
+    for n in ['resnet101', 'resnet101d', 'resnet152', 'resnet152d', 'ResNet200_vd', 'lcnetv2_base', 'lcnetv2_large'] + \
             [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2'))]:
         rows.append((n, lambda n=n: create(n, num_classes=1000)))
     for name, make in rows:
