@@ -10,22 +10,50 @@ struct DatasetCommand: ParsableCommand {
             (images/train/<class>/, images/test/<class>/), PaddleClas list files (train_list.txt, test_list.txt),
             label_list.txt, and a few test images in samples/ to try `tools infer` on.
             Example: tools dataset fashion-mnist --out dataset/fashion-mnist
+
+            fashion-mnist-multilabel: 56x56 mosaics of 2x2 random Fashion-MNIST items; the 10 targets say which
+            classes appear. fashion-mnist-attributes: single items with 9 attributes (upper_body, covers_legs,
+            footwear, long_sleeves, cold_weather, open_footwear, accessory, one_piece, light_colored). Both are
+            written in PaddleClas's MultiLabelDataset format (images/<split>/<n>.png<TAB>0,1,0,...) with
+            label_list.txt, deterministic for a --seed; --train-count and --test-count set the sizes.
+            Example: tools dataset fashion-mnist-multilabel --out dataset/fmnist-multilabel --seed 0
             """)
 
-    @Argument(help: "The dataset: fashion-mnist.")
+    @Argument(help: "The dataset: fashion-mnist, fashion-mnist-multilabel or fashion-mnist-attributes.")
     var name: String
     @Option(help: "Folder of the IDX files.")
     var source = FashionMNIST.defaultSource
-    @Option(help: "Output folder.")
-    var out = "dataset/fashion-mnist"
-    @Option(help: "Keep only the first N images of each split (for quick trials).")
+    @Option(help: "Output folder (default dataset/<name>).")
+    var out: String?
+    @Option(help: "fashion-mnist: keep only the first N images of each split (for quick trials).")
     var limit: Int?
+    @Option(help: "Derived sets: training images.")
+    var trainCount = 20000
+    @Option(help: "Derived sets: test images.")
+    var testCount = 4000
+    @Option(help: "Derived sets: the seed that picks the items.")
+    var seed: UInt64 = 0
+
+    static let names = ["fashion-mnist"] + FashionMNISTDerived.Kind.allCases.map { "fashion-mnist-\($0.rawValue)" }
 
     func validate() throws {
-        guard name == "fashion-mnist" else { throw ValidationError("unknown dataset '\(name)'; available: fashion-mnist") }
+        guard Self.names.contains(name) else {
+            throw ValidationError("unknown dataset '\(name)'; available: \(Self.names.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
+        let out = self.out ?? "dataset/\(name)"
+        if let kind = FashionMNISTDerived.Kind(rawValue: String(name.dropFirst("fashion-mnist-".count))),
+           name != "fashion-mnist" {
+            try reportingErrors {
+                let r = try FashionMNISTDerived.build(kind, from: source, to: out, trainCount: trainCount,
+                                                      testCount: testCount, seed: seed)
+                print(r.complete ? "\(out): already complete (\(r.train) train, \(r.test) test images)"
+                      : "\(out): wrote \(r.train) train and \(r.test) test images, list files and label_list.txt")
+            }
+            return
+        }
         try reportingErrors {
             let summary = try FashionMNIST.convert(from: source, to: out, limit: limit)
             let samples = (out as NSString).appendingPathComponent("samples")

@@ -29,6 +29,7 @@ enum SectionKeys {
         ("max_image_pixels", "int", "89478485", "SwiftClas: refuse larger images, like PIL's decompression-bomb limit"),
         ("collective_timeout", "number", "300", "SwiftClas: seconds a collective of an mpirun job may take before it stops"),
         ("overwrite", "bool", "False", "SwiftClas: let tools train write over a run's best_model/latest without resuming"),
+        ("use_multilabel", "bool", "False", "multi-label/attribute task: tools infer defaults to MultiLabelThreshOutput"),
     ]
 
     /// The sections `tools list` knows, with their keys (nil: a component list, keys per component).

@@ -13,6 +13,7 @@ extension Engine {
         }
         return ComponentContext(classCount: classCount, modelNames: distillation?.models.map(\.name) ?? [],
                                 cosineHeadScales: scales,
-                                outputNames: distillation?.returnPatterns.mapValues { $0.sorted() } ?? [:])
+                                outputNames: distillation?.returnPatterns.mapValues { $0.sorted() } ?? [:],
+                                multiLabel: multiLabelTraits)
     }
 }

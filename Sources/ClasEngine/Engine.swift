@@ -30,6 +30,10 @@ public final class Engine {
     public let classCount: Int
     /// Class names when known (folder datasets, or stored in the loaded weights by a run on one).
     public let classNames: [String]?
+    /// Whether the data is multi-label (``MultiLabelDataset``), nil when the run reads no data (infer, export).
+    public let multiLabelTraits: MultiLabelTraits?
+    /// A multi-label or attribute task: multi-label data, or without data `Global.use_multilabel`.
+    public var isMultiLabel: Bool { multiLabelTraits?.isMultiLabel ?? config.global.useMultilabel }
     /// The model (possibly replaced by a ``ModelAdapter`` after loading).
     public private(set) var model: Module
     /// Where `Arch.pretrained` took the model's weights from (repository, URL or file), nil when it was not used.
@@ -107,6 +111,7 @@ public final class Engine {
         let pretrained = try config.global.pretrainedModel.flatMap { usePretrained ? try Checkpoint.read(prefix: $0) : nil }
         let savedClassNum = pretrained?.metadata["class_num"].flatMap(Int.init)
         classCount = archClassNum ?? data.classCount ?? savedClassNum ?? 1000
+        multiLabelTraits = data.multiLabelTraits
         classNames = data.classNames ?? pretrained?.metadata["class_names"].map { $0.components(separatedBy: "\n") }
         if classCount > Engine.maxClassCount {
             let what = archClassNum != nil ? "Arch.class_num is" : data.classCount != nil ? "the data's largest label gives" : "the weights give"
@@ -134,7 +139,7 @@ public final class Engine {
         // Sharded evaluation only for metrics known to combine across processes (TopkAcc and the like); metrics that
         // cannot be built before the model (e.g. those naming distillation models) are evaluated whole on every rank.
         shardedEvaluation = comm.isDistributed
-            && ((try? Engine.evalMetrics(config, registries, decoder, classCount)).map(data.evalCanBeSharded) ?? false)
+            && ((try? Engine.evalMetrics(config, registries, decoder, classCount, data.multiLabelTraits)).map(data.evalCanBeSharded) ?? false)
         trainData = try data.stream(.train, classCount: classCount) { logger.warning($0) }
         evalData = try data.stream(.eval, classCount: classCount, sharded: shardedEvaluation) { logger.warning($0) }
         for notice in decoder.notices { logger.warning(notice.description) }
@@ -195,10 +200,12 @@ public final class Engine {
     }
 
     /// The evaluation metrics a run would build (TopkAcc by default), to decide whether they can be sharded.
-    static func evalMetrics(_ c: RunConfig, _ r: Registries, _ d: ConfigDecoder, _ classCount: Int) throws -> [Metric] {
+    static func evalMetrics(_ c: RunConfig, _ r: Registries, _ d: ConfigDecoder, _ classCount: Int,
+                            _ multiLabel: MultiLabelTraits? = nil) throws -> [Metric] {
         let specs = c.metric?.eval ?? []
-        if specs.isEmpty { return [TopkAccuracy(topk: [1, min(5, classCount)])] }
-        return try specs.map { try r.metric.build($0, context: ComponentContext(classCount: classCount), decoder: d) }
+        let ctx = ComponentContext(classCount: classCount, multiLabel: multiLabel)
+        if specs.isEmpty { return Metrics.defaultEval(ctx) }
+        return try specs.map { try r.metric.build($0, context: ctx, decoder: d) }
     }
 
     /// The sections each mode cannot run without.

@@ -13,12 +13,26 @@ public struct ComponentContext {
     public var cosineHeadScales: [String: Float]
     /// The intermediate outputs each model returns (`return_patterns`), by model name.
     public var outputNames: [String: [String]]
+    /// What the run's data is (multi-label or not), when the run has data; nil in infer mode.
+    public var multiLabel: MultiLabelTraits?
     public init(classCount: Int, modelNames: [String] = [], cosineHeadScales: [String: Float] = [:],
-                outputNames: [String: [String]] = [:]) {
+                outputNames: [String: [String]] = [:], multiLabel: MultiLabelTraits? = nil) {
         self.classCount = classCount
         self.modelNames = modelNames
         self.cosineHeadScales = cosineHeadScales
         self.outputNames = outputNames
+        self.multiLabel = multiLabel
+    }
+}
+
+/// Whether a run's data carries per-class target vectors (``MultiLabelDataset``) and the label ratio.
+public struct MultiLabelTraits: Equatable {
+    public var isMultiLabel: Bool
+    /// The training data (else the evaluation data) computes `label_ratio`.
+    public var hasLabelRatio: Bool
+    public init(isMultiLabel: Bool, hasLabelRatio: Bool) {
+        self.isMultiLabel = isMultiLabel
+        self.hasLabelRatio = hasLabelRatio
     }
 }
 
@@ -75,6 +89,8 @@ public struct Registries {
         AMSoftmaxLoss.register(into: &r)
         DistillationLoss.register(into: &r)
         PairDistillationLoss.register(into: &r)
+        MultiLabelLoss.register(into: &r)
+        MultiLabelAsymmetricLoss.register(into: &r)
         registerBaseOptimizers(into: &r)
         SAM.register(into: &r)
         CosineSchedule.register(into: &r)
@@ -87,7 +103,9 @@ public struct Registries {
         TopkAccuracy.register(into: &r)
         DistillationTopkAccuracy.register(into: &r)
         registerClassificationMetrics(into: &r)
+        registerMultiLabelMetrics(into: &r)
         TopkPostProcess.register(into: &r)
+        registerMultiLabelPostProcesses(into: &r)
         r.data = DataRegistries.builtins()
         return r
     }

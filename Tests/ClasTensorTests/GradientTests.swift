@@ -177,6 +177,9 @@ final class GradientTests: XCTestCase {
         let q = randn([4, 6], seed: 11)
         checkGradients([x, q]) { Tensor.klDivergence(logP: $0[0].logSoftmax(), logQ: $0[1].logSoftmax()) }
         checkGradients([x]) { $0[0].l2Normalized() }
+        // Binary cross-entropy with logits (multi-label), including soft and unknown (-1) targets.
+        let bits = Tensor(shape: [4, 6], values: (0..<24).map { [0, 1, 0.3, -1][$0 % 4] })
+        checkGradients([(x * 3).detachedCopy()]) { Tensor.binaryCrossEntropyWithLogits($0[0], target: bits).mean() }
     }
 
     func testDropoutAndDropPath() {

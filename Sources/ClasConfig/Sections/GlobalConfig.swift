@@ -57,6 +57,10 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
     /// SwiftClas: let `tools train` write over an existing run's checkpoints (`best_model`/`latest`) in
     /// `output_dir/<Arch.name>/` without resuming. Default false (such a run is refused).
     public var overwrite: Bool
+    /// A multi-label or attribute task: without `Infer.PostProcess`, `tools infer` then uses `MultiLabelThreshOutput`
+    /// (sigmoid scores). Runs with data follow the dataset (`MultiLabelDataset`). Default false. (`tools export`
+    /// writes logits either way; PaddleClas appends a sigmoid.)
+    public var useMultilabel: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case checkpoints
@@ -82,6 +86,7 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         case maxImagePixels = "max_image_pixels"
         case collectiveTimeout = "collective_timeout"
         case overwrite
+        case useMultilabel = "use_multilabel"
     }
 
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
@@ -89,7 +94,6 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
     public static let ignoredKeys: [String: String] = [
         "use_dali": "DALI data loading does not exist in SwiftClas",
         "to_static": "SwiftClas has no static-graph mode",
-        "use_multilabel": "multi-label training is not supported yet",
         "log_ranks": "only rank 0 logs",
         "print_mem_info": "memory logging is not supported",
         "export_for_fd": "inference.yml for FastDeploy is not written",
@@ -131,6 +135,7 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         maxImagePixels = try c.decode(.maxImagePixels, default: 89_478_485)
         collectiveTimeout = try c.decodeIfPresent(Double.self, forKey: .collectiveTimeout)
         overwrite = try c.decode(.overwrite, default: false)
+        useMultilabel = try c.decode(.useMultilabel, default: false)
         if let t = collectiveTimeout {
             try decoder.configCheck(t > 0, CodingKeys.collectiveTimeout, "must be positive (seconds), got \(t)")
         }

@@ -13,10 +13,19 @@ public protocol ImageDataset: Sendable {
     /// A `Sample.values` key whose value replaces the label after the transforms (`CustomLabelDataset`'s
     /// `label_key`); nil by default.
     var labelKey: String? { get }
+    /// Multi-label data only: the per-class targets of sample `index` (`classCount` values, 1 positive, 0
+    /// negative, -1 unknown); nil for single-label data (the default).
+    func targetVector(at index: Int) -> [Float]?
+    /// Multi-label data only: each class's mean target over the list (PaddleClas's `label_ratio`), when requested.
+    var labelRatio: [Float]? { get }
 }
 
 extension ImageDataset {
     public var labelKey: String? { nil }
+    public func targetVector(at index: Int) -> [Float]? { nil }
+    public var labelRatio: [Float]? { nil }
+    /// Whether samples carry per-class target vectors (``MultiLabelDataset``).
+    public var isMultiLabel: Bool { count > 0 && targetVector(at: 0) != nil }
 }
 
 /// A problem with a dataset description; the description names the file and, for list files, the line.

@@ -35,6 +35,13 @@ struct DataBuilder {
             throw EngineError("DataLoader.Train and DataLoader.Eval have different classes: \(a.count) (\(a.prefix(4).joined(separator: ", "))…) "
                               + "vs \(b.count) (\(b.prefix(4).joined(separator: ", "))…)")
         }
+        if let train = datasets[.train], let eval = datasets[.eval], train.isMultiLabel != eval.isMultiLabel {
+            throw EngineError("DataLoader.Train is \(train.isMultiLabel ? "" : "not ")multi-label but DataLoader.Eval is"
+                              + "\(eval.isMultiLabel ? "" : " not"); use MultiLabelDataset for both or neither")
+        }
+        if let train = datasets[.train], let eval = datasets[.eval], eval.isMultiLabel, eval.classCount != train.classCount {
+            throw EngineError("DataLoader.Eval has \(eval.classCount) targets per image but DataLoader.Train \(train.classCount)")
+        }
         if let train = datasets[.train], let eval = datasets[.eval], eval.classCount > train.classCount {
             throw EngineError("DataLoader.Eval has \(eval.classCount) classes but DataLoader.Train only \(train.classCount); "
                               + "the model would have no output for the extra ones (set Arch.class_num if intended)")
@@ -46,6 +53,11 @@ struct DataBuilder {
     /// Classes of the training data (else the evaluation data).
     var classCount: Int? { (datasets[.train] ?? datasets[.eval])?.classCount }
     var classNames: [String]? { (datasets[.train] ?? datasets[.eval])?.classNames }
+    /// Whether the data is multi-label, nil without data; both splits must agree.
+    var multiLabelTraits: MultiLabelTraits? {
+        guard let first = datasets[.train] ?? datasets[.eval] else { return nil }
+        return MultiLabelTraits(isMultiLabel: first.isMultiLabel, hasLabelRatio: first.labelRatio != nil)
+    }
 
     /// Whether the processes can split the evaluation data between them (see ``ShardedEvaluation``).
     func evalCanBeSharded(metrics: [Metric]) -> Bool {
@@ -98,6 +110,19 @@ final class LoaderStream: BatchStream {
     }
 
     var batchesPerEpoch: Int { loader.batchCount }
+
+    /// The batch's labels and, for multi-label data, its [N, classes] target vectors and the label ratio.
+    func targets(_ b: Batch) -> Targets {
+        let dataset = loader.dataset
+        guard dataset.isMultiLabel else { return Targets(labels: b.labels) }
+        let multiHot = Tensor(uninitializedShape: [b.count, classCount])
+        for (row, index) in b.indices.enumerated() {
+            let v = dataset.targetVector(at: index) ?? []
+            precondition(v.count == classCount, "sample \(index) has \(v.count) targets for \(classCount) classes")
+            for k in 0..<classCount { multiHot.data[row * classCount + k] = v[k] }
+        }
+        return Targets(labels: b.labels, multiHot: multiHot, labelRatio: dataset.labelRatio)
+    }
     var sampleCount: Int { loader.dataset.count }
 
     func start(epoch: Int, from start: Int) throws -> BatchCursor {
@@ -123,7 +148,7 @@ final class LoaderStream: BatchStream {
         func next() throws -> EngineBatch? {
             guard let b = try iterator.next() else { return nil }
             skipped.formUnion(b.skipped.map(\.index))
-            var batch = EngineBatch(images: b.images, targets: Targets(labels: b.labels), paths: b.paths)
+            var batch = EngineBatch(images: b.images, targets: stream.targets(b), paths: b.paths)
             if !stream.batchOps.isEmpty {
                 var rng = RandomState(seed: stream.seed, stream: 0xBA7C_0000 &+ UInt64(epoch) &* 1_000_003 &+ UInt64(index))
                 for op in stream.batchOps { op.apply(&batch, classCount: stream.classCount, rng: &rng) }

@@ -26,6 +26,8 @@ struct DatasetShard: ImageDataset {
     var classCount: Int { base.classCount }
     var classNames: [String]? { base.classNames }
     var labelKey: String? { base.labelKey }
+    func targetVector(at index: Int) -> [Float]? { base.targetVector(at: range.lowerBound + index) }
+    var labelRatio: [Float]? { base.labelRatio }
 }
 
 enum ShardedEvaluation {

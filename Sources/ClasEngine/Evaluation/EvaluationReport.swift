@@ -6,7 +6,8 @@ import Foundation
 /// `tools eval`: evaluates the weights and writes into the output folder `metrics.yaml` (loss, the configured
 /// metrics, mAP, balanced accuracy, macro precision/recall/F1, sample count, parameters, MACs, per-class figures
 /// and the confusion matrix), `per_class.txt` (the per-class table), `confusion_matrix.png` and `predictions.csv`
-/// (one row per image: file, label, top-1 prediction, score, correct; or at `predictionsPath`).
+/// (one row per image: file, label, top-1 prediction, score, correct; or at `predictionsPath`). On multi-label data
+/// (``MultiLabelDataset``) it writes per-attribute figures instead: see ``MultiLabelSummaryMetric``.
 public final class EvaluationReport {
     public let engine: Engine
     public let predictionsPath: String
@@ -20,6 +21,7 @@ public final class EvaluationReport {
     @discardableResult
     public func run() throws -> [(String, Double)] {
         if let m = engine.model as? Reparameterizable { m.reparameterize() }
+        if engine.isMultiLabel { return try runMultiLabel() }
         let summary = ClassificationSummaryMetric(classCount: engine.classCount)
         let evaluator = try Evaluator(engine: engine, extraMetrics: [summary])
         let names = ClassificationReport.classNames(for: engine)
@@ -28,16 +30,7 @@ public final class EvaluationReport {
         let values = try evaluator.run(epoch: 0)
         let report = ClassificationReport(matrix: summary.tally.confusion, averagePrecision: summary.tally.averagePrecision,
                                           classNames: names)
-        let resolution = engine.config.global.imageShape.map { ($0[1], $0[2]) } ?? (224, 224)
-        let macs = ModelCost.macs(engine.model, height: resolution.0, width: resolution.1)
-        var lines = ["# tools eval: \(engine.config.arch.name)",
-                     "model: \(engine.config.arch.name)",
-                     "weights: \(engine.config.global.pretrainedModel.map { Checkpoint.path(for: $0) } ?? "none (random initialisation)")",
-                     "samples: \(engine.evalData?.sampleCount ?? 0)"]
-        for (k, v) in values { lines.append("\(k): \(String(format: "%.6f", v))") }
-        lines.append("params: \(engine.model.parameterCount)")
-        lines.append("macs: \(macs)  # at \(resolution.0)x\(resolution.1)")
-        lines += report.yamlLines
+        let lines = headerLines(values) + report.yamlLines
         let path = (engine.outputDir as NSString).appendingPathComponent("metrics.yaml")
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
         let tablePath = (engine.outputDir as NSString).appendingPathComponent("per_class.txt")
@@ -47,6 +40,40 @@ public final class EvaluationReport {
         try report.confusionMatrixImage(title: "\(engine.config.arch.name): confusion matrix").writePNG(to: imagePath)
         try predictions.write(to: predictionsPath)
         engine.logger.info("Wrote \(path), \(tablePath), \(imagePath) and \(predictionsPath) (\(predictions.count) images)")
+        return values
+    }
+
+    /// The lines `metrics.yaml` starts with: model, weights, samples, the values, parameters and MACs.
+    private func headerLines(_ values: [(String, Double)]) -> [String] {
+        let resolution = engine.config.global.imageShape.map { ($0[1], $0[2]) } ?? (224, 224)
+        let macs = ModelCost.macs(engine.model, height: resolution.0, width: resolution.1)
+        var lines = ["# tools eval: \(engine.config.arch.name)",
+                     "model: \(engine.config.arch.name)",
+                     "weights: \(engine.config.global.pretrainedModel.map { Checkpoint.path(for: $0) } ?? "none (random initialisation)")",
+                     "samples: \(engine.evalData?.sampleCount ?? 0)"]
+        for (k, v) in values { lines.append("\(k): \(String(format: "%.6f", v))") }
+        lines.append("params: \(engine.model.parameterCount)")
+        lines.append("macs: \(macs)  # at \(resolution.0)x\(resolution.1)")
+        return lines
+    }
+
+    /// Multi-label data: `metrics.yaml` with per-attribute precision, recall, accuracy, F1 and AP,
+    /// `per_attribute.txt` and `predictions.csv` (targets, predictions and σ scores per image).
+    private func runMultiLabel() throws -> [(String, Double)] {
+        let summary = MultiLabelSummaryMetric()
+        let evaluator = try Evaluator(engine: engine, extraMetrics: [summary])
+        var paths: [String] = []
+        evaluator.onBatch = { batchPaths, _, _ in paths += batchPaths }
+        let values = try evaluator.run(epoch: 0)
+        let names = ClassificationReport.classNames(for: engine)
+        let path = (engine.outputDir as NSString).appendingPathComponent("metrics.yaml")
+        try AtomicFile.write((headerLines(values) + summary.yamlLines(names: names)).joined(separator: "\n") + "\n", to: path)
+        let table = summary.table(names: names)
+        let tablePath = (engine.outputDir as NSString).appendingPathComponent("per_attribute.txt")
+        try AtomicFile.write(table, to: tablePath)
+        for line in table.split(separator: "\n") { engine.logger.info(String(line)) }
+        try AtomicFile.write(summary.predictionsCSV(paths: paths), to: predictionsPath)
+        engine.logger.info("Wrote \(path), \(tablePath) and \(predictionsPath) (\(paths.count) images)")
         return values
     }
 }

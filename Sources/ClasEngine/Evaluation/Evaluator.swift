@@ -19,8 +19,7 @@ public final class Evaluator {
         let r = engine.registries, d = engine.decoder, ctx = engine.componentContext
         losses = try WeightedLoss.build(engine.config.loss?.eval ?? [], registry: r.loss, context: ctx, decoder: d)
         let specs = engine.config.metric?.eval ?? []
-        let configured: [Metric] = specs.isEmpty ? [TopkAccuracy(topk: [1, min(5, engine.classCount)])]
-            : try specs.map { try r.metric.build($0, context: ctx, decoder: d) }
+        let configured = specs.isEmpty ? Metrics.defaultEval(ctx) : try Metrics.build(specs, r, ctx, d)
         metrics = configured + extraMetrics
     }
 
@@ -63,7 +62,7 @@ public final class Evaluator {
                         meters[name, default: AverageMeter()].add(value, weight: n)
                     }
                 }
-                for m in metrics { m.update(outputs, labels: batch.targets.labels) }
+                for m in metrics { m.update(outputs, targets: batch.targets) }
                 onBatch?(batch.paths, outputs.logits, batch.targets.labels)
                 let now = DispatchTime.now().uptimeNanoseconds
                 batchTime.add(Double(now - tick) / 1e9)

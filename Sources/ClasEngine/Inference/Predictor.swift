@@ -19,10 +19,16 @@ public final class Predictor {
         let r = engine.registries, d = engine.decoder
         let ops = try infer.transforms.map { try r.data.transform.build($0, context: (), decoder: d) }
         let context = engine.componentContext
-        var post: PostProcessor = TopkPostProcess(k: min(5, engine.classCount), labelNames: [:])
+        let names = engine.classNames.map { Dictionary(uniqueKeysWithValues: $0.enumerated().map { ($0, $1) }) } ?? [:]
+        var post: PostProcessor = engine.isMultiLabel ? MultiLabelThreshOutput(threshold: 0.5, labelNames: [:])
+            : TopkPostProcess(k: min(5, engine.classCount), labelNames: [:])
         if let spec = infer.postProcess { post = try r.postProcess.build(spec, context: context, decoder: d) }
-        if let topk = post as? TopkPostProcess, topk.labelNames.isEmpty, let names = engine.classNames {
-            post = TopkPostProcess(k: topk.k, labelNames: Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0, $1) }))
+        // Without a class_id_map_file, the names the run knows (folder datasets, or stored in the weights).
+        if let topk = post as? TopkPostProcess, topk.labelNames.isEmpty {
+            post = TopkPostProcess(k: topk.k, labelNames: names)
+        } else if var multi = post as? MultiLabelThreshOutput, multi.labelNames.isEmpty {
+            multi.labelNames = names
+            post = multi
         }
         let files: [String]
         if let given {
@@ -45,8 +51,8 @@ public final class Predictor {
         var results: [[String: Any]] = []
         let epoch = loader.epoch(0)
         while let batch = try epoch.next() {
-            let logits = GradMode.withoutGrad { engine.model.outputs(batch.images).logits }
-            for result in post.results(logits: logits, files: batch.paths) {
+            let outputs = GradMode.withoutGrad { engine.model.outputs(batch.images) }
+            for result in post.results(outputs, files: batch.paths) {
                 results.append(result)
                 if printing, let line = Predictor.jsonLine(result) { print(line) }
             }

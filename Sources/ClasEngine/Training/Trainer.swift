@@ -51,7 +51,7 @@ public final class Trainer {
         }
         let r = engine.registries, d = engine.decoder, ctx = engine.componentContext
         let losses = try WeightedLoss.build(engine.config.loss?.train ?? [], registry: r.loss, context: ctx, decoder: d)
-        metrics = try (engine.config.metric?.train ?? []).map { try r.metric.build($0, context: ctx, decoder: d) }
+        metrics = try Metrics.build(engine.config.metric?.train ?? [], r, ctx, d)
         updateFreq = engine.config.global.updateFreq
         let iters = engine.config.global.iterPerEpoch ?? trainData.batchesPerEpoch
         itersPerEpoch = max(updateFreq, iters / updateFreq * updateFreq)
@@ -280,7 +280,7 @@ public final class Trainer {
             // Metrics and running averages.
             let n = batch.targets.labels.count
             samples += n
-            GradMode.withoutGrad { for m in metrics { m.update(outputs, labels: batch.targets.labels) } }
+            GradMode.withoutGrad { for m in metrics { m.update(outputs, targets: batch.targets) } }
             for (name, value) in terms + [("loss", Double(lossValue))] {
                 if meters[name] == nil { order.append(name) }
                 meters[name, default: AverageMeter()].add(value, weight: n)
@@ -377,6 +377,11 @@ struct WeightedLoss {
                 weight = Float(v)
             }
             let loss = try registry.build(spec.removingArgs(["weight"]), context: context, decoder: decoder)
+            if context.multiLabel?.isMultiLabel == true, !(loss is MultiLabelLossFunction) {
+                throw ConfigError("\(spec.path) \(spec.name) needs one integer label per image, but the data is multi-label "
+                                  + "(MultiLabelDataset): use MultiLabelLoss, MultiLabelAsymmetricLoss or "
+                                  + "DistillationMultiLabelLoss", at: spec.nameLocation)
+            }
             return WeightedLoss(name: spec.name, weight: weight, loss: loss)
         }
     }

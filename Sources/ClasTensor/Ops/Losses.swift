@@ -1,4 +1,5 @@
 import ClasKernels
+import Foundation
 
 /// Classification losses on logits [N, classes].
 extension Tensor {
@@ -27,5 +28,26 @@ extension Tensor {
         precondition(logP.shape == logQ.shape, "klDivergence shapes \(logP.shape) vs \(logQ.shape)")
         let rows = logP.shape[0]
         return (logP.exp() * (logP - logQ)).sum() * (1 / Float(rows))
+    }
+}
+
+extension Tensor {
+    /// Elementwise binary cross-entropy of `logits` against `target` (same shape, no reduction), computed stably as
+    /// max(x, 0) − x·y + log(1 + e^−|x|) (PyTorch's `binary_cross_entropy_with_logits`, `reduction='none'`).
+    /// The gradient is σ(x) − y; the target is a constant.
+    public static func binaryCrossEntropyWithLogits(_ logits: Tensor, target: Tensor) -> Tensor {
+        precondition(logits.shape == target.shape, "binaryCrossEntropyWithLogits: logits \(logits.shape), target \(target.shape)")
+        let out = Tensor(uninitializedShape: logits.shape)
+        for i in 0..<logits.count {
+            let x = logits.data[i], y = target.data[i]
+            out.data[i] = Swift.max(x, 0) - x * y + Foundation.log1p(Foundation.exp(-Swift.abs(x)))
+        }
+        guard Tensor.needsGrad(logits) else { return out }
+        let x = logits.detached(), y = target.detached()
+        return out.record("bce_with_logits", [logits]) { g in
+            let r = Tensor(uninitializedShape: g.shape)
+            for i in 0..<g.count { r.data[i] = g.data[i] * (1 / (1 + Foundation.exp(-x.data[i])) - y.data[i]) }
+            return [r]
+        }
     }
 }

@@ -48,6 +48,11 @@ public struct DataRegistries {
             try ImageNetDataset(imageRoot: o.imageRoot, listPath: o.listPath, delimiter: o.delimiter,
                                 relabel: o.relabel, classCount: ctx.classCount)
         }
+        r.dataset.register("MultiLabelDataset", summary: "list file of `path<TAB>0,1,0,…` lines (multi-label, attributes)",
+                           options: MultiLabelDatasetOptions.self) { o, ctx in
+            try MultiLabelDataset(imageRoot: o.imageRoot, listPath: o.listPath, delimiter: o.delimiter,
+                                  labelRatio: o.labelRatio, classCount: ctx.classCount)
+        }
         r.dataset.register("ImageFolderDataset", aliases: ["ImageFolder"], summary: "one sub-folder per class",
                            options: ImageFolderDatasetOptions.self) { o, _ in
             try ImageFolderDataset(root: o.imageRoot)
@@ -110,6 +115,22 @@ struct ImageNetDatasetOptions: ConfigOptions {
         listPath = try c.decode(String.self, forKey: .listPath)
         delimiter = try c.decode(.delimiter, default: " ")
         relabel = try c.decode(.relabel, default: false)
+        try readPipelineKeys(decoder)
+    }
+}
+
+struct MultiLabelDatasetOptions: ConfigOptions {
+    var imageRoot: String, listPath: String, delimiter: String, labelRatio: Bool
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case imageRoot = "image_root", listPath = "cls_label_path", delimiter, labelRatio = "label_ratio"
+    }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue) + PipelineKey.allCases.map(\.stringValue)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageRoot = try c.decode(String.self, forKey: .imageRoot)
+        listPath = try c.decode(String.self, forKey: .listPath)
+        delimiter = try c.decode(.delimiter, default: "\t")
+        labelRatio = try c.decode(.labelRatio, default: false)
         try readPipelineKeys(decoder)
     }
 }

@@ -33,12 +33,23 @@ public struct Targets {
     public var labels: [Int]
     /// Soft targets [N, classes] from batch ops such as Mixup/Cutmix, or nil.
     public var soft: Tensor?
+    /// Multi-label and attribute data (``MultiLabelDataset``): the per-class targets [N, classes], 1 positive,
+    /// 0 negative (-1 marks an unknown attribute); nil for single-label data.
+    public var multiHot: Tensor?
+    /// Each class's fraction of positives over the training list (PaddleClas's `label_ratio`), when the dataset
+    /// computes it; `MultiLabelLoss`'s `weight_ratio` needs it.
+    public var labelRatio: [Float]?
 
-    public init(labels: [Int], soft: Tensor? = nil) {
+    public init(labels: [Int], soft: Tensor? = nil, multiHot: Tensor? = nil, labelRatio: [Float]? = nil) {
         self.labels = labels
         self.soft = soft
+        self.multiHot = multiHot
+        self.labelRatio = labelRatio
     }
 }
+
+/// A loss of multi-label data (``Targets/multiHot``); the engine refuses other losses on such data.
+public protocol MultiLabelLossFunction: LossFunction {}
 
 /// A training or evaluation loss (PaddleClas's `Loss.Train` / `Loss.Eval` entries).
 public protocol LossFunction {

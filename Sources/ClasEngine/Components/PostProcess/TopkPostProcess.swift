@@ -32,6 +32,19 @@ public struct TopkPostProcess: PostProcessor {
     }
 }
 
+/// A post-process that reads a chosen output of a multi-output model (``DistillationPostProcess``).
+public protocol OutputSelectingPostProcessor: PostProcessor {
+    func results(outputs: ModelOutputs, files: [String]) -> [[String: Any]]
+}
+
+extension PostProcessor {
+    /// The results from a forward pass's outputs: selecting post-processes pick theirs, others take the logits.
+    public func results(_ outputs: ModelOutputs, files: [String]) -> [[String: Any]] {
+        (self as? OutputSelectingPostProcessor)?.results(outputs: outputs, files: files)
+            ?? results(logits: outputs.logits, files: files)
+    }
+}
+
 struct TopkPostOptions: ConfigOptions {
     var topk: Int, classIdMapFile: String?, delimiter: String
     enum CodingKeys: String, CodingKey, CaseIterable {
