@@ -100,13 +100,9 @@ protocol KDKind {
     static func base(_ c: KeyedDecodingContainer<AnyKey>, _ decoder: Decoder) throws -> PairDistillationLoss.Base
 }
 
-/// A coding key from a string (the losses share option readers).
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ s: String) { stringValue = s }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+extension AnyKey {
+    /// A coding key from a string (the losses share option readers).
+    init(_ s: String) { self.init(stringValue: s) }
 }
 
 extension KeyedDecodingContainer where Key == AnyKey {
