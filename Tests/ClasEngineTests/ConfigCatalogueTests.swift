@@ -55,19 +55,19 @@ final class ConfigCatalogueTests: XCTestCase {
             } catch {
                 failures.append("\(path): \(error)")
             }
+            try? FileManager.default.removeItem(atPath: "\(data.dir)/out/\(index)")  // checkpoints: up to 1 GB each
         }
         XCTAssertEqual(failures, [], failures.joined(separator: "\n"))
     }
 }
 
-/// Four 48×40 PNGs in two classes, laid out both ways the configs read data: one sub-folder per class
-/// (`ImageFolderDataset`) and a PaddleClas list file (`ImageNetDataset`).
+/// Four 48×40 PNGs in two classes, laid out every way the configs read data: one sub-folder per class
+/// (`ImageFolderDataset`), a PaddleClas list file (`ImageNetDataset`) and multi-label lists (`MultiLabelDataset`).
 struct CatalogueData {
     let dir: String
 
     init(dir: String) throws {
         self.dir = dir
-        var list: [String] = []
         for k in 0..<2 {
             let folder = "\(dir)/images/class_\(k)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -75,10 +75,26 @@ struct CatalogueData {
                 let pixels = (0..<(48 * 40 * 3)).map { UInt8(truncatingIfNeeded: $0 &* (7 + 5 * k + 3 * i) >> 3) }
                 try ImageCodec.writePNG(Image(width: 48, height: 40, channels: 3, pixels: pixels),
                                         to: "\(folder)/\(i).png", durable: false)
-                list.append("class_\(k)/\(i).png \(k)")
             }
         }
-        try (list.joined(separator: "\n") + "\n").write(toFile: "\(dir)/images/list.txt", atomically: true, encoding: .utf8)
+    }
+
+    /// A PaddleClas list of the four images, `path<delimiter>label` lines, or paths alone without a delimiter.
+    func list(delimiter: String?) throws -> String {
+        let path = "\(dir)/images/" + (delimiter.map { "list_\($0.unicodeScalars.first!.value).txt" } ?? "paths.txt")
+        let lines = (0..<4).map { i in "class_\(i / 2)/\(i % 2).png" + (delimiter.map { "\($0)\(i / 2)" } ?? "") }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// A PaddleClas multi-label list of the four images: `path<delimiter>t1,…,tK` with alternating targets.
+    func multiLabelList(classes: Int, delimiter: String) throws -> String {
+        let path = "\(dir)/images/multilabel_\(classes).txt"
+        let lines = (0..<4).map { i in
+            "class_\(i / 2)/\(i % 2).png" + delimiter + (0..<classes).map { ($0 + i) % 2 == 0 ? "1" : "0" }.joined(separator: ",")
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     /// What a user passes for `path` here: data paths by dataset kind, plus the test's budget.
@@ -93,7 +109,15 @@ struct CatalogueData {
             let prefix = "DataLoader.\(split)"
             guard let dataset = node.node(at: "\(prefix).dataset") else { continue }
             result.append("\(prefix).dataset.image_root=\(dir)/images")
-            if dataset["cls_label_path"] != nil { result.append("\(prefix).dataset.cls_label_path=\(dir)/images/list.txt") }
+            if dataset["name"]?.scalar?.text == "MultiLabelDataset" {
+                let classes = node.node(at: "Arch.class_num")?.scalar.flatMap { Int($0.text) } ?? 2
+                let delimiter = dataset["delimiter"]?.scalar?.text ?? "\t"
+                result.append("\(prefix).dataset.cls_label_path=\(try multiLabelList(classes: classes, delimiter: delimiter))")
+            } else if dataset["sample_list_path"] != nil {  // CustomLabelDataset: paths only
+                result.append("\(prefix).dataset.sample_list_path=\(try list(delimiter: nil))")
+            } else if dataset["cls_label_path"] != nil {
+                result.append("\(prefix).dataset.cls_label_path=\(try list(delimiter: dataset["delimiter"]?.scalar?.text ?? " "))")
+            }
             if node.node(at: "\(prefix).sampler") != nil {
                 result += ["\(prefix).sampler.batch_size=2", "\(prefix).sampler.drop_last=False"]
             }

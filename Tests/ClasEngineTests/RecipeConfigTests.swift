@@ -66,8 +66,11 @@ final class RecipeConfigTests: XCTestCase {
             }
             let best = try trainer.run()
             XCTAssertTrue(best.isFinite && best >= 0 && best <= 1, "\(recipe): \(best)")
+            if recipe.hasSuffix("_dml") {
+                XCTAssertTrue(FileManager.default.fileExists(
+                    atPath: "\(data.dir)/\(recipe)/DistillationModel/best_model_student.safetensors"), recipe)
+            }
+            try? FileManager.default.removeItem(atPath: "\(data.dir)/\(recipe)")  // checkpoints add up to gigabytes
         }
-        XCTAssertTrue(FileManager.default.fileExists(
-            atPath: "\(data.dir)/mobilenet_v3_small_dml/DistillationModel/best_model_student.safetensors"))
     }
 }
