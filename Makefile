@@ -91,6 +91,7 @@ STATIC_BUILD = .build-static
 install:
 	$(SWIFT) build $(RELEASE) --product tools --static-swift-stdlib --scratch-path $(STATIC_BUILD)
 	install -D -m 755 $(STATIC_BUILD)/release/tools $(PREFIX)/bin/tools
+	mkdir -p $(PREFIX)/share/swiftclas && cp -R configs ppcls-style-configs $(PREFIX)/share/swiftclas/
 	mkdir -p $(PREFIX)/share/bash-completion/completions $(PREFIX)/share/zsh/site-functions \
 	    $(PREFIX)/share/fish/vendor_completions.d
 	$(PREFIX)/bin/tools --generate-completion-script bash > $(PREFIX)/share/bash-completion/completions/tools

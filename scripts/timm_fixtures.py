@@ -73,7 +73,13 @@ M64 = (1 << 64) - 1
 # Every architecture in SwiftClas's ModelZoo (timm names). MobileOne fixtures also hold the fused model's logits.
 CASES = [f'mobilenetv3_{s}_{w}' for s in ('large', 'small') for w in ('035', '050', '075', '100', '125')] + \
     [f'efficientnet_b{i}' for i in range(8)] + [f'mobileone_s{i}' for i in range(5)] + \
-    ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d']
+    ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d', 'resnet101'] + \
+    [f'lcnet_{w}' for w in ('025', '035', '050', '075', '100', '150', '200', '250')] + \
+    ['lcnetv2_small'] + \
+    [f'mobilenetv1_{w}' for w in ('025', '050', '075', '100')] + \
+    [f'mobilenetv2_{w}' for w in ('025', '050', '075', '100', '150', '200')]
+# Models whose fixtures also hold the fused (re-parameterized) model's logits.
+FUSED = ('mobileone', 'lcnetv2')
 
 
 def fnv1a64(text):
@@ -176,13 +182,23 @@ def run(model, x):
         return model(x)
 
 
-def create(arch):
-    """timm's model; MobileNetV3 widths timm does not register (e.g. large 0.35) from its own generator."""
+def create(arch, num_classes=CLASSES):
+    """timm's model; widths timm does not register (MobileNetV3 large 0.35, PP-LCNet 0.25, MobileNetV2 1.5 …) from
+    its own generator at that multiplier; PaddleClas's ResNet200_vd (depths 3, 12, 48, 3) from timm's ResNet."""
     if arch in timm.list_models():
-        return timm.create_model(arch, num_classes=CLASSES)
-    from timm.models.mobilenetv3 import _gen_mobilenet_v3
-    size, width = arch.split('_')[1:]
-    return _gen_mobilenet_v3(f'mobilenetv3_{size}_100', int(width) / 100, num_classes=CLASSES)
+        return timm.create_model(arch, num_classes=num_classes)
+    if arch == 'ResNet200_vd':
+        from timm.models.resnet import ResNet, Bottleneck
+        return ResNet(block=Bottleneck, layers=[3, 12, 48, 3], stem_width=32, stem_type='deep', avg_down=True,
+                      num_classes=num_classes)
+    from timm.models.mobilenetv3 import _gen_mobilenet_v3, _gen_lcnet
+    from timm.models.efficientnet import _gen_mobilenet_v1, _gen_mobilenet_v2
+    family, width = arch.rsplit('_', 1)
+    gen = {'lcnet': _gen_lcnet, 'mobilenetv1': _gen_mobilenet_v1, 'mobilenetv2': _gen_mobilenet_v2}.get(family)
+    if gen is not None:
+        return gen(f'{family}_100', int(width) / 100, num_classes=num_classes)
+    size = family.split('_')[1]
+    return _gen_mobilenet_v3(f'mobilenetv3_{size}_100', int(width) / 100, num_classes=num_classes)
 
 
 def make_fixture(arch):
@@ -224,7 +240,7 @@ def make_fixture(arch):
         'scales': scales,
         'logits': [float(v) for v in logits.flatten()],
     }
-    if arch.startswith('mobileone'):
+    if arch.startswith(FUSED):
         fused = reparameterize_model(model)
         fused_logits = run(fused, x)
         doc['fused_names'] = [n for n in fused.state_dict() if not n.endswith('num_batches_tracked')]
@@ -271,6 +287,7 @@ def print_counts():
     """Rows for ModelZooTests: (timm name, parameters, MACs at 64 px, MACs at the native size, fused parameters)."""
     from timm.models.mobilenetv3 import _gen_mobilenet_v3
     native = {f'efficientnet_b{i}': r for i, r in enumerate([224, 240, 260, 300, 380, 456, 528, 600])}
+    native.update({'resnet101d': 256, 'resnet152d': 256})
     rows = []
     for size in ('large', 'small'):
         for w, suffix in ((0.35, '035'), (0.5, '050'), (0.75, '075'), (1.0, '100'), (1.25, '125')):
@@ -278,11 +295,14 @@ def print_counts():
     for n in [f'efficientnet_b{i}' for i in range(8)] + [f'mobileone_s{i}' for i in range(5)] + \
             ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d']:
         rows.append((n, lambda n=n: timm.create_model(n)))
+    for n in ['resnet101', 'resnet101d', 'resnet152', 'resnet152d', 'ResNet200_vd', 'lcnetv2_base', 'lcnetv2_large'] + \
+            [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2'))]:
+        rows.append((n, lambda n=n: create(n, num_classes=1000)))
     for name, make in rows:
         m = make()
         params = sum(p.numel() for p in m.parameters())
         fused = ''
-        if name.startswith('mobileone'):
+        if name.startswith(FUSED):
             fused = f', fused: {sum(p.numel() for p in reparameterize_model(make()).parameters())}'
         print(f'("{name}", params: {params}, macs64: {macs(m, 64)}, macsNative: {macs(m, native.get(name, 224))}{fused}),',
               flush=True)

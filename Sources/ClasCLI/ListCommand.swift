@@ -8,6 +8,7 @@ struct ListCommand: ParsableCommand {
         discussion: """
             Kinds: models, losses, optimizers, schedulers, transforms, batch_transforms,
             datasets, samplers, metrics, postprocess (default: all).
+            Shipped configs with their one-line descriptions: tools list configs.
             Config sections: tools list Global (each key's type, default and meaning),
             Arch, Loss, Metric, Optimizer, DataLoader, Infer, EMA, LRFinder, Slim.
             """)
@@ -28,14 +29,18 @@ struct ListCommand: ParsableCommand {
             ("samplers", rows(r.data.sampler.entries)), ("metrics", rows(r.metric.entries)),
             ("postprocess", rows(r.postProcess.entries)),
         ]
+        if kind?.lowercased() == "configs" {
+            print(ConfigCatalogue.text(root: ConfigCatalogue.root()))
+            return
+        }
         if let kind, let section = SectionKeys.find(kind) {
             print(SectionKeys.text(section))
             return
         }
         let wanted = kind?.lowercased()
         guard wanted == nil || sections.contains(where: { $0.0 == wanted }) else {
-            let suggestion = Suggest.closest(to: kind ?? "", in: sections.map(\.0) + SectionKeys.sections.map(\.0)).first.map { " Did you mean '\($0)'?" } ?? ""
-            throw ValidationError("unknown kind '\(kind ?? "")'.\(suggestion) Kinds: \(sections.map(\.0).joined(separator: ", ")); config sections: "
+            let suggestion = Suggest.closest(to: kind ?? "", in: sections.map(\.0) + ["configs"] + SectionKeys.sections.map(\.0)).first.map { " Did you mean '\($0)'?" } ?? ""
+            throw ValidationError("unknown kind '\(kind ?? "")'.\(suggestion) Kinds: \(sections.map(\.0).joined(separator: ", ")), configs; config sections: "
                                   + SectionKeys.sections.map(\.0).joined(separator: ", "))
         }
         for (name, entries) in sections where wanted == nil || wanted == name {

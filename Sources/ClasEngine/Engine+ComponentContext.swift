@@ -12,6 +12,8 @@ extension Engine {
             if let head = (m as? CosineHeadModel)?.classifier { scales[name] = head.scale }
         }
         return ComponentContext(classCount: classCount, modelNames: distillation?.models.map(\.name) ?? [],
-                                cosineHeadScales: scales, multiLabel: multiLabelTraits)
+                                cosineHeadScales: scales,
+                                outputNames: distillation?.returnPatterns.mapValues { $0.sorted() } ?? [:],
+                                multiLabel: multiLabelTraits)
     }
 }

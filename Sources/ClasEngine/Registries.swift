@@ -11,13 +11,16 @@ public struct ComponentContext {
     public var modelNames: [String]
     /// The scale s of each AM-softmax head by model name ("" for a single model); see ``HeadOptions``.
     public var cosineHeadScales: [String: Float]
+    /// The intermediate outputs each model returns (`return_patterns`), by model name.
+    public var outputNames: [String: [String]]
     /// What the run's data is (multi-label or not), when the run has data; nil in infer mode.
     public var multiLabel: MultiLabelTraits?
     public init(classCount: Int, modelNames: [String] = [], cosineHeadScales: [String: Float] = [:],
-                multiLabel: MultiLabelTraits? = nil) {
+                outputNames: [String: [String]] = [:], multiLabel: MultiLabelTraits? = nil) {
         self.classCount = classCount
         self.modelNames = modelNames
         self.cosineHeadScales = cosineHeadScales
+        self.outputNames = outputNames
         self.multiLabel = multiLabel
     }
 }
@@ -85,6 +88,7 @@ public struct Registries {
         CrossEntropyLoss.register(into: &r)
         AMSoftmaxLoss.register(into: &r)
         DistillationLoss.register(into: &r)
+        PairDistillationLoss.register(into: &r)
         MultiLabelLoss.register(into: &r)
         MultiLabelAsymmetricLoss.register(into: &r)
         registerBaseOptimizers(into: &r)

@@ -42,6 +42,9 @@ public struct ModelRegistry {
         EfficientNet.register(into: &r)
         MobileOne.register(into: &r)
         ResNet.register(into: &r)
+        PPLCNet.register(into: &r)
+        PPLCNetV2.register(into: &r)
+        MobileNet.register(into: &r)
         return r
     }
 

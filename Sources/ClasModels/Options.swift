@@ -56,3 +56,34 @@ extension KeyedDecodingContainer {
         return value
     }
 }
+
+/// One entry of PaddleClas's `stride_list`: a stride for both directions (`2`) or (vertical, horizontal) (`[2, 1]`).
+struct StrideEntry: Decodable {
+    let pair: [Int]
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let values = (try? c.decode(Int.self)).map { [$0, $0] } ?? (try? c.decode([Int].self))
+        guard let values, values.count == 2, values.allSatisfy({ $0 > 0 }) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "a stride is a positive integer or a "
+                                                   + "[vertical, horizontal] pair, e.g. 2 or [2, 1]")
+        }
+        pair = values
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// PaddleClas's `return_patterns` / `return_stages` make a model return intermediate outputs, which only feature
+    /// distillation reads: outside a `DistillationModel` they are refused (null, false or an empty list pass).
+    func refuseIntermediateOutputs(_ patterns: Key, _ stages: Key) throws {
+        for (key, isStages) in [(patterns, false), (stages, true)] where contains(key) {
+            if try decodeNil(forKey: key) { continue }
+            if isStages, (try? decode(Bool.self, forKey: key)) == false { continue }
+            if !isStages, (try? decode([String].self, forKey: key))?.isEmpty == true { continue }
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self,
+                debugDescription: "intermediate outputs are for feature distillation losses; name them in a model "
+                    + "of a DistillationModel (its `models` list), not in the top-level Arch")
+        }
+    }
+}

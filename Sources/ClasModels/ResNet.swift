@@ -15,8 +15,8 @@ public final class ResNet: Module, LayeredModel {
     public struct Variant: Sendable, Equatable {
         /// PaddleClas name (`ResNet50_vd`).
         public let name: String
-        /// timm name (`resnet50d`).
-        public let timmName: String
+        /// timm name (`resnet50d`); nil for PaddleClas's ResNet200_vd, whose depths differ from timm's resnet200d.
+        public let timmName: String?
         public let block: BlockKind
         /// Blocks in layer1 … layer4.
         public let depths: [Int]
@@ -24,7 +24,7 @@ public final class ResNet: Module, LayeredModel {
         public let deep: Bool
     }
 
-    /// ResNet18/34/50 and their D variants.
+    /// ResNet18/34/50/101/152 and their D variants, and PaddleClas's ResNet200_vd.
     public static let variants: [Variant] = [
         Variant(name: "ResNet18", timmName: "resnet18", block: .basic, depths: [2, 2, 2, 2], deep: false),
         Variant(name: "ResNet18_vd", timmName: "resnet18d", block: .basic, depths: [2, 2, 2, 2], deep: true),
@@ -32,6 +32,12 @@ public final class ResNet: Module, LayeredModel {
         Variant(name: "ResNet34_vd", timmName: "resnet34d", block: .basic, depths: [3, 4, 6, 3], deep: true),
         Variant(name: "ResNet50", timmName: "resnet50", block: .bottleneck, depths: [3, 4, 6, 3], deep: false),
         Variant(name: "ResNet50_vd", timmName: "resnet50d", block: .bottleneck, depths: [3, 4, 6, 3], deep: true),
+        Variant(name: "ResNet101", timmName: "resnet101", block: .bottleneck, depths: [3, 4, 23, 3], deep: false),
+        Variant(name: "ResNet101_vd", timmName: "resnet101d", block: .bottleneck, depths: [3, 4, 23, 3], deep: true),
+        Variant(name: "ResNet152", timmName: "resnet152", block: .bottleneck, depths: [3, 8, 36, 3], deep: false),
+        Variant(name: "ResNet152_vd", timmName: "resnet152d", block: .bottleneck, depths: [3, 8, 36, 3], deep: true),
+        // PaddleClas's depths; timm's resnet200d has [3, 24, 36, 3].
+        Variant(name: "ResNet200_vd", timmName: nil, block: .bottleneck, depths: [3, 12, 48, 3], deep: true),
     ]
 
     /// The variant with a PaddleClas or timm name.
@@ -259,15 +265,17 @@ extension ResNet {
 extension ResNet.Options: ArchOptions {}
 
 extension ResNet {
-    /// ResNet18/34/50 and their D (`_vd`) variants, with timm's weights (`a1_in1k`, `ra2_in1k` for D).
+    /// ResNet18 … 152 and their D (`_vd`) variants, with timm's weights (`a1_in1k`, `ra2_in1k` for D; timm trained
+    /// resnet101d and resnet152d at 256 px), and PaddleClas's ResNet200_vd (no timm weights).
     public static func register(into models: inout ModelRegistry) {
         for v in variants {
+            let large = v.depths[2] > 6
             let card = ModelCard(
-                name: v.name, aliases: [v.timmName], family: "ResNet",
+                name: v.name, aliases: v.timmName.map { [$0] } ?? [], family: "ResNet",
                 summary: "\(v.name) (\(v.block.rawValue) blocks \(v.depths)\(v.deep ? ", deep stem, avg-pool shortcut" : ""))",
-                cropFraction: v.deep ? 0.875 : 0.95, classifier: ["fc."],
+                inputSize: v.deep && large && v.timmName != nil ? 256 : 224, cropFraction: v.deep && !large ? 0.875 : 0.95, classifier: ["fc."],
                 featureChannels: v.block == .basic ? 512 : 2048, stages: ["layer1", "layer2", "layer3", "layer4"],
-                weights: "timm/\(v.timmName).\(v.deep ? "ra2_in1k" : "a1_in1k")")
+                weights: v.timmName.map { "timm/\($0).\(v.deep ? "ra2_in1k" : "a1_in1k")" })
             models.register(card, options: Options.self) { make(v, options: $0) }
         }
     }

@@ -19,8 +19,10 @@ final class OpOptionsTests: XCTestCase {
     func testEntriesCoverThePaddleClasNamesAndKeys() {
         XCTAssertEqual(BuiltinImageOps.entries.map(\.name), [
             "DecodeImage", "ResizeImage", "RandCropImage", "CropImage", "RandFlipImage", "NormalizeImage", "ToCHWImage",
-            "AutoAugment", "RandAugment", "TimmAutoAugment", "AugMix", "ColorJitter", "RandomRotation", "RandomGrayscale",
-            "RandomErasing", "Cutout", "GridMask",
+            "RandomCropImage", "RandCropImageV2", "CenterCrop", "RandomResizedCrop", "CropImageAtRatio", "Pad", "Padv2",
+            "AutoAugment", "RandAugment", "TimmAutoAugment", "AugMix", "ColorJitter", "RandomRotation", "RandomAffine",
+            "RandomGrayscale", "RandomErasing", "Cutout", "GridMask", "RandAugmentV2", "RandAugmentV3", "RandAugmentV4",
+            "HideAndSeek", "PCALighting", "RandomRot90", "BlurImage",
         ])
         XCTAssertEqual(Set(RandCropImage.optionKeys),
                        ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend"])

@@ -38,6 +38,16 @@ final class StagedFineTuningTests: XCTestCase {
             XCTAssertNil(plan.stageOfParameter["conv_head.weight"], "the head keeps multiplier 1")
             XCTAssertNil(plan.stageOfParameter["classifier.weight"])
         }
+        // PaddleClas PPLCNet: six stages, conv1 and blocks2 … blocks6 (blocks5 is timm's blocks.3 and blocks.4).
+        let lcnet = try XCTUnwrap(registry.card(named: "PPLCNet_x0_25"))
+        let lcnetPlan = StagePlan(model: try registry.make("PPLCNet_x0_25", classCount: 7), card: lcnet)
+        XCTAssertEqual(lcnetPlan.count, 6)
+        for (name, stage) in ["conv_stem.weight": 0, "bn1.bias": 0, "blocks.0.0.conv_dw.weight": 1,
+                              "blocks.1.1.conv_pw.weight": 2, "blocks.2.0.bn2.weight": 3, "blocks.3.1.conv_dw.weight": 4,
+                              "blocks.4.3.conv_pw.weight": 4, "blocks.5.1.se.conv_reduce.weight": 5] {
+            XCTAssertEqual(lcnetPlan.stageOfParameter[name], stage, name)
+        }
+        XCTAssertNil(lcnetPlan.stageOfParameter["conv_head.weight"], "PaddleClas's last_conv keeps multiplier 1")
         // PaddleClas small: units 0-1 → 0, 2-3 → 1, 4-5 → 2, 6-7 → 3, 8-10 and the last conv → 4.
         let small = try XCTUnwrap(registry.card(named: "MobileNetV3_small_x1_0")).lrMultGroups
         XCTAssertEqual(small, [["blocks.0.0.", "blocks.1.0."], ["blocks.1.1.", "blocks.2.0."], ["blocks.2.1.", "blocks.2.2."],

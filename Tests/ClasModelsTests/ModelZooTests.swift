@@ -14,7 +14,8 @@ final class ModelZooTests: XCTestCase {
         var fused: Int? = nil
     }
 
-    /// timm 1.0.31, keyed by timm name. MobileNetV3 widths timm does not register are `_gen_mobilenet_v3(…, w)`.
+    /// timm 1.0.31, keyed by timm name. Widths timm does not register are its generator at that width
+    /// (`_gen_mobilenet_v3`, `_gen_lcnet`, `_gen_mobilenet_v1/v2`); ResNet200_vd is timm's ResNet at PaddleClas's depths.
     static let timm: [String: Reference] = [
         "mobilenetv3_large_035": Reference(params: 2_132_216, macs64: 5_338_304, macsNative: 43_887_824),
         "mobilenetv3_large_050": Reference(params: 2_689_904, macs64: 8_109_248, macsNative: 73_663_088),
@@ -45,7 +46,39 @@ final class ModelZooTests: XCTestCase {
         "resnet34d": Reference(params: 21_816_904, macs64: 319_115_264, macsNative: 3_903_401_984),
         "resnet50": Reference(params: 25_557_032, macs64: 335_691_776, macsNative: 4_089_184_256),
         "resnet50d": Reference(params: 25_576_264, macs64: 355_254_272, macsNative: 4_328_824_832),
+        "resnet101": Reference(params: 44_549_160, macs64: 638_730_240, macsNative: 7_801_405_440),
+        "resnet101d": Reference(params: 44_568_392, macs64: 658_292_736, macsNative: 10_501_963_776),
+        "resnet152": Reference(params: 60_192_808, macs64: 941_768_704, macsNative: 11_513_626_624),
+        "resnet152d": Reference(params: 60_212_040, macs64: 961_331_200, macsNative: 15_350_579_200),
+        "ResNet200_vd": Reference(params: 74_738_504, macs64: 1_246_543_872, macsNative: 15_247_122_432),
+        "lcnet_025": Reference(params: 1_522_464, macs64: 2_704_640, macsNative: 16_773_440),
+        "lcnet_035": Reference(params: 1_644_370, macs64: 3_633_472, macsNative: 27_357_832),
+        "lcnet_050": Reference(params: 1_880_856, macs64: 5_165_568, macsNative: 44_731_008),
+        "lcnet_075": Reference(params: 2_358_288, macs64: 9_449_216, macsNative: 94_786_496),
+        "lcnet_100": Reference(params: 2_953_800, macs64: 14_638_080, macsNative: 155_700_480),
+        "lcnet_150": Reference(params: 4_501_112, macs64: 29_697_536, macsNative: 334_188_416),
+        "lcnet_200": Reference(params: 6_522_792, macs64: 50_343_936, macsNative: 580_194_816),
+        "lcnet_250": Reference(params: 9_018_840, macs64: 76_577_280, macsNative: 893_719_680),
+        "lcnetv2_small": Reference(params: 4_128_552, macs64: 25_438_208, macsNative: 283_463_168, fused: 4_092_840),
+        "lcnetv2_base": Reference(params: 6_687_208, macs64: 51_996_672, macsNative: 600_072_192, fused: 6_624_232),
+        "lcnetv2_large": Reference(params: 10_542_120, macs64: 93_214_720, macsNative: 1_092_344_320, fused: 10_444_200),
+        "mobilenetv1_025": Reference(params: 470_072, macs64: 3_584_512, macsNative: 41_030_272),
+        "mobilenetv1_050": Reference(params: 1_331_592, macs64: 12_674_048, macsNative: 149_497_088),
+        "mobilenetv1_075": Reference(params: 2_585_560, macs64: 27_268_608, macsNative: 325_400_448),
+        "mobilenetv1_100": Reference(params: 4_231_976, macs64: 47_368_192, macsNative: 568_740_352),
+        "mobilenetv2_025": Reference(params: 1_519_112, macs64: 4_212_352, macsNative: 37_201_312),
+        "mobilenetv2_050": Reference(params: 1_968_680, macs64: 9_104_640, macsNative: 97_131_840),
+        "mobilenetv2_075": Reference(params: 2_636_424, macs64: 18_242_432, macsNative: 209_069_792),
+        "mobilenetv2_100": Reference(params: 3_504_872, macs64: 25_728_512, macsNative: 300_774_272),
+        "mobilenetv2_150": Reference(params: 6_858_152, macs64: 56_688_384, macsNative: 672_832_704),
+        "mobilenetv2_200": Reference(params: 11_258_088, macs64: 95_202_304, macsNative: 1_137_428_224),
     ]
+
+    /// The reference row of a card: by its timm alias, else by its name (PaddleClas-only variants built with timm's
+    /// classes, e.g. ResNet200_vd).
+    static func reference(_ card: ModelCard) -> Reference? {
+        (card.aliases + [card.name]).lazy.compactMap { timm[$0] }.first
+    }
 
     /// Native-size forwards (MAC check) only up to this resolution: EfficientNet-B4…B7 are checked at 64 px only.
     static let nativeForwardLimit = 300
@@ -55,7 +88,7 @@ final class ModelZooTests: XCTestCase {
     func testEveryEntryHasReference() {
         let cards = ModelRegistry.builtins().cards
         for e in cards {
-            XCTAssertNotNil(e.aliases.lazy.compactMap { Self.timm[$0] }.first, "\(e.name) has no timm reference row")
+            XCTAssertNotNil(Self.reference(e), "\(e.name) has no timm reference row")
         }
         XCTAssertEqual(Set(cards.map(\.name)).count, cards.count, "duplicate names")
     }
@@ -64,12 +97,16 @@ final class ModelZooTests: XCTestCase {
     func testEfficientNetEntries() throws { try checkFamily("EfficientNet") }
     func testMobileOneEntries() throws { try checkFamily("MobileOne") }
     func testResNetEntries() throws { try checkFamily("ResNet") }
+    func testPPLCNetEntries() throws { try checkFamily("PPLCNet") }
+    func testPPLCNetV2Entries() throws { try checkFamily("PPLCNetV2") }
+    func testMobileNetV1Entries() throws { try checkFamily("MobileNetV1") }
+    func testMobileNetV2Entries() throws { try checkFamily("MobileNetV2") }
 
     func checkFamily(_ family: String) throws {
         let entries = ModelRegistry.builtins().cards.filter { $0.family == family }
         XCTAssertFalse(entries.isEmpty)
         for e in entries {
-            guard let ref = e.aliases.lazy.compactMap({ Self.timm[$0] }).first else { continue }
+            guard let ref = Self.reference(e) else { continue }
             try check(e, ref)
         }
     }

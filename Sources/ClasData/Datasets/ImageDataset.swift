@@ -10,6 +10,9 @@ public protocol ImageDataset: Sendable {
     var classCount: Int { get }
     /// Class names by label, when the dataset knows them.
     var classNames: [String]? { get }
+    /// A `Sample.values` key whose value replaces the label after the transforms (`CustomLabelDataset`'s
+    /// `label_key`); nil by default.
+    var labelKey: String? { get }
     /// Multi-label data only: the per-class targets of sample `index` (`classCount` values, 1 positive, 0
     /// negative, -1 unknown); nil for single-label data (the default).
     func targetVector(at index: Int) -> [Float]?
@@ -18,6 +21,7 @@ public protocol ImageDataset: Sendable {
 }
 
 extension ImageDataset {
+    public var labelKey: String? { nil }
     public func targetVector(at index: Int) -> [Float]? { nil }
     public var labelRatio: [Float]? { nil }
     /// Whether samples carry per-class target vectors (``MultiLabelDataset``).

@@ -22,6 +22,15 @@ struct BatchAssembler: Sendable {
         var rng = RandomState(seed: seed, stream: Self.stream(epoch: epoch, index: index))
         var sample = Sample(path: path, label: label, payload: .encoded(try FileIO.read(path)))
         try Transforms.apply(transforms, to: &sample, rng: &rng)
+        if let key = dataset.labelKey {
+            guard let value = sample.values[key] else {
+                let known = sample.values.keys.sorted()
+                throw ConfigurationFailure(DataLoaderError("label_key '\(key)': no transform op reported it for \(path) "
+                    + "(reported: \(known.isEmpty ? "none" : known.joined(separator: ", "))); add the op that makes it, "
+                    + "e.g. RandomRot90 for random_rot90_orientation"))
+            }
+            sample.label = value
+        }
         switch sample.payload {
         case .encoded:
             throw ConfigurationFailure(DataLoaderError("transform_ops never decode the image (add DecodeImage first); "

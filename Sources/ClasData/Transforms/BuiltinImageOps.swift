@@ -10,9 +10,13 @@ public enum BuiltinImageOps {
     public static let all: [any ConfigurableImageOp.Type] = [
         DecodeImage.self, ResizeImage.self, RandCropImage.self, CropImage.self, RandFlipImage.self,
         NormalizeImage.self, ToCHWImage.self,
+        // Crops and pads.
+        RandomCropImage.self, RandCropImageV2.self, CenterCrop.self, RandomResizedCrop.self, CropImageAtRatio.self,
+        Pad.self, Padv2.self,
         // Augmentations (Transforms/Augment).
         AutoAugment.self, RandAugment.self, TimmAutoAugment.self, AugMix.self, ColorJitter.self, RandomRotation.self,
-        RandomGrayscale.self, RandomErasing.self, Cutout.self, GridMask.self,
+        RandomAffine.self, RandomGrayscale.self, RandomErasing.self, Cutout.self, GridMask.self, RandAugmentV2.self,
+        RandAugmentV3.self, RandAugmentV4.self, HideAndSeek.self, PCALighting.self, RandomRot90.self, BlurImage.self,
     ]
 
     /// One op: its PaddleClas name, the option keys it accepts, its options type and a factory.

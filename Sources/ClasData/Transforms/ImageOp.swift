@@ -18,6 +18,9 @@ public struct Sample: Sendable {
     public var label: Int
     /// The pixels or bytes.
     public var payload: Payload
+    /// Values ops report besides the image, by PaddleClas's key (`random_rot90_orientation` of `RandomRot90`,
+    /// `blur_image` of `BlurImage`); a dataset's `label_key` makes one of them the label.
+    public var values: [String: Int] = [:]
 
     public init(path: String, label: Int = -1, payload: Payload) {
         self.path = path

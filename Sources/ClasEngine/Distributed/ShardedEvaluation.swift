@@ -25,6 +25,7 @@ struct DatasetShard: ImageDataset {
     func sample(at index: Int) -> (path: String, label: Int) { base.sample(at: range.lowerBound + index) }
     var classCount: Int { base.classCount }
     var classNames: [String]? { base.classNames }
+    var labelKey: String? { base.labelKey }
     func targetVector(at index: Int) -> [Float]? { base.targetVector(at: range.lowerBound + index) }
     var labelRatio: [Float]? { base.labelRatio }
 }

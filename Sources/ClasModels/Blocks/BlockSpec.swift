@@ -2,16 +2,19 @@ import Foundation
 
 /// One row of a timm-style architecture table, decoded from a block string such as `ir_r2_k5_s2_e6_c40_se0.25`.
 ///
-/// Grammar (timm `_decode_block_str`): the block type (`ds` depthwise-separable, `ir` inverted residual, `cn`
-/// conv-bn-act) then options: `r` repeats, `k` depthwise kernel, `s` stride, `e` expansion ratio, `c` output
+/// Grammar (timm `_decode_block_str`): the block type (`ds` depthwise-separable, `dsa` the same with an activation
+/// after the pointwise conv and no residual (MobileNetV1, PP-LCNet), `ir` inverted residual, `cn` conv-bn-act) then
+/// options: `r` repeats, `k` depthwise kernel, `s` stride, `e` expansion ratio, `c` output
 /// channels, `se` squeeze-excitation ratio, `nre` ReLU instead of the model's activation, `nhs` hard-swish, `nsw`
 /// swish, `noskip` no residual, `skip` a residual on a `cn` block (which has none by default).
 public struct BlockSpec: Equatable, Sendable {
-    public enum Kind: String, Sendable { case ds, ir, cn }
+    public enum Kind: String, Sendable { case ds, dsa, ir, cn }
     public var kind: Kind
     public var repeats = 1
     public var kernel = 3
     public var stride = 1
+    /// A different horizontal stride of the first repeat (PaddleClas's `stride_list: [[2, 1], …]`), nil: `stride`.
+    public var strideWidth: Int?
     public var expansion: Double = 1
     public var channels = 0
     public var seRatio: Double = 0

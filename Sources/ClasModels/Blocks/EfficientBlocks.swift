@@ -47,7 +47,8 @@ public final class ConvBnAct: Module {
     }
 }
 
-/// Depthwise-separable block (timm's `DepthwiseSeparableConv`): conv_dw, bn1, se, conv_pw, bn2, residual.
+/// Depthwise-separable block (timm's `DepthwiseSeparableConv`): conv_dw, bn1, se, conv_pw, bn2 (with the activation
+/// when `pwActivation`, timm's `dsa` blocks), residual.
 public final class DepthwiseSeparable: Module {
     public let convDw: Conv2d
     public let bn1: BatchNorm
@@ -58,12 +59,14 @@ public final class DepthwiseSeparable: Module {
     public let dropPath: DropPath?
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int, activation: Activation,
-                se: SqueezeExcite?, noSkip: Bool, padding: ConvPadding, dropPath: Float, bnEps: Float) {
-        convDw = Conv2d(inChannels, inChannels, kernelSize: kernel, stride: stride, groups: inChannels, padding: padding)
+                se: SqueezeExcite?, noSkip: Bool, padding: ConvPadding, dropPath: Float, bnEps: Float,
+                pwActivation: Bool = false, strides: (Int, Int)? = nil) {
+        convDw = Conv2d(inChannels, inChannels, kernelSize: kernel, strides: strides ?? (stride, stride),
+                        groups: inChannels, padding: padding)
         bn1 = BatchNorm(inChannels, eps: bnEps, activation: activation)
         self.se = se
         convPw = Conv2d(inChannels, outChannels, kernelSize: 1, padding: padding)
-        bn2 = BatchNorm(outChannels, eps: bnEps)
+        bn2 = BatchNorm(outChannels, eps: bnEps, activation: pwActivation ? activation : .none)
         hasSkip = stride == 1 && inChannels == outChannels && !noSkip
         self.dropPath = hasSkip && dropPath > 0 ? DropPath(dropPath) : nil
         super.init()

@@ -27,7 +27,7 @@ struct EfficientBuilder {
             var blocks: [Module] = []
             for spec in stage {
                 for r in 0..<spec.repeats {
-                    let stride = r == 0 ? spec.stride : 1
+                    let stride = r == 0 ? (spec.stride, spec.strideWidth ?? spec.stride) : (1, 1)
                     let out = roundChannels(spec.channels)
                     let dp = dropPathRate * Float(blockIndex) / Float(total)
                     blocks.append(makeBlock(spec, inChannels: channels, outChannels: out, stride: stride, dropPath: dp))
@@ -40,7 +40,9 @@ struct EfficientBuilder {
         return (built, channels)
     }
 
-    private func makeBlock(_ spec: BlockSpec, inChannels: Int, outChannels: Int, stride: Int, dropPath: Float) -> Module {
+    private func makeBlock(_ spec: BlockSpec, inChannels: Int, outChannels: Int, stride strides: (Int, Int),
+                           dropPath: Float) -> Module {
+        let stride = max(strides.0, strides.1)
         let act = spec.activation.flatMap(Activation.init(name:)) ?? activation
         func squeeze(_ channels: Int, expansion: Double) -> SqueezeExcite? {
             guard spec.seRatio > 0 else { return nil }
@@ -49,10 +51,12 @@ struct EfficientBuilder {
                                  activation: seActivation ?? act, gate: seGate)
         }
         switch spec.kind {
-        case .ds:
+        case .ds, .dsa:
+            // `dsa`: activation after the pointwise conv, never a residual (timm `_decode_block_str`).
             return DepthwiseSeparable(inChannels, outChannels, kernel: spec.kernel, stride: stride, activation: act,
-                                      se: squeeze(inChannels, expansion: 1), noSkip: spec.skip == false, padding: padding,
-                                      dropPath: dropPath, bnEps: bnEps)
+                                      se: squeeze(inChannels, expansion: 1), noSkip: spec.skip == false || spec.kind == .dsa,
+                                      padding: padding, dropPath: dropPath, bnEps: bnEps, pwActivation: spec.kind == .dsa,
+                                      strides: strides)
         case .ir:
             let mid = makeDivisible(Double(inChannels) * spec.expansion)
             return InvertedResidual(inChannels, outChannels, midChannels: mid, kernel: spec.kernel, stride: stride,

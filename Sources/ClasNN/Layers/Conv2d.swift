@@ -39,11 +39,12 @@ public final class Conv2d: Module {
     ///   - inChannels, outChannels: channel counts.
     ///   - kernelSize: square kernel side (or use `kernel:` for rectangles).
     ///   - stride, dilation, groups: as in PyTorch; `groups == inChannels == outChannels` is depthwise.
+    ///   - strides: (vertical, horizontal) strides when they differ (PaddleClas's `stride_list: [[2, 1], …]`).
     ///   - padding: symmetric by default.
     ///   - bias: whether to add a learned bias.
     public init(
         _ inChannels: Int, _ outChannels: Int, kernelSize: Int = 1, kernel: (Int, Int)? = nil, stride: Int = 1,
-        dilation: Int = 1, groups: Int = 1, padding: ConvPadding = .symmetric, bias: Bool = false
+        strides: (Int, Int)? = nil, dilation: Int = 1, groups: Int = 1, padding: ConvPadding = .symmetric, bias: Bool = false
     ) {
         precondition(inChannels % groups == 0 && outChannels % groups == 0,
                      "Conv2d: channels \(inChannels)→\(outChannels) not divisible by groups \(groups)")
@@ -52,7 +53,7 @@ public final class Conv2d: Module {
         weight.requiresGrad = true
         Init.kaimingNormalFanOut(weight, fanOut: k.0 * k.1 * outChannels / groups)
         self.bias = bias ? Tensor.zeros([outChannels], requiresGrad: true) : nil
-        self.stride = (stride, stride)
+        self.stride = strides ?? (stride, stride)
         self.dilation = (dilation, dilation)
         self.groups = groups
         self.padding = padding

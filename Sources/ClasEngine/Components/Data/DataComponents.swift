@@ -36,6 +36,12 @@ public struct DataRegistries {
     public static func builtins() -> DataRegistries {
         var r = DataRegistries()
         for entry in BuiltinImageOps.all { r.registerOp(entry) }
+        let inner = r.transform
+        r.transform.register(RandomApply.name, summary: "runs its transforms with probability p",
+                             options: RandomApplyOptions.self) { o, _ in
+            let ops = try o.transforms.map { try inner.build($0, context: (), decoder: ConfigDecoder()) }
+            return try RandomApply(p: o.p, ops: ops)
+        }
         r.registerBatchMixing()
         r.dataset.register("ImageNetDataset", aliases: ["ClsDataset"], summary: "list file of `path label` lines",
                            options: ImageNetDatasetOptions.self) { o, ctx in
@@ -50,6 +56,10 @@ public struct DataRegistries {
         r.dataset.register("ImageFolderDataset", aliases: ["ImageFolder"], summary: "one sub-folder per class",
                            options: ImageFolderDatasetOptions.self) { o, _ in
             try ImageFolderDataset(root: o.imageRoot)
+        }
+        r.dataset.register("CustomLabelDataset", summary: "unlabelled list; label from an op (label_key) or none",
+                           options: CustomLabelDatasetOptions.self) { o, _ in
+            try CustomLabelDataset(imageRoot: o.imageRoot, listPath: o.listPath, labelKey: o.labelKey, delimiter: o.delimiter)
         }
         for name in ["DistributedBatchSampler", "BatchSampler"] {
             r.sampler.register(name, summary: "batches in (shuffled) order; batch_size, shuffle, drop_last",
@@ -133,6 +143,35 @@ struct ImageFolderDatasetOptions: ConfigOptions {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         imageRoot = try c.decode(String.self, forKey: .imageRoot)
         try readPipelineKeys(decoder)
+    }
+}
+
+struct CustomLabelDatasetOptions: ConfigOptions {
+    var imageRoot: String, listPath: String, labelKey: String?, delimiter: String?
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case imageRoot = "image_root", listPath = "sample_list_path", labelKey = "label_key", delimiter
+    }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue) + PipelineKey.allCases.map(\.stringValue)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageRoot = try c.decode(String.self, forKey: .imageRoot)
+        listPath = try c.decode(String.self, forKey: .listPath)
+        labelKey = try c.decodeIfPresent(String.self, forKey: .labelKey)
+        delimiter = try c.decodeIfPresent(String.self, forKey: .delimiter)
+        try readPipelineKeys(decoder)
+    }
+}
+
+/// `RandomApply`: `p` and the `transforms` list (ops as in `transform_ops`).
+struct RandomApplyOptions: ConfigOptions {
+    var p: Double, transforms: [ComponentSpec]
+    enum CodingKeys: String, CodingKey, CaseIterable { case p, transforms }
+    static let knownKeys = CodingKeys.allCases.map(\.stringValue)
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        p = try c.decode(Double.self, forKey: .p)
+        try decoder.configCheck((0...1).contains(p), CodingKeys.p, "must be in [0, 1], got \(p)")
+        transforms = try c.decode([ComponentSpec].self, forKey: .transforms)
     }
 }
 

@@ -7,14 +7,24 @@ public struct ModelOutputs {
     public var logits: Tensor
     /// All outputs by model name (contains only `logits` under "" for single models).
     public var byName: [String: Tensor]
+    /// Named intermediate outputs by model name, then output name (`return_patterns`; see ``NamedOutputsModel``).
+    public var features: [String: [String: Tensor]]
 
-    public init(logits: Tensor, byName: [String: Tensor] = [:]) {
+    public init(logits: Tensor, byName: [String: Tensor] = [:], features: [String: [String: Tensor]] = [:]) {
         self.logits = logits
         self.byName = byName.isEmpty ? ["": logits] : byName
+        self.features = features
     }
 
     /// The output of a named sub-model (or the primary logits for "").
     public func output(_ name: String) -> Tensor? { name.isEmpty ? logits : byName[name] }
+
+    /// Output `key` of model `name` (PaddleClas's `predicts[name][key]`): the logits for nil or `logits`, else the
+    /// named intermediate output.
+    public func output(_ name: String, key: String?) -> Tensor? {
+        guard let key, key != "logits" else { return output(name) }
+        return features[name]?[key]
+    }
 }
 
 /// What the losses compare against.

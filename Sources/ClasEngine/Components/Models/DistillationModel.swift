@@ -33,9 +33,13 @@ public final class DistillationModel: Module, MultiOutputModel, Reparameterizabl
     public let inferModelName: String
     /// Arch names of the models (for the inference model's weights file).
     public let archNames: [String]
+    /// The intermediate outputs each model returns besides its logits (`return_patterns`), by model key.
+    public let returnPatterns: [String: Set<String>]
 
     /// - Precondition: keys are unique, `frozen` has one flag per model and `inferModelName` is a key.
-    public init(models: [(String, Module)], frozen: [Bool], inferModelName: String, archNames: [String] = []) {
+    /// - Precondition: a model with `returnPatterns` is a ``NamedOutputsModel`` that has those names.
+    public init(models: [(String, Module)], frozen: [Bool], inferModelName: String, archNames: [String] = [],
+                returnPatterns: [String: Set<String>] = [:]) {
         precondition(Set(models.map(\.0)).count == models.count, "DistillationModel: model keys must be unique")
         precondition(frozen.count == models.count, "DistillationModel: one freeze flag per model")
         precondition(models.contains { $0.0 == inferModelName }, "DistillationModel: no model '\(inferModelName)'")
@@ -43,6 +47,13 @@ public final class DistillationModel: Module, MultiOutputModel, Reparameterizabl
         self.frozen = frozen
         self.inferModelName = inferModelName
         self.archNames = archNames
+        self.returnPatterns = returnPatterns.filter { !$0.value.isEmpty }
+        for (key, names) in self.returnPatterns {
+            let model = models.first { $0.0 == key }?.1
+            precondition(model != nil, "DistillationModel: return_patterns for unknown model '\(key)'")
+            let known = Set((model as? NamedOutputsModel)?.outputNames ?? [])
+            precondition(names.isSubset(of: known), "DistillationModel: \(key) has no outputs \(names.subtracting(known))")
+        }
         super.init()
         for (m, f) in zip(models, frozen) where f { m.1.freeze() }
     }
@@ -55,18 +66,27 @@ public final class DistillationModel: Module, MultiOutputModel, Reparameterizabl
     /// The inference model's logits.
     public override func forward(_ x: Tensor) -> Tensor { forwardOutputs(x).logits }
 
-    /// Every model's logits by key; frozen models run without a graph in evaluation mode.
+    /// Every model's logits by key, and the intermediate outputs its `return_patterns` name; frozen models run
+    /// without a graph in evaluation mode.
     public func forwardOutputs(_ x: Tensor) -> ModelOutputs {
-        var byName: [String: Tensor] = [:]
+        var byName: [String: Tensor] = [:], features: [String: [String: Tensor]] = [:]
         for ((name, model), isFrozen) in zip(models, frozen) {
+            func run() -> Tensor {
+                guard let names = returnPatterns[name], let tapped = model as? NamedOutputsModel else {
+                    return model.outputs(x).logits
+                }
+                let (logits, outputs) = tapped.forward(x, returning: names)
+                features[name] = outputs
+                return logits
+            }
             if isFrozen {
                 if model.isTraining { model.eval() }
-                byName[name] = GradMode.withoutGrad { model.outputs(x).logits }
+                byName[name] = GradMode.withoutGrad { run() }
             } else {
-                byName[name] = model.outputs(x).logits
+                byName[name] = run()
             }
         }
-        return ModelOutputs(logits: byName[inferModelName] ?? Tensor(0), byName: byName)
+        return ModelOutputs(logits: byName[inferModelName] ?? Tensor(0), byName: byName, features: features)
     }
 
     public func reparameterize() {
@@ -155,6 +175,7 @@ extension DistillationModel {
                 throw EngineError("DistillationModel builds its models through the Arch registry; build it with Engine")
             }
             var built: [(String, Module)] = []
+            var patterns: [String: Set<String>] = [:]
             for (name, spec) in o.models {
                 if spec.name == "DistillationModel" {
                     throw ConfigError("\(spec.path): a DistillationModel cannot contain another", at: spec.nameLocation)
@@ -164,14 +185,49 @@ extension DistillationModel {
                     decoder.notice("\(spec.path).class_num (\(n)) is replaced by the run's class count (\(ctx.classCount))",
                                    at: spec.args["class_num"]?.location ?? spec.nameLocation)
                 }
-                let model = try registry.build(weights == nil ? spec : spec.removingArgs(["pretrained"]),
+                let model = try registry.build(spec.removingArgs(weights == nil ? patternKeys : patternKeys.union(["pretrained"])),
                                                context: ArchContext(classCount: ctx.classCount), decoder: decoder)
                 if let weights { try loadWeights(weights, into: model, spec: spec) }
+                patterns[name] = try returnPatterns(spec, of: model)
                 built.append((name, model))
             }
             return DistillationModel(models: built, frozen: o.frozen, inferModelName: o.inferModelName,
-                                     archNames: o.models.map(\.spec.name))
+                                     archNames: o.models.map(\.spec.name), returnPatterns: patterns)
         }
+    }
+
+    /// The keys naming a sub-model's intermediate outputs (PaddleClas: `return_patterns`, `return_stages`).
+    private static let patternKeys: Set<String> = ["return_patterns", "return_stages"]
+
+    /// A sub-model's `return_patterns`, each checked against the outputs the built model has.
+    private static func returnPatterns(_ spec: ComponentSpec, of model: Module) throws -> Set<String> {
+        guard let node = spec.args["return_patterns"], !node.isNull else {
+            if let stages = spec.args["return_stages"], !stages.isNull {
+                throw ConfigError("\(spec.path).return_stages is not supported; name the outputs with return_patterns "
+                                  + "(e.g. [\"blocks[3]\"])", at: stages.location)
+            }
+            return []
+        }
+        let names: [String]
+        if let one = node.scalar?.text { names = [one] } else {
+            names = try (node.items ?? []).map { element in
+                guard let text = element.scalar?.text else {
+                    throw ConfigError("\(spec.path).return_patterns expects a list of output names", at: element.location)
+                }
+                return text
+            }
+        }
+        guard let tapped = model as? NamedOutputsModel else {
+            throw ConfigError("\(spec.path).return_patterns: \(spec.name) does not name its intermediate outputs",
+                              at: node.location)
+        }
+        let known = tapped.outputNames
+        for name in names where !known.contains(name) {
+            throw ConfigError("\(spec.path).return_patterns: \(spec.name) has no output '\(name)'."
+                              + Suggest.didYouMean(name, in: known) + " Outputs: \(known.joined(separator: ", "))",
+                              at: node.location)
+        }
+        return Set(names)
     }
 
     /// A sub-model's `pretrained` when it is a path (True/False keep the family's notice).

@@ -111,14 +111,6 @@ public struct DistillationPostProcess: OutputSelectingPostProcessor {
     }
 }
 
-/// Any key of a map.
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    init?(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
-}
-
 extension Registries {
     /// `ThreshOutput`, `MultiLabelThreshOutput`, the attribute post-processes and `DistillationPostProcess`.
     static func registerMultiLabelPostProcesses(into r: inout Registries) {
