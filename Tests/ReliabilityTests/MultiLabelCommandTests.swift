@@ -3,8 +3,8 @@ import XCTest
 
 /// Multi-label and attribute tasks through the real binary: `tools dataset` makes a tiny derived Fashion-MNIST set,
 /// the repository's PULC-style configs train one epoch on it, `tools eval` writes per-attribute figures and
-/// `tools infer` prints JSON lines; PaddleClas's own multi-label and PULC person_attribute configs train with only data
-/// paths (and, where this build lacks the architecture, `Arch.name`) overridden.
+/// `tools infer` prints JSON lines; PaddleClas's own multi-label, PULC person_attribute and binary PULC configs train
+/// with only data paths (and the epoch budget) overridden.
 final class MultiLabelCommandTests: ReliabilityTestCase {
     private static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
@@ -97,8 +97,7 @@ final class MultiLabelCommandTests: ReliabilityTestCase {
     }
 
     func testPaddleClasMultiLabelConfigTrainsOneEpoch() throws {
-        // quick_start/professional/MobileNetV1_multilabel.yaml (NUS-WIDE-SCENE, 33 labels). MobileNetV1 comes with
-        // the architecture work of issue 17; until then the test overrides Arch.name.
+        // quick_start/professional/MobileNetV1_multilabel.yaml (NUS-WIDE-SCENE, 33 labels), MobileNetV1 at 224 px.
         let data = try derived("fashion-mnist-multilabel", train: 16, test: 4)
         try randomList(data, classes: 33, count: 16, name: "nus_train.txt")
         try randomList(data, classes: 33, count: 8, name: "nus_test.txt")
@@ -106,33 +105,25 @@ final class MultiLabelCommandTests: ReliabilityTestCase {
         let r = try ToolsProcess.run(["train", "-c", Self.paddleConfigs + "/MobileNetV1_multilabel.yaml"]
                                      + dataOverrides(data, train: "nus_train.txt", test: "nus_test.txt")
                                      + ["-o", "Global.output_dir=\(out)", "-o", "Global.epochs=1",
-                                        "-o", "DataLoader.Train.sampler.batch_size=8", "-o", "Arch.name=MobileNetV3_small_x1_0",
+                                        "-o", "DataLoader.Train.sampler.batch_size=8", "-o", "DataLoader.Eval.sampler.batch_size=8",
                                         "-o", "Arch.pretrained=False", "-o", "Global.device=cpu"], timeout: 300)
         XCTAssertEqual(r.status, 0, r.stderr)
-        let log = try String(contentsOfFile: "\(out)/MobileNetV3_small_x1_0/train.log", encoding: .utf8)
+        let log = try String(contentsOfFile: "\(out)/MobileNetV1/train.log", encoding: .utf8)
         XCTAssertTrue(log.contains("[Eval][Epoch 1][Avg]MultiLabelLoss: "), log)
         XCTAssertTrue(log.contains("AccuracyScore: ") && log.contains("HammingDistance: "), log)
     }
 
     func testPaddleClasPersonAttributeConfigTrainsOneEpoch() throws {
         // PULC/person_attribute/MobileNetV3_small_x0_35.yaml: 26 PA-100K attributes, label_ratio, weight_ratio,
-        // ATTRMetric, PersonAttribute. Its Padv2 and RandomCropImage come with the transform work of issue 17.
+        // ATTRMetric, PersonAttribute; Padv2 + RandomCropImage augmentation.
         let data = try derived("fashion-mnist-multilabel", train: 8, test: 4)
         try randomList(data, classes: 26, count: 8, name: "pa_train.txt")
         let out = scratchDirectory() + "/out"
-        var args = ["-c", Self.paddleConfigs + "/person_attribute_MobileNetV3_small_x0_35.yaml"]
+        let args = ["-c", Self.paddleConfigs + "/person_attribute_MobileNetV3_small_x0_35.yaml"]
             + dataOverrides(data, train: "pa_train.txt", test: "pa_train.txt")
             + ["-o", "Global.output_dir=\(out)", "-o", "Global.epochs=1", "-o", "DataLoader.Train.sampler.batch_size=4",
                "-o", "DataLoader.Eval.sampler.batch_size=4", "-o", "Arch.pretrained=False", "-o", "Global.device=cpu"]
-        var r = try ToolsProcess.run(["train"] + args, timeout: 300)
-        if r.status != 0, r.stderr.contains("no transform op named 'Padv2'") || r.stderr.contains("'RandomCropImage'") {
-            // Until the transform work of issue 17 lands: the same config with the training images prepared like the
-            // evaluation ones (the Padv2/RandomCropImage augmentation is all that differs).
-            let evalOps = "[{DecodeImage: {to_rgb: True, channel_first: False}}, {ResizeImage: {size: [192, 256]}}, "
-                + "{NormalizeImage: {scale: 1.0/255.0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: ''}}]"
-            args += ["-o", "DataLoader.Train.dataset.transform_ops=\(evalOps)"]
-            r = try ToolsProcess.run(["train"] + args, timeout: 300)
-        }
+        let r = try ToolsProcess.run(["train"] + args, timeout: 300)
         XCTAssertEqual(r.status, 0, r.stderr)
         let log = try String(contentsOfFile: "\(out)/MobileNetV3_small_x0_35/train.log", encoding: .utf8)
         XCTAssertTrue(log.contains("ma: ") && log.contains("instance_f1: "), log)
