@@ -118,8 +118,10 @@ struct CatalogueData {
             } else if dataset["cls_label_path"] != nil {
                 result.append("\(prefix).dataset.cls_label_path=\(try list(delimiter: dataset["delimiter"]?.scalar?.text ?? " "))")
             }
-            if node.node(at: "\(prefix).sampler") != nil {
-                result += ["\(prefix).sampler.batch_size=2", "\(prefix).sampler.drop_last=False"]
+            if let sampler = node.node(at: "\(prefix).sampler") {
+                // PaddleClas's MultiScaleSampler names its first batch size first_bs.
+                result.append("\(prefix).sampler.\(sampler["first_bs"] != nil ? "first_bs" : "batch_size")=2")
+                if sampler["drop_last"] != nil { result.append("\(prefix).sampler.drop_last=False") }
             }
             if node.node(at: "\(prefix).loader") != nil { result.append("\(prefix).loader.num_workers=0") }
         }
