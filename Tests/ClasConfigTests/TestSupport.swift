@@ -14,7 +14,7 @@ enum Fixtures {
 
     static let all = [
         "MobileNetV3_large_x1_0.yaml", "DeiT_tiny_patch16_224.yaml", "R50_vd_distill_MV3_large_x1_0_CIFAR100.yaml",
-        "ResNet50_vd.yaml", "PPLCNet_x2_5_dml.yaml",
+        "ResNet50_vd.yaml", "PPLCNet_x2_5_dml.yaml", "EfficientNetV2_S.yaml",
     ]
 
     /// The shared PaddleClas configs, when this machine has them.

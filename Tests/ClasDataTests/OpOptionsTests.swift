@@ -18,12 +18,12 @@ final class OpOptionsTests: XCTestCase {
 
     func testEntriesCoverThePaddleClasNamesAndKeys() {
         XCTAssertEqual(BuiltinImageOps.entries.map(\.name), [
-            "DecodeImage", "ResizeImage", "RandCropImage", "CropImage", "RandFlipImage", "NormalizeImage", "ToCHWImage",
-            "AutoAugment", "RandAugment", "TimmAutoAugment", "AugMix", "ColorJitter", "RandomRotation", "RandomGrayscale",
+            "DecodeImage", "ResizeImage", "RandCropImage", "CropImage", "CropImageAtRatio", "RandFlipImage",
+            "NormalizeImage", "ToCHWImage", "AutoAugment", "RandAugment", "RandAugmentV2", "TimmAutoAugment", "AugMix", "ColorJitter", "RandomRotation", "RandomGrayscale",
             "RandomErasing", "Cutout", "GridMask",
         ])
         XCTAssertEqual(Set(RandCropImage.optionKeys),
-                       ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend"])
+                       ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend", "progress_size"])
         XCTAssertEqual(Set(NormalizeImage.optionKeys), ["scale", "mean", "std", "order", "output_fp16", "channel_num"])
         XCTAssertEqual(Set(DecodeImage.optionKeys), ["to_np", "to_rgb", "channel_first", "backend", "max_pixels"])
         XCTAssertEqual(Set(ResizeImage.optionKeys), ["size", "resize_short", "interpolation", "backend", "return_numpy"])

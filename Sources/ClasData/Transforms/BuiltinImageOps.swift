@@ -8,11 +8,11 @@ import ClasTensor
 public enum BuiltinImageOps {
     /// The op types, in PaddleClas pipeline order.
     public static let all: [any ConfigurableImageOp.Type] = [
-        DecodeImage.self, ResizeImage.self, RandCropImage.self, CropImage.self, RandFlipImage.self,
+        DecodeImage.self, ResizeImage.self, RandCropImage.self, CropImage.self, CropImageAtRatio.self, RandFlipImage.self,
         NormalizeImage.self, ToCHWImage.self,
         // Augmentations (Transforms/Augment).
-        AutoAugment.self, RandAugment.self, TimmAutoAugment.self, AugMix.self, ColorJitter.self, RandomRotation.self,
-        RandomGrayscale.self, RandomErasing.self, Cutout.self, GridMask.self,
+        AutoAugment.self, RandAugment.self, RandAugmentV2.self, TimmAutoAugment.self, AugMix.self, ColorJitter.self,
+        RandomRotation.self, RandomGrayscale.self, RandomErasing.self, Cutout.self, GridMask.self,
     ]
 
     /// One op: its PaddleClas name, the option keys it accepts, its options type and a factory.
