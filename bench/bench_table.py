@@ -9,6 +9,8 @@ for PyTorch), so the interpreter and libraries are not counted as training memor
 README's performance table, with the date, CPU and load average) and writes the raw figures as JSON.
 
 Usage: python3 bench/bench_table.py [--models ...] [--sizes 224 64] [--out bench.json]
+       [--peer-from EARLIER.json]   (reuse PyTorch's training figures of an earlier run on this machine and
+                                     measure SwiftClas only: a PyTorch 224-px run takes long on a loaded machine)
 Needs a release build (.build/release/tools) and the peer venv (`make bench-venv`, i.e. bench/setup-peers.sh;
 PEERPY overrides, default .venv-bench/bin/python, then $TMPDIR/peervenv/bin/python).
 """
@@ -126,12 +128,15 @@ def main():
     ap.add_argument("--sizes", nargs="+", type=int, default=[224, 64])
     ap.add_argument("--skip-infer", action="store_true")
     ap.add_argument("--out", default="bench_table.json")
+    ap.add_argument("--peer-from", help="take PyTorch's training figures from this earlier --out file")
     args = ap.parse_args()
     for path, what in ((TOOLS, "a release build: swift build -c release --product tools"),
                        (PEERPY, "the peer venv: make bench-venv (or PEERPY=...)")):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: needs {what}")
     ours_idle, peer_idle = idle_baselines()
+    earlier = json.load(open(args.peer_from)) if args.peer_from else None
+    peer_rows = {(r["model"], r["size"]): r for r in (earlier or {}).get("rows", [])}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = os.getloadavg()[0]
     rows = []
@@ -139,7 +144,12 @@ def main():
         for size in args.sizes:
             r = {"model": model, "size": size}
             r["ours_train"], r["ours_rss"] = ours_train(model, size)
-            r["torch_train"], r["torch_rss"] = peer_train(model, size)
+            if earlier:
+                old = peer_rows.get((model, size), {})
+                r["torch_train"], r["torch_rss"] = old.get("torch_train"), old.get("torch_rss")
+                peer_idle = old.get("torch_rss_idle")
+            else:
+                r["torch_train"], r["torch_rss"] = peer_train(model, size)
             r["ours_rss_idle"], r["torch_rss_idle"] = ours_idle, peer_idle
             r["ours_rss_work"], r["torch_rss_work"] = minus(r["ours_rss"], ours_idle), minus(r["torch_rss"], peer_idle)
             if not args.skip_infer:
@@ -150,9 +160,11 @@ def main():
             rows.append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
     json.dump({"started": started, "load_average_at_start": load, "cpu": cpu_name(), "tools": TOOLS,
-               "peer_python": PEERPY, "rows": rows}, open(args.out, "w"), indent=1)
+               "peer_python": PEERPY, "peer_from": args.peer_from, "rows": rows}, open(args.out, "w"), indent=1)
     print(f"Measured {started} on {cpu_name()} ({os.cpu_count()} CPUs), load average {load:.1f} at the start; "
-          f"idle baselines: SwiftClas {fmt(ours_idle, 0)} MiB, PyTorch {fmt(peer_idle, 0)} MiB.\n")
+          f"idle baselines: SwiftClas {fmt(ours_idle, 0)} MiB, PyTorch {fmt(peer_idle, 0)} MiB."
+          + (f" PyTorch's training figures are from {args.peer_from} ({earlier.get('started')}, load average "
+             f"{earlier.get('load_average_at_start', 0):.1f})." if earlier else "") + "\n")
     print("| model | size | train img/s SwiftClas | PyTorch | ratio | peak RSS MiB SwiftClas / PyTorch "
           "| peak − idle MiB SwiftClas / PyTorch "
           "| infer b1 ms SwiftClas | onnxruntime | ratio | infer b32 img/s SwiftClas | onnxruntime | ratio |")

@@ -23,7 +23,7 @@ enum SectionKeys {
         ("class_num", "int", "none", "deprecated place of Arch.class_num (moved there with a notice)"),
         ("update_freq", "int", "1", "gradient accumulation steps (≥ 1)"),
         ("iter_per_epoch", "int", "none", "fixed iterations per epoch (≥ 1); none: the dataset size"),
-        ("train_mode", "string", "none", "alternative training loop; PaddleClas's (progressive, fixmatch, metabin) are refused"),
+        ("train_mode", "string", "none", "progressive: size, RandAugmentV2 and dropout grow by stage; fixmatch, metabin refused"),
         ("num_threads", "int", "all cores", "SwiftClas: worker threads (≥ 1)"),
         ("skip_bad_images", "bool", "False", "SwiftClas: skip unreadable images (named once) instead of failing"),
         ("max_image_pixels", "int", "89478485", "SwiftClas: refuse larger images, like PIL's decompression-bomb limit"),

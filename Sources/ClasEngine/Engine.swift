@@ -48,6 +48,8 @@ public final class Engine {
     public let fineTuning: FineTuning
     /// Whether export appends a softmax (`Arch.infer_add_softmax`).
     public let inferAddSoftmax: Bool
+    /// `Arch.progress_dropout`: the dropout of each progressive-learning stage (``ProgressiveLearning``).
+    public let progressDropout: [Double]?
     /// Whether each process evaluates its own part of `DataLoader.Eval` (results are combined).
     public let shardedEvaluation: Bool
 
@@ -89,8 +91,10 @@ public final class Engine {
         let (syncRequested, syncSpec) = try SyncBatchNorm.read(tunedSpec)
         let softmaxSpec: ComponentSpec
         (inferAddSoftmax, softmaxSpec) = try InferSoftmax.read(syncSpec)
-        let (archPretrained, archSpec) = try ArchPretrained.read(softmaxSpec,
-                                                                 card: registries.arch.card(named: softmaxSpec.name))
+        let dropoutSpec: ComponentSpec
+        (progressDropout, dropoutSpec) = try ProgressiveLearning.readDropout(softmaxSpec)
+        let (archPretrained, archSpec) = try ArchPretrained.read(dropoutSpec,
+                                                                 card: registries.arch.card(named: dropoutSpec.name))
         runDir = (config.global.outputDir as NSString).appendingPathComponent(archSpec.name)
         outputDir = mode == .train ? runDir : (runDir as NSString).appendingPathComponent(mode.rawValue)
         seed = UInt64(truncatingIfNeeded: config.global.seed ?? 0)

@@ -36,7 +36,7 @@ final class KeyAuditTests: XCTestCase {
             "eval_mode": .refused(override: "Global.eval_mode=retrieval"), "seed": .effect(property: "seed"),
             "class_num": .notice(override: "Global.class_num=10"), "update_freq": .effect(property: "updateFreq"),
             "iter_per_epoch": .effect(property: "iterPerEpoch"),
-            "train_mode": .refused(override: "Global.train_mode=progressive"),
+            "train_mode": .effect(property: "trainMode"),
             "num_threads": .effect(property: "numThreads"), "skip_bad_images": .effect(property: "skipBadImages"),
             "max_image_pixels": .effect(property: "maxImagePixels"),
             "collective_timeout": .effect(property: "collectiveTimeout"),

@@ -15,7 +15,7 @@ enum Fixtures {
     static let all = [
         "MobileNetV3_large_x1_0.yaml", "DeiT_tiny_patch16_224.yaml", "R50_vd_distill_MV3_large_x1_0_CIFAR100.yaml",
         "ResNet50_vd.yaml", "PPLCNet_x2_5_dml.yaml", "MobileNetV1_multilabel.yaml",
-        "person_attribute_MobileNetV3_small_x0_35.yaml", "person_attribute_PPLCNet_x1_0.yaml",
+        "person_attribute_MobileNetV3_small_x0_35.yaml", "person_attribute_PPLCNet_x1_0.yaml", "EfficientNetV2_S.yaml",
     ]
 
     /// The shared PaddleClas configs, when this machine has them.

@@ -31,7 +31,7 @@ final class AugmentOpTests: XCTestCase {
 
     func testDeterministicUnderASeedAndVaryingAcrossSeeds() throws {
         let ops: [any ImageOp] = [
-            try AutoAugment(), try RandAugment(), try TimmAutoAugment(),
+            try AutoAugment(), try RandAugment(), try RandAugmentV2(), try TimmAutoAugment(),
             try TimmAutoAugment(.init(configStr: "augmix-m5-w3")), try TimmAutoAugment(.init(configStr: "original-mstd0.5")),
             try TimmAutoAugment(.init(configStr: "v0", interpolation: "random")),
             try TimmAutoAugment(.init(configStr: "augmix-m3-w2-d2-b1")),
@@ -169,6 +169,50 @@ final class AugmentOpTests: XCTestCase {
             }
             XCTAssertTrue(candidates.contains(out), "seed \(seed)")
         }
+    }
+
+    /// PaddleClas's RandAugmentV2 levels: enhance factor 1.8·l + 0.1 (identity at magnitude 5), translation by
+    /// 100·l pixels, cutout of half-side 40·l filled with fillcolor[0]; `progress_magnitude` is read.
+    func testRandAugmentV2Levels() throws {
+        let five = try RandAugmentV2()
+        for op in [RandAugmentV2.Operation.color, .contrast, .sharpness, .brightness] {
+            var r = RandomState(seed: 1)
+            XCTAssertEqual(five.apply(op, texture, rng: &r), texture, "\(op) at magnitude 5 is the identity")
+        }
+        let one = try RandAugmentV2(.init(magnitude: 1, progressMagnitude: [1, 2]))
+        var r = RandomState(seed: 3)
+        let shifted = one.apply(.translateX, texture, rng: &r)
+        let (w, h) = (texture.width, texture.height)
+        /// Whether `out` is `texture` moved left (dx 10) or right (dx -10) by 10 pixels where both are defined.
+        func isShifted(_ out: Image, by dx: Int) -> Bool {
+            for y in 0..<h {
+                for x in max(0, -dx)..<min(w, w - dx) {
+                    for c in 0..<3 where out.pixels[(y * w + x) * 3 + c] != texture.pixels[(y * w + x + dx) * 3 + c] {
+                        return false
+                    }
+                }
+            }
+            return true
+        }
+        XCTAssertTrue(isShifted(shifted, by: 10) || isShifted(shifted, by: -10), "translateX by 10 px at magnitude 1")
+        r = RandomState(seed: 5)
+        let cut = one.apply(.cutout, texture, rng: &r)
+        var changed = 0, filled = 0
+        for i in 0..<w * h {
+            var differs = false, gray = true
+            for c in 0..<3 {
+                if cut.pixels[i * 3 + c] != texture.pixels[i * 3 + c] { differs = true }
+                if cut.pixels[i * 3 + c] != 128 { gray = false }
+            }
+            if differs { changed += 1 }
+            if differs && gray { filled += 1 }
+        }
+        XCTAssertGreaterThan(changed, 0)
+        XCTAssertLessThanOrEqual(changed, 8 * 8, "cutout of half-side 4")
+        XCTAssertEqual(filled, changed, "cutout fills with fillcolor[0]")
+        let decoded = try decode(RandAugmentV2.Options.self, #"{"num_layers": 1, "progress_magnitude": [5, 10]}"#)
+        XCTAssertEqual(decoded.progressMagnitude, [5, 10])
+        XCTAssertThrowsError(try RandAugmentV2(.init(progressMagnitude: [5, -1])))
     }
 
     func testAugMixStaysBetweenItsInputs() throws {

@@ -25,7 +25,7 @@ final class OpOptionsTests: XCTestCase {
             "HideAndSeek", "PCALighting", "RandomRot90", "BlurImage",
         ])
         XCTAssertEqual(Set(RandCropImage.optionKeys),
-                       ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend"])
+                       ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend", "progress_size"])
         XCTAssertEqual(Set(NormalizeImage.optionKeys), ["scale", "mean", "std", "order", "output_fp16", "channel_num"])
         XCTAssertEqual(Set(DecodeImage.optionKeys), ["to_np", "to_rgb", "channel_first", "backend", "max_pixels"])
         XCTAssertEqual(Set(ResizeImage.optionKeys), ["size", "resize_short", "interpolation", "backend", "return_numpy"])

@@ -41,7 +41,8 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
     public var updateFreq: Int
     /// Fixed iterations per epoch (≥ 1), or nil for the dataset size.
     public var iterPerEpoch: Int?
-    /// Alternative training loop, or nil for standard training. PaddleClas's (`progressive`, `fixmatch`,
+    /// Alternative training loop, or nil for standard training: `progressive` (PaddleClas's progressive learning:
+    /// image size, RandAugment magnitude and dropout grow by stage); PaddleClas's others (`fixmatch`,
     /// `fixmatch_ccssl`, `metabin`) are refused with the reason (``unsupportedTrainModes``).
     public var trainMode: String?
     /// SwiftClas: worker threads (≥ 1), or nil for all cores.
@@ -103,7 +104,6 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
 
     /// PaddleClas's `Global.train_mode` values, each with why SwiftClas refuses it.
     public static let unsupportedTrainModes: [String: String] = [
-        "progressive": "progressive learning is not implemented; remove the key to train at RandCropImage.size",
         "fixmatch": "semi-supervised training is not supported",
         "fixmatch_ccssl": "semi-supervised training is not supported",
         "metabin": "MetaBIN domain generalisation is not supported",
@@ -161,10 +161,11 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
             evalMode == .classification, CodingKeys.evalMode,
             "'\(evalMode.rawValue)' is not supported: SwiftClas evaluates classifiers only (image retrieval and "
                 + "face recognition are out of scope); remove the key or set it to classification")
-        if let mode = trainMode {
+        if let mode = trainMode, mode != "progressive" {
             let reason =
                 Self.unsupportedTrainModes[mode]
-                ?? "unknown mode; PaddleClas's are " + Self.unsupportedTrainModes.keys.sorted().joined(separator: ", ")
+                ?? "unknown mode; SwiftClas has progressive (PaddleClas's others are "
+                + Self.unsupportedTrainModes.keys.sorted().joined(separator: ", ") + ")"
             try decoder.configCheck(
                 false, CodingKeys.trainMode, "'\(mode)' is not supported: \(reason). Without the key, training is standard")
         }

@@ -1,8 +1,8 @@
 import ClasTensor
 
-/// `CropImageAtRatio`: the centred square of side `int(size / (size + pad) * min(H, W))` (top-left
-/// `((H - s) // 2, (W - s) // 2)`), resized to `size` x `size` like `cv2.resize` with `interpolation` (bilinear).
-/// The evaluation crop of EfficientNetV2's configs (`size: 384, pad: 32`).
+/// `CropImageAtRatio`: PaddleClas's evaluation crop for EfficientNetV2: the centred square of side
+/// `int(size / (size + pad) · min(W, H))` at `((W - s) // 2, (H - s) // 2)`, resized to `size × size` (OpenCV's
+/// resize, as PaddlePaddle's functional resize on arrays). Options: `size`, `pad`, `interpolation` (bilinear).
 public struct CropImageAtRatio: ConfigurableImageOp, PixelOp {
     public static let name = "CropImageAtRatio"
 
@@ -10,8 +10,10 @@ public struct CropImageAtRatio: ConfigurableImageOp, PixelOp {
         public var size: Int
         public var pad: Int
         public var interpolation: String?
+
         enum CodingKeys: String, CodingKey, CaseIterable { case size, pad, interpolation }
         public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
+
         public init(size: Int, pad: Int, interpolation: String? = nil) {
             (self.size, self.pad, self.interpolation) = (size, pad, interpolation)
         }
@@ -33,6 +35,7 @@ public struct CropImageAtRatio: ConfigurableImageOp, PixelOp {
         let side = Int(ratio * Double(min(image.width, image.height)))
         guard side > 0 else { throw PixelOpFailure("the image (\(image.sizeDescription)) is too small to crop") }
         let rect = (x: (image.width - side) / 2, y: (image.height - side) / 2, w: side, h: side)
-        return Resampler.resize(image, rect: rect, width: size, height: size, mode: interpolation.resolved(&rng))
+        return Resampler.resize(image, rect: rect, width: size, height: size, mode: interpolation.resolved(&rng),
+                                backend: .cv2)
     }
 }

@@ -7,7 +7,8 @@ import Foundation
 /// uniform in `[min(scale0, b), min(scale1, b)]` with `b = min((W/H)/r, (H/W)*r)` (so the crop always fits);
 /// `w = int(sqrt(A*r))`, `h = int(sqrt(A/r))`; left `randint(0, W-w)`, top `randint(0, H-h)`. No retries (unlike
 /// torchvision). Deviation: `w` and `h` are clamped to at least 1 pixel (tiny images would give an empty crop).
-/// The resize follows `backend` (cv2 or pil, as in `ResizeImage`); `progress_size` is ignored with a notice.
+/// The resize follows `backend` (cv2 or pil, as in `ResizeImage`). `progress_size` lists the output size of each
+/// stage of `Global.train_mode: progressive` (the engine sets `size` from it per stage).
 public struct RandCropImage: ConfigurableImageOp, PixelOp {
     public static let name = "RandCropImage"
 
@@ -18,15 +19,14 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
         public var interpolation: String?
         public var useLogAspect = false
         public var backend = "cv2"
+        /// The size of each progressive-learning stage.
+        public var progressSize: [SizeOption]?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case size, scale, ratio, interpolation, useLogAspect = "use_log_aspect", backend
+            case progressSize = "progress_size"
         }
         public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
-        public static var ignoredKeys: [String: String] {
-            ["progress_size": "it is for Global.train_mode: progressive, which SwiftClas does not implement; "
-                + "crops are resized to size"]
-        }
 
         public init(size: SizeOption, scale: [Double]? = nil, ratio: [Double]? = nil, interpolation: String? = nil,
                     useLogAspect: Bool = false, backend: String = "cv2") {
@@ -46,6 +46,7 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
             interpolation = try c.decodeIfPresent(String.self, forKey: .interpolation)
             useLogAspect = try c.decodeIfPresent(Bool.self, forKey: .useLogAspect) ?? false
             backend = try c.decodeIfPresent(String.self, forKey: .backend) ?? "cv2"
+            progressSize = try c.decodeIfPresent([SizeOption].self, forKey: .progressSize)
         }
     }
 
@@ -60,6 +61,7 @@ public struct RandCropImage: ConfigurableImageOp, PixelOp {
 
     public init(_ options: Options) throws {
         try options.size.validate(Self.name)
+        for s in options.progressSize ?? [] { try s.validate(Self.name) }
         (width, height) = (options.size.width, options.size.height)
         let s = options.scale ?? [0.08, 1.0]
         try OptionsError.require(s.count == 2 && s[0] > 0 && s[0] <= s[1], Self.name,

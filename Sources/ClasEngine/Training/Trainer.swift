@@ -22,6 +22,11 @@ public final class Trainer {
     public let ema: ModelEMA?
     /// Forward, losses, backward, clipping and the optimizer step.
     public let step: TrainStep
+    /// The stages of `Global.train_mode: progressive`, nil for standard training.
+    let progressive: ProgressiveLearning?
+    /// The training data of the current progressive stage (the engine's for standard training).
+    public private(set) var trainData: BatchStream
+    private var trainDataStage: Int?
     let metrics: [Metric]
     let evaluator: Evaluator?
     let itersPerEpoch: Int
@@ -53,6 +58,10 @@ public final class Trainer {
         let losses = try WeightedLoss.build(engine.config.loss?.train ?? [], registry: r.loss, context: ctx, decoder: d)
         metrics = try Metrics.build(engine.config.metric?.train ?? [], r, ctx, d)
         updateFreq = engine.config.global.updateFreq
+        self.trainData = trainData
+        progressive = try ProgressiveLearning(config: engine.config, dropout: engine.progressDropout, decoder: d) {
+            engine.logger.warning($0)
+        }
         let iters = engine.config.global.iterPerEpoch ?? trainData.batchesPerEpoch
         itersPerEpoch = max(updateFreq, iters / updateFreq * updateFreq)
         guard trainData.batchesPerEpoch > 0 else {
@@ -170,6 +179,7 @@ public final class Trainer {
             if let e = engine.fineTuning.freezeBackboneEpochs, epoch == e + 1 {
                 logger.info("Arch.freeze_backbone_epochs: the backbone trains from epoch \(epoch)")
             }
+            try enterStage(epoch: epoch)
             try trainEpoch(epoch)
             distributed?.reconcile()
             var record: [String: Double] = ["epoch": Double(epoch)]
@@ -223,9 +233,25 @@ public final class Trainer {
         pendingObserverState = [:]
     }
 
+    /// Progressive learning: logs the epoch's stage and, entering a stage, rebuilds the training data and sets the
+    /// dropout.
+    private func enterStage(epoch: Int) throws {
+        guard let progressive else { return }
+        let s = progressive.stage(ofEpoch: epoch)
+        logger.info(progressive.describe(s))
+        guard s != trainDataStage else { return }
+        let overrides = progressive.stages[s].overrides
+        if !overrides.isEmpty {
+            logger.info("[Progressive] stage \(s + 1) trains with " + overrides.map { "-o \($0)" }.joined(separator: " "))
+            trainData = try engine.trainStream(for: engine.config.overriding(overrides))
+        }
+        progressive.applyDropout(s, to: model)
+        trainDataStage = s
+    }
+
     /// One epoch of training (from `resumeIteration` when resuming mid-epoch).
     private func trainEpoch(_ epoch: Int) throws {
-        guard let data = engine.trainData else { return }
+        let data = trainData
         model.train()
         for m in metrics { m.reset() }
         var meters: [String: AverageMeter] = [:], order: [String] = []

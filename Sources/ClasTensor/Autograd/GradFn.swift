@@ -1,13 +1,40 @@
-/// The backward rule of one operation: its inputs and how to turn the output's gradient into theirs.
+/// The backward rule of one operation: where its inputs' gradients go and how to compute them from the output's.
+///
+/// The rule refers to the rules that produced its inputs (and to leaf tensors), never to intermediate tensors:
+/// like PyTorch's graph, it keeps alive only what its closure captured (the storages its backward reads), so an
+/// intermediate result that no backward needs (a branch output that is only summed, a partial sum) is freed as soon
+/// as the forward code drops it.
 final class GradFn {
+    /// Where an input's gradient goes: the rule that produced it, or the leaf tensor (a parameter) itself.
+    enum Edge {
+        case rule(GradFn)
+        case leaf(Tensor)
+
+        var id: ObjectIdentifier {
+            switch self {
+            case .rule(let fn): return ObjectIdentifier(fn)
+            case .leaf(let t): return ObjectIdentifier(t)
+            }
+        }
+    }
+
     let name: StaticString
-    let inputs: [Tensor]
+    /// One edge per input; nil for inputs that need no gradient.
+    var edges: [Edge?]
+    /// The inputs' shapes (each gradient is checked against its input's).
+    let inputShapes: [[Int]]
     /// Returns one gradient per input (nil where an input needs none). Must not modify `grad` in place.
     var backward: ((Tensor) -> [Tensor?])?
+    /// The tensor this rule produced while it is alive (for `retainsGrad`, and to detach it after the pass).
+    weak var output: Tensor?
 
     init(name: StaticString, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
         self.name = name
-        self.inputs = inputs
+        edges = inputs.map { t -> Edge? in
+            guard t.requiresGrad else { return nil }
+            return t.gradFn.map { Edge.rule($0) } ?? Edge.leaf(t)
+        }
+        inputShapes = inputs.map(\.shape)
         self.backward = backward
     }
 }
@@ -24,7 +51,9 @@ extension Tensor {
     @inline(__always) func record(_ name: StaticString, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?])
         -> Tensor
     {
-        gradFn = GradFn(name: name, inputs: inputs, backward: backward)
+        let fn = GradFn(name: name, inputs: inputs, backward: backward)
+        fn.output = self
+        gradFn = fn
         requiresGrad = true
         return self
     }
@@ -43,42 +72,49 @@ extension Tensor {
         precondition(requiresGrad, "backward() on a tensor that does not require grad")
         let start = seed ?? Tensor(shape: shape, repeating: 1)
         precondition(start.shape == shape, "backward seed \(start.shape) for tensor \(shape)")
-        let order = topologicalOrder()
-        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
-        for t in order.reversed() {
-            guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
-            if t.gradFn == nil || t.retainsGrad {
+        let root = gradFn.map { GradFn.Edge.rule($0) } ?? GradFn.Edge.leaf(self)
+        let order = Tensor.topologicalOrder(root)
+        var grads: [ObjectIdentifier: Tensor] = [root.id: start]
+        for node in order.reversed() {
+            guard let g = grads.removeValue(forKey: node.id) else { continue }
+            switch node {
+            case .leaf(let t):
+                guard t.requiresGrad else { continue }
                 t.grad = t.grad.map { $0.adding(g) } ?? g
-                if t.gradFn == nil { onLeafGradient?(t) }
+                onLeafGradient?(t)
+            case .rule(let fn):
+                if let out = fn.output, out.retainsGrad { out.grad = out.grad.map { $0.adding(g) } ?? g }
+                guard let rule = fn.backward else { continue }
+                let inputGrads = GradMode.withoutGrad { Profiler.measure("\(fn.name) backward") { rule(g) } }
+                for (i, ig) in inputGrads.enumerated() {
+                    guard let ig, let edge = fn.edges[i] else { continue }
+                    precondition(ig.shape == fn.inputShapes[i],
+                                 "\(fn.name) backward gave \(ig.shape) for input \(fn.inputShapes[i])")
+                    grads[edge.id] = grads[edge.id].map { $0.adding(ig) } ?? ig
+                }
+                if !retainGraph {
+                    fn.backward = nil
+                    fn.edges = []
+                    if let out = fn.output, out.gradFn === fn { out.gradFn = nil }
+                }
             }
-            guard let fn = t.gradFn, let rule = fn.backward else { continue }
-            let inputGrads = GradMode.withoutGrad { Profiler.measure("\(fn.name) backward") { rule(g) } }
-            for (input, ig) in zip(fn.inputs, inputGrads) {
-                guard let ig, input.requiresGrad else { continue }
-                precondition(ig.shape == input.shape, "\(fn.name) backward gave \(ig.shape) for input \(input.shape)")
-                let key = ObjectIdentifier(input)
-                grads[key] = grads[key].map { $0.adding(ig) } ?? ig
-            }
-            if !retainGraph { t.gradFn = nil }
         }
     }
 
-    /// Tensors reachable through recorded operations, each after all its inputs.
-    private func topologicalOrder() -> [Tensor] {
-        var order: [Tensor] = []
+    /// The rules and leaves reachable from `root`, each after all its inputs.
+    private static func topologicalOrder(_ root: GradFn.Edge) -> [GradFn.Edge] {
+        var order: [GradFn.Edge] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(self, false)]
-        while let (t, expanded) = stack.popLast() {
+        var stack: [(GradFn.Edge, Bool)] = [(root, false)]
+        while let (node, expanded) = stack.popLast() {
             if expanded {
-                order.append(t)
+                order.append(node)
                 continue
             }
-            guard visited.insert(ObjectIdentifier(t)).inserted else { continue }
-            stack.append((t, true))
-            if let fn = t.gradFn {
-                for input in fn.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
-                    stack.append((input, false))
-                }
+            guard visited.insert(node.id).inserted else { continue }
+            stack.append((node, true))
+            if case .rule(let fn) = node {
+                for case let input? in fn.edges where !visited.contains(input.id) { stack.append((input, false)) }
             }
         }
         return order
