@@ -77,7 +77,12 @@ CASES = [f'mobilenetv3_{s}_{w}' for s in ('large', 'small') for w in ('035', '05
     [f'lcnet_{w}' for w in ('025', '035', '050', '075', '100', '150', '200', '250')] + \
     ['lcnetv2_small'] + \
     [f'mobilenetv1_{w}' for w in ('025', '050', '075', '100')] + \
-    [f'mobilenetv2_{w}' for w in ('025', '050', '075', '100', '150', '200')]
+    [f'mobilenetv2_{w}' for w in ('025', '050', '075', '100', '150', '200')] + \
+    [f'shufflenet_v2_{w}' for w in ('x0_25', 'x0_33', 'x0_5', 'x1_0', 'x1_5', 'x2_0', 'swish')]
+# PaddleClas's ShuffleNetV2 widths (timm has no ShuffleNet; torchvision's class, whose names SwiftClas uses).
+SHUFFLENET = {'x0_25': [24, 24, 48, 96, 512], 'x0_33': [24, 32, 64, 128, 512], 'x0_5': [24, 48, 96, 192, 1024],
+              'x1_0': [24, 116, 232, 464, 1024], 'x1_5': [24, 176, 352, 704, 1024], 'x2_0': [24, 244, 488, 976, 2048],
+              'swish': [24, 116, 232, 464, 1024]}
 # Models whose fixtures also hold the fused (re-parameterized) model's logits.
 FUSED = ('mobileone', 'lcnetv2')
 
@@ -187,6 +192,16 @@ def create(arch, num_classes=CLASSES):
     its own generator at that multiplier; PaddleClas's ResNet200_vd (depths 3, 12, 48, 3) from timm's ResNet."""
     if arch in timm.list_models():
         return timm.create_model(arch, num_classes=num_classes)
+    if arch.startswith('shufflenet_v2_'):
+        import torchvision
+        width = arch[len('shufflenet_v2_'):]
+        m = torchvision.models.ShuffleNetV2([4, 8, 4], SHUFFLENET[width], num_classes=num_classes)
+        if width == 'swish':  # PaddleClas's ShuffleNetV2_swish: swish wherever the others have ReLU
+            for mod in list(m.modules()):
+                for k, child in mod.named_children():
+                    if isinstance(child, torch.nn.ReLU):
+                        setattr(mod, k, torch.nn.SiLU())
+        return m
     if arch == 'ResNet200_vd':
         from timm.models.resnet import ResNet, Bottleneck
         return ResNet(block=Bottleneck, layers=[3, 12, 48, 3], stem_width=32, stem_type='deep', avg_down=True,
@@ -296,7 +311,7 @@ def print_counts():
             ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d']:
         rows.append((n, lambda n=n: timm.create_model(n)))
     for n in ['resnet101', 'resnet101d', 'resnet152', 'resnet152d', 'ResNet200_vd', 'lcnetv2_base', 'lcnetv2_large'] + \
-            [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2'))]:
+            [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2', 'shufflenet'))]:
         rows.append((n, lambda n=n: create(n, num_classes=1000)))
     for name, make in rows:
         m = make()

@@ -45,6 +45,7 @@ public struct ModelRegistry {
         PPLCNet.register(into: &r)
         PPLCNetV2.register(into: &r)
         MobileNet.register(into: &r)
+        ShuffleNetV2.register(into: &r)
         return r
     }
 

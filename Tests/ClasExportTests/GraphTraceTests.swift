@@ -51,7 +51,7 @@ final class RawKernelModel: Module {
 
 final class GraphTraceTests: XCTestCase {
     static let families = ["MobileNetV3_large_x1_0", "MobileNetV3_small_x1_0", "EfficientNetB0", "MobileOne_S0", "ResNet18",
-                           "PPLCNet_x0_5", "PPLCNetV2_small", "MobileNetV1_x0_25", "MobileNetV2_x0_5"]
+                           "PPLCNet_x0_5", "PPLCNetV2_small", "MobileNetV1_x0_25", "MobileNetV2_x0_5", "ShuffleNetV2_x0_25"]
 
     /// The traced graph replays the model bit for bit; the exported form (batch norms folded) agrees to rounding,
     /// has no batch norm left and runs at another batch size.
@@ -100,7 +100,8 @@ final class GraphTraceTests: XCTestCase {
 
     func testONNXUsesStandardOperatorsWithDynamicBatch() throws {
         let allowed: Set<String> = ["Conv", "Gemm", "HardSwish", "HardSigmoid", "Sigmoid", "Mul", "Add", "GlobalAveragePool",
-                                    "Relu", "Clip", "Flatten", "Reshape", "MaxPool", "Softmax"]
+                                    "Relu", "Clip", "Flatten", "Reshape", "MaxPool", "Softmax",
+                                    "Concat", "Transpose", "Slice"]  // ShuffleNetV2's channel split and shuffle
         for name in GraphTraceTests.families {
             let onnx = try OnnxExporter.export(try preparedModel(name), height: 64, width: 64)
             XCTAssertEqual(onnx.opsetImport.first?.version, 17)

@@ -15,7 +15,8 @@ final class ModelZooTests: XCTestCase {
     }
 
     /// timm 1.0.31, keyed by timm name. Widths timm does not register are its generator at that width
-    /// (`_gen_mobilenet_v3`, `_gen_lcnet`, `_gen_mobilenet_v1/v2`); ResNet200_vd is timm's ResNet at PaddleClas's depths.
+    /// (`_gen_mobilenet_v3`, `_gen_lcnet`, `_gen_mobilenet_v1/v2`); ResNet200_vd is timm's ResNet at PaddleClas's depths;
+    /// ShuffleNetV2 is torchvision's class at PaddleClas's widths (`shufflenet_v2_*`).
     static let timm: [String: Reference] = [
         "mobilenetv3_large_035": Reference(params: 2_132_216, macs64: 5_338_304, macsNative: 43_887_824),
         "mobilenetv3_large_050": Reference(params: 2_689_904, macs64: 8_109_248, macsNative: 73_663_088),
@@ -72,6 +73,13 @@ final class ModelZooTests: XCTestCase {
         "mobilenetv2_100": Reference(params: 3_504_872, macs64: 25_728_512, macsNative: 300_774_272),
         "mobilenetv2_150": Reference(params: 6_858_152, macs64: 56_688_384, macsNative: 672_832_704),
         "mobilenetv2_200": Reference(params: 11_258_088, macs64: 95_202_304, macsNative: 1_137_428_224),
+        "shufflenet_v2_x0_25": Reference(params: 603_688, macs64: 1_904_960, macsNative: 17_575_760),
+        "shufflenet_v2_x0_33": Reference(params: 647_272, macs64: 2_303_232, macsNative: 22_454_592),
+        "shufflenet_v2_x0_5": Reference(params: 1_366_792, macs64: 4_244_608, macsNative: 40_476_448),
+        "shufflenet_v2_x1_0": Reference(params: 2_278_604, macs64: 12_769_632, macsNative: 144_907_992),
+        "shufflenet_v2_x1_5": Reference(params: 3_503_624, macs64: 25_084_032, macsNative: 295_759_392),
+        "shufflenet_v2_x2_0": Reference(params: 7_393_996, macs64: 49_493_344, macsNative: 583_253_464),
+        "shufflenet_v2_swish": Reference(params: 2_278_604, macs64: 12_769_632, macsNative: 144_907_992),
     ]
 
     /// The reference row of a card: by its timm alias, else by its name (PaddleClas-only variants built with timm's
@@ -101,6 +109,7 @@ final class ModelZooTests: XCTestCase {
     func testPPLCNetV2Entries() throws { try checkFamily("PPLCNetV2") }
     func testMobileNetV1Entries() throws { try checkFamily("MobileNetV1") }
     func testMobileNetV2Entries() throws { try checkFamily("MobileNetV2") }
+    func testShuffleNetV2Entries() throws { try checkFamily("ShuffleNetV2") }
 
     func checkFamily(_ family: String) throws {
         let entries = ModelRegistry.builtins().cards.filter { $0.family == family }

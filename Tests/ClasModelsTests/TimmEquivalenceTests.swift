@@ -4,7 +4,7 @@ import ClasTensor
 import Foundation
 import XCTest
 
-/// Every registered architecture against timm 1.0 (fixtures from scripts/timm_fixtures.py): the same state-dict names,
+/// Every registered architecture against timm 1.0 (ShuffleNetV2, which timm lacks, against torchvision) (fixtures from scripts/timm_fixtures.py): the same state-dict names,
 /// loaded through ``TimmImport``, and the same eval-mode logits for a batch of four photographs at 72×56, within 1e-4
 /// of each image's largest logit (before or after the classifier's bias, whichever is larger). The weights are scaled as timm initialises them and the BatchNorm statistics come from real
 /// images, so the four images' logits are far apart: a padding offset, an H/W transpose or two images swapped in the
@@ -146,4 +146,11 @@ final class TimmEquivalenceTests: XCTestCase {
     func testMobileNetV2100() throws { try check("mobilenetv2_100") }
     func testMobileNetV2150() throws { try check("mobilenetv2_150") }
     func testMobileNetV2200() throws { try check("mobilenetv2_200") }
+    func testShuffleNetV2X025() throws { try check("shufflenet_v2_x0_25") }
+    func testShuffleNetV2X033() throws { try check("shufflenet_v2_x0_33") }
+    func testShuffleNetV2X05() throws { try check("shufflenet_v2_x0_5") }
+    func testShuffleNetV2X10() throws { try check("shufflenet_v2_x1_0") }
+    func testShuffleNetV2X15() throws { try check("shufflenet_v2_x1_5") }
+    func testShuffleNetV2X20() throws { try check("shufflenet_v2_x2_0") }
+    func testShuffleNetV2Swish() throws { try check("shufflenet_v2_swish") }
 }
