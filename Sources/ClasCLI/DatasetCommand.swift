@@ -9,6 +9,11 @@ struct DatasetCommand: ParsableCommand {
             fashion-mnist: converts Debian's dataset-fashion-mnist IDX files into PNG class folders
             (images/train/<class>/, images/test/<class>/), PaddleClas list files (train_list.txt, test_list.txt),
             label_list.txt, and a few test images in samples/ to try `tools infer` on.
+            --classes keeps some classes, relabelled 0, 1, … in the order given (label_list.txt names them);
+            --train-per-class keeps the first N training images of each kept class (the test split keeps all of
+            the kept classes' images). For transfer experiments:
+              tools dataset fashion-mnist --out dataset/fmnist-0-4 --classes 0-4
+              tools dataset fashion-mnist --out dataset/fmnist-5-9-500 --classes 5-9 --train-per-class 100
             Example: tools dataset fashion-mnist --out dataset/fashion-mnist
             """)
 
@@ -20,14 +25,21 @@ struct DatasetCommand: ParsableCommand {
     var out = "dataset/fashion-mnist"
     @Option(help: "Keep only the first N images of each split (for quick trials).")
     var limit: Int?
+    @Option(help: "Keep only these labels (0-9), relabelled in the order given: e.g. 0-4 or 5,7,9.")
+    var classes: String?
+    @Option(help: "Keep only the first N training images of each kept class.")
+    var trainPerClass: Int?
 
     func validate() throws {
         guard name == "fashion-mnist" else { throw ValidationError("unknown dataset '\(name)'; available: fashion-mnist") }
+        if let n = trainPerClass, n < 1 { throw ValidationError("--train-per-class must be at least 1, got \(n)") }
     }
 
     func run() throws {
         try reportingErrors {
-            let summary = try FashionMNIST.convert(from: source, to: out, limit: limit)
+            let subset = FashionMNIST.Subset(classes: try classes.map(FashionMNIST.Subset.parseClasses),
+                                             trainPerClass: trainPerClass)
+            let summary = try FashionMNIST.convert(from: source, to: out, limit: limit, subset: subset)
             let samples = (out as NSString).appendingPathComponent("samples")
             if !FileManager.default.fileExists(atPath: samples) {
                 try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)
