@@ -40,7 +40,10 @@ for seed in $SEEDS; do
     run() {  # name, extra -o arguments...
         local name=$1; shift
         local dir=$OUT/$name/seed$seed
-        "$TOOLS" train -c "$FT" -o Global.output_dir="$dir" -o Global.seed="$seed" --overwrite "$@" >/dev/null
+        # a finished run is reused (rerunning the script after an interruption continues where it stopped)
+        if ! grep -q "Training finished" "$dir/$ARCH/train.log" 2>/dev/null; then
+            "$TOOLS" train -c "$FT" -o Global.output_dir="$dir" -o Global.seed="$seed" --overwrite "$@" >/dev/null
+        fi
         results[$name,$seed]=$(top1 "$dir/$ARCH")
         echo "seed $seed $name: ${results[$name,$seed]} %"
     }

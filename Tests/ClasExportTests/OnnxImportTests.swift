@@ -170,7 +170,7 @@ final class OnnxImportTests: XCTestCase {
         weight.dataType = 1
         weight.dims = [2, 3, 1, 1]
         weight.rawData = Data(count: 20)
-        refuse(tinyModel { $0.graph.initializer = [weight] }, ["tensor 'w' has 5 float32 values for shape [2, 3, 1, 1]"])
+        refuse(tinyModel { $0.graph.initializer = [weight] }, ["tensor 'w' has 20 bytes for 6 float32 values (shape [2, 3, 1, 1])"])
         weight.dims = [1 << 40, 1 << 40]
         refuse(tinyModel { $0.graph.initializer = [weight] }, ["tensor 'w'", "too large"])
         weight.dims = [2]

@@ -25,14 +25,9 @@ final class MistakesGrid {
 
     /// Keeps the batch's wrong top-1 predictions that rank among the `limit` most confident so far.
     func add(paths: [String], logits: Tensor, labels: [Int]) {
-        let probs = GradMode.withoutGrad { logits.softmax() }
-        let classes = probs.shape[1]
-        for (row, path) in paths.enumerated() where row < labels.count {
-            let p = UnsafeBufferPointer(start: probs.data + row * classes, count: classes)
-            var best = 0
-            for k in 1..<classes where p[k] > p[best] { best = k }
-            guard best != labels[row] else { continue }
-            mistakes.append(Mistake(path: path, label: labels[row], prediction: best, score: p[best]))
+        for (row, (path, top)) in zip(paths, PredictionsCSV.top1(logits)).enumerated() where row < labels.count {
+            guard top.predicted != labels[row] else { continue }
+            mistakes.append(Mistake(path: path, label: labels[row], prediction: top.predicted, score: top.score))
         }
         // Most confident first; ties in file order, so the grid is deterministic.
         mistakes.sort { $0.score != $1.score ? $0.score > $1.score : $0.path < $1.path }

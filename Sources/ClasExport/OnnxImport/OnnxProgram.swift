@@ -201,34 +201,25 @@ public struct OnnxProgram {
         func check(_ n: Int, _ unit: String) throws {
             guard n == count else { throw OnnxImportError("\(what) has \(n) \(unit) for shape \(shape)") }
         }
+        /// The raw bytes as `count` little-endian values.
+        func littleEndian<T: FixedWidthInteger>(_ raw: Data, _ type: T.Type, _ unit: String) throws -> [T] {
+            let size = MemoryLayout<T>.size
+            guard raw.count == size * count else {
+                throw OnnxImportError("\(what) has \(raw.count) bytes for \(count) \(unit) values (shape \(shape))")
+            }
+            return raw.withUnsafeBytes { b in (0..<count).map { T(littleEndian: b.loadUnaligned(fromByteOffset: size * $0, as: T.self)) } }
+        }
         switch Onnx_TensorProto.DataType(rawValue: Int(t.dataType)) {
         case .float?:
-            let values: [Float]
-            if let raw {
-                try check(raw.count / 4, "float32 values")
-                guard raw.count % 4 == 0 else { throw OnnxImportError("\(what): raw data is not whole float32 values") }
-                values = raw.withUnsafeBytes { buffer in (0..<count).map { Float(bitPattern: UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
-            } else {
-                try check(t.floatData.count, "float32 values")
-                values = t.floatData
-            }
-            return .float(Tensor(shape: shape, values: values))
+            if let raw { return .float(Tensor(shape: shape, values: try littleEndian(raw, UInt32.self, "float32").map(Float.init(bitPattern:)))) }
+            try check(t.floatData.count, "float32 values")
+            return .float(Tensor(shape: shape, values: t.floatData))
         case .int64?:
-            if let raw {
-                guard raw.count == 8 * count else { throw OnnxImportError("\(what) has \(raw.count) bytes for \(count) int64 values") }
-                return .integers(shape: shape, values: raw.withUnsafeBytes { buffer in
-                    (0..<count).map { Int(truncatingIfNeeded: Int64(littleEndian: buffer.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
-                })
-            }
+            if let raw { return .integers(shape: shape, values: try littleEndian(raw, Int64.self, "int64").map { Int(truncatingIfNeeded: $0) }) }
             try check(t.int64Data.count, "int64 values")
             return .integers(shape: shape, values: t.int64Data.map { Int(truncatingIfNeeded: $0) })
         case .int32?:
-            if let raw {
-                guard raw.count == 4 * count else { throw OnnxImportError("\(what) has \(raw.count) bytes for \(count) int32 values") }
-                return .integers(shape: shape, values: raw.withUnsafeBytes { buffer in
-                    (0..<count).map { Int(Int32(littleEndian: buffer.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
-                })
-            }
+            if let raw { return .integers(shape: shape, values: try littleEndian(raw, Int32.self, "int32").map(Int.init)) }
             try check(t.int32Data.count, "int32 values")
             return .integers(shape: shape, values: t.int32Data.map(Int.init))
         case .int8?, .uint8?:
