@@ -43,8 +43,10 @@ public final class OnnxInterpreter {
     /// The output `[N, classes]` for an NHWC image batch `x`.
     public func run(nhwc x: Tensor) throws -> Tensor {
         let s = program.inputShape
-        guard x.rank == 4, x.shape[3] == s[1], x.shape[1] == s[2], x.shape[2] == s[3], s[0] == nil || s[0] == x.shape[0] else {
-            throw OnnxImportError("input '\(program.inputName)' expects [N, C, H, W] = \(s.map { $0.map(String.init) ?? "N" }), "
+        guard x.rank == 4, x.shape[3] == s[1], x.shape[1] == s[2], x.shape[2] == s[3],
+              s[0] == nil || s[0] == x.shape[0] else {
+            let declared = s.map { $0.map(String.init) ?? "N" }
+            throw OnnxImportError("input '\(program.inputName)' expects [N, C, H, W] = \(declared), "
                                   + "got images of NHWC shape \(x.shape) (check the preprocessing's size)")
         }
         return try GradMode.withoutGrad {
@@ -124,7 +126,9 @@ public final class OnnxInterpreter {
         case "Transpose":
             let t = try n.logical(0)
             let perm = try n.ints("perm") ?? Array((0..<t.rank).reversed())
-            guard perm.sorted() == Array(0..<t.rank), t.rank <= 8 else { throw n.error("perm \(perm) for shape \(t.shape)") }
+            guard perm.sorted() == Array(0..<t.rank), t.rank <= 8 else {
+                throw n.error("perm \(perm) for shape \(t.shape)")
+            }
             return .float(t.permuted(perm), nhwc: false)
         case "Concat": return try concat(n)
         case "Slice": return try slice(n)
@@ -183,7 +187,9 @@ public final class OnnxInterpreter {
         guard groups >= 1, cout >= 1, cin % groups == 0, cout % groups == 0, w.shape[1] == cin / groups else {
             throw n.error("input has \(cin) channels, weight \(w.shape), group \(groups)")
         }
-        if let k = try n.ints("kernel_shape"), k != [kh, kw] { throw n.error("kernel_shape \(k) differs from the weight's") }
+        if let k = try n.ints("kernel_shape"), k != [kh, kw] {
+            throw n.error("kernel_shape \(k) differs from the weight's")
+        }
         let geometry = try window(n, x, kernel: (kh, kw), dilations: true)
         var bias: Tensor?
         if n.values.count > 2, n.values[2] != nil {
@@ -246,7 +252,9 @@ public final class OnnxInterpreter {
         var bias: Tensor?
         if n.values.count > 2, n.values[2] != nil {
             let c = try n.logical(2)
-            guard c.count == w.shape[0] || c.count == 1 else { throw n.error("C has shape \(c.shape) for \(w.shape[0]) outputs") }
+            guard c.count == w.shape[0] || c.count == 1 else {
+                throw n.error("C has shape \(c.shape) for \(w.shape[0]) outputs")
+            }
             bias = c.count == w.shape[0] ? c.reshaped([w.shape[0]]) : Tensor(shape: [w.shape[0]], repeating: c.data[0])
         }
         if alpha == 1 && beta == 1 { return .float(Tensor.linear(a, weight: w, bias: bias), nhwc: false) }
@@ -310,7 +318,10 @@ public final class OnnxInterpreter {
         let rank = tensors[0].rank
         var axis = try n.axis(try n.int("axis"), rank: rank)
         if allNHWC { axis = [0, 3, 1, 2][axis] }
-        guard tensors.allSatisfy({ t in t.rank == rank && (0..<rank).allSatisfy { $0 == axis || t.shape[$0] == tensors[0].shape[$0] } }) else {
+        let fits = tensors.allSatisfy { t in
+            t.rank == rank && (0..<rank).allSatisfy { $0 == axis || t.shape[$0] == tensors[0].shape[$0] }
+        }
+        guard fits else {
             throw n.error("cannot concatenate \(tensors.map(\.shape))")
         }
         return .float(Tensor.concat(tensors, axis: axis), nhwc: allNHWC)
@@ -323,7 +334,9 @@ public final class OnnxInterpreter {
         }
         let axes = try (try n.integers(3) ?? Array(0..<starts.count)).map { try n.axis($0, rank: t.rank) }
         if let steps = try n.integers(4), steps.contains(where: { $0 != 1 }) { throw n.error("steps other than 1") }
-        guard axes.count == starts.count, Set(axes).count == axes.count else { throw n.error("axes \(axes) for \(starts.count) starts") }
+        guard axes.count == starts.count, Set(axes).count == axes.count else {
+            throw n.error("axes \(axes) for \(starts.count) starts")
+        }
         var y = t
         for (k, axis) in axes.enumerated() {
             let size = t.shape[axis]
@@ -358,81 +371,5 @@ public final class OnnxInterpreter {
     static func broadcastable(_ a: [Int], _ b: [Int]) -> Bool {
         for (x, y) in zip(a.reversed(), b.reversed()) where x != y && x != 1 && y != 1 { return false }
         return true
-    }
-
-    /// A node's inputs and attributes, with typed, checked access.
-    struct Args {
-        let node: OnnxProgram.Node
-        let values: [Value?]
-
-        func error(_ message: String) -> OnnxImportError { OnnxImportError("\(node.label): \(message)") }
-
-        func value(_ i: Int) throws -> Value {
-            guard i < values.count, let v = values[i] else { throw error("input \(i) is missing") }
-            return v
-        }
-        /// A float input in ONNX order.
-        func logical(_ i: Int) throws -> Tensor {
-            switch try value(i) {
-            case let .float(t, nhwc): return nhwc ? t.permuted([0, 3, 1, 2]) : t
-            case let .integers(shape, values): return Tensor(shape: shape, values: values.map(Float.init))
-            }
-        }
-        /// A rank-4 float input stored NHWC.
-        func nhwc(_ i: Int) throws -> Tensor {
-            guard case let .float(t, stored) = try value(i) else { throw error("input \(i) is not a float tensor") }
-            guard t.rank == 4 else { throw error("input \(i) has shape \(t.shape); expected [N, C, H, W]") }
-            return stored ? t : t.permuted([0, 2, 3, 1])
-        }
-        /// An integer input (shapes, axes), or nil when omitted.
-        func integers(_ i: Int) throws -> [Int]? {
-            guard i < values.count, let v = values[i] else { return nil }
-            guard case let .integers(shape, ints) = v, shape.count <= 1 else { throw error("input \(i) must be a 1-D integer constant") }
-            return ints
-        }
-        /// A one-element float input as a number, or nil when omitted.
-        func scalar(_ i: Int) throws -> Float? {
-            guard i < values.count, values[i] != nil else { return nil }
-            let t = try logical(i)
-            guard t.count == 1 else { throw error("input \(i) must be a single number, got shape \(t.shape)") }
-            return t.data[0]
-        }
-        func unary(_ f: (Tensor) -> Tensor) throws -> Value {
-            guard case let .float(t, nhwc) = try value(0) else { throw error("input 0 is not a float tensor") }
-            return .float(f(t), nhwc: nhwc)
-        }
-        func axis(_ a: Int, rank: Int) throws -> Int {
-            guard a >= -rank && a < rank else { throw error("axis \(a) for rank \(rank)") }
-            return a < 0 ? a + rank : a
-        }
-
-        func int(_ name: String, default d: Int? = nil) throws -> Int {
-            switch node.attributes[name] {
-            case .int(let v)?: return v
-            case nil: if let d { return d }; throw error("needs attribute '\(name)'")
-            default: throw error("attribute '\(name)' must be an integer")
-            }
-        }
-        func ints(_ name: String) throws -> [Int]? {
-            switch node.attributes[name] {
-            case .ints(let v)?: return v
-            case nil: return nil
-            default: throw error("attribute '\(name)' must be a list of integers")
-            }
-        }
-        func float(_ name: String, default d: Float) throws -> Float {
-            switch node.attributes[name] {
-            case .float(let v)?: return v
-            case nil: return d
-            default: throw error("attribute '\(name)' must be a float")
-            }
-        }
-        func string(_ name: String) throws -> String? {
-            switch node.attributes[name] {
-            case .string(let v)?: return v
-            case nil: return nil
-            default: throw error("attribute '\(name)' must be a string")
-            }
-        }
     }
 }

@@ -207,19 +207,28 @@ public struct OnnxProgram {
             guard raw.count == size * count else {
                 throw OnnxImportError("\(what) has \(raw.count) bytes for \(count) \(unit) values (shape \(shape))")
             }
-            return raw.withUnsafeBytes { b in (0..<count).map { T(littleEndian: b.loadUnaligned(fromByteOffset: size * $0, as: T.self)) } }
+            return raw.withUnsafeBytes { b in
+                (0..<count).map { T(littleEndian: b.loadUnaligned(fromByteOffset: size * $0, as: T.self)) }
+            }
         }
         switch Onnx_TensorProto.DataType(rawValue: Int(t.dataType)) {
         case .float?:
-            if let raw { return .float(Tensor(shape: shape, values: try littleEndian(raw, UInt32.self, "float32").map(Float.init(bitPattern:)))) }
+            if let raw {
+                let bits = try littleEndian(raw, UInt32.self, "float32")
+                return .float(Tensor(shape: shape, values: bits.map(Float.init(bitPattern:))))
+            }
             try check(t.floatData.count, "float32 values")
             return .float(Tensor(shape: shape, values: t.floatData))
         case .int64?:
-            if let raw { return .integers(shape: shape, values: try littleEndian(raw, Int64.self, "int64").map { Int(truncatingIfNeeded: $0) }) }
+            if let raw {
+                return .integers(shape: shape, values: try littleEndian(raw, Int64.self, "int64").map { Int(truncatingIfNeeded: $0) })
+            }
             try check(t.int64Data.count, "int64 values")
             return .integers(shape: shape, values: t.int64Data.map { Int(truncatingIfNeeded: $0) })
         case .int32?:
-            if let raw { return .integers(shape: shape, values: try littleEndian(raw, Int32.self, "int32").map(Int.init)) }
+            if let raw {
+                return .integers(shape: shape, values: try littleEndian(raw, Int32.self, "int32").map(Int.init))
+            }
             try check(t.int32Data.count, "int32 values")
             return .integers(shape: shape, values: t.int32Data.map(Int.init))
         case .int8?, .uint8?:
