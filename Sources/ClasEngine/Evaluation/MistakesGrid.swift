@@ -41,9 +41,10 @@ final class MistakesGrid {
                 ?? Image(width: 32, height: 32, channels: 1, pixels: [UInt8](repeating: 128, count: 32 * 32))
             return (image, "\(name(m.label)) as \(name(m.prediction)) \(Int((m.score * 100).rounded()))%")
         }
+        // Small images are enlarged to about 168 px, wide enough for captions such as "Ankle boot as Sneaker 97%".
         return ImageGrid(tiles: tiles, title: title,
-                         subtitle: "the \(mistakes.count) most confident of the wrong top-1 predictions on \(evaluated) "
-                             + "images: true class as predicted class, softmax score").render()
+                         subtitle: "\(mistakes.count) most confident wrong top-1 predictions of \(evaluated) images: "
+                             + "true class as predicted class, softmax score", targetSize: 168).render()
     }
 
     private func name(_ k: Int) -> String { k >= 0 && k < names.count ? names[k] : "class \(k)" }
