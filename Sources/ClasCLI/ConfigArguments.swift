@@ -42,7 +42,7 @@ struct CommandError: Error, CustomStringConvertible {
 
 /// The registries commands build components from; `Tools.main(registries:)` replaces them.
 enum CommandContext {
-    nonisolated(unsafe) static var registries: Registries = Registries.builtins().withQuantizedCheckpoints()
+    nonisolated(unsafe) static var registries: Registries = Registries.builtins().withQuantizedCheckpoints().withOnnxModels()
 }
 
 /// Runs `body`, turning SwiftClas errors into a clear message and a non-zero exit without a stack trace.

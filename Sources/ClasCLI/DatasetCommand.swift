@@ -9,6 +9,11 @@ struct DatasetCommand: ParsableCommand {
             fashion-mnist: converts Debian's dataset-fashion-mnist IDX files into PNG class folders
             (images/train/<class>/, images/test/<class>/), PaddleClas list files (train_list.txt, test_list.txt),
             label_list.txt, and a few test images in samples/ to try `tools infer` on.
+            --classes keeps some classes, relabelled 0, 1, … in the order given (label_list.txt names them);
+            --train-per-class keeps the first N training images of each kept class (the test split keeps all of
+            the kept classes' images). For transfer experiments:
+              tools dataset fashion-mnist --out dataset/fmnist-0-4 --classes 0-4
+              tools dataset fashion-mnist --out dataset/fmnist-5-9-500 --classes 5-9 --train-per-class 100
             Example: tools dataset fashion-mnist --out dataset/fashion-mnist
 
             fashion-mnist-multilabel: 56x56 mosaics of 2x2 random Fashion-MNIST items; the 10 targets say which
@@ -27,6 +32,10 @@ struct DatasetCommand: ParsableCommand {
     var out: String?
     @Option(help: "fashion-mnist: keep only the first N images of each split (for quick trials).")
     var limit: Int?
+    @Option(help: "fashion-mnist: keep only these labels (0-9), relabelled in the order given: e.g. 0-4 or 5,7,9.")
+    var classes: String?
+    @Option(help: "fashion-mnist: keep only the first N training images of each kept class.")
+    var trainPerClass: Int?
     @Option(help: "Derived sets: training images.")
     var trainCount = 20000
     @Option(help: "Derived sets: test images.")
@@ -40,6 +49,7 @@ struct DatasetCommand: ParsableCommand {
         guard Self.names.contains(name) else {
             throw ValidationError("unknown dataset '\(name)'; available: \(Self.names.joined(separator: ", "))")
         }
+        if let n = trainPerClass, n < 1 { throw ValidationError("--train-per-class must be at least 1, got \(n)") }
     }
 
     func run() throws {
@@ -55,7 +65,9 @@ struct DatasetCommand: ParsableCommand {
             return
         }
         try reportingErrors {
-            let summary = try FashionMNIST.convert(from: source, to: out, limit: limit)
+            let subset = FashionMNIST.Subset(classes: try classes.map(FashionMNIST.Subset.parseClasses),
+                                             trainPerClass: trainPerClass)
+            let summary = try FashionMNIST.convert(from: source, to: out, limit: limit, subset: subset)
             let samples = (out as NSString).appendingPathComponent("samples")
             if !FileManager.default.fileExists(atPath: samples) {
                 try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)

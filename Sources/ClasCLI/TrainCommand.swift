@@ -46,7 +46,8 @@ struct EvalCommand: ParsableCommand {
             accuracy, macro precision/recall/F1, per-class figures, confusion
             matrix), per_class.txt, confusion_matrix.png, predictions.csv (one row
             per image: file, label, top-1 prediction and score, correct), eval.log
-            and the resolved config.eval.yaml.
+            and the resolved config.eval.yaml; with --mistakes N also mistakes.png,
+            the N most confident wrong predictions as captioned images.
             Example: tools eval -c CONFIG -o Global.pretrained_model=output/MobileNetV3_small_x1_0/best_model
             """)
 
@@ -54,13 +55,19 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var weights: WeightsArguments
     @Option(help: "Write the per-image predictions CSV here instead of <output folder>/eval/predictions.csv.")
     var predictions: String?
+    @Option(help: "Also write mistakes.png: the N most confident wrong predictions, with true and predicted class.")
+    var mistakes: Int?
+
+    func validate() throws {
+        if let mistakes, mistakes < 1 { throw ValidationError("--mistakes must be at least 1, got \(mistakes)") }
+    }
 
     func run() throws {
         try reportingErrors {
             try Distributed.runOnRankZero(command: "eval") {
                 let engine = try Engine(config: options.load(), mode: .eval, registries: CommandContext.registries)
                 try weights.check(engine, command: "eval")
-                try EvaluationReport(engine: engine, predictionsPath: predictions).run()
+                try EvaluationReport(engine: engine, predictionsPath: predictions, mistakes: mistakes ?? 0).run()
             }
         }
     }

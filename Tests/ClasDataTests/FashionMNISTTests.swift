@@ -66,6 +66,53 @@ final class FashionMNISTTests: XCTestCase {
         XCTAssertEqual(try ImageFolderDataset(root: dest + "/images/test").count, 5, "no stale files from the larger run")
     }
 
+    /// A class subset: only the kept classes, relabelled in the order given, at most N training images per class (the
+    /// first ones in IDX order), every test image of those classes; a different subset reconverts.
+    func testClassSubsetWithTrainingImagesPerClass() throws {
+        try requireSource()
+        let dest = temporaryDirectory() + "/fmnist-subset"
+        let subset = FashionMNIST.Subset(classes: try FashionMNIST.Subset.parseClasses("7,5-6"), trainPerClass: 3)
+        XCTAssertEqual(subset.classes, [7, 5, 6])
+        let summary = try FashionMNIST.convert(from: source, to: dest, limit: 200, subset: subset)
+        let train = try FashionMNIST.read(split: "train", from: source, limit: 200)
+        let test = try FashionMNIST.read(split: "test", from: source, limit: 200)
+        // Expected: the first 3 of each kept class (train), all kept (test), in IDX order, relabelled 7→0, 5→1, 6→2.
+        func expected(_ split: FashionMNIST.Split, cap: Int?) -> [(Int, Int)] {
+            var seen: [Int: Int] = [:], out: [(Int, Int)] = []
+            for (i, l) in split.labels.enumerated() {
+                guard let new = [7, 5, 6].firstIndex(of: Int(l)) else { continue }
+                if let cap, seen[Int(l), default: 0] >= cap { continue }
+                seen[Int(l), default: 0] += 1
+                out.append((i, new))
+            }
+            return out
+        }
+        for (name, split, cap) in [("train", train, 3 as Int?), ("test", test, nil)] {
+            let want = expected(split, cap: cap)
+            let lines = try String(contentsOfFile: "\(dest)/\(name)_list.txt", encoding: .utf8).split(separator: "\n")
+            XCTAssertEqual(lines.count, want.count, name)
+            XCTAssertEqual(name == "train" ? summary.trainCount : summary.testCount, want.count)
+            for (line, (index, label)) in zip(lines, want) {
+                XCTAssertEqual(String(line), "\(FashionMNIST.relativePath(split: name, index: index, label: Int(split.labels[index]))) \(label)")
+            }
+            let ds = try ImageNetDataset(imageRoot: dest, listPath: "\(dest)/\(name)_list.txt", classCount: 3)
+            let (path, _) = ds.sample(at: 0)
+            let img = try ImageCodec.decodeFile(path)
+            XCTAssertEqual(img.pixels[300 * 3], split.images[want[0].0 * 784 + 300])
+        }
+        XCTAssertEqual(summary.trainCount, 9)
+        XCTAssertEqual(try ClassIDMap.read(dest + "/label_list.txt").orderedNames, ["Sneaker", "Sandal", "Shirt"])
+        XCTAssertTrue(try FashionMNIST.convert(from: source, to: dest, limit: 200, subset: subset).alreadyComplete)
+        let other = try FashionMNIST.convert(from: source, to: dest, limit: 200, subset: .init(classes: [7, 5, 6], trainPerClass: 2))
+        XCTAssertFalse(other.alreadyComplete)
+        XCTAssertEqual(other.trainCount, 6)
+        XCTAssertEqual(try String(contentsOfFile: "\(dest)/train_list.txt", encoding: .utf8).split(separator: "\n").count, 6)
+
+        TestData.assertThrows(["'3-1'", "0...9"]) { try FashionMNIST.Subset.parseClasses("3-1") }
+        TestData.assertThrows(["'12'"]) { try FashionMNIST.Subset.parseClasses("0,12") }
+        TestData.assertThrows(["label 4 is given twice"]) { try FashionMNIST.Subset.parseClasses("0-4,4") }
+    }
+
     func testMissingAndCorruptSources() throws {
         let empty = temporaryDirectory()
         TestData.assertThrows(["\(empty)/train-images-idx3-ubyte.gz", "missing"]) {

@@ -1,5 +1,7 @@
 import ClasEngine
 @testable import ClasHub
+import ClasModels
+import ClasNN
 import ClasTensor
 import Foundation
 import XCTest
@@ -55,6 +57,34 @@ final class TorchCheckpointTests: XCTestCase {
         } } } }
         XCTAssertEqual(c.model["3.weight"]?.scalars, want["3.weight"]?.values)
         XCTAssertEqual(Checkpoint.path(for: "x/model.pth"), "x/model.pth")
+    }
+
+    /// A timm model's state dict saved by torch (`.pth`) and by safetensors (scripts/torch_pth_fixture.py) loads
+    /// into SwiftClas's MobileNetV3_small_x0_5 through `Global.pretrained_model`'s reader: every tensor, and logits
+    /// identical between the two files and equal to timm's.
+    func testTorchPthLoadsLikeSafetensors() throws {
+        let name = "mobilenetv3_small_050_c10"
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: try fixture("\(name).json"))) as! [String: Any]
+        let timm = (json["logits"] as! [NSNumber]).map(\.floatValue)
+        var x = [Float](repeating: 0, count: 2 * 32 * 32 * 3)  // NHWC of the script's NCHW formula
+        for n in 0..<2 { for h in 0..<32 { for w in 0..<32 { for c in 0..<3 {
+            x[((n * 32 + h) * 32 + w) * 3 + c] = Float((h * 7 + w * 13 + c * 29 + n * 5) % 31) / 15 - 1
+        } } } }
+        var logits: [[Float]] = []
+        for file in ["\(name).pth", "\(name).safetensors"] {
+            let contents = try Checkpoint.read(prefix: try fixture(file).path)
+            XCTAssertTrue(contents.isForeign, file)
+            let model = try ModelRegistry.builtins().make("MobileNetV3_small_x0_5", classCount: 10)
+            let report = model.load(contents.model)
+            XCTAssertTrue(report.missing.isEmpty && report.mismatched.isEmpty, "\(file): \(report)")
+            XCTAssertEqual(report.loaded, model.stateDict().count, file)
+            model.eval()
+            logits.append(GradMode.withoutGrad { model(Tensor(shape: [2, 32, 32, 3], values: x)) }.scalars)
+        }
+        XCTAssertEqual(logits[0], logits[1], "the .pth and the .safetensors give bit-identical logits")
+        XCTAssertEqual(logits[0].count, timm.count)
+        let worst = Swift.zip(logits[0], timm).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThan(worst, 1e-4, "SwiftClas vs timm (logits of standard deviation ~1.5)")
     }
 
     // MARK: hostile pickles

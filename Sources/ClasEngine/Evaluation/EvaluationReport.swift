@@ -6,15 +6,19 @@ import Foundation
 /// `tools eval`: evaluates the weights and writes into the output folder `metrics.yaml` (loss, the configured
 /// metrics, mAP, balanced accuracy, macro precision/recall/F1, sample count, parameters, MACs, per-class figures
 /// and the confusion matrix), `per_class.txt` (the per-class table), `confusion_matrix.png` and `predictions.csv`
-/// (one row per image: file, label, top-1 prediction, score, correct; or at `predictionsPath`). On multi-label data
-/// (``MultiLabelDataset``) it writes per-attribute figures instead: see ``MultiLabelSummaryMetric``.
+/// (one row per image: file, label, top-1 prediction, score, correct; or at `predictionsPath`), and with
+/// `mistakes` > 0 `mistakes.png`, a grid of the most confident wrong predictions (``MistakesGrid``). On multi-label
+/// data (``MultiLabelDataset``) it writes per-attribute figures instead: see ``MultiLabelSummaryMetric``.
 public final class EvaluationReport {
     public let engine: Engine
     public let predictionsPath: String
+    /// How many of the most confident mistakes to show in `mistakes.png` (0: no grid).
+    public let mistakes: Int
 
-    public init(engine: Engine, predictionsPath: String? = nil) {
+    public init(engine: Engine, predictionsPath: String? = nil, mistakes: Int = 0) {
         self.engine = engine
         self.predictionsPath = predictionsPath ?? (engine.outputDir as NSString).appendingPathComponent("predictions.csv")
+        self.mistakes = mistakes
     }
 
     /// Evaluates and writes the report; returns the values.
@@ -26,7 +30,11 @@ public final class EvaluationReport {
         let evaluator = try Evaluator(engine: engine, extraMetrics: [summary])
         let names = ClassificationReport.classNames(for: engine)
         let predictions = PredictionsCSV(classNames: names)
-        evaluator.onBatch = { predictions.add(paths: $0, logits: $1, labels: $2) }
+        let grid = mistakes > 0 ? MistakesGrid(limit: mistakes, classNames: names) : nil
+        evaluator.onBatch = {
+            predictions.add(paths: $0, logits: $1, labels: $2)
+            grid?.add(paths: $0, logits: $1, labels: $2)
+        }
         let values = try evaluator.run(epoch: 0)
         let report = ClassificationReport(matrix: summary.tally.confusion, averagePrecision: summary.tally.averagePrecision,
                                           classNames: names)
@@ -40,6 +48,12 @@ public final class EvaluationReport {
         try report.confusionMatrixImage(title: "\(engine.config.arch.name): confusion matrix").writePNG(to: imagePath)
         try predictions.write(to: predictionsPath)
         engine.logger.info("Wrote \(path), \(tablePath), \(imagePath) and \(predictionsPath) (\(predictions.count) images)")
+        if let grid {
+            let gridPath = (engine.outputDir as NSString).appendingPathComponent("mistakes.png")
+            try grid.render(title: "\(engine.config.arch.name): most confident mistakes", evaluated: predictions.count)
+                .writePNG(to: gridPath)
+            engine.logger.info("Wrote \(gridPath) (\(grid.mistakes.count) mistakes)")
+        }
         return values
     }
 

@@ -12,16 +12,24 @@ final class PredictionsCSV {
 
     /// Adds a batch's rows.
     func add(paths: [String], logits: Tensor, labels: [Int]) {
+        for (row, (path, top)) in zip(paths, Self.top1(logits)).enumerated() where row < labels.count {
+            let label = labels[row]
+            let fields = [Self.field(path), "\(label)", Self.field(name(label)), "\(top.predicted)",
+                          Self.field(name(top.predicted)), String(format: "%.5f", Double(top.score)),
+                          label == top.predicted ? "1" : "0"]
+            rows.append(fields.joined(separator: ","))
+        }
+    }
+
+    /// Each row's top-1 class and softmax score (the first of equal scores).
+    static func top1(_ logits: Tensor) -> [(predicted: Int, score: Float)] {
         let probs = GradMode.withoutGrad { logits.softmax() }
         let classes = probs.shape[1]
-        for (row, path) in paths.enumerated() where row < labels.count {
+        return (0..<probs.shape[0]).map { row in
             let p = UnsafeBufferPointer(start: probs.data + row * classes, count: classes)
             var best = 0
             for k in 1..<classes where p[k] > p[best] { best = k }
-            let label = labels[row]
-            let fields = [Self.field(path), "\(label)", Self.field(name(label)), "\(best)", Self.field(name(best)),
-                          String(format: "%.5f", Double(p[best])), label == best ? "1" : "0"]
-            rows.append(fields.joined(separator: ","))
+            return (best, p[best])
         }
     }
 
