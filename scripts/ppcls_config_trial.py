@@ -18,7 +18,9 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-TOOLS = os.path.join(os.path.dirname(__file__), "..", ".build", "release", "tools")
+TOOLS = next((p for p in (os.path.join(os.path.dirname(__file__), "..", ".build", d, "release", "tools")
+                          for d in ("", "x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu")) if os.path.exists(p)),
+             "tools")
 # Registered stand-ins for architectures SwiftClas does not have (--arch-fallback only).
 FALLBACK = {"PPLCNet": "MobileNetV3_small_x0_35", "PPLCNetV2": "MobileNetV3_small_x0_35", "MobileNetV1": "MobileNetV3_small_x0_35",
             "MobileNetV2": "MobileNetV3_small_x0_35", "ShuffleNetV2": "MobileNetV3_small_x0_35", "ResNet101": "ResNet18",

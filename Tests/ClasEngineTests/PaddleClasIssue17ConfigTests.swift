@@ -43,7 +43,8 @@ final class PaddleClasIssue17ConfigTests: XCTestCase {
         try makeData(dir)
         let (key, file) = { let p = trainList.split(separator: "="); return (String(p[0]), String(p[1])) }()
         let engine = try Engine(configPath: "\(Self.fixtures)/\(fixture)", overrides: [
-            "Global.output_dir=\(dir)/out", "Global.epochs=1", "Global.device=cpu", "Global.print_batch_step=1",
+            "Global.output_dir=\(dir)/out", "Global.epochs=1", "Global.eval_interval=1", "Global.device=cpu",
+            "Global.print_batch_step=1",
             "DataLoader.Train.dataset.image_root=\(dir)", "DataLoader.Train.dataset.\(key)=\(dir)/\(file)",
             "DataLoader.Eval.dataset.image_root=\(dir)", "DataLoader.Eval.dataset.cls_label_path=\(dir)/\(evalList)",
             "DataLoader.Train.loader.num_workers=1", "DataLoader.Eval.loader.num_workers=0",
