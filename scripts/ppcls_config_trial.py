@@ -11,6 +11,7 @@ whose crops are larger upsample them (the point is that every component loads, v
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,7 @@ def main():
             o += arch_fallbacks(text)
         cmd = [TOOLS, "train", "-c", cfg] + sum((["-o", x] for x in o), [])
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        shutil.rmtree(os.path.join(work, f"out{i}"), ignore_errors=True)   # checkpoints of big models add up
         rel = os.path.relpath(cfg, root_cfg)
         if r.returncode == 0:
             ok += 1
@@ -104,6 +106,7 @@ def main():
             err = [l for l in (r.stderr + r.stdout).splitlines() if "rror" in l] or (r.stderr + r.stdout).splitlines()[-1:]
             print(f"FAIL  {rel}: {err[0][:300] if err else r.returncode}", flush=True)
     print(f"{ok} of {len(files)} configs trained one epoch")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ final class PaddleClasIssue17ConfigTests: XCTestCase {
     private func train(_ fixture: String, _ extra: [String], trainList: String = "cls_label_path=train.txt",
                        evalList: String = "val.txt", name: String = #function) throws -> [String] {
         let dir = temporaryDirectory(name)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         try makeData(dir)
         let (key, file) = { let p = trainList.split(separator: "="); return (String(p[0]), String(p[1])) }()
         let engine = try Engine(configPath: "\(Self.fixtures)/\(fixture)", overrides: [
