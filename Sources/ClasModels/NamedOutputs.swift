@@ -4,8 +4,8 @@ import ClasTensor
 /// Named intermediate outputs of a model (PaddleClas's `return_patterns`), for feature-level distillation losses.
 ///
 /// Every ``LayeredModel`` has them, under two spellings:
-/// - each step of ``LayeredModel/layers`` by its name (`layer2`, `blocks.3`, `global_pool`), also written with
-///   brackets (`blocks[3]`); `avg_pool` is an alias of `global_pool`;
+/// - each step of ``LayeredModel/layers`` by its timm name (`layer2`, `blocks.3` — a whole stage —, `global_pool`,
+///   also called `avg_pool`);
 /// - `blocks[k]`, the k-th block counted across the stages: the elements of every step that is a `Sequential`
 ///   named `layer…`, `blocks…` or `stages…` (timm's stages) numbered in forward order, as PaddleClas's flat `self.blocks` list (ResNet18 `blocks[0]` …
 ///   `blocks[7]`, MobileNetV3_large `blocks[0]` … `blocks[14]`). A step that is not a `Sequential` is one block.
@@ -26,9 +26,6 @@ extension LayeredModel {
         var block = 0
         for layer in layers {
             var names = [layer.name]
-            if let dot = layer.name.lastIndex(of: "."), Int(layer.name[layer.name.index(after: dot)...]) != nil {
-                names.append("\(layer.name[..<dot])[\(layer.name[layer.name.index(after: dot)...])]")
-            }
             if layer.name == "global_pool" { names.append("avg_pool") }
             if layer.modules.count == 1, let stage = layer.modules[0] as? Sequential, !stage.layers.isEmpty,
                ["layer", "blocks", "stages"].contains(where: layer.name.hasPrefix) {

@@ -174,4 +174,44 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertEqual(s.image.sizeDescription, "6x5x3")
         XCTAssertEqual(s.image.pixels[0], 20)
     }
+
+    func testMultiScaleBatchesTakeTheirPlannedSizes() throws {
+        let ds = try makeDataset(11)
+        let plan = try MultiScalePlan(scales: [(8, 8), (4, 4)], firstBatchSize: 2, dividedFactor: 4,
+                                      samplesPerRank: ds.count, seed: 3)
+        let sampler = try BatchSampler(datasetCount: ds.count, batchSize: 2, shuffle: true, seed: 1, multiScale: plan)
+        var options = DataLoader.Options(numWorkers: 2, seed: 5)
+        options.resizedTransforms = { w, h in [try DecodeImage(), try ResizeImage(.init(size: SizeOption(width: w, height: h)))] }
+        let loader = try DataLoader(dataset: ds, transforms: [try DecodeImage()], sampler: sampler, options: options)
+        let batches = try all(loader.epoch(0))
+        XCTAssertEqual(batches.count, plan.batches.count)
+        for (batch, shape) in zip(batches, plan.batches) {
+            XCTAssertEqual(batch.images.shape, [shape.batchSize, shape.height, shape.width, 3])
+        }
+        // 8x8 at 2 per batch keeps 4x4 at 8 per batch; both shapes occur and every sample is seen.
+        XCTAssertEqual(Set(plan.batches.map(\.batchSize)), [2, 8])
+        XCTAssertEqual(Set(batches.flatMap(\.paths)).count, 11)
+        // Resuming at batch 1 gives the same later batches.
+        let resumed = try all(loader.epoch(0, from: 1))
+        XCTAssertEqual(resumed.map(\.images.shape), batches.dropFirst().map(\.images.shape))
+    }
+
+    func testLabelKeyTakesTheLabelFromAnOp() throws {
+        _ = try makeDataset(4)
+        let path = try TestData.write(Array("0.png\n1.png 7\n2.png\n3.png\n".utf8), root, "unlabelled.txt")
+        let ds = try CustomLabelDataset(imageRoot: root, listPath: path, labelKey: RandomRot90.valueKey, delimiter: " ")
+        XCTAssertEqual(ds.classCount, 4)
+        XCTAssertEqual(ds.sample(at: 1).path, root + "/1.png")
+        XCTAssertEqual(ds.sample(at: 1).label, -1)
+        let loader = try DataLoader(dataset: ds, transforms: [try DecodeImage(), try CropImage(.init(size: SizeOption(5))),
+                                                              try RandomRot90()],
+                                    sampler: try BatchSampler(datasetCount: 4, batchSize: 4), options: .init(seed: 2))
+        let labels = try XCTUnwrap(try loader.epoch(0).next()).labels
+        XCTAssertTrue(labels.allSatisfy { (0...3).contains($0) }, "\(labels)")
+        let missing = try DataLoader(dataset: ds, transforms: [try DecodeImage()],
+                                     sampler: try BatchSampler(datasetCount: 4, batchSize: 4))
+        TestData.assertThrows(["label_key 'random_rot90_orientation'", "RandomRot90"]) { try missing.epoch(0).next() }
+        let plain = try CustomLabelDataset(imageRoot: root, listPath: path, checkFiles: false)
+        XCTAssertEqual(plain.sample(at: 1).path, root + "/1.png 7", "without a delimiter the whole line is the path")
+    }
 }

@@ -24,6 +24,9 @@ final class OpOptionsTests: XCTestCase {
             "RandomGrayscale", "RandomErasing", "Cutout", "GridMask", "RandAugmentV2", "RandAugmentV3", "RandAugmentV4",
             "HideAndSeek", "PCALighting", "RandomRot90", "BlurImage",
         ])
+        XCTAssertEqual(Set(Padv2.optionKeys), ["size", "size_divisor", "pad_mode", "offsets", "fill_value"])
+        XCTAssertEqual(Set(BlurImage.optionKeys), ["ratio", "motion_max_ksize", "motion_max_angle", "gaussian_max_ksize"])
+        XCTAssertEqual(Set(RandAugmentV3.optionKeys), ["num_layers", "magnitude", "fillcolor", "interpolation"])
         XCTAssertEqual(Set(RandCropImage.optionKeys),
                        ["size", "scale", "ratio", "interpolation", "use_log_aspect", "backend", "progress_size"])
         XCTAssertEqual(Set(NormalizeImage.optionKeys), ["scale", "mean", "std", "order", "output_fp16", "channel_num"])

@@ -59,4 +59,30 @@ final class SamplerTests: XCTestCase {
         TestData.assertThrows(["batch_size must be positive"]) { try BatchSampler(datasetCount: 3, batchSize: 0) }
         TestData.assertThrows(["rank 2 is not in 0..<2"]) { try BatchSampler(datasetCount: 3, batchSize: 1, rank: 2, worldSize: 2) }
     }
+
+    func testMultiScalePlanFollowsPaddleClas() throws {
+        // MobileViTV3's sampler: scales [256, 160, 192, 224, 288, 320], first_bs 48, divided_factor 32.
+        let plan = try MultiScalePlan(scales: [256, 160, 192, 224, 288, 320].map { ($0, $0) }, firstBatchSize: 48,
+                                      samplesPerRank: 1000, seed: 0)
+        XCTAssertEqual(plan.shapes.map(\.batchSize), [48, 122, 85, 62, 37, 30])   // int(256²·48 / s²)
+        XCTAssertGreaterThanOrEqual(plan.batches.reduce(0) { $0 + $1.batchSize }, 1000)
+        XCTAssertLessThan(plan.batches.dropLast().reduce(0) { $0 + $1.batchSize }, 1000)
+        XCTAssertEqual(try MultiScalePlan(scales: [(250, 200)], firstBatchSize: 4, isTraining: true, samplesPerRank: 9, seed: 0)
+                        .shapes, [.init(width: 224, height: 192, batchSize: 4)], "sides rounded down to multiples of 32")
+        XCTAssertEqual(try MultiScalePlan(scales: [(250, 200), (64, 64)], firstBatchSize: 4, isTraining: false,
+                                          samplesPerRank: 9, seed: 0).batches.count, 3, "evaluation: the first scale only")
+        // Two ranks take alternate indices of one shuffled order; each batch has its planned size.
+        var seen: [Int] = []
+        for rank in 0..<2 {
+            let s = try BatchSampler(datasetCount: 9, batchSize: 4, shuffle: true, seed: 3, rank: rank, worldSize: 2,
+                                     multiScale: try MultiScalePlan(scales: [(64, 64), (32, 32)], firstBatchSize: 1,
+                                                                    samplesPerRank: 5, seed: 3))
+            let batches = s.batches(epoch: 2)
+            XCTAssertEqual(batches.map(\.count), s.multiScale?.batches.map(\.batchSize))
+            XCTAssertEqual(s.batchCount, batches.count)
+            seen += batches.flatMap { $0 }
+            XCTAssertEqual(s.imageSize(ofBatch: 0).map { [$0.width, $0.height] }, s.multiScale.map { [$0.batches[0].width, $0.batches[0].height] })
+        }
+        XCTAssertEqual(Set(seen), Set(0..<9))
+    }
 }

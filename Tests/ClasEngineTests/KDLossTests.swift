@@ -153,6 +153,13 @@ final class KDLossTests: XCTestCase {
         assertClose(GradMode.withoutGrad { (student as! NamedOutputsModel).forward(x, returning: ["blocks[3]"]).logits.scalars },
                     GradMode.withoutGrad { student(x).scalars }, tol: 0)
         XCTAssertEqual((student as! NamedOutputsModel).outputNames.filter { $0.hasPrefix("blocks[") }.count, 8)
+        // MobileNetV3: timm's stages (blocks.0 …) and PaddleClas's flat blocks[k] are distinct, unique names.
+        let small = try XCTUnwrap(try r.arch.make("MobileNetV3_small_x0_35", classCount: 5) as? NamedOutputsModel)
+        XCTAssertEqual(Set(small.outputNames).count, small.outputNames.count, "\(small.outputNames)")
+        // PaddleClas's 11 residual units are blocks[0] … blocks[10]; blocks[11] is timm's last stage, the 1×1 conv
+        // PaddleClas calls last_second_conv.
+        XCTAssertEqual(small.outputNames.filter { $0.hasPrefix("blocks[") }.count, 12)
+        XCTAssertTrue(small.outputNames.contains("blocks.5"))
 
         let ctx = ComponentContext(classCount: 5, modelNames: ["Teacher", "Student"],
                                    outputNames: distill.returnPatterns.mapValues { $0.sorted() })

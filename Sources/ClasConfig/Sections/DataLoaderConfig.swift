@@ -93,7 +93,12 @@ public struct DataLoaderSplit: ConfigOptions, Sendable, Equatable {
                         + "set \(path).sampler.\(key.stringValue)", at: entry.keyLocation)
             }
             // A separate decode: the sampler's other options are checked when the engine builds it.
-            let only = sampler.args.onlyKeys(["batch_size", "shuffle", "drop_last"])
+            var only = sampler.args.onlyKeys(["batch_size", "shuffle", "drop_last"])
+            if only["batch_size"] == nil, let first = sampler.args.entry("first_bs") {
+                // MultiScaleSampler: `first_bs`, the batch size of its first scale.
+                only = .mapping((only.entries ?? []) + [ConfigNode.Entry(key: "batch_size", value: first.value)],
+                                at: only.location)
+            }
             let basics = try ConfigDecoder().decode(
                 SamplerBasics.self, from: only, path: sampler.path, label: sampler.name)
             batchSize = basics.batchSize

@@ -3,8 +3,15 @@ import ClasTensor
 /// Reads, decodes and transforms samples and stacks them into batches. Pure and thread-safe: the result depends
 /// only on (seed, epoch, indices), never on which thread runs it.
 struct BatchAssembler: Sendable {
+    /// A batch image size (multi-scale sampling).
+    struct Size: Hashable, Sendable {
+        let width: Int, height: Int
+    }
+
     let dataset: any ImageDataset
     let transforms: [any ImageOp]
+    /// The transforms of each multi-scale batch size.
+    var sizedTransforms: [Size: [any ImageOp]] = [:]
     let seed: UInt64
     let skipBadImages: Bool
     /// How many following indices are tried before giving up on a bad image.
@@ -17,11 +24,11 @@ struct BatchAssembler: Sendable {
     }
 
     /// Sample `index` of `epoch` after every transform, as a float HWC image.
-    func load(index: Int, epoch: Int) throws -> (image: FloatImage, label: Int, path: String) {
+    func load(index: Int, epoch: Int, size: Size? = nil) throws -> (image: FloatImage, label: Int, path: String) {
         let (path, label) = dataset.sample(at: index)
         var rng = RandomState(seed: seed, stream: Self.stream(epoch: epoch, index: index))
         var sample = Sample(path: path, label: label, payload: .encoded(try FileIO.read(path)))
-        try Transforms.apply(transforms, to: &sample, rng: &rng)
+        try Transforms.apply(size.flatMap { sizedTransforms[$0] } ?? transforms, to: &sample, rng: &rng)
         if let key = dataset.labelKey {
             guard let value = sample.values[key] else {
                 let known = sample.values.keys.sorted()
@@ -41,14 +48,14 @@ struct BatchAssembler: Sendable {
     }
 
     /// Loads `index`, or with `skipBadImages` the first readable index after it (wrapping), recording skips.
-    func loadSkippingBad(index: Int, epoch: Int, skipped: inout [SkippedSample])
+    func loadSkippingBad(index: Int, epoch: Int, size: Size?, skipped: inout [SkippedSample])
         throws -> (image: FloatImage, label: Int, path: String, index: Int)
     {
         var candidate = index
         var attempts = 0
         while true {
             do {
-                let r = try load(index: candidate, epoch: epoch)
+                let r = try load(index: candidate, epoch: epoch, size: size)
                 return (r.image, r.label, r.path, candidate)
             } catch let failure as ConfigurationFailure {
                 throw failure.error
@@ -67,14 +74,14 @@ struct BatchAssembler: Sendable {
     }
 
     /// Assembles the batch of `indices`; `isCancelled` is polled between samples.
-    func assemble(_ indices: [Int], epoch: Int, isCancelled: () -> Bool) throws -> Batch {
+    func assemble(_ indices: [Int], epoch: Int, size: Size? = nil, isCancelled: () -> Bool) throws -> Batch {
         var skipped: [SkippedSample] = []
         var images: Tensor?
         var labels: [Int] = [], paths: [String] = [], used: [Int] = []
         var first: (path: String, size: String, count: Int)?
         for (slot, index) in indices.enumerated() {
             if isCancelled() { throw CancellationError() }
-            let s = try loadSkippingBad(index: index, epoch: epoch, skipped: &skipped)
+            let s = try loadSkippingBad(index: index, epoch: epoch, size: size, skipped: &skipped)
             let img = s.image
             if first == nil {
                 first = (s.path, img.sizeDescription, img.pixels.count)

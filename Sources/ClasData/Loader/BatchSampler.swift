@@ -15,9 +15,12 @@ public struct BatchSampler: Sendable, Equatable {
     public let seed: UInt64
     public let rank: Int
     public let worldSize: Int
+    /// PaddleClas's `MultiScaleSampler`: per-batch image sizes and batch sizes (then `batchSize` is the first
+    /// scale's and `dropLast` is unused).
+    public let multiScale: MultiScalePlan?
 
     public init(datasetCount: Int, batchSize: Int, shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0,
-                rank: Int = 0, worldSize: Int = 1) throws {
+                rank: Int = 0, worldSize: Int = 1, multiScale: MultiScalePlan? = nil) throws {
         guard datasetCount >= 0 else { throw OptionsError(op: "sampler", "dataset size must not be negative") }
         guard batchSize > 0 else { throw OptionsError(op: "sampler", "batch_size must be positive, got \(batchSize)") }
         guard worldSize > 0, (0..<worldSize).contains(rank) else {
@@ -30,6 +33,7 @@ public struct BatchSampler: Sendable, Equatable {
         self.seed = seed
         self.rank = rank
         self.worldSize = worldSize
+        self.multiScale = multiScale
     }
 
     /// Samples this rank sees per epoch (`ceil(N / worldSize)`).
@@ -37,7 +41,8 @@ public struct BatchSampler: Sendable, Equatable {
 
     /// Batches per epoch on this rank.
     public var batchCount: Int {
-        dropLast ? samplesPerRank / batchSize : (samplesPerRank + batchSize - 1) / batchSize
+        if let multiScale { return datasetCount == 0 ? 0 : multiScale.batches.count }
+        return dropLast ? samplesPerRank / batchSize : (samplesPerRank + batchSize - 1) / batchSize
     }
 
     /// This rank's indices for `epoch`, in order (before batching).
@@ -74,8 +79,22 @@ public struct BatchSampler: Sendable, Equatable {
         return mine
     }
 
+    /// The image size (width, height) of batch `b` of an epoch with `multiScale`, else nil.
+    public func imageSize(ofBatch b: Int) -> (width: Int, height: Int)? {
+        multiScale.map { ($0.batches[b].width, $0.batches[b].height) }
+    }
+
     /// This rank's batches for `epoch`.
     public func batches(epoch: Int) -> [[Int]] {
+        if let multiScale {
+            // PaddleClas's MultiScaleSampler: shuffle all indices (no padding), take every worldSize-th from rank.
+            var all = Array(0..<datasetCount)
+            if shuffle {
+                var rng = RandomState(seed: seed, stream: UInt64(truncatingIfNeeded: epoch))
+                rng.shuffle(&all)
+            }
+            return multiScale.split(Array(stride(from: rank, to: all.count, by: worldSize).map { all[$0] }))
+        }
         let idx = indices(epoch: epoch)
         var out: [[Int]] = []
         out.reserveCapacity(batchCount)

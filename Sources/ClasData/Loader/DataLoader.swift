@@ -21,6 +21,9 @@ public final class DataLoader: @unchecked Sendable {
         public var skipBadImages: Bool
         /// With `skipBadImages`, how many following images are tried before failing anyway.
         public var maxReplacements: Int
+        /// With a multi-scale sampler, the transform list for one batch image size (width, height): PaddleClas's
+        /// `MultiScaleDataset` rebuilds its resizing ops with that size. Called once per distinct size.
+        public var resizedTransforms: (@Sendable (_ width: Int, _ height: Int) throws -> [any ImageOp])?
 
         public init(numWorkers: Int = 0, prefetchBatches: Int? = nil, seed: UInt64 = 0, skipBadImages: Bool = false,
                     maxReplacements: Int = 100) {
@@ -54,7 +57,16 @@ public final class DataLoader: @unchecked Sendable {
         self.sampler = sampler
         self.options = options
         self.onSkip = onSkip
-        assembler = BatchAssembler(dataset: dataset, transforms: transforms, seed: options.seed,
+        var sized: [BatchAssembler.Size: [any ImageOp]] = [:]
+        if let plan = sampler.multiScale {
+            guard let resizedTransforms = options.resizedTransforms else {
+                throw OptionsError(op: "loader", "a multi-scale sampler needs the transforms for each image size")
+            }
+            for shape in plan.shapes {
+                sized[.init(width: shape.width, height: shape.height)] = try resizedTransforms(shape.width, shape.height)
+            }
+        }
+        assembler = BatchAssembler(dataset: dataset, transforms: transforms, sizedTransforms: sized, seed: options.seed,
                                    skipBadImages: options.skipBadImages, maxReplacements: max(1, options.maxReplacements))
     }
 
@@ -64,7 +76,10 @@ public final class DataLoader: @unchecked Sendable {
     /// Starts loading `epoch` at batch `start` (to resume mid-epoch; samples keep their per-index random
     /// streams, so the batches are the same as in an uninterrupted epoch); iterate with `next()` until nil.
     public func epoch(_ epoch: Int, from start: Int = 0) -> EpochIterator {
-        EpochIterator(epoch: epoch, batches: Array(sampler.batches(epoch: epoch).dropFirst(start)), assembler: assembler,
+        let all = sampler.batches(epoch: epoch)
+        let sizes = all.indices.map { b in sampler.imageSize(ofBatch: b).map { BatchAssembler.Size(width: $0.width, height: $0.height) } }
+        return EpochIterator(epoch: epoch, batches: Array(all.dropFirst(start)), sizes: Array(sizes.dropFirst(start)),
+                      assembler: assembler,
                       numWorkers: options.numWorkers,
                       prefetch: options.prefetchBatches ?? max(2, 2 * options.numWorkers), onSkip: onSkip)
     }
@@ -84,6 +99,8 @@ public final class EpochIterator {
     public private(set) var skippedCount = 0
 
     private let batches: [[Int]]
+    /// The image size of each batch (multi-scale sampling), else nil.
+    private let sizes: [BatchAssembler.Size?]
     private let assembler: BatchAssembler
     private let numWorkers: Int
     private let onSkip: ((SkippedSample) -> Void)?
@@ -91,10 +108,11 @@ public final class EpochIterator {
     private var delivered = 0
     private var finished = false
 
-    init(epoch: Int, batches: [[Int]], assembler: BatchAssembler, numWorkers: Int, prefetch: Int,
-         onSkip: ((SkippedSample) -> Void)?) {
+    init(epoch: Int, batches: [[Int]], sizes: [BatchAssembler.Size?], assembler: BatchAssembler, numWorkers: Int,
+         prefetch: Int, onSkip: ((SkippedSample) -> Void)?) {
         self.epoch = epoch
         self.batches = batches
+        self.sizes = sizes
         self.assembler = assembler
         self.numWorkers = numWorkers
         self.onSkip = onSkip
@@ -111,7 +129,7 @@ public final class EpochIterator {
         let result: Result<Batch, Error>
         if numWorkers == 0 {
             let b = delivered
-            result = Result { try assembler.assemble(batches[b], epoch: epoch, isCancelled: { false }) }
+            result = Result { try assembler.assemble(batches[b], epoch: epoch, size: sizes[b], isCancelled: { false }) }
         } else {
             guard let r = state.take(delivered) else {
                 finished = true
@@ -139,12 +157,14 @@ public final class EpochIterator {
     }
 
     private func startWorkers() {
-        let (state, assembler, batches, epoch) = (self.state, self.assembler, self.batches, self.epoch)
+        let (state, assembler, batches, sizes, epoch) = (self.state, self.assembler, self.batches, self.sizes, self.epoch)
         for w in 0..<min(numWorkers, batches.count) {
             state.workerStarted()
             let thread = Thread {
                 while let b = state.claim() {
-                    let result = Result { try assembler.assemble(batches[b], epoch: epoch, isCancelled: state.isCancelled) }
+                    let result = Result {
+                        try assembler.assemble(batches[b], epoch: epoch, size: sizes[b], isCancelled: state.isCancelled)
+                    }
                     state.post(b, result)
                 }
                 state.workerFinished()

@@ -79,12 +79,29 @@ struct DataBuilder {
         let batchOps = try spec.batchTransformOps.map { try registries.batchTransform.build($0, context: (), decoder: decoder) }
         var settings = SamplerSettings(batchSize: spec.batchSize, shuffle: spec.shuffle, dropLast: spec.dropLast)
         if let sampler = spec.sampler { settings = try registries.sampler.build(sampler, context: (), decoder: decoder) }
+        var plan: MultiScalePlan?
+        var sized: [String: [any ImageOp]] = [:]
+        if let m = settings.multiScale {
+            guard spec.transformOps.contains(where: { DataRegistries.multiScaleResizeOps.contains($0.name) }) else {
+                throw EngineError("DataLoader.\(s.rawValue): MultiScaleSampler needs RandCropImage, ResizeImage or CropImage "
+                                  + "in transform_ops (their size becomes each batch's)")
+            }
+            plan = try MultiScalePlan(scales: m.scales, firstBatchSize: m.firstBatchSize, dividedFactor: m.dividedFactor,
+                                      isTraining: m.isTraining, samplesPerRank: (dataset.count + worldSize - 1) / worldSize,
+                                      seed: seed)
+            for shape in plan?.shapes ?? [] {
+                sized["\(shape.width)x\(shape.height)"] = try registries.resizedTransforms(spec.transformOps, width: shape.width,
+                                                                                          height: shape.height)
+            }
+        }
         let sampler = try BatchSampler(datasetCount: dataset.count, batchSize: settings.batchSize, shuffle: settings.shuffle,
-                                   dropLast: settings.dropLast, seed: seed, rank: rank, worldSize: worldSize)
+                                   dropLast: settings.dropLast, seed: seed, rank: rank, worldSize: worldSize, multiScale: plan)
         // Two background decoders by default, fewer when the compute threads are fewer (MPI ranks, CLAS_NUM_THREADS=1).
         let workers = spec.loader.numWorkers ?? min(2, ComputeBackend.threads)
-        let options = DataLoader.Options(numWorkers: workers, seed: seed &+ (s == .train ? 0 : 1),
+        var options = DataLoader.Options(numWorkers: workers, seed: seed &+ (s == .train ? 0 : 1),
                                          skipBadImages: config.global.skipBadImages)
+        let sizedOps = sized
+        options.resizedTransforms = { w, h in sizedOps["\(w)x\(h)"] ?? [] }
         // Each bad file is logged once per run (a replacement chain meets the same file again); `next()` calls this.
         let logged = SkippedFiles()
         let loader = try DataLoader(dataset: dataset, transforms: ops, sampler: sampler, options: options) { skipped in

@@ -21,6 +21,8 @@ public struct SamplerSettings {
     public var batchSize: Int
     public var shuffle: Bool
     public var dropLast: Bool
+    /// PaddleClas's `MultiScaleSampler` settings, when that sampler is used.
+    public var multiScale: MultiScaleSettings? = nil
 }
 
 /// The data registries: datasets, transform ops, batch ops and samplers.
@@ -61,6 +63,7 @@ public struct DataRegistries {
                            options: CustomLabelDatasetOptions.self) { o, _ in
             try CustomLabelDataset(imageRoot: o.imageRoot, listPath: o.listPath, labelKey: o.labelKey, delimiter: o.delimiter)
         }
+        r.registerMultiScale()
         for name in ["DistributedBatchSampler", "BatchSampler"] {
             r.sampler.register(name, summary: "batches in (shuffled) order; batch_size, shuffle, drop_last",
                                options: SamplerOptions.self) { o, _ in
@@ -93,11 +96,11 @@ struct ImageOpConfig<T: ConfigurableImageOp>: ConfigOptions {
 }
 
 /// Keys every dataset shares: the transform lists, read by the config layer.
-private enum PipelineKey: String, CodingKey, CaseIterable {
+enum PipelineKey: String, CodingKey, CaseIterable {
     case transformOps = "transform_ops", batchTransformOps = "batch_transform_ops"
 }
 
-private func readPipelineKeys(_ decoder: Decoder) throws {
+func readPipelineKeys(_ decoder: Decoder) throws {
     let c = try decoder.container(keyedBy: PipelineKey.self)
     _ = try c.decodeIfPresent([ComponentSpec].self, forKey: .transformOps)
     _ = try c.decodeIfPresent([ComponentSpec].self, forKey: .batchTransformOps)

@@ -1,0 +1,108 @@
+import ClasConfig
+import ClasData
+@testable import ClasEngine
+import Foundation
+import XCTest
+import _ClasTestSupport
+
+/// Real PaddleClas configs (copied unmodified under `ClasConfigTests/Fixtures/ppcls`) for the components of issue 17
+/// train one epoch on tiny generated data: DKD and DIST distillation (ResNet34 → ResNet18), HideAndSeek, PULC's
+/// image-orientation (CustomLabelDataset + RandomRot90 labels) and clarity (BlurImage labels) tasks, and MobileViTV3's
+/// MultiScaleDataset/MultiScaleSampler. Overridden: data paths, epochs, batch and crop sizes (for speed), and Arch
+/// names SwiftClas does not have (PP-LCNet, MobileViTV3 → MobileNetV3_small_x0_35) or that are slow in a test
+/// (ResNet34/50 → ResNet18).
+final class PaddleClasIssue17ConfigTests: XCTestCase {
+    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ClasConfigTests/Fixtures/ppcls").path
+
+    /// 4 classes × 3 RGB 24×20 PNGs; `train.txt`/`val.txt` (`path label`), `val2.txt` (labels mod 2), `images.txt`.
+    private func makeData(_ dir: String) throws {
+        var lists: [String: String] = ["train.txt": "", "val.txt": "", "val2.txt": "", "images.txt": ""]
+        for k in 0..<4 {
+            for i in 0..<3 {
+                var pixels = [UInt8](repeating: UInt8(30 + k * 50), count: 24 * 20 * 3)
+                for p in stride(from: i, to: pixels.count, by: 7) { pixels[p] = UInt8((p * 13 + k * 31) % 256) }
+                let name = "img/\(k)_\(i).png"
+                try FileManager.default.createDirectory(atPath: "\(dir)/img", withIntermediateDirectories: true)
+                try ImageCodec.writePNG(Image(width: 24, height: 20, channels: 3, pixels: pixels), to: "\(dir)/\(name)",
+                                        durable: false)
+                lists["train.txt", default: ""] += "\(name) \(k)\n"
+                lists["val.txt", default: ""] += "\(name) \(k)\n"
+                lists["val2.txt", default: ""] += "\(name) \(k % 2)\n"
+                lists["images.txt", default: ""] += "\(name)\n"
+            }
+        }
+        for (file, text) in lists { try text.write(toFile: "\(dir)/\(file)", atomically: false, encoding: .utf8) }
+    }
+
+    /// Trains `fixture` one epoch with the common overrides plus `extra`; returns the log lines.
+    @discardableResult
+    private func train(_ fixture: String, _ extra: [String], trainList: String = "cls_label_path=train.txt",
+                       evalList: String = "val.txt", name: String = #function) throws -> [String] {
+        let dir = temporaryDirectory(name)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        try makeData(dir)
+        let (key, file) = { let p = trainList.split(separator: "="); return (String(p[0]), String(p[1])) }()
+        let engine = try Engine(configPath: "\(Self.fixtures)/\(fixture)", overrides: [
+            "Global.output_dir=\(dir)/out", "Global.epochs=1", "Global.eval_interval=1", "Global.device=cpu",
+            "Global.print_batch_step=1",
+            "DataLoader.Train.dataset.image_root=\(dir)", "DataLoader.Train.dataset.\(key)=\(dir)/\(file)",
+            "DataLoader.Eval.dataset.image_root=\(dir)", "DataLoader.Eval.dataset.cls_label_path=\(dir)/\(evalList)",
+            "DataLoader.Train.loader.num_workers=1", "DataLoader.Eval.loader.num_workers=0",
+            "DataLoader.Eval.sampler.batch_size=6",
+        ] + extra, mode: .train, quiet: true)
+        var lines: [String] = []
+        engine.logger.capture = { lines.append($0) }
+        try Trainer(engine: engine).run()
+        XCTAssertTrue(lines.contains { $0.contains("[Eval][Epoch 1][Avg]") }, "\(fixture) evaluated")
+        return lines
+    }
+
+    private func avg(_ lines: [String]) -> String { lines.first { $0.contains("[Train][Epoch 1/1][Avg]") } ?? "" }
+
+    /// Evaluation crops of the ImageNet-style configs at 16 px.
+    private let smallEval = ["DataLoader.Eval.dataset.transform_ops.1.ResizeImage.resize_short=18",
+                             "DataLoader.Eval.dataset.transform_ops.2.CropImage.size=16"]
+
+    func testDKDAndDISTDistillationConfigsTrain() throws {
+        for (fixture, key) in [("resnet34_distill_resnet18_dkd.yaml", "loss_dkd_Student_Teacher: "),
+                               ("resnet34_distill_resnet18_dist.yaml", "loss_dist_Student_Teacher: ")] {
+            let lines = try train(fixture, smallEval + [
+                "Arch.models.0.Teacher.name=ResNet18", "DataLoader.Train.sampler.batch_size=6",
+                "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=16",
+            ], name: fixture)
+            XCTAssertTrue(avg(lines).contains(key), "\(key) in \(avg(lines))")
+            XCTAssertTrue(avg(lines).contains("CELoss_Student: "), avg(lines))
+        }
+    }
+
+    func testHideAndSeekConfigTrains() throws {
+        let lines = try train("ResNet50_HideAndSeek.yaml", smallEval + [
+            "Arch.name=ResNet18", "DataLoader.Train.sampler.batch_size=6",
+            "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=16",
+        ])
+        XCTAssertTrue(avg(lines).contains("CELoss: "), avg(lines))
+    }
+
+    func testPULCOrientationAndClarityTakeTheirLabelsFromOps() throws {
+        let orientation = try train("image_orientation_PPLCNet_x1_0.yaml", smallEval + [
+            "Arch={name: MobileNetV3_small_x0_35, class_num: 4}", "DataLoader.Train.sampler.batch_size=6",
+            "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=16",
+            "DataLoader.Train.dataset.transform_ops.2.TimmAutoAugment.img_size=16",
+        ], trainList: "sample_list_path=images.txt")
+        XCTAssertTrue(avg(orientation).contains("CELoss: "), avg(orientation))
+        let clarity = try train("clarity_assessment_PPLCNet_x1_0.yaml", smallEval + [
+            "Arch={name: MobileNetV3_small_x0_35, class_num: 2}", "DataLoader.Train.sampler.batch_size=6",
+            "DataLoader.Train.dataset.transform_ops.2.ResizeImage.size=16",
+        ], trainList: "sample_list_path=images.txt", evalList: "val2.txt")
+        XCTAssertTrue(avg(clarity).contains("CELoss: "), avg(clarity))
+    }
+
+    func testMultiScaleConfigTrainsWithPerBatchSizes() throws {
+        let lines = try train("MobileViTV3_XS.yaml", smallEval + [
+            "Arch={name: MobileNetV3_small_x0_35}", "AMP.use_amp=False",
+            "DataLoader.Train.sampler.scales=[32, 64]", "DataLoader.Train.sampler.first_bs=4",
+        ])
+        XCTAssertTrue(avg(lines).contains("CELoss: "), avg(lines))
+    }
+}
