@@ -125,7 +125,7 @@ final class DistillationModelTests: XCTestCase {
                              "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=32",
                              "DataLoader.Eval.dataset.transform_ops.1.ResizeImage.size=32",
                              "Global.output_dir=\(data.dir)/out", "Global.epochs=2", "Global.iter_per_epoch=3",
-                             "Optimizer.lr.patience=0"]
+                             "Optimizer.lr.patience=0", "DataLoader.Train.sampler.batch_size=8"]
             try body(data, overrides)
             let c = try Checkpoint.read(prefix: "\(data.dir)/out/DistillationModel/latest")
             return c.model.merging(c.ema.map { ("ema." + $0.key, $0.value) }) { a, _ in a }.mapValues(\.scalars)

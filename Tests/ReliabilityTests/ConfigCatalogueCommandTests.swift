@@ -14,7 +14,7 @@ final class ConfigCatalogueCommandTests: ReliabilityTestCase {
                            "      MobileOne_S0 on ImageNet-1k with the MobileOne paper's recipe, in PaddleClas's format.")
         }
         XCTAssertTrue(lines.contains("  configs/quickstart_mobilenet_v3_small_fmnist.yaml"), r.stdout)
-        XCTAssertFalse(r.stdout.contains("_base_"), "the inherited fragments are not configs to run")
+        XCTAssertFalse(r.stdout.contains("/_base_/"), "the inherited fragments are not configs to run")
     }
 
     func testCLAS_CONFIGSNamesAnotherCatalogue() throws {
