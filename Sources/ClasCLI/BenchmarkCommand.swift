@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClasEngine
+import ClasExport
 import ClasKernels
 import ClasModels
 import ClasNN
@@ -39,6 +40,10 @@ struct BenchmarkCommand: ParsableCommand {
     var warmup = 2
     @Option(help: "Classifier outputs.")
     var classes = 10
+    @Option(help: "Infer mode: also write the benchmarked model (same weights, fused) as ONNX here, for a side-by-side run with onnxruntime (bench/infer_side_by_side.py).")
+    var exportOnnx: String?
+    @Flag(help: "Infer with the model's own forward pass instead of the inference mode (compiled plan).")
+    var eager = false
     @Flag(help: "Print time per operation kind.")
     var profile = false
     @Flag(help: "Measure this thread's CPU time instead of wall time (robust on a busy machine; use with --threads 1).")
@@ -90,11 +95,23 @@ struct BenchmarkCommand: ParsableCommand {
             report(seconds: t, images: batch, label: "train", output)
         } else {
             net.eval()
+            var forward: (Tensor) -> Tensor = { net($0) }
+            if let exportOnnx {
+                try AtomicFile.write(OnnxExporter.serialize(OnnxExporter.export(net, height: size, width: size)),
+                                     to: exportOnnx)
+            }
+            if !eager {
+                let plan = try InferencePlan(model: net, height: size, width: size)
+                let counts = plan.stepCounts
+                output("inference plan: \(counts.total) steps, \(counts.fallback) fallback")
+                if profile { output(plan.summary) }
+                forward = plan.run
+            }
             GradMode.withoutGrad {
                 let one = x.narrowed(axis: 0, start: 0, length: 1)
-                let latency = time { _ = net(one) }
+                let latency = time { _ = forward(one) }
                 output(String(format: "batch 1 latency: %.2f ms", latency * 1000))
-                let t = time { _ = net(x) }
+                let t = time { _ = forward(x) }
                 report(seconds: t, images: batch, label: "infer batch \(batch)", output)
             }
         }

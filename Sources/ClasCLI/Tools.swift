@@ -19,6 +19,7 @@ public struct Tools: ParsableCommand {
     /// Runs the command line with the given registries (built-ins plus a user's own components).
     public static func main(registries: Registries) {
         CommandContext.registries = registries.withQuantizedCheckpoints().withOnnxModels()
+        InferencePlan.install()
         main()
     }
 }

@@ -41,4 +41,21 @@ static inline __attribute__((always_inline)) float clas_act_grad(int act, float 
     default: return 1.0f;
     }
 }
+
+/// y[i] = act(y[i] + bias[i] + res[i]) over one row segment (bias and res may be null): the fused epilogue of the
+/// inference kernels, applied while the row is still in L1. One loop per activation so each vectorises.
+static inline __attribute__((always_inline)) void clas_epilogue_row(int act, float *restrict y,
+                                                                    const float *restrict bias,
+                                                                    const float *restrict res, int64_t n) {
+    if (bias) for (int64_t i = 0; i < n; i++) y[i] += bias[i];
+    if (res) for (int64_t i = 0; i < n; i++) y[i] += res[i];
+    switch (act) {
+#define CLAS_EPI_CASE(A) case A: for (int64_t i = 0; i < n; i++) y[i] = clas_act(A, y[i]); break;
+        CLAS_EPI_CASE(CLAS_ACT_RELU) CLAS_EPI_CASE(CLAS_ACT_RELU6) CLAS_EPI_CASE(CLAS_ACT_HARDSWISH)
+        CLAS_EPI_CASE(CLAS_ACT_HARDSIGMOID) CLAS_EPI_CASE(CLAS_ACT_SIGMOID) CLAS_EPI_CASE(CLAS_ACT_SILU)
+        CLAS_EPI_CASE(CLAS_ACT_TANH) CLAS_EPI_CASE(CLAS_ACT_GELU)
+#undef CLAS_EPI_CASE
+    default: break;
+    }
+}
 #endif

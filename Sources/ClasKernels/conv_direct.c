@@ -1,7 +1,7 @@
 // Direct convolution for inputs with few channels (a network's stem on RGB images), vectorised over output
 // channels. im2col + GEMM is poor here: the column matrix has K = kh·kw·3 (27 for a 3×3 stem), so packing and
 // copying cost more than the multiply-adds.
-#include "internal.h"
+#include "activations.h"
 #include <stdlib.h>
 
 typedef struct {
@@ -9,6 +9,7 @@ typedef struct {
     const float *x, *wt, *bias, *dy;
     float *y, *partials;
     int64_t cout;
+    int act;  // activation applied to each finished output row (inference)
 } direct_job;
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -83,7 +84,23 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
                 direct_block(j, n, oh, ow0, np, co0, width, coutp, yrow);
             }
         }
+        if (j->act) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * cout);
     }
+}
+
+int64_t clas_conv_direct_packed_size(int64_t cout, int64_t k) { return k * ((cout + 15) / 16 * 16); }
+
+void clas_conv_direct_pack(const float *w, int64_t cout, int64_t k, float *packed) {
+    int64_t coutp = (cout + 15) / 16 * 16;
+    memset(packed, 0, (size_t)(k * coutp) * sizeof(float));
+    for (int64_t o = 0; o < cout; o++)
+        for (int64_t i = 0; i < k; i++) packed[i * coutp + o] = w[o * k + i];
+}
+
+void clas_conv_direct_forward_packed(const clas_conv_geom *g, const float *x, const float *packed, const float *bias,
+                                     int64_t cout, int act, float *y) {
+    direct_job j = {.g = g, .x = x, .wt = packed, .bias = bias, .y = y, .cout = cout, .act = act};
+    clas_parallel_for(g->n * g->oh, 4, direct_fwd_chunk, &j);
 }
 
 void clas_conv_direct_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias,

@@ -1,5 +1,5 @@
 // Depthwise convolution over NHWC: channel vectors accumulate the k×k taps; weights are repacked tap-major.
-#include "internal.h"
+#include "activations.h"
 #include <stdlib.h>
 
 typedef struct {
@@ -7,6 +7,7 @@ typedef struct {
     const float *x, *wt, *bias, *dy;  // wt: [kh·kw][c]
     float *y, *dx;
     float *dw_partials;               // [threads][kh·kw + 1][c] (last row: bias)
+    int act;                          // activation applied to each finished output row (inference)
 } dw_job;
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -106,6 +107,7 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
                 yrow[ow * C + c0] = a;
             }
         }
+        if (j->act) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * C);
     }
 }
 
@@ -126,6 +128,18 @@ void clas_dwconv_forward(const clas_conv_geom *g, const float *x, const float *w
     int64_t work_per_row = g->ow * g->c * g->kh * g->kw;
     clas_parallel_for(rows, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(work_per_row, 1)), dw_fwd_chunk, &j);
     free(wt);
+}
+
+void clas_dw_pack_weights(const float *w, int64_t c, int64_t taps, float *packed) {
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t t = 0; t < taps; t++) packed[t * c + ch] = w[ch * taps + t];
+}
+
+void clas_dwconv_forward_packed(const clas_conv_geom *g, const float *x, const float *packed, const float *bias,
+                                int act, float *y) {
+    dw_job j = {.g = g, .x = x, .wt = packed, .bias = bias, .y = y, .act = act};
+    int64_t work_per_row = g->ow * g->c * g->kh * g->kw;
+    clas_parallel_for(g->n * g->oh, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(work_per_row, 1)), dw_fwd_chunk, &j);
 }
 
 /// Scatter form of the input gradient (any stride): one chunk = a range of images, dx zeroed first.

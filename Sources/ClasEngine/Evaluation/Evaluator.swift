@@ -40,6 +40,7 @@ public final class Evaluator {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
+        let runner = InferenceRunner(model: model)
         for m in metrics { m.reset() }
         var meters: [String: AverageMeter] = [:], order: [String] = []
         let cursor = try data.start(epoch: 0, from: 0)
@@ -52,7 +53,7 @@ public final class Evaluator {
         while let batch = try cursor.next() {
             let readDone = DispatchTime.now().uptimeNanoseconds
             try GradMode.withoutGrad {
-                let outputs = model.outputs(batch.images)
+                let outputs = runner.outputs(batch.images)
                 let (sum, terms) = WeightedLoss.total(losses, outputs, batch.targets)
                 let n = batch.targets.labels.count
                 if !losses.isEmpty {

@@ -1,4 +1,5 @@
 import ClasData
+import ClasKernels
 import ClasModels
 import ClasNN
 import ClasTensor
@@ -42,16 +43,19 @@ public final class Predictor {
         let dataset = ImageListDataset(paths: files)
         let sampler = try BatchSampler(datasetCount: files.count, batchSize: infer.batchSize)
         let loader = try DataLoader(dataset: dataset, transforms: ops, sampler: sampler,
-                                    options: .init(numWorkers: 1, seed: engine.seed,
+                                    // Decode and resize on up to two threads while the plan computes the previous
+                                    // batch (prefetched), so both cores stay busy.
+                                    options: .init(numWorkers: max(1, min(2, Int(clas_num_threads()))), seed: engine.seed,
                                                    skipBadImages: engine.config.global.skipBadImages)) { skipped in
             self.engine.logger.warning(skipped.description)
         }
         if let m = engine.model as? Reparameterizable { m.reparameterize() }
         engine.model.eval()
+        let runner = InferenceRunner(model: engine.model)
         var results: [[String: Any]] = []
         let epoch = loader.epoch(0)
         while let batch = try epoch.next() {
-            let outputs = GradMode.withoutGrad { engine.model.outputs(batch.images) }
+            let outputs = GradMode.withoutGrad { runner.outputs(batch.images) }
             for result in post.results(outputs, files: batch.paths) {
                 results.append(result)
                 if printing, let line = Predictor.jsonLine(result) { print(line) }

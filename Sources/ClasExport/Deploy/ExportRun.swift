@@ -73,8 +73,8 @@ public struct ExportRun {
                       model: onnx)
     }
 
-    /// Runs the exported form of `graph` (as ``OnnxExporter/inferenceGraph(_:)``) and `model` on the same random
-    /// batch of 2 and returns the largest logit difference.
+    /// Runs the exported form of `graph` (as ``OnnxExporter/inferenceGraph(_:)``, compiled by ``InferencePlan``
+    /// when it is a float graph) and `model` on the same random batch of 2 and returns the largest logit difference.
     public static func check(_ graph: ExportGraph, against model: Module, height: Int, width: Int, channels: Int)
         throws -> Float
     {
@@ -84,7 +84,10 @@ public struct ExportRun {
         model.eval()
         defer { model.train(wasTraining) }
         let expected = GradMode.withoutGrad { model.outputs(x).logits }
-        let actual = GradMode.withoutGrad { GraphExecutor(OnnxExporter.inferenceGraph(graph)).run(x) }
+        // Float graphs run through the inference mode (the same folded graph, with SwiftClas's fused kernels), so
+        // the check covers what `tools eval`/`tools infer` run; int8 QDQ graphs with the tensor operations.
+        let plan = try? InferencePlan(graph: graph)
+        let actual = GradMode.withoutGrad { plan?.run(x) ?? GraphExecutor(OnnxExporter.inferenceGraph(graph)).run(x) }
         guard expected.shape == actual.shape else {
             throw ExportError("the exported graph gives shape \(actual.shape), the model \(expected.shape)")
         }

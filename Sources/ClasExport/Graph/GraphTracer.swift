@@ -122,10 +122,12 @@ extension ExportGraph {
     /// 1 and 2 and different random images: the dimensions that change are the batch dimensions (kept dynamic on
     /// export), and a tensor that no traced operation produced but that changes with the input is an error (it would
     /// be frozen into the graph).
-    /// - Parameter forward: how to run the model; by default its logits (`outputs(_:).logits`).
+    /// - Parameters:
+    ///   - forward: how to run the model; by default its logits (`outputs(_:).logits`).
+    ///   - reparameterize: fuse the model's branches first (false leaves a model being trained as it is).
     public static func trace(_ model: Module, height: Int, width: Int, channels: Int = 3,
-                             forward: ((Tensor) -> Tensor)? = nil) throws -> ExportGraph {
-        if let m = model as? Reparameterizable { m.reparameterize() }
+                             forward: ((Tensor) -> Tensor)? = nil, reparameterize: Bool = true) throws -> ExportGraph {
+        if reparameterize, let m = model as? Reparameterizable { m.reparameterize() }
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }

@@ -204,6 +204,32 @@ void clas_avgpool_forward(const clas_conv_geom *g, const float *x, float *y, boo
 /// Average pooling backward (dx zeroed here).
 void clas_avgpool_backward(const clas_conv_geom *g, const float *dy, float *dx, bool count_include_pad);
 
+// MARK: - Inference convolutions over pre-packed weights (fused epilogue: y = act(conv + bias [+ residual]))
+
+/// Floats needed by `clas_pack_weights` for n output channels of k inputs.
+int64_t clas_packed_weights_size(int64_t n, int64_t k);
+/// Packs weights w[n][k] and bias[n] (may be null) into 32-channel panels for `clas_gemm_packed`/`clas_conv_packed`.
+void clas_pack_weights(const float *w, const float *bias, int64_t n, int64_t k, float *packed);
+/// y[M, N] = act(A[M, K]·Wᵀ + bias (+ res[M, N] when non-null)) with packed W; split over threads.
+void clas_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packed,
+                      const float *res, int act, float *y);
+/// Dense convolution (groups = 1) over packed OHWI weights: 1×1 stride 1 reads x directly, others im2col per block
+/// of rows; y[n, oh, ow, cout] = act(conv + bias (+ res)).
+void clas_conv_packed(const clas_conv_geom *g, const float *x, const float *packed, int64_t cout, const float *res,
+                      int act, float *y);
+/// Depthwise weights [c][taps] → the tap-major layout of `clas_dwconv_forward_packed` ([taps][c]).
+void clas_dw_pack_weights(const float *w, int64_t c, int64_t taps, float *packed);
+/// Depthwise convolution over packed weights with the activation fused: y = act(bias + Σ x·w).
+void clas_dwconv_forward_packed(const clas_conv_geom *g, const float *x, const float *packed, const float *bias,
+                                int act, float *y);
+/// Floats needed by `clas_conv_direct_pack`.
+int64_t clas_conv_direct_packed_size(int64_t cout, int64_t k);
+/// Packs OHWI weights w[cout][k] for `clas_conv_direct_forward_packed`.
+void clas_conv_direct_pack(const float *w, int64_t cout, int64_t k, float *packed);
+/// The direct few-input-channel convolution (an RGB stem) over packed weights with the activation fused.
+void clas_conv_direct_forward_packed(const clas_conv_geom *g, const float *x, const float *packed, const float *bias,
+                                     int64_t cout, int act, float *y);
+
 // MARK: - Optimizer updates (fused, one pass)
 
 /// SGD with momentum: g' = g*gscale + wd*p; v = mu*v + g'; p -= lr * (nesterov ? g' + mu*v : v).

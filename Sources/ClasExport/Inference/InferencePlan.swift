@@ -1,0 +1,138 @@
+import ClasEngine
+import ClasKernels
+import ClasNN
+import ClasTensor
+
+/// A model's evaluation forward pass compiled for inference (the engine's inference mode, see `InferenceMode`):
+/// traced into an ``ExportGraph``, batch norms folded into the convolutions, constants folded, then
+/// ``InferenceCompiler`` fuses residual additions and activations into the convolution epilogues and packs the
+/// weights once. Memory is planned once per batch size (``InferenceMemory``): running allocates only the output.
+public final class InferencePlan {
+    /// The image shape [H, W, C] the plan was traced for (any batch size runs).
+    public let imageShape: [Int]
+    let graph: ExportGraph
+    let steps: [InferenceStep]
+    /// Value → the value whose memory it shares (reshapes).
+    let aliases: [Int: Int]
+    private var memories: [Int: InferenceMemory] = [:]
+
+    /// The value whose memory `v` uses.
+    func root(_ v: Int) -> Int { aliases[v].map(root) ?? v }
+
+    /// Compiles an evaluation-mode graph (as traced; BN folding and constant folding happen here).
+    public init(graph traced: ExportGraph) throws {
+        let g = traced.copy()
+        g.foldBatchNorms()
+        g.removeIdentities()
+        g.foldConstants()
+        for node in g.nodes {
+            guard case .tensor = node.op else {
+                throw ExportError("the inference mode runs float graphs; \(ExportGraph.describe(node.op)) is not supported")
+            }
+        }
+        guard g.values[g.input].shape.count == 4 else { throw ExportError("the inference mode needs NHWC images") }
+        graph = g
+        imageShape = Array(g.values[g.input].shape.dropFirst())
+        (steps, aliases) = InferenceCompiler(g).compile()
+    }
+
+    /// Traces `model` (evaluation mode; not re-parameterised here: callers fuse MobileOne-like models first, so a
+    /// model being trained keeps its branches) and compiles it for `height`×`width`×`channels` images.
+    public convenience init(model: Module, height: Int, width: Int, channels: Int = 3) throws {
+        try self.init(graph: ExportGraph.trace(model, height: height, width: width, channels: channels,
+                                               reparameterize: false))
+    }
+
+    /// Makes the engine's inference mode (`InferenceMode`, used by `tools eval`, `tools infer` and evaluation during
+    /// training) compile models with ``InferencePlan``. `tools` calls this at start.
+    public static func install() {
+        InferenceMode.compiler = { model, shape in
+            let plan = try InferencePlan(model: model, height: shape[0], width: shape[1], channels: shape[2])
+            return plan.run
+        }
+    }
+
+    /// One line per step (what each step fused), for `tools benchmark --profile` and debugging.
+    public var summary: String {
+        steps.enumerated().map { "\($0): v\($1.output) \(graph.values[$1.output].shape) = \($1.fused)" }
+            .joined(separator: "\n")
+    }
+
+    /// Number of steps, and of steps that fall back to the ordinary tensor operations.
+    public var stepCounts: (total: Int, fallback: Int) {
+        (steps.count, steps.filter { if case .fallback = $0.kernel { return true } else { return false } }.count)
+    }
+
+    /// The logits for an NHWC batch `x` of the traced image shape (any batch size).
+    public func run(_ x: Tensor) -> Tensor {
+        precondition(Array(x.shape.dropFirst()) == imageShape,
+                     "inference plan traced for images \(imageShape), got a batch \(x.shape)")
+        let batch = x.shape[0]
+        let memory: InferenceMemory
+        if let m = memories[batch] {
+            memory = m
+        } else {
+            memory = InferenceMemory(graph: graph, steps: steps, aliases: aliases, batch: batch)
+            memories[batch] = memory
+        }
+        let ptr: (Int) -> UnsafeMutablePointer<Float> = { v in
+            let r = self.root(v)
+            if r == self.graph.input { return x.data }
+            if let t = self.graph.constant(r) { return t.data }
+            return memory.pointer(r)
+        }
+        let shape: (Int) -> [Int] = { memory.shapes[$0] }
+        for step in steps {
+            Profiler.measure(step.fused) { step.run(ptr, shape) }
+        }
+        let out = Tensor(uninitializedShape: memory.shapes[graph.output])
+        out.data.update(from: ptr(graph.output), count: out.count)
+        return out
+    }
+}
+
+/// The memory of an ``InferencePlan`` for one batch size: every value's shape, and a slot for each computed value,
+/// reused once the value's last reader has run (a value never shares a slot with an input of its own step).
+final class InferenceMemory {
+    /// Shapes of all values at this batch size.
+    let shapes: [[Int]]
+    private var slots: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)] = []
+    private var slotOf: [Int]
+
+    init(graph: ExportGraph, steps: [InferenceStep], aliases: [Int: Int], batch: Int) {
+        shapes = graph.values.map { v in
+            var s = v.shape
+            if let b = v.batchAxis { s[b] = s[b] / max(graph.values[graph.input].shape[0], 1) * batch }
+            return s
+        }
+        func root(_ v: Int) -> Int { aliases[v].map(root) ?? v }
+        var lastUse = [Int](repeating: -1, count: graph.values.count)
+        for (k, step) in steps.enumerated() { for v in step.inputs { lastUse[root(v)] = k } }
+        lastUse[root(graph.output)] = Int.max
+        slotOf = [Int](repeating: -1, count: graph.values.count)
+        var free: [Int] = []
+        for (k, step) in steps.enumerated() {
+            let out = root(step.output)
+            if slotOf[out] < 0 {
+                let need = shapes[out].reduce(1, *)
+                if let best = free.indices.filter({ slots[free[$0]].capacity >= need })
+                    .min(by: { slots[free[$0]].capacity < slots[free[$1]].capacity }) {
+                    slotOf[out] = free.remove(at: best)
+                } else {
+                    slots.append((.allocate(capacity: max(need, 16)), max(need, 16)))
+                    slotOf[out] = slots.count - 1
+                }
+            }
+            for v in Set(step.inputs.map(root)) where lastUse[v] == k && slotOf[v] >= 0 { free.append(slotOf[v]) }
+        }
+        for (v, a) in aliases { slotOf[v] = slotOf[root(a)] }
+    }
+
+    deinit { for s in slots { s.pointer.deallocate() } }
+
+    /// The memory of a computed value.
+    func pointer(_ v: Int) -> UnsafeMutablePointer<Float> { slots[slotOf[v]].pointer }
+
+    /// Bytes held by the slots.
+    var bytes: Int { slots.reduce(0) { $0 + $1.capacity * 4 } }
+}

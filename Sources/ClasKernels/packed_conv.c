@@ -1,0 +1,209 @@
+// Inference convolutions over pre-packed weights: a register-blocked GEMM micro-kernel (6 rows × 32 output
+// channels in accumulators) with the bias, residual and activation applied to each tile as it leaves the registers.
+// Weights are packed once when the inference plan is built (OpenBLAS repacks them on every call); 1×1 convolutions
+// read the NHWC input directly, others build im2col rows per block of rows in per-thread scratch memory.
+#include "activations.h"
+#include <stdlib.h>
+
+/// Output channels per weight panel (NV 16-float vectors).
+#ifndef NV
+#define NV 2
+#endif
+#define NR (16 * NV)
+#ifndef MR_AVX512
+#define MR_AVX512 6
+#endif
+/// Row blocks of one thread's im2col block (rows = this × MR).
+#define ROW_GROUP 8
+
+typedef float v16 __attribute__((vector_size(64)));
+#define ld16(p) ({ v16 v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define st16(p, v) do { v16 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
+
+int64_t clas_packed_weights_size(int64_t n, int64_t k) { return (n + NR - 1) / NR * (k * NR + NR); }
+
+void clas_pack_weights(const float *w, const float *bias, int64_t n, int64_t k, float *packed) {
+    for (int64_t q = 0; q < (n + NR - 1) / NR; q++) {
+        float *p = packed + q * (k * NR + NR);
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int64_t c = 0; c < NR; c++) {
+                int64_t col = q * NR + c;
+                p[kk * NR + c] = col < n ? w[col * k + kk] : 0.0f;
+            }
+        for (int64_t c = 0; c < NR; c++) p[k * NR + c] = (bias && q * NR + c < n) ? bias[q * NR + c] : 0.0f;
+    }
+}
+
+typedef struct {
+    const clas_conv_geom *g;   // null for a plain GEMM (A given)
+    const float *x;            // conv input (NHWC) or A [M, K]
+    int64_t lda;
+    const float *packed;
+    float *y;                  // [M, N]
+    const float *res;          // [M, N] residual added before the activation, or null
+    int64_t M, N, K;
+    int act, mr;
+    bool split_rows;
+    const float *col;          // a prepared im2col matrix when the panels are split
+} packed_job;
+
+/// The piecewise-linear activations on a vector (others are not called with this).
+static inline __attribute__((always_inline)) v16 act16(int act, v16 x) {
+    const v16 zero = {0}, six = zero + 6.0f, three = zero + 3.0f, sixth = zero + (1.0f / 6.0f);
+    switch (act) {
+    case CLAS_ACT_RELU: return __builtin_elementwise_max(x, zero);
+    case CLAS_ACT_RELU6: return __builtin_elementwise_min(__builtin_elementwise_max(x, zero), six);
+    case CLAS_ACT_HARDSWISH: return x * __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth;
+    case CLAS_ACT_HARDSIGMOID: return __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth;
+    default: return x;
+    }
+}
+
+/// One MR×32 tile: C[rows, q·32 …] = act(A·Wᵀ + bias (+ res)).
+static inline __attribute__((always_inline)) void tile(const packed_job *j, const float *A, int64_t lda, int64_t r0,
+                                                       int64_t q, const int MR) {
+    const int64_t K = j->K, N = j->N;
+    const float *p = j->packed + q * (K * NR + NR);
+    v16 acc[MR][NV];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = (v16){0};
+    for (int64_t k = 0; k < K; k++) {
+        v16 b[NV];
+        for (int v = 0; v < NV; v++) b[v] = ld16(p + k * NR + 16 * v);
+        for (int r = 0; r < MR; r++) {
+            float a = A[r * lda + k];
+            for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
+        }
+    }
+    int64_t n0 = q * NR;
+    int width = (int)CLAS_MIN(NR, N - n0);
+    const float *bias = p + K * NR;
+    // Full tiles with a piecewise-linear activation finish in registers; the others go through the row epilogue.
+    bool in_registers = width == NR && (j->act == CLAS_ACT_NONE || j->act == CLAS_ACT_RELU || j->act == CLAS_ACT_RELU6
+                                        || j->act == CLAS_ACT_HARDSWISH || j->act == CLAS_ACT_HARDSIGMOID);
+    for (int r = 0; r < MR; r++) {
+        float *c = j->y + (r0 + r) * N + n0;
+        const float *res = j->res ? j->res + (r0 + r) * N + n0 : NULL;
+        if (in_registers) {
+            for (int v = 0; v < NV; v++) {
+                v16 x = acc[r][v] + ld16(bias + 16 * v);
+                if (res) x += ld16(res + 16 * v);
+                x = act16(j->act, x);
+                st16(c + 16 * v, x);
+            }
+            continue;
+        }
+        if (width == NR) {
+            for (int v = 0; v < NV; v++) st16(c + 16 * v, acc[r][v]);
+        } else {
+            float t[NR];
+            for (int v = 0; v < NV; v++) st16(t + 16 * v, acc[r][v]);
+            memcpy(c, t, (size_t)width * sizeof(float));
+        }
+        clas_epilogue_row(j->act, c, bias, res, width);
+    }
+}
+
+/// Rows [r0, r0 + rows) (rows ≤ mr) against panel q; the row count is made a compile-time constant.
+static inline __attribute__((always_inline)) void tile_rows(const packed_job *j, const float *A, int64_t lda,
+                                                            int64_t r0, int64_t q, int rows) {
+    switch (rows) {
+#define ROWS(R) case R: tile(j, A, lda, r0, q, R); break;
+        ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
+#undef ROWS
+    default: break;
+    }
+}
+
+/// im2col rows [r0, r1) of the convolution into col[(r − r0)·K …], taps (kh, kw, cin), zeros for padding.
+static void im2col_rows(const clas_conv_geom *g, const float *x, int64_t r0, int64_t r1, float *col) {
+    const int64_t cin = g->c, K = g->kh * g->kw * cin;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t n = r / (g->oh * g->ow), rem = r % (g->oh * g->ow), oh = rem / g->ow, ow = rem % g->ow;
+        float *dst = col + (r - r0) * K;
+        for (int64_t kh = 0; kh < g->kh; kh++) {
+            int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+            for (int64_t kw = 0; kw < g->kw; kw++, dst += cin) {
+                int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+                if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) memset(dst, 0, (size_t)cin * sizeof(float));
+                else memcpy(dst, x + ((n * g->h + ih) * g->w + iw) * cin, (size_t)cin * sizeof(float));
+            }
+        }
+    }
+}
+
+/// Split over rows: each chunk takes groups of ROW_GROUP row blocks, builds their im2col rows if needed, and runs
+/// every panel over them (the rows stay in cache while the panels stream).
+static CLAS_MV void rows_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    const packed_job *j = ctx;
+    const int mr = j->mr;
+    const int64_t panels = (j->N + NR - 1) / NR;
+    for (int64_t b = begin; b < end; b += ROW_GROUP) {
+        int64_t r0 = b * mr, r1 = CLAS_MIN(CLAS_MIN(b + ROW_GROUP, end) * mr, j->M);
+        const float *A = j->x + r0 * j->lda;
+        int64_t lda = j->lda;
+        if (j->g) {
+            float *col = clas_scratch(tid, (size_t)((r1 - r0) * j->K) * sizeof(float));
+            im2col_rows(j->g, j->x, r0, r1, col);
+            A = col;
+            lda = j->K;
+        }
+        for (int64_t q = 0; q < panels; q++)
+            for (int64_t r = r0; r < r1; r += mr) tile_rows(j, A + (r - r0) * lda, lda, r, q, (int)CLAS_MIN(mr, r1 - r));
+    }
+}
+
+/// Split over panels (few rows, e.g. batch 1 at 7×7): every chunk runs all rows against its panels.
+static CLAS_MV void panels_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const packed_job *j = ctx;
+    const float *A = j->col ? j->col : j->x;
+    int64_t lda = j->col ? j->K : j->lda;
+    for (int64_t q = begin; q < end; q++)
+        for (int64_t r = 0; r < j->M; r += j->mr) tile_rows(j, A + r * lda, lda, r, q, (int)CLAS_MIN(j->mr, j->M - r));
+}
+
+static CLAS_MV void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const packed_job *j = ctx;
+    im2col_rows(j->g, j->x, begin, end, (float *)j->col + begin * j->K);
+}
+
+static void run(packed_job *j) {
+    static int mr = 0;
+    if (!mr) mr = __builtin_cpu_supports("avx512f") ? MR_AVX512 : 4;
+    j->mr = mr;
+    int64_t blocks = (j->M + mr - 1) / mr, panels = (j->N + NR - 1) / NR;
+    // Below ~0.5 MFLOP a hand-off to the other threads costs more than it saves.
+    int64_t serial = j->M * j->N * j->K < (1 << 19) ? INT64_MAX : 1;
+    j->split_rows = blocks >= 2 * panels || blocks >= 4 * ROW_GROUP || panels < 2;
+    if (j->split_rows) {
+        clas_parallel_for(blocks, serial == 1 ? 1 : serial, rows_chunk, j);
+        return;
+    }
+    float *col = NULL;
+    if (j->g) {
+        col = malloc((size_t)(j->M * j->K) * sizeof(float));
+        if (!col) return;
+        j->col = col;
+        clas_parallel_for(j->M, j->M * j->K < CLAS_GRAIN ? INT64_MAX : 2, im2col_chunk, j);
+    }
+    clas_parallel_for(panels, serial, panels_chunk, j);
+    free(col);
+}
+
+void clas_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packed,
+                      const float *res, int act, float *y) {
+    if (M <= 0 || N <= 0) return;
+    packed_job j = {.x = A, .lda = lda, .packed = packed, .y = y, .res = res, .M = M, .N = N, .K = K, .act = act};
+    run(&j);
+}
+
+void clas_conv_packed(const clas_conv_geom *g, const float *x, const float *packed, int64_t cout, const float *res,
+                      int act, float *y) {
+    int64_t M = g->n * g->oh * g->ow, K = g->kh * g->kw * g->c;
+    bool pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0;
+    packed_job j = {.g = pointwise ? NULL : g, .x = x, .lda = g->c, .packed = packed, .y = y, .res = res, .M = M,
+                    .N = cout, .K = K, .act = act};
+    run(&j);
+}

@@ -1,0 +1,137 @@
+import ClasEngine
+import ClasExport
+import ClasKernels
+import ClasModels
+import ClasNN
+import ClasTensor
+import XCTest
+import _ClasTestSupport
+
+/// The inference mode (``InferencePlan``): every family's compiled forward equals the training-mode evaluation
+/// forward within 1e-5 relative, at two batch sizes; every fused kernel equals its unfused reference.
+final class InferencePlanTests: XCTestCase {
+    /// Largest |a − b| relative to the largest |b|.
+    private func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        XCTAssertEqual(a.shape, b.shape)
+        let scale = b.scalars.reduce(Float(0)) { max($0, abs($1)) }
+        return maxAbsDifference(a.scalars, b.scalars) / max(scale, 1e-6)
+    }
+
+    func testEveryFamilyMatchesTheModelAtTwoBatchSizes() throws {
+        for name in ["MobileNetV3_small_x1_0", "MobileNetV3_large_x1_0", "EfficientNetB0", "MobileOne_S0", "ResNet18",
+                     "PPLCNet_x0_5", "PPLCNetV2_small"] {
+            let model = try preparedModel(name, inputSize: 32)
+            let plan = try InferencePlan(model: model, height: 32, width: 32)
+            XCTAssertEqual(plan.stepCounts.fallback, 0, "\(name):\n\(plan.summary)")
+            for batch in [1, 3] {
+                let x = randn([batch, 32, 32, 3], seed: UInt64(batch))
+                let expected = GradMode.withoutGrad { model(x) }
+                let got = GradMode.withoutGrad { plan.run(x) }
+                XCTAssertLessThan(relativeDifference(got, expected), 1e-5, "\(name) batch \(batch)")
+            }
+        }
+    }
+
+    /// The plan fuses: no separate activation or addition steps remain in a ResNet, and MobileNetV3's activations
+    /// all sit in convolution epilogues except the squeeze-excite gates' inputs.
+    func testResNetAdditionsAndActivationsAreFused() throws {
+        let plan = try InferencePlan(model: try preparedModel("ResNet18", inputSize: 32), height: 32, width: 32)
+        XCTAssertFalse(plan.summary.contains("= activation"), plan.summary)
+        XCTAssertFalse(plan.summary.contains("= binary"), plan.summary)
+        XCTAssertTrue(plan.summary.contains("3×3 conv + add + relu"), plan.summary)
+    }
+
+    /// The runner compiles once per image shape and gives the model's outputs; a model being trained keeps its
+    /// branches (MobileOne is not re-parameterised by the runner).
+    func testRunnerCompilesPerShapeAndLeavesTrainingModelsAlone() throws {
+        InferencePlan.install()
+        Randomness.seed(5)
+        let model = try ModelRegistry.builtins().make("MobileOne_S0", classCount: 4)
+        let before = model.parameterCount
+        model.eval()
+        let runner = InferenceRunner(model: model)
+        let x = randn([2, 32, 32, 3])
+        let got = GradMode.withoutGrad { runner.outputs(x).logits }
+        XCTAssertTrue(runner.isCompiled(for: x.shape), runner.lastFailure ?? "")
+        XCTAssertEqual(model.parameterCount, before)
+        XCTAssertLessThan(relativeDifference(got, GradMode.withoutGrad { model(x) }), 1e-5)
+    }
+
+    // MARK: - Fused kernels against the unfused operations
+
+    private static let activations: [Activation] = [.none, .relu, .relu6, .hardswish, .hardsigmoid, .silu, .sigmoid]
+
+    /// Packed GEMM + bias (+ residual) + activation = linear, add, activated; odd shapes cover partial tiles.
+    func testPackedGemmEpilogueMatchesUnfusedOps() {
+        for (m, n, k) in [(1, 5, 3), (13, 33, 17), (50, 70, 40), (200, 40, 9)] {
+            let x = randn([m, k], seed: 1), w = randn([n, k], seed: 2), b = randn([n], seed: 3), r = randn([m, n], seed: 4)
+            let packed = [Float](unsafeUninitializedCapacity: Int(clas_packed_weights_size(Int64(n), Int64(k)))) { p, c in
+                clas_pack_weights(w.data, b.data, Int64(n), Int64(k), p.baseAddress!)
+                c = p.count
+            }
+            for act in Self.activations {
+                for residual in [false, true] {
+                    let y = Tensor(uninitializedShape: [m, n])
+                    packed.withUnsafeBufferPointer {
+                        clas_gemm_packed(Int64(m), Int64(n), Int64(k), x.data, Int64(k), $0.baseAddress!,
+                                         residual ? r.data : nil, act.rawValue, y.data)
+                    }
+                    var reference = Tensor.linear(x, weight: w, bias: b)
+                    if residual { reference = reference + r }
+                    XCTAssertLessThan(relativeDifference(y, reference.activated(act)), 1e-5, "\(m)×\(n)×\(k) \(act)")
+                }
+            }
+        }
+    }
+
+    /// Dense, depthwise and direct (stem) convolutions with their epilogues = conv2d, add, activated.
+    func testPackedConvolutionsMatchUnfusedOps() throws {
+        struct Case { var cin, cout, k, stride, pad, groups: Int; var residual: Bool }
+        let cases = [Case(cin: 8, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, residual: true),
+                     Case(cin: 8, cout: 20, k: 1, stride: 2, pad: 0, groups: 1, residual: false),
+                     Case(cin: 6, cout: 33, k: 3, stride: 1, pad: 1, groups: 1, residual: true),
+                     Case(cin: 16, cout: 24, k: 3, stride: 2, pad: 1, groups: 1, residual: false),
+                     Case(cin: 3, cout: 16, k: 3, stride: 2, pad: 1, groups: 1, residual: false),
+                     Case(cin: 24, cout: 24, k: 5, stride: 2, pad: 2, groups: 24, residual: false),
+                     Case(cin: 20, cout: 20, k: 3, stride: 1, pad: 1, groups: 20, residual: false)]
+        for (i, c) in cases.enumerated() {
+            for act in Self.activations {
+                let probe = ConvEpilogueProbe(
+                    weight: randn([c.cout, c.k, c.k, c.cin / c.groups], seed: 5, std: 0.3), bias: randn([c.cout], seed: 6),
+                    shortcut: c.residual ? randn([c.cout, 1, 1, c.cin], seed: 7, std: 0.3) : nil,
+                    stride: c.stride, pad: c.pad, groups: c.groups, act: act)
+                probe.eval()
+                let plan = try InferencePlan(model: probe, height: 11, width: 9, channels: c.cin)
+                // The shortcut is its own step; the convolution, the addition and the activation are one.
+                XCTAssertEqual(plan.stepCounts.total, c.residual ? 2 : 1, plan.summary)
+                for batch in [1, 2] {
+                    let x = randn([batch, 11, 9, c.cin], seed: UInt64(i))
+                    let reference = GradMode.withoutGrad { probe(x) }
+                    XCTAssertLessThan(relativeDifference(GradMode.withoutGrad { plan.run(x) }, reference), 1e-5,
+                                      "case \(i) batch \(batch) \(act)")
+                }
+            }
+        }
+    }
+}
+
+/// act(conv(x) + bias (+ shortcut(x))), written with the ordinary operations: the unfused reference and the model
+/// the plan compiles.
+private final class ConvEpilogueProbe: Module {
+    let weight: Tensor, bias: Tensor, shortcut: Tensor?
+    let stride: Int, pad: Int, groups: Int, act: Activation
+
+    init(weight: Tensor, bias: Tensor, shortcut: Tensor?, stride: Int, pad: Int, groups: Int, act: Activation) {
+        (self.weight, self.bias, self.shortcut, self.stride, self.pad, self.groups, self.act)
+            = (weight, bias, shortcut, stride, pad, groups, act)
+        super.init()
+    }
+
+    override func forward(_ x: Tensor) -> Tensor {
+        let r = shortcut.map { Tensor.conv2d(x, weight: $0) }
+        var y = Tensor.conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: Padding2D(pad),
+                              groups: groups)
+        if let r { y = y + r }
+        return y.activated(act)
+    }
+}
