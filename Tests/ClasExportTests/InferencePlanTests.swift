@@ -17,17 +17,23 @@ final class InferencePlanTests: XCTestCase {
         return maxAbsDifference(a.scalars, b.scalars) / max(scale, 1e-6)
     }
 
+    /// The plan equals the model's training-mode evaluation forward up to float32 rounding: batch-norm folding
+    /// alone (the same folded graph run with the ordinary operations) moves these random-weight networks' logits by
+    /// up to 5e-5 of their largest value (EfficientNet-B0), the plan by up to 4e-5; elsewhere both stay below 1e-5.
     func testEveryFamilyMatchesTheModelAtTwoBatchSizes() throws {
         for name in ["MobileNetV3_small_x1_0", "MobileNetV3_large_x1_0", "EfficientNetB0", "MobileOne_S0", "ResNet18",
                      "PPLCNet_x0_5", "PPLCNetV2_small"] {
             let model = try preparedModel(name, inputSize: 32)
-            let plan = try InferencePlan(model: model, height: 32, width: 32)
+            let graph = try ExportGraph.trace(model, height: 32, width: 32)
+            let plan = try InferencePlan(graph: graph)
+            let folded = GraphExecutor(OnnxExporter.inferenceGraph(graph))
             XCTAssertEqual(plan.stepCounts.fallback, 0, "\(name):\n\(plan.summary)")
             for batch in [1, 3] {
                 let x = randn([batch, 32, 32, 3], seed: UInt64(batch))
                 let expected = GradMode.withoutGrad { model(x) }
                 let got = GradMode.withoutGrad { plan.run(x) }
-                XCTAssertLessThan(relativeDifference(got, expected), 1e-5, "\(name) batch \(batch)")
+                XCTAssertLessThan(relativeDifference(got, expected), 1e-4, "\(name) batch \(batch)")
+                XCTAssertLessThan(relativeDifference(got, GradMode.withoutGrad { folded.run(x) }), 1e-4, name)
             }
         }
     }
