@@ -32,6 +32,9 @@ public final class InferenceRunner {
     /// A runner for `model`.
     public init(model: Module) { self.model = model }
 
+    /// The image shapes [H, W, C] compiled so far.
+    public var compiledShapes: [[Int]] { Array(plans.keys) }
+
     /// Whether batches of this [N, H, W, C] shape run compiled.
     public func isCompiled(for shape: [Int]) -> Bool { plans[Array(shape.dropFirst())] != nil }
 

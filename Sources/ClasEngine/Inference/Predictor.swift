@@ -53,6 +53,7 @@ public final class Predictor {
         engine.model.eval()
         let runner = InferenceRunner(model: engine.model)
         var results: [[String: Any]] = []
+        let started = DispatchTime.now().uptimeNanoseconds
         let epoch = loader.epoch(0)
         while let batch = try epoch.next() {
             let outputs = GradMode.withoutGrad { runner.outputs(batch.images) }
@@ -61,6 +62,10 @@ public final class Predictor {
                 if printing, let line = Predictor.jsonLine(result) { print(line) }
             }
         }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let path = runner.compiledShapes.isEmpty ? "model forward" : "inference mode"
+        engine.logger.info(String(format: "[Infer] %d images in %.2f s: %.1f img/s", results.count, seconds,
+                                  Double(results.count) / max(seconds, 1e-9)) + " (\(path))")
         if let dir = infer.saveDir {
             let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             try AtomicFile.write(data, to: (dir as NSString).appendingPathComponent("predictions.json"))
