@@ -47,6 +47,7 @@ enum CommandContext {
 
 /// Runs `body`, turning SwiftClas errors into a clear message and a non-zero exit without a stack trace.
 func reportingErrors(_ body: () throws -> Void) throws {
+    InferencePlan.install()  // evaluation and inference run in the inference mode
     do {
         try body()
     } catch let stop as Distributed.AgreedStop {

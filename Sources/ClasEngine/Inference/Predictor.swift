@@ -63,7 +63,8 @@ public final class Predictor {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        let path = runner.compiledShapes.isEmpty ? "model forward" : "inference mode"
+        let path = runner.compiledShapes.isEmpty ? "model forward" + (runner.lastFailure.map { ": \($0)" } ?? "")
+            : "inference mode"
         engine.logger.info(String(format: "[Infer] %d images in %.2f s: %.1f img/s", results.count, seconds,
                                   Double(results.count) / max(seconds, 1e-9)) + " (\(path))")
         if let dir = infer.saveDir {
