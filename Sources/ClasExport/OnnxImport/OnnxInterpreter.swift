@@ -17,7 +17,12 @@ public final class OnnxInterpreter {
         /// Float data; `nhwc`: a rank-4 NCHW value stored with channels last.
         case float(Tensor, nhwc: Bool)
         case integers(shape: [Int], values: [Int])
+        /// uint8 data from a `QuantizeLinear` (read by native int8 layers, or dequantised).
+        case quantized(QuantizedActivation)
     }
+
+    /// The quantised layers that run with integer kernels (empty for a float model, see ``Int8Plan``).
+    let int8: Int8Plan
 
     private var prepared: [String: Tensor] = [:]
     private let lock = NSLock()
@@ -26,6 +31,7 @@ public final class OnnxInterpreter {
     /// whose shapes do not fit together is refused here rather than during prediction.
     public init(_ program: OnnxProgram) throws {
         self.program = program
+        int8 = Int8Plan(program, native: Int8Plan.usesIntegerKernels)
         let s = program.inputShape
         let probe = Tensor.zeros([s[0] ?? 2, s[2]!, s[3]!, s[1]!])
         let y = try run(nhwc: probe)
@@ -57,8 +63,18 @@ public final class OnnxInterpreter {
                 case let .integers(shape, values): env[id] = .integers(shape: shape, values: values)
                 }
             }
+            for (id, t) in int8.folded { env[id] = .float(t, nhwc: false) }
             env[program.input] = .float(x, nhwc: true)
-            for node in program.nodes {
+            for (index, node) in program.nodes.enumerated() {
+                if int8.skipped.contains(index) { continue }
+                if let step = int8.steps[index] {
+                    guard case .quantized(let q)? = env[step.input] else {
+                        throw OnnxImportError("\(node.label) reads a quantised value not computed yet")
+                    }
+                    let y = Value.float(try step.layer.run(q, relu: step.relu), nhwc: step.layer.kind != .linear)
+                    for o in step.outputs { env[o] = y }
+                    continue
+                }
                 let inputs = try node.inputs.map { id -> Value? in
                     guard let id else { return nil }
                     guard let v = env[id] else { throw OnnxImportError("\(node.label) reads a value not computed yet") }
@@ -76,9 +92,11 @@ public final class OnnxInterpreter {
     // MARK: operators
 
     private func apply(_ node: OnnxProgram.Node, _ x: [Value?]) throws -> Value {
-        let n = Args(node: node, values: x)
+        let n = Args(node: node, values: x, uint8Constants: program.uint8Constants)
         switch node.op {
         case "Conv": return try conv(n)
+        case "QuantizeLinear": return try quantize(n)
+        case "DequantizeLinear": return try dequantize(n)
         case "Gemm": return try gemm(n)
         case "MatMul":
             let a = try n.logical(0), b = try n.logical(1)
@@ -171,7 +189,9 @@ public final class OnnxInterpreter {
 
     /// A constant input converted once (`OIHW → OHWI`, transposed, …) and cached; computed inputs every time.
     private func weight(_ n: Args, _ i: Int, _ convert: () throws -> Tensor) throws -> Tensor {
-        guard let id = n.node.inputs[i], program.constants[id] != nil else { return try convert() }
+        guard let id = n.node.inputs[i], program.constants[id] != nil || int8.folded[id] != nil else {
+            return try convert()
+        }
         let key = "\(n.node.output):\(i)"
         if let hit = lock.withLock({ prepared[key] }) { return hit }
         let t = try convert()
@@ -200,6 +220,25 @@ public final class OnnxInterpreter {
         let ohwi = try weight(n, 1) { w.permuted([0, 2, 3, 1]) }
         return .float(Tensor.conv2d(x, weight: ohwi, bias: bias, stride: geometry.stride, padding: geometry.padding,
                                     dilation: geometry.dilation, groups: groups), nhwc: true)
+    }
+
+    /// `QuantizeLinear` to uint8, per tensor (what SwiftClas's exporter writes for activations); an NCHW image is
+    /// stored NHWC, like the float values convolutions read.
+    private func quantize(_ n: Args) throws -> Value {
+        guard case let .float(t, nhwc)? = n.values.first ?? nil else { throw n.error("input 0 is not a float tensor") }
+        let (scale, zero) = try n.quantization(dequantize: false)
+        let image = !nhwc && t.rank == 4
+        return .quantized(.quantize(image ? t.permuted([0, 2, 3, 1]) : t, nhwc: nhwc || image, scale: scale, zero: zero))
+    }
+
+    /// `DequantizeLinear` of a computed uint8 value (dequantised constants are folded at load, ``Int8Plan``).
+    private func dequantize(_ n: Args) throws -> Value {
+        guard case .quantized(let q)? = n.values.first ?? nil else {
+            throw n.error("dequantises a value that is not the uint8 output of a QuantizeLinear (per-axis or "
+                          + "int8 activations are not supported)")
+        }
+        let (scale, zero) = try n.quantization(dequantize: true)
+        return .float(q.dequantized(scale: scale, zero: zero), nhwc: q.nhwc)
     }
 
     private func pool(_ n: Args) throws -> Value {
