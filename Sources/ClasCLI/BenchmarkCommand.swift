@@ -41,12 +41,17 @@ struct BenchmarkCommand: ParsableCommand {
     var classes = 10
     @Flag(help: "Print time per operation kind.")
     var profile = false
+    @Flag(help: "With --mode infer: quantise the model (QDQ int8, calibrated on the random batch) and time SwiftClas's native int8 execution of it.")
+    var int8 = false
+    @Option(help: "With --int8: also write the QDQ ONNX model here (to time onnxruntime on the same file).")
+    var saveOnnx: String?
     @Flag(help: "Measure this thread's CPU time instead of wall time (robust on a busy machine; use with --threads 1).")
     var cpuTime = false
 
     func validate() throws {
         guard what == nil || what == "ops" else { throw ValidationError("unknown benchmark '\(what ?? "")'; did you mean 'ops'?") }
         guard ["train", "infer"].contains(mode) else { throw ValidationError("--mode must be train or infer") }
+        guard !int8 || mode == "infer" else { throw ValidationError("--int8 needs --mode infer") }
         guard batch > 0, size >= 32, reps > 0, warmup >= 0 else { throw ValidationError("batch, size ≥ 32 and reps must be positive") }
     }
 
@@ -90,12 +95,13 @@ struct BenchmarkCommand: ParsableCommand {
             report(seconds: t, images: batch, label: "train", output)
         } else {
             net.eval()
+            let forward = int8 ? try int8Forward(net, calibration: x, output) : { net($0) }
             GradMode.withoutGrad {
                 let one = x.narrowed(axis: 0, start: 0, length: 1)
-                let latency = time { _ = net(one) }
+                let latency = time { _ = forward(one) }
                 output(String(format: "batch 1 latency: %.2f ms", latency * 1000))
-                let t = time { _ = net(x) }
-                report(seconds: t, images: batch, label: "infer batch \(batch)", output)
+                let t = time { _ = forward(x) }
+                report(seconds: t, images: batch, label: "infer\(int8 ? " int8" : "") batch \(batch)", output)
             }
         }
     }

@@ -1,3 +1,4 @@
+import ClasKernels
 import ClasTensor
 import Foundation
 
@@ -29,9 +30,11 @@ public final class OnnxInterpreter {
 
     /// Prepares `program` and runs it once on zeros of the declared input shape (batch 2 when dynamic), so a file
     /// whose shapes do not fit together is refused here rather than during prediction.
-    public init(_ program: OnnxProgram) throws {
+    /// - Parameter integerKernels: run the quantised layers of a QDQ model with the integer kernels (default: when
+    ///   the CPU has AVX512-VNNI or AVX-VNNI, or as `CLAS_INT8=native|float` says), else dequantise them to float.
+    public init(_ program: OnnxProgram, integerKernels: Bool? = nil) throws {
         self.program = program
-        int8 = Int8Plan(program, native: Int8Plan.usesIntegerKernels)
+        int8 = Int8Plan(program, native: integerKernels ?? Int8Plan.usesIntegerKernels)
         let s = program.inputShape
         let probe = Tensor.zeros([s[0] ?? 2, s[2]!, s[3]!, s[1]!])
         let y = try run(nhwc: probe)
@@ -40,6 +43,11 @@ public final class OnnxInterpreter {
                                   + "\(probe.shape[0]); a classifier's is [N, classes]")
         }
     }
+
+    /// How many convolution and linear layers run with the integer kernels.
+    public var integerLayerCount: Int { int8.steps.count }
+    /// The integer kernels' instruction set ("AVX512-VNNI", "AVX-VNNI", "portable").
+    public static var integerKernelISA: String { String(cString: clas_q8_isa_name(clas_q8_isa())) }
 
     /// The declared input as (channels, height, width).
     public var inputSize: (channels: Int, height: Int, width: Int) {
