@@ -6,7 +6,11 @@ does, min/max ranges from the random batch, exported as QDQ ONNX and run by Swif
 kernels). onnxruntime runs F (ORT_ENABLE_ALL, which fuses the QDQ pairs into QLinearConv/QGemm), intra_op threads =
 --threads, inter_op 1, sequential. Random weights and inputs (speed only).
 
-Usage: python bench/int8_infer.py [--models MobileNetV3_large_x1_0 ResNet18] [--out bench/results/int8_infer.json]
+--cpu-time (with --threads 1) measures the calling thread's CPU time on both sides instead of wall time: robust
+when other processes share the cores (onnxruntime with one intra-op thread runs on the calling thread).
+
+Usage: python bench/int8_infer.py [--models MobileNetV3_large_x1_0 ResNet18] [--threads 2] [--cpu-time]
+                                  [--out bench/results/int8_infer.json]
 """
 import argparse
 import json
@@ -32,6 +36,8 @@ def cpu_name():
 def swiftclas(tools, model, args, extra):
     cmd = [tools, "benchmark", "--model", model, "--mode", "infer", "--batch", str(args.batch), "--size",
            str(args.size), "--threads", str(args.threads), "--reps", str(args.reps), "--warmup", str(args.warmup)] + extra
+    if args.cpu_time:
+        cmd.append("--cpu-time")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result = {"command": " ".join(cmd)}
     if m := re.search(r"batch 1 latency: ([\d.]+) ms", out):
@@ -59,10 +65,11 @@ def onnxruntime_int8(path, args):
         for _ in range(args.warmup):
             s.run(None, {name: x})
         times = []
+        clock = time.thread_time if args.cpu_time else time.perf_counter
         for _ in range(args.reps):
-            t = time.perf_counter()
+            t = clock()
             s.run(None, {name: x})
-            times.append(time.perf_counter() - t)
+            times.append(clock() - t)
         result[key] = 1e3 * statistics.median(times)
     result["img_per_s"] = args.batch / (result["batch_ms"] / 1e3)
     return result
@@ -77,9 +84,12 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--cpu-time", action="store_true")
     p.add_argument("--out", default="bench/results/int8_infer.json")
     args = p.parse_args()
-    report = {"cpu": cpu_name(), "threads": args.threads, "batch": args.batch, "size": args.size, "reps": args.reps,
+    if args.cpu_time and args.threads != 1:
+        p.error("--cpu-time measures one thread: use --threads 1")
+    report = {"cpu": cpu_name(), "threads": args.threads, "clock": "thread CPU time" if args.cpu_time else "wall", "batch": args.batch, "size": args.size, "reps": args.reps,
               "loadavg_before": os.getloadavg(), "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:

@@ -6,6 +6,7 @@
 // portable loop computes the same sums. Accumulation is exact, so all three agree bit for bit.
 #include "ClasInt8.h"
 #include "internal.h"
+#include "activations.h"
 #include <stdlib.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -76,39 +77,53 @@ void clas_q8_pack(const int8_t *w, int64_t n, int64_t k, int8_t *packed, int32_t
 
 // MARK: epilogue
 
-/// Applies the epilogue to an int32 tile acc[rows][NRMAX] for columns j0 ..< j0 + nc, writing output rows `y0`.
-static CLAS_MV void epilogue(const int32_t *acc, int rows, int64_t j0, int nc, const clas_q8_epilogue *e, float *yf,
-                             uint8_t *yq, int64_t ldc) {
-    for (int r = 0; r < rows; r++) {
-        const int32_t *a = acc + r * NRMAX;
-        if (yf) {
-            float *y = yf + r * ldc + j0;
-            for (int c = 0; c < nc; c++) {
-                int64_t j = j0 + c;
-                int32_t v = a[c] - (e->rowsum ? e->a_zero * e->rowsum[j] : 0);
-                float f = (float)v * e->scale[j] + (e->bias ? e->bias[j] : 0.0f);
-                y[c] = e->relu && f < 0 ? 0.0f : f;
-            }
-        } else {
-            uint8_t *y = yq + r * ldc + j0;
-            float lo = e->relu ? 0.0f : (float)(0 - e->y_zero), hi = (float)(255 - e->y_zero);
-            for (int c = 0; c < nc; c++) {
-                int64_t j = j0 + c;
-                int32_t v = a[c] - (e->rowsum ? e->a_zero * e->rowsum[j] : 0) + (e->bias_q ? e->bias_q[j] : 0);
-                float f = (float)v * e->requant[j];
-                f = f < lo ? lo : f;
-                f = f > hi ? hi : f;
-                y[c] = (uint8_t)((int32_t)__builtin_rintf(f) + e->y_zero);
+/// Applies the epilogue to int32 accumulators acc[rows][·] (row stride `acc_stride`) for columns j0 ..< j0 + nc,
+/// writing output rows of stride `ldc`.
+static CLAS_MV void epilogue_strided(const int32_t *acc, int64_t acc_stride, int64_t rows, int64_t j0, int64_t nc,
+                                     const clas_q8_epilogue *e, float *yf, uint8_t *yq, int64_t ldc) {
+    // Per-channel terms gathered once (locals and restrict, so the loops below vectorise).
+    int32_t corr[NRMAX * 2];
+    float mul[NRMAX * 2], add[NRMAX * 2];
+    for (int64_t c0 = 0; c0 < nc; c0 += 2 * NRMAX) {
+        int64_t n = CLAS_MIN(2 * NRMAX, nc - c0);
+        for (int64_t c = 0; c < n; c++) {
+            int64_t j = j0 + c0 + c;
+            corr[c] = (e->rowsum ? -e->a_zero * e->rowsum[j] : 0) + (!yf && e->bias_q ? e->bias_q[j] : 0);
+            mul[c] = yf ? e->scale[j] : e->requant[j];
+            add[c] = yf && e->bias ? e->bias[j] : 0.0f;
+        }
+        const int relu = e->relu;
+        const int32_t zy = e->y_zero;
+        const float lo = relu ? 0.0f : (float)(0 - zy), hi = (float)(255 - zy);
+        for (int64_t r = 0; r < rows; r++) {
+            const int32_t *restrict a = acc + r * acc_stride + c0;
+            if (yf) {
+                float *restrict y = yf + r * ldc + j0 + c0;
+                for (int64_t c = 0; c < n; c++) {
+                    float f = (float)(a[c] + corr[c]) * mul[c] + add[c];
+                    y[c] = relu && f < 0 ? 0.0f : f;
+                }
+            } else {
+                uint8_t *restrict y = yq + r * ldc + j0 + c0;
+                for (int64_t c = 0; c < n; c++) {
+                    float f = (float)(a[c] + corr[c]) * mul[c];
+                    f = f < lo ? lo : f;
+                    f = f > hi ? hi : f;
+                    y[c] = (uint8_t)((int32_t)__builtin_rintf(f) + zy);
+                }
             }
         }
     }
 }
 
-void clas_q8_epilogue_row(const int32_t *acc, int64_t n, const clas_q8_epilogue *e, float *yf, uint8_t *yq) {
-    for (int64_t j0 = 0; j0 < n; j0 += NRMAX) {
-        int nc = (int)CLAS_MIN(NRMAX, n - j0);
-        epilogue(acc + j0, 1, j0, nc, e, yf, yq, 0);
-    }
+static void epilogue(const int32_t *acc, int rows, int64_t j0, int nc, const clas_q8_epilogue *e, float *yf,
+                     uint8_t *yq, int64_t ldc) {
+    epilogue_strided(acc, NRMAX, rows, j0, nc, e, yf, yq, ldc);
+}
+
+void clas_q8_epilogue_rows(const int32_t *acc, int64_t rows, int64_t n, const clas_q8_epilogue *e, float *yf,
+                           uint8_t *yq) {
+    epilogue_strided(acc, n, rows, 0, n, e, yf, yq, n);
 }
 
 // MARK: microkernels: acc[r][0 ..< 16·np] = Σ_g A[r][4g ..< 4g+4] · panel
@@ -158,6 +173,42 @@ static inline __attribute__((always_inline)) T512 void k512(const uint8_t *a, in
         _mm512_storeu_si512(acc + r * NRMAX, c[r][0]);
         if (np > 1) _mm512_storeu_si512(acc + r * NRMAX + 16, c[r][1]);
     }
+}
+
+/// The same product with the float epilogue applied in registers (full 16-channel panels), for columns j0 …
+static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, int64_t lda, const int8_t *b, int64_t G,
+                                                             const clas_q8_epilogue *e, int64_t j0, float *y,
+                                                             int64_t ldc, const int mr, const int np) {
+    __m512i c[MR][2];
+    for (int r = 0; r < mr; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
+    for (int64_t g = 0; g < G; g++) {
+        __m512i w0 = _mm512_loadu_si512(b + g * 64);
+        __m512i w1 = np > 1 ? _mm512_loadu_si512(b + G * 64 + g * 64) : w0;
+        for (int r = 0; r < mr; r++) {
+            __m512i x = _mm512_set1_epi32(load4(a + r * lda + 4 * g));
+            c[r][0] = _mm512_dpbusd_epi32(c[r][0], x, w0);
+            if (np > 1) c[r][1] = _mm512_dpbusd_epi32(c[r][1], x, w1);
+        }
+    }
+    for (int q = 0; q < np; q++) {
+        int64_t j = j0 + 16 * q;
+        __m512i corr = e->rowsum ? _mm512_mullo_epi32(_mm512_set1_epi32(-e->a_zero), _mm512_loadu_si512(e->rowsum + j))
+                                 : _mm512_setzero_si512();
+        __m512 scale = _mm512_loadu_ps(e->scale + j);
+        __m512 bias = e->bias ? _mm512_loadu_ps(e->bias + j) : _mm512_setzero_ps();
+        for (int r = 0; r < mr; r++) {
+            __m512 f = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c[r][q], corr)), scale), bias);
+            if (e->relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
+            _mm512_storeu_ps(y + r * ldc + j, f);
+        }
+    }
+}
+
+static T512 void ukernel_512f(const uint8_t *a, int64_t lda, int mr, const int8_t *b, int64_t G, int np,
+                              const clas_q8_epilogue *e, int64_t j0, float *y, int64_t ldc) {
+#define CASE(R) case R: np > 1 ? k512f(a, lda, b, G, e, j0, y, ldc, R, 2) : k512f(a, lda, b, G, e, j0, y, ldc, R, 1); break;
+    switch (mr) { CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) }
+#undef CASE
 }
 
 static T512 void ukernel_512(const uint8_t *a, int64_t lda, int mr, const int8_t *b, int64_t G, int np, int32_t *acc) {
@@ -220,7 +271,8 @@ static ukernel_fn ukernel_for(int isa) {
 /// Rows [0, rows) of A (already offset) times panels covering columns [j0, j1), into output rows at yf/yq.
 void clas_q8_block(const uint8_t *a, int64_t lda, int64_t rows, const int8_t *packed, int64_t k, int64_t j0,
                    int64_t j1, const clas_q8_epilogue *e, float *yf, uint8_t *yq, int64_t ldc) {
-    ukernel_fn kernel = ukernel_for(clas_q8_isa());
+    int isa = clas_q8_isa();
+    ukernel_fn kernel = ukernel_for(isa);
     int64_t G = (k + 3) / 4;
     int32_t acc[MR * NRMAX];
     for (int64_t j = j0; j < j1; j += NRMAX) {
@@ -229,6 +281,12 @@ void clas_q8_block(const uint8_t *a, int64_t lda, int64_t rows, const int8_t *pa
         const int8_t *b = packed + (j / 16) * G * 64;
         for (int64_t r = 0; r < rows; r += MR) {
             int mr = (int)CLAS_MIN(MR, rows - r);
+#if defined(__x86_64__) && defined(__clang__)
+            if (isa == CLAS_Q8_AVX512VNNI && yf && nc == 16 * np) {
+                ukernel_512f(a + r * lda, lda, mr, b, G, np, e, j, yf + r * ldc, ldc);
+                continue;
+            }
+#endif
             kernel(a + r * lda, lda, mr, b, G, np, acc);
             epilogue(acc, mr, j, nc, e, yf ? yf + r * ldc : NULL, yq ? yq + r * ldc : NULL, ldc);
         }
@@ -285,21 +343,34 @@ typedef struct {
     uint8_t *q;
     float scale;
     int32_t zero;
+    int act;
 } quant_job;
 
 static CLAS_MV void quantize_range(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const quant_job *j = ctx;
-    float lo = (float)(0 - j->zero), hi = (float)(255 - j->zero);
-    for (int64_t i = begin; i < end; i++) {
-        float f = j->x[i] / j->scale;
-        f = f < lo ? lo : f;
-        f = f > hi ? hi : f;
-        j->q[i] = (uint8_t)((int32_t)__builtin_rintf(f) + j->zero);
+    const float *restrict x = j->x;
+    uint8_t *restrict q = j->q;
+    const float scale = j->scale;
+    const int32_t zero = j->zero;
+    const float lo = (float)(0 - zero), hi = (float)(255 - zero);
+#define QLOOP(ACT)                                                                                                  \
+    for (int64_t i = begin; i < end; i++) {                                                                         \
+        float f = clas_act(ACT, x[i]) / scale;                                                                      \
+        f = f < lo ? lo : f;                                                                                        \
+        f = f > hi ? hi : f;                                                                                        \
+        q[i] = (uint8_t)((int32_t)__builtin_rintf(f) + zero);                                                       \
     }
+    switch (j->act) {  // one loop per activation, so each vectorises
+    case CLAS_ACT_NONE: QLOOP(CLAS_ACT_NONE) break;
+    case CLAS_ACT_RELU: QLOOP(CLAS_ACT_RELU) break;
+    case CLAS_ACT_HARDSWISH: QLOOP(CLAS_ACT_HARDSWISH) break;
+    default: QLOOP(j->act) break;
+    }
+#undef QLOOP
 }
 
-void clas_q8_quantize(const float *x, uint8_t *q, int64_t count, float scale, int32_t zero) {
-    quant_job j = {x, q, scale, zero};
+void clas_q8_quantize(const float *x, uint8_t *q, int64_t count, float scale, int32_t zero, int act) {
+    quant_job j = {x, q, scale, zero, act};
     clas_parallel_for(count, 4 * CLAS_GRAIN, quantize_range, &j);
 }

@@ -78,7 +78,7 @@ final class Int8InferenceTests: XCTestCase {
                         for c in 0..<cout { for t in 0..<taps { tapMajor[t * cout + c] = wt[c * taps + t] } }
                         var e = clas_q8_epilogue(a_zero: xz, rowsum: nil, relu: 0, scale: nil, bias: nil,
                                                  bias_q: bq.baseAddress, requant: rq.baseAddress, y_zero: yz)
-                        clas_q8_depthwise(x, &g, tapMajor, &e, nil, &y)
+                        clas_q8_depthwise(x + [UInt8](repeating: 0, count: 16), &g, tapMajor, &e, nil, &y)
                     } else {
                         var ohwi = [Int8](repeating: 0, count: wt.count)
                         for o in 0..<cout { for ci in 0..<cin { for t in 0..<taps {

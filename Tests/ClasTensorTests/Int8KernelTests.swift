@@ -117,6 +117,7 @@ final class Int8KernelTests: XCTestCase {
         (2, 5, 6, 3, 3, 3, 1, (1, 1, 1, 1), 1, 8), (1, 9, 7, 16, 3, 3, 2, (1, 1, 1, 1), 1, 24),
         (2, 7, 7, 5, 5, 5, 2, (2, 2, 2, 2), 1, 17), (1, 8, 8, 12, 3, 3, 1, (2, 2, 2, 2), 2, 40),
         (3, 4, 4, 8, 1, 1, 2, (0, 0, 0, 0), 1, 33), (1, 6, 5, 4, 3, 1, 1, (0, 1, 2, 0), 1, 5),
+        (2, 6, 13, 40, 3, 3, 1, (1, 1, 1, 1), 1, 40), (1, 9, 11, 32, 5, 5, 2, (2, 2, 2, 2), 1, 16),
     ]
 
     private func geometry(_ t: (Int, Int, Int, Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int)) -> clas_q8_conv_geom {
@@ -183,7 +184,8 @@ final class Int8KernelTests: XCTestCase {
         for t in convCases {
             var g = geometry(t)
             let c = Int(g.c), taps = Int(g.kh * g.kw)
-            let x = (0..<Int(g.n * g.h * g.w * g.c)).map { _ in UInt8.random(in: 0...255, using: &r) }
+            // 16 bytes of padding: the kernel reads channel blocks 16 at a time.
+            let x = (0..<Int(g.n * g.h * g.w * g.c)).map { _ in UInt8.random(in: 0...255, using: &r) } + [UInt8](repeating: 7, count: 16)
             let w = (0..<(taps * c)).map { _ in Int8.random(in: -128...127, using: &r) }  // [tap, c]
             let e = Epilogue(n: c, zx: Int32.random(in: 0...255, using: &r), relu: c % 2 == 0,
                              rowsum: [Int32](repeating: 0, count: c), rng: &r)
@@ -212,10 +214,22 @@ final class Int8KernelTests: XCTestCase {
         let x = (0..<5000).map { _ in Float.random(in: -4...4, using: &r) } + [0.5, 1.5, 2.5, -0.5, 1e9, -1e9]
         for (scale, zero) in [(Float(0.02), Int32(128)), (1, 0), (0.5, 3)] {
             var q = [UInt8](repeating: 0, count: x.count)
-            clas_q8_quantize(x, &q, Int64(x.count), scale, zero)
+            clas_q8_quantize(x, &q, Int64(x.count), scale, zero, 0)
             for i in 0..<x.count {
                 let v = Swift.min(Swift.max((x[i] / scale).rounded(.toNearestOrEven) + Float(zero), 0), 255)
                 XCTAssertEqual(q[i], UInt8(v), "x \(x[i]) scale \(scale) zero \(zero)")
+            }
+            // With a fused activation: the quantisation of the activation's float output.
+            let activations: [(Int32, (Float) -> Float)] = [
+                (Int32(CLAS_ACT_RELU), { $0 > 0 ? $0 : 0 }),
+                (Int32(CLAS_ACT_HARDSWISH), { $0 * Swift.min(Swift.max($0 + 3, 0), 6) * (1 / 6) }),
+            ]
+            for (act, f) in activations {
+                clas_q8_quantize(x, &q, Int64(x.count), scale, zero, act)
+                for i in 0..<x.count {
+                    let v = Swift.min(Swift.max((f(x[i]) / scale).rounded(.toNearestOrEven) + Float(zero), 0), 255)
+                    XCTAssertEqual(q[i], UInt8(v), "act \(act) x \(x[i]) scale \(scale) zero \(zero)")
+                }
             }
         }
     }

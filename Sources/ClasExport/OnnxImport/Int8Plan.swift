@@ -41,6 +41,9 @@ struct Int8Plan {
     private(set) var skipped: Set<Int> = []
     /// Float values of folded `DequantizeLinear`s of constants, by value id.
     private(set) var folded: [Int: Tensor] = [:]
+    /// `QuantizeLinear` nodes (by index) that apply the activation they read themselves: the activation's input
+    /// value id and its `CLAS_ACT_*` code (the activation node is skipped).
+    private(set) var fusedActivations: [Int: (input: Int, activation: Int32)] = [:]
 
     /// A quantised constant: int8/uint8 values with their dequantisation.
     private struct QuantizedConstant {
@@ -105,6 +108,14 @@ struct Int8Plan {
                 relu = true
             }
             steps[i] = Step(layer: layer, input: q, outputs: outputs, relu: relu)
+        }
+        // A ReLU or hard-swish read only by a QuantizeLinear is computed inside the quantisation pass.
+        let codes = ["Relu": Int32(CLAS_ACT_RELU), "HardSwish": Int32(CLAS_ACT_HARDSWISH)]
+        for (i, n) in p.nodes.enumerated() where n.op == "QuantizeLinear" {
+            guard let x = n.inputs[0], let a = producer[x], !skipped.contains(a), let code = codes[p.nodes[a].op],
+                  readers[x] == [i], let input = p.nodes[a].inputs.first ?? nil else { continue }
+            skipped.insert(a)
+            fusedActivations[i] = (input, code)
         }
         // An activation's DequantizeLinear is needed only if something other than a native layer reads it.
         for (i, n) in p.nodes.enumerated() where n.op == "DequantizeLinear" && !skipped.contains(i) {

@@ -79,16 +79,24 @@ public final class OnnxInterpreter {
                     guard case .quantized(let q)? = env[step.input] else {
                         throw OnnxImportError("\(node.label) reads a quantised value not computed yet")
                     }
-                    let y = Value.float(try step.layer.run(q, relu: step.relu), nhwc: step.layer.kind != .linear)
+                    let y = Value.float(try Profiler.measure("int8 \(step.layer.kind)") { try step.layer.run(q, relu: step.relu) },
+                                        nhwc: step.layer.kind != .linear)
                     for o in step.outputs { env[o] = y }
                     continue
+                }
+                var node = node
+                if let fused = int8.fusedActivations[index] {  // the quantisation reads the activation's input
+                    node = OnnxProgram.Node(op: node.op, name: node.name, inputs: [fused.input] + node.inputs.dropFirst(),
+                                            output: node.output, attributes: node.attributes)
                 }
                 let inputs = try node.inputs.map { id -> Value? in
                     guard let id else { return nil }
                     guard let v = env[id] else { throw OnnxImportError("\(node.label) reads a value not computed yet") }
                     return v
                 }
-                env[node.output] = try apply(node, inputs)
+                env[node.output] = try Profiler.measure("onnx \(node.op)") {
+                    try apply(node, inputs, activation: int8.fusedActivations[index]?.activation ?? 0)
+                }
             }
             guard case .float(let y, let nhwc)? = env[program.output] else {
                 throw OnnxImportError("the output '\(program.outputName)' is not a float tensor")
@@ -99,11 +107,12 @@ public final class OnnxInterpreter {
 
     // MARK: operators
 
-    private func apply(_ node: OnnxProgram.Node, _ x: [Value?]) throws -> Value {
+    /// - Parameter activation: for a `QuantizeLinear` whose activation the ``Int8Plan`` fused, its `CLAS_ACT_*` code.
+    private func apply(_ node: OnnxProgram.Node, _ x: [Value?], activation: Int32 = 0) throws -> Value {
         let n = Args(node: node, values: x, uint8Constants: program.uint8Constants)
         switch node.op {
         case "Conv": return try conv(n)
-        case "QuantizeLinear": return try quantize(n)
+        case "QuantizeLinear": return try quantize(n, activation: activation)
         case "DequantizeLinear": return try dequantize(n)
         case "Gemm": return try gemm(n)
         case "MatMul":
@@ -232,11 +241,12 @@ public final class OnnxInterpreter {
 
     /// `QuantizeLinear` to uint8, per tensor (what SwiftClas's exporter writes for activations); an NCHW image is
     /// stored NHWC, like the float values convolutions read.
-    private func quantize(_ n: Args) throws -> Value {
+    private func quantize(_ n: Args, activation: Int32) throws -> Value {
         guard case let .float(t, nhwc)? = n.values.first ?? nil else { throw n.error("input 0 is not a float tensor") }
         let (scale, zero) = try n.quantization(dequantize: false)
         let image = !nhwc && t.rank == 4
-        return .quantized(.quantize(image ? t.permuted([0, 2, 3, 1]) : t, nhwc: nhwc || image, scale: scale, zero: zero))
+        return .quantized(.quantize(image ? t.permuted([0, 2, 3, 1]) : t, nhwc: nhwc || image, scale: scale, zero: zero,
+                                    activation: activation))
     }
 
     /// `DequantizeLinear` of a computed uint8 value (dequantised constants are folded at load, ``Int8Plan``).

@@ -12,16 +12,17 @@ final class QuantizedActivation {
 
     init(shape: [Int], nhwc: Bool, scale: Float, zero: Int32) {
         (self.shape, self.nhwc, self.scale, self.zero) = (shape, nhwc, scale, zero)
-        storage = Storage(count: (Tensor.count(of: shape) + 3) / 4 + 1)
+        storage = Storage(count: (Tensor.count(of: shape) + 3) / 4 + 4)  // + 16 bytes: kernels read 16 at a time
     }
 
     var count: Int { Tensor.count(of: shape) }
     var bytes: UnsafeMutablePointer<UInt8> { UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt8.self) }
 
-    /// `QuantizeLinear(x)` with onnxruntime's rounding (ties to even, clamped to 0…255).
-    static func quantize(_ x: Tensor, nhwc: Bool, scale: Float, zero: Int32) -> QuantizedActivation {
+    /// `QuantizeLinear(activation(x))` with onnxruntime's rounding (ties to even, clamped to 0…255); `activation`
+    /// is a `CLAS_ACT_*` value (a ReLU or hard-swish fused into the quantisation, else none).
+    static func quantize(_ x: Tensor, nhwc: Bool, scale: Float, zero: Int32, activation: Int32 = 0) -> QuantizedActivation {
         let q = QuantizedActivation(shape: x.shape, nhwc: nhwc, scale: scale, zero: zero)
-        clas_q8_quantize(x.data, q.bytes, Int64(x.count), scale, zero)
+        clas_q8_quantize(x.data, q.bytes, Int64(x.count), scale, zero, activation)
         return q
     }
 

@@ -59,12 +59,14 @@ void clas_q8_conv(const uint8_t *x, const clas_q8_conv_geom *g, const int8_t *pa
                   const clas_q8_epilogue *e, float *yf, uint8_t *yq);
 
 /// Depthwise convolution of uint8 NHWC `x` with int8 weights `wt` [kh·kw, c] (tap-major), output NHWC [.., c].
-/// `e->rowsum` is ignored (padding contributes nothing: x − zero point is summed).
+/// `e->rowsum` is ignored (padding contributes nothing: x − zero point is summed). `x` must be readable 16 bytes
+/// past its end (channel blocks are read 16 at a time).
 void clas_q8_depthwise(const uint8_t *x, const clas_q8_conv_geom *g, const int8_t *wt, const clas_q8_epilogue *e,
                        float *yf, uint8_t *yq);
 
-/// ONNX QuantizeLinear to uint8: q = clamp(nearbyint(x / scale) + zero, 0, 255) (ties to even).
-void clas_q8_quantize(const float *x, uint8_t *q, int64_t count, float scale, int32_t zero);
+/// ONNX QuantizeLinear to uint8 of act(x) (`CLAS_ACT_*`, NONE = 0; the activation a QuantizeLinear reads, fused):
+/// q = clamp(nearbyint(act(x) / scale) + zero, 0, 255) (ties to even).
+void clas_q8_quantize(const float *x, uint8_t *q, int64_t count, float scale, int32_t zero, int act);
 
 #ifdef __cplusplus
 }
