@@ -29,8 +29,10 @@ fi
 yaml=$(ls "$WORK"/quant/*/quantization.yaml | head -1)
 
 # The same config with the exported int8 file as the model.
-sed '/^Arch:/,/^$/c\Arch:\n  name: OnnxModel\n  path: '"$WORK"'/int8/inference.onnx\n  class_num: 10\n' "$CONFIG" \
-    > "$WORK/eval_onnx.yaml"
+awk -v onnx="$WORK/int8/inference.onnx" '
+    /^Arch:/ { print "Arch:\n  name: OnnxModel\n  path: " onnx "\n  class_num: 10"; skip = 1; next }
+    skip && /^[ #]/ { next }
+    { skip = 0; print }' "$CONFIG" > "$WORK/eval_onnx.yaml"
 top1() { grep -o 'top1: [0-9.]*' "$1" | tail -1 | cut -d' ' -f2; }
 "$TOOLS" eval -c "$WORK/eval_onnx.yaml" -o Global.output_dir="$WORK/native" 2>&1 | tee "$WORK/native.log"
 CLAS_INT8=float "$TOOLS" eval -c "$WORK/eval_onnx.yaml" -o Global.output_dir="$WORK/dequantised" 2>&1 \

@@ -22,11 +22,13 @@ final class Int8InferenceTests: XCTestCase {
         return (try OnnxProgram(model: try OnnxExporter.export(quantized, height: 32, width: 32)), quantized, base)
     }
 
-    /// Every Conv/Gemm of the exported graph runs in integers (dense, depthwise, pointwise, linear; ReLU fused), the
+    /// Every Conv/Gemm of the exported graph runs in integers (dense, depthwise, pointwise, linear), the
     /// float interpretation of the same file equals the simulated model, and the native logits differ from it only by
     /// the rounding of values that fall on the other side of a quantisation step, as onnxruntime's do.
     func testNativeInt8MatchesSimulatedModel() throws {
-        for name in ["MobileNetV3_small_x1_0", "ResNet18"] {
+        // MobileNetV3-small has every kind: a dense stem, depthwise and pointwise convolutions, ReLU after a
+        // convolution (fused), hard-swish before a quantisation (fused), and the linear classifier.
+        for name in ["MobileNetV3_small_x1_0"] {
             let (program, simulated, base) = try qdq(name)
             let native = try OnnxInterpreter(program, integerKernels: true)
             let float = try OnnxInterpreter(program, integerKernels: false)
