@@ -6,6 +6,8 @@
 # Usage: scripts/int8_accuracy.sh [CHECKPOINT] [CONFIG]
 #   CHECKPOINT defaults to the quickstart's output/MobileNetV3_small_x1_0/best_model (trained here with
 #   `tools train -c CONFIG` when missing: 5 epochs, 60,000 images at 64 px, seed 42); CONFIG to the quickstart config.
+#   CONFIG `resnet18_32px` writes a ResNet18 config (Fashion-MNIST at 32 px, 2 epochs × 150 iterations of 128
+#   images, seed 42, SGD cosine lr 0.1) and trains it when CHECKPOINT does not exist.
 # Writes bench/results/int8_accuracy.json (override with OUT_JSON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,19 @@ CKPT=${1:-output/MobileNetV3_small_x1_0/best_model}
 WORK=${WORK:-output/int8_accuracy}
 OUT_JSON=${OUT_JSON:-bench/results/int8_accuracy.json}
 mkdir -p "$WORK" "$(dirname "$OUT_JSON")"
+if [ "$CONFIG" = resnet18_32px ]; then
+    mkdir -p "$WORK/cfg"
+    sed 's/size: 64/size: 32/' configs/_base_/datasets/fashion_mnist.yaml > "$WORK/cfg/fashion_mnist_32.yaml"
+    cat > "$WORK/cfg/resnet18_fmnist_32.yaml" <<EOF
+_BASE_: [$PWD/configs/_base_/runtime.yaml, $(cd "$WORK/cfg" && pwd)/fashion_mnist_32.yaml, $PWD/configs/_base_/schedules/sgd_cosine.yaml]
+Global: {epochs: 2, iter_per_epoch: 150, image_shape: [3, 32, 32], seed: 42}
+Arch:
+  name: ResNet18
+  class_num: 10
+Optimizer: {lr: {learning_rate: 0.1}}
+EOF
+    CONFIG="$WORK/cfg/resnet18_fmnist_32.yaml"
+fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ ! -f "$CKPT.safetensors" ]; then

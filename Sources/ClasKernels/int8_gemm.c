@@ -61,7 +61,7 @@ int clas_q8_set_isa(int isa) {
 int64_t clas_q8_packed_size(int64_t n, int64_t k) { return ((n + 15) / 16) * ((k + 3) / 4) * 64; }
 
 void clas_q8_pack(const int8_t *w, int64_t n, int64_t k, int8_t *packed, int32_t *rowsum) {
-    int64_t G = (k + 3) / 4, panels = (n + 15) / 16;
+    int64_t G = (k + 3) / 4;
     memset(packed, 0, (size_t)clas_q8_packed_size(n, k));
     for (int64_t j = 0; j < n; j++) {
         int32_t s = 0;
@@ -72,7 +72,6 @@ void clas_q8_pack(const int8_t *w, int64_t n, int64_t k, int8_t *packed, int32_t
         }
         rowsum[j] = s;
     }
-    (void)panels;
 }
 
 // MARK: epilogue

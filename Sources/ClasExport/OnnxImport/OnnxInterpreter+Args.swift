@@ -44,7 +44,7 @@ extension OnnxInterpreter {
             return t.data[0]
         }
         /// The per-tensor scale and uint8 zero point of a `QuantizeLinear`/`DequantizeLinear` (inputs 1 and 2).
-        func quantization(dequantize: Bool) throws -> (scale: Float, zero: Int32) {
+        func quantization() throws -> (scale: Float, zero: Int32) {
             let s = try logical(1)
             guard s.count == 1, s.data[0] > 0, s.data[0].isFinite else {
                 throw error("scale of shape \(s.shape): SwiftClas runs per-tensor activation quantisation with a "
