@@ -68,7 +68,7 @@ cat > "$OUT_JSON" <<EOF
   "top1_int8_simulated": $simulated,
   "top1_int8_native": $native,
   "top1_int8_qdq_dequantised": $dequantised,
-  "int8_kernels": "$("$TOOLS" benchmark --model MobileNetV3_small_x1_0 --mode infer --size 32 --batch 1 --reps 1 --warmup 0 --int8 | grep -o 'int8: .*')",
+  "int8_kernels": "$("$TOOLS" benchmark --model MobileNetV3_small_x1_0 --mode infer --size 32 --batch 1 --reps 1 --warmup 0 --int8 | grep -o '(.*)$' | tr -d '()')",
   "loadavg_before": "$load_before",
   "loadavg_after": "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
