@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "ClasExport",
             dependencies: [
-                "ClasTensor", "ClasNN", "ClasModels", "ClasProto", "ClasConfig", "ClasData", "ClasEngine",
+                "ClasTensor", "ClasNN", "ClasModels", "ClasProto", "ClasConfig", "ClasData", "ClasEngine", "ClasKernels",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["README.md"], swiftSettings: swift5),

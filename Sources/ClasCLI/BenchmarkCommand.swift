@@ -46,12 +46,17 @@ struct BenchmarkCommand: ParsableCommand {
     var eager = false
     @Flag(help: "Print time per operation kind.")
     var profile = false
+    @Flag(help: "With --mode infer: quantise the model (QDQ int8, calibrated on the random batch) and time SwiftClas's native int8 execution of it.")
+    var int8 = false
+    @Option(help: "With --int8: also write the QDQ ONNX model here (to time onnxruntime on the same file).")
+    var saveOnnx: String?
     @Flag(help: "Measure this thread's CPU time instead of wall time (robust on a busy machine; use with --threads 1).")
     var cpuTime = false
 
     func validate() throws {
         guard what == nil || what == "ops" else { throw ValidationError("unknown benchmark '\(what ?? "")'; did you mean 'ops'?") }
         guard ["train", "infer"].contains(mode) else { throw ValidationError("--mode must be train or infer") }
+        guard !int8 || mode == "infer" else { throw ValidationError("--int8 needs --mode infer") }
         guard batch > 0, size >= 32, reps > 0, warmup >= 0 else { throw ValidationError("batch, size ≥ 32 and reps must be positive") }
     }
 
@@ -100,7 +105,9 @@ struct BenchmarkCommand: ParsableCommand {
                 try AtomicFile.write(OnnxExporter.serialize(OnnxExporter.export(net, height: size, width: size)),
                                      to: exportOnnx)
             }
-            if !eager {
+            if int8 {
+                forward = try int8Forward(net, calibration: x, output)
+            } else if !eager {
                 let plan = try InferencePlan(model: net, height: size, width: size)
                 let counts = plan.stepCounts
                 output("inference plan: \(counts.total) steps, \(counts.fallback) fallback")
@@ -112,7 +119,7 @@ struct BenchmarkCommand: ParsableCommand {
                 let latency = time { _ = forward(one) }
                 output(String(format: "batch 1 latency: %.2f ms", latency * 1000))
                 let t = time { _ = forward(x) }
-                report(seconds: t, images: batch, label: "infer batch \(batch)", output)
+                report(seconds: t, images: batch, label: "infer\(int8 ? " int8" : "") batch \(batch)", output)
             }
         }
     }

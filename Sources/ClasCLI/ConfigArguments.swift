@@ -25,7 +25,8 @@ struct WeightsArguments: ParsableArguments {
 
     /// Throws a message naming how to pass weights when the engine has none and random weights were not allowed.
     func check(_ engine: Engine, command: String) throws {
-        guard engine.config.global.pretrainedModel == nil, engine.pretrainedSource == nil, !allowRandomWeights else { return }
+        guard engine.config.global.pretrainedModel == nil, engine.pretrainedSource == nil, !allowRandomWeights,
+              !(engine.model is OnnxModel) else { return }  // an exported ONNX file carries its weights
         throw CommandError(
             "tools \(command) needs trained weights: add -o Global.pretrained_model=PATH (a checkpoint such as "
                 + "output/\(engine.config.arch.name)/best_model, a weights file, or a run folder) or -o Arch.pretrained=True "

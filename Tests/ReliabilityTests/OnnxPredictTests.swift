@@ -117,4 +117,27 @@ final class OnnxPredictTests: ReliabilityTestCase {
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--mistakes must be at least 1"), bad.stderr)
     }
+
+    /// `tools eval` on the int8 QDQ file `tools quantize` writes (`Arch: OnnxModel`, which needs no weights file): the
+    /// file runs on the integer kernels and gives the simulated int8 model's top-1 (within one of the 12 images).
+    func testEvalRunsTheQuantizedOnnxFile() throws {
+        let run = try FaultRun(perClass: 3, epochs: 1, global: ["image_shape: [3, 32, 32]"])
+        XCTAssertEqual(try ToolsProcess.run(["train", "-c", run.config]).status, 0)
+        let quantize = try ToolsProcess.run(["quantize", "-c", run.config, "-o", "Global.pretrained_model=\(run.modelDir)",
+                                             "-o", "Global.save_inference_dir=\(run.dir)/int8"])
+        XCTAssertEqual(quantize.status, 0, quantize.stderr)
+        let eval = try ToolsProcess.run(["eval", "-c", run.config, "-o", "Arch.name=OnnxModel",
+                                         "-o", "Arch.path=\(run.dir)/int8/inference.onnx",
+                                         "-o", "Global.output_dir=\(run.dir)/onnx-eval"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        func number(after key: String, in text: String) throws -> Double {
+            let line = try XCTUnwrap(text.components(separatedBy: key).last?.prefix(8), "\(key) in \(text)")
+            return try XCTUnwrap(Double(line.trimmingCharacters(in: CharacterSet(charactersIn: " ,\n"))), String(line))
+        }
+        let report = try String(contentsOfFile: "\(run.modelDir)/quantization.yaml", encoding: .utf8)
+        let simulated = try number(after: "top1_int8_simulated:", in: report)
+        let native = try number(after: "top1: ", in: eval.stdout + eval.stderr)
+        print("int8 eval top-1: native \(native), simulated \(simulated)")
+        XCTAssertEqual(native, simulated, accuracy: 1.0 / 12 + 1e-6)
+    }
 }

@@ -5,6 +5,8 @@ extension OnnxInterpreter {
     struct Args {
         let node: OnnxProgram.Node
         let values: [Value?]
+        /// The program's uint8 constants (to tell a uint8 zero point from an int8 one).
+        var uint8Constants: Set<Int> = []
 
         func error(_ message: String) -> OnnxImportError { OnnxImportError("\(node.label): \(message)") }
 
@@ -17,6 +19,7 @@ extension OnnxInterpreter {
             switch try value(i) {
             case let .float(t, nhwc): return nhwc ? t.permuted([0, 3, 1, 2]) : t
             case let .integers(shape, values): return Tensor(shape: shape, values: values.map(Float.init))
+            case .quantized: throw error("input \(i) is uint8; only DequantizeLinear and quantised layers read it")
             }
         }
         /// A rank-4 float input stored NHWC.
@@ -39,6 +42,19 @@ extension OnnxInterpreter {
             let t = try logical(i)
             guard t.count == 1 else { throw error("input \(i) must be a single number, got shape \(t.shape)") }
             return t.data[0]
+        }
+        /// The per-tensor scale and uint8 zero point of a `QuantizeLinear`/`DequantizeLinear` (inputs 1 and 2).
+        func quantization() throws -> (scale: Float, zero: Int32) {
+            let s = try logical(1)
+            guard s.count == 1, s.data[0] > 0, s.data[0].isFinite else {
+                throw error("scale of shape \(s.shape): SwiftClas runs per-tensor activation quantisation with a "
+                            + "positive scale")
+            }
+            guard values.count > 2, let z = node.inputs[2] else { return (s.data[0], 0) }
+            guard uint8Constants.contains(z), case let .integers(_, zero)? = values[2], zero.count == 1 else {
+                throw error("the zero point must be one uint8 constant (int8 activations are not supported)")
+            }
+            return (s.data[0], Int32(zero[0]))
         }
         func unary(_ f: (Tensor) -> Tensor) throws -> Value {
             guard case let .float(t, nhwc) = try value(0) else { throw error("input 0 is not a float tensor") }

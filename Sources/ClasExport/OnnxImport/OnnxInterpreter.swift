@@ -1,3 +1,4 @@
+import ClasKernels
 import ClasTensor
 import Foundation
 
@@ -17,15 +18,23 @@ public final class OnnxInterpreter {
         /// Float data; `nhwc`: a rank-4 NCHW value stored with channels last.
         case float(Tensor, nhwc: Bool)
         case integers(shape: [Int], values: [Int])
+        /// uint8 data from a `QuantizeLinear` (read by native int8 layers, or dequantised).
+        case quantized(QuantizedActivation)
     }
+
+    /// The quantised layers that run with integer kernels (empty for a float model, see ``Int8Plan``).
+    let int8: Int8Plan
 
     private var prepared: [String: Tensor] = [:]
     private let lock = NSLock()
 
     /// Prepares `program` and runs it once on zeros of the declared input shape (batch 2 when dynamic), so a file
     /// whose shapes do not fit together is refused here rather than during prediction.
-    public init(_ program: OnnxProgram) throws {
+    /// - Parameter integerKernels: run the quantised layers of a QDQ model with the integer kernels (default: when
+    ///   the CPU has AVX512-VNNI or AVX-VNNI, or as `CLAS_INT8=native|float` says), else dequantise them to float.
+    public init(_ program: OnnxProgram, integerKernels: Bool? = nil) throws {
         self.program = program
+        int8 = Int8Plan(program, native: integerKernels ?? Int8Plan.usesIntegerKernels)
         let s = program.inputShape
         let probe = Tensor.zeros([s[0] ?? 2, s[2]!, s[3]!, s[1]!])
         let y = try run(nhwc: probe)
@@ -34,6 +43,11 @@ public final class OnnxInterpreter {
                                   + "\(probe.shape[0]); a classifier's is [N, classes]")
         }
     }
+
+    /// How many convolution and linear layers run with the integer kernels.
+    public var integerLayerCount: Int { int8.steps.count }
+    /// The integer kernels' instruction set ("AVX512-VNNI", "AVX-VNNI", "portable").
+    public static var integerKernelISA: String { String(cString: clas_q8_isa_name(clas_q8_isa())) }
 
     /// The declared input as (channels, height, width).
     public var inputSize: (channels: Int, height: Int, width: Int) {
@@ -57,14 +71,32 @@ public final class OnnxInterpreter {
                 case let .integers(shape, values): env[id] = .integers(shape: shape, values: values)
                 }
             }
+            for (id, t) in int8.folded { env[id] = .float(t, nhwc: false) }
             env[program.input] = .float(x, nhwc: true)
-            for node in program.nodes {
+            for (index, node) in program.nodes.enumerated() {
+                if int8.skipped.contains(index) { continue }
+                if let step = int8.steps[index] {
+                    guard case .quantized(let q)? = env[step.input] else {
+                        throw OnnxImportError("\(node.label) reads a quantised value not computed yet")
+                    }
+                    let y = Value.float(try Profiler.measure("int8 \(step.layer.kind)") { try step.layer.run(q, relu: step.relu) },
+                                        nhwc: step.layer.kind != .linear)
+                    for o in step.outputs { env[o] = y }
+                    continue
+                }
+                var node = node
+                if let fused = int8.fusedActivations[index] {  // the quantisation reads the activation's input
+                    node = OnnxProgram.Node(op: node.op, name: node.name, inputs: [fused.input] + node.inputs.dropFirst(),
+                                            output: node.output, attributes: node.attributes)
+                }
                 let inputs = try node.inputs.map { id -> Value? in
                     guard let id else { return nil }
                     guard let v = env[id] else { throw OnnxImportError("\(node.label) reads a value not computed yet") }
                     return v
                 }
-                env[node.output] = try apply(node, inputs)
+                env[node.output] = try Profiler.measure("onnx \(node.op)") {
+                    try apply(node, inputs, activation: int8.fusedActivations[index]?.activation ?? 0)
+                }
             }
             guard case .float(let y, let nhwc)? = env[program.output] else {
                 throw OnnxImportError("the output '\(program.outputName)' is not a float tensor")
@@ -75,10 +107,13 @@ public final class OnnxInterpreter {
 
     // MARK: operators
 
-    private func apply(_ node: OnnxProgram.Node, _ x: [Value?]) throws -> Value {
-        let n = Args(node: node, values: x)
+    /// - Parameter activation: for a `QuantizeLinear` whose activation the ``Int8Plan`` fused, its `CLAS_ACT_*` code.
+    private func apply(_ node: OnnxProgram.Node, _ x: [Value?], activation: Int32 = 0) throws -> Value {
+        let n = Args(node: node, values: x, uint8Constants: program.uint8Constants)
         switch node.op {
         case "Conv": return try conv(n)
+        case "QuantizeLinear": return try quantize(n, activation: activation)
+        case "DequantizeLinear": return try dequantize(n)
         case "Gemm": return try gemm(n)
         case "MatMul":
             let a = try n.logical(0), b = try n.logical(1)
@@ -171,7 +206,9 @@ public final class OnnxInterpreter {
 
     /// A constant input converted once (`OIHW → OHWI`, transposed, …) and cached; computed inputs every time.
     private func weight(_ n: Args, _ i: Int, _ convert: () throws -> Tensor) throws -> Tensor {
-        guard let id = n.node.inputs[i], program.constants[id] != nil else { return try convert() }
+        guard let id = n.node.inputs[i], program.constants[id] != nil || int8.folded[id] != nil else {
+            return try convert()
+        }
         let key = "\(n.node.output):\(i)"
         if let hit = lock.withLock({ prepared[key] }) { return hit }
         let t = try convert()

@@ -44,7 +44,7 @@ public struct OnnxProgram {
         "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid",
         "Tanh", "Erf", "Exp", "Log", "Sqrt", "Abs", "Max", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
         "Reshape", "Transpose", "Concat", "Slice", "ReduceSum", "Softmax", "LogSoftmax", "Identity", "Unsqueeze",
-        "Constant",
+        "Constant", "QuantizeLinear", "DequantizeLinear",
     ]
     /// The default-domain opsets whose semantics the importer implements (axes as inputs since 13; 17 is written).
     public static let opsets: ClosedRange<Int64> = 13...17
@@ -56,6 +56,8 @@ public struct OnnxProgram {
     public let valueCount: Int
     /// Constants (initializers and `Constant` nodes) by value id.
     public let constants: [Int: Constant]
+    /// The ids of the integer constants stored as int8 and as uint8 (quantised weights, zero points).
+    public let int8Constants: Set<Int>, uint8Constants: Set<Int>
     /// The nodes, in execution order.
     public let nodes: [Node]
     /// The image input's value id, name and declared shape `[N, C, H, W]` (nil for a symbolic dimension).
@@ -111,9 +113,14 @@ public struct OnnxProgram {
             ids[name] = ids.count
             return ids.count - 1
         }
+        var int8s = Set<Int>(), uint8s = Set<Int>()
         for t in graph.initializer {
-            constants[try define(t.name, "initializer")] = try OnnxProgram.constant(t)
+            let id = try define(t.name, "initializer")
+            constants[id] = try OnnxProgram.constant(t)
+            if t.dataType == Int32(Onnx_TensorProto.DataType.int8.rawValue) { int8s.insert(id) }
+            if t.dataType == Int32(Onnx_TensorProto.DataType.uint8.rawValue) { uint8s.insert(id) }
         }
+        (int8Constants, uint8Constants) = (int8s, uint8s)
         let inputs = graph.input.filter { ids[$0.name] == nil }
         guard inputs.count == 1, let image = inputs.first else {
             throw OnnxImportError("the graph has \(inputs.count) inputs besides its initializers; SwiftClas runs image "

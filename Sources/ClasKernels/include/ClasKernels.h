@@ -247,4 +247,7 @@ void clas_ema_update(float *e, const float *p, int64_t n, float decay);
 #ifdef __cplusplus
 }
 #endif
+
+// Integer (int8) inference kernels.
+#include "ClasInt8.h"
 #endif
