@@ -67,6 +67,7 @@ struct DistillationGTCELoss: LossFunction {
 /// `DistillationCELoss`: model a against model b's softmax (`CELoss_<a>_<b>`).
 struct DistillationCELoss: LossFunction {
     var pairs: [[String]], epsilon: Float
+    var readsLabels: Bool { false }
     func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
         pairs.map { ("CELoss_\($0[0])_\($0[1])",
                      DistillationLoss.softTargetCE(outputs.required($0[0]), outputs.required($0[1]), epsilon: epsilon)) }
@@ -78,6 +79,7 @@ struct DistillationCELoss: LossFunction {
 struct DistillationDMLLoss: LossFunction {
     var pairs: [[String]], activation: DMLActivation, sumAcrossClasses: Bool
     var averagedKey: String? = nil
+    var readsLabels: Bool { false }
     func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
         let each = pairs.enumerated().map { i, pair in
             ("DMLLoss_\(pair[0])_\(pair[1])_\(i)",
@@ -93,6 +95,7 @@ struct DistillationDMLLoss: LossFunction {
 /// `DistillationKLDivLoss`: Hinton's soft-target term for each (student, teacher) pair (`loss_kl_<s>_<t>`).
 struct DistillationKLDivLoss: LossFunction {
     var pairs: [[String]], temperature: Float
+    var readsLabels: Bool { false }
     func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
         pairs.map { ("loss_kl_\($0[0])_\($0[1])",
                      DistillationLoss.klDiv(student: outputs.required($0[0]), teacher: outputs.required($0[1]),
