@@ -10,7 +10,8 @@ ImageNet/DataAugment quick_start`. The images are 3 classes x 6 random 64x48 (tr
 whose crops are larger upsample them (the point is that every component loads, validates and runs). A
 `MultiLabelDataset` gets the same images with `t1,…,tK` targets (K = the config's first `class_num`, separated by its
 `delimiter`), a `CustomLabelDataset` (`sample_list_path`) the paths alone; labels are taken modulo the config's
-`class_num`, and a top-level `Arch.pretrained` is set to False (no network here). `--tools PATH` picks the binary.
+`class_num`, a list is repeated until it fills one batch when the sampler drops the last partial batch, and a
+top-level `Arch.pretrained` is set to False (no network here). `--tools PATH` picks the binary.
 """
 import os
 import re
@@ -48,31 +49,36 @@ def make_data(root):
             f.write("\n".join(lines) + "\n")
 
 
-def multilabel_list(root, split, classes, delimiter):
+def repeated(lines, count):
+    """`lines` cycled to at least `count` entries (a drop_last sampler needs a full batch)."""
+    return (lines * (count // len(lines) + 1))[:max(count, len(lines))]
+
+
+def multilabel_list(root, split, classes, delimiter, count=0):
     """`path<delimiter>t1,…,tK` lines for the split's images, alternating targets, in a file named by K."""
-    path = os.path.join(root, f"{split}_multi{classes}_{ord(delimiter)}.txt")
+    path = os.path.join(root, f"{split}_multi{classes}_{ord(delimiter)}_{count}.txt")
     with open(os.path.join(root, f"{split}_list.txt")) as f:
-        names = [l.split(" ")[0] for l in f.read().split("\n") if l]
+        names = repeated([l.split(" ")[0] for l in f.read().split("\n") if l], count)
     with open(path, "w") as f:
         for i, name in enumerate(names):
             f.write(name + delimiter + ",".join("1" if (k + i) % 2 == 0 else "0" for k in range(classes)) + "\n")
     return path
 
 
-def labelled_list(root, split, delimiter, classes):
+def labelled_list(root, split, delimiter, classes, count=0):
     """The split's `path label` list with `delimiter` between path and label, labels modulo `classes`."""
-    path = os.path.join(root, f"{split}_list_{ord(delimiter[0])}_{classes}.txt")
+    path = os.path.join(root, f"{split}_list_{ord(delimiter[0])}_{classes}_{count}.txt")
     with open(os.path.join(root, f"{split}_list.txt")) as f:
-        lines = [l.split(" ") for l in f.read().split("\n") if l]
+        lines = repeated([l.split(" ") for l in f.read().split("\n") if l], count)
     with open(path, "w") as f:
         f.write("\n".join(name + delimiter + str(int(label) % classes) for name, label in lines) + "\n")
     return path
 
 
-def paths_list(root, split):
-    path = os.path.join(root, f"{split}_paths.txt")
+def paths_list(root, split, count=0):
+    path = os.path.join(root, f"{split}_paths_{count}.txt")
     with open(os.path.join(root, f"{split}_list.txt")) as f:
-        names = [l.split(" ")[0] for l in f.read().split("\n") if l]
+        names = repeated([l.split(" ")[0] for l in f.read().split("\n") if l], count)
     with open(path, "w") as f:
         f.write("\n".join(names) + "\n")
     return path
@@ -96,19 +102,22 @@ def overrides(text, root, out):
     for split, lst in (("Train", "train"), ("Eval", "val")):
         part = split_text(text, split)
         o.append(f"DataLoader.{split}.dataset.image_root={root}")
+        # With drop_last, list the images again until one batch is full.
+        bs = re.search(r"batch_size:\s*(\d+)", part)
+        count = int(bs.group(1)) if bs and re.search(r"drop_last:\s*True", part) else 0
         if "MultiLabelDataset" in part:
             d = re.search(r"delimiter:\s*[\"']?([^\"'\n]+)[\"']?", part)
             delimiter = (d.group(1).encode().decode("unicode_escape") if d else "\t")
             o.append(f"DataLoader.{split}.dataset.cls_label_path="
-                     f"{multilabel_list(root, lst, int(classes.group(1)) if classes else 2, delimiter)}")
+                     f"{multilabel_list(root, lst, int(classes.group(1)) if classes else 2, delimiter, count)}")
             continue
         if re.search(r"^\s+cls_label_path:", part, re.M):
             d = re.search(r"delimiter:\s*[\"']?([^\"'\n]+)[\"']?", part)
             delimiter = d.group(1).encode().decode("unicode_escape") if d else " "
             k = int(classes.group(1)) if classes else 3
-            o.append(f"DataLoader.{split}.dataset.cls_label_path={labelled_list(root, lst, delimiter, min(k, 3))}")
+            o.append(f"DataLoader.{split}.dataset.cls_label_path={labelled_list(root, lst, delimiter, min(k, 3), count)}")
         if re.search(r"^\s+sample_list_path:", part, re.M):
-            o.append(f"DataLoader.{split}.dataset.sample_list_path={paths_list(root, lst)}")
+            o.append(f"DataLoader.{split}.dataset.sample_list_path={paths_list(root, lst, count)}")
     return o
 
 

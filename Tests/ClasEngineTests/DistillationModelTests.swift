@@ -283,16 +283,16 @@ final class DistillationModelTests: XCTestCase {
         let unlabelled = "DataLoader.Train.dataset={name: CustomLabelDataset, image_root: \(run.dir)/train, "
             + "sample_list_path: \(run.dir)/unlabelled.txt, transform_ops: [{DecodeImage: {to_rgb: True}}, "
             + "{NormalizeImage: {scale: 1.0/255.0, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], order: ''}}]}"
-        let dml = "Arch={name: DistillationModel, freeze_params_list: [True, False], models: ["
+        let dml = "Arch={name: DistillationModel, class_num: 4, freeze_params_list: [True, False], models: ["
             + "{Teacher: {name: MobileNetV3_small_x0_35}}, {Student: {name: MobileNetV3_small_x0_35}}]}"
-        let engine = try Engine(configPath: run.config, overrides: [unlabelled, dml, "Metric.Train=[]",
+        let engine = try Engine(configPath: run.config, overrides: [unlabelled, dml, "Metric.Train=[]", "Global.eval_during_train=False",
             "Loss.Train=[{DistillationDMLLoss: {weight: 1.0, model_name_pairs: [[Student, Teacher]]}}, "
                 + "{DistillationGTCELoss: {weight: 1.0, model_names: [Student]}}]"], mode: .train, quiet: true)
         XCTAssertThrowsError(try Trainer(engine: engine)) {
             XCTAssertTrue("\($0)".contains("Loss.Train.1 DistillationGTCELoss needs labels, but DataLoader.Train.dataset has none"), "\($0)")
             XCTAssertTrue("\($0)".contains("-o #"), "names where the loss was given: \($0)")
         }
-        let ok = try Engine(configPath: run.config, overrides: [unlabelled, dml, "Metric.Train=[]",
+        let ok = try Engine(configPath: run.config, overrides: [unlabelled, dml, "Metric.Train=[]", "Global.eval_during_train=False",
             "Loss.Train=[{DistillationDMLLoss: {weight: 1.0, model_name_pairs: [[Student, Teacher]]}}]"], mode: .train, quiet: true)
         var lines: [String] = []
         ok.logger.capture = { lines.append($0) }

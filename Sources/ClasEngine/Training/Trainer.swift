@@ -418,7 +418,7 @@ struct WeightedLoss {
                 weight = Float(v)
             }
             let loss = try registry.build(spec.removingArgs(["weight"]), context: context, decoder: decoder)
-            if context.multiLabel?.isMultiLabel == true, !(loss is MultiLabelLossFunction) {
+            if context.multiLabel?.isMultiLabel == true, !(loss is MultiLabelLossFunction), loss.readsLabels {
                 throw ConfigError("\(spec.path) \(spec.name) needs one integer label per image, but the data is multi-label "
                                   + "(MultiLabelDataset): use MultiLabelLoss, MultiLabelAsymmetricLoss or "
                                   + "DistillationMultiLabelLoss", at: spec.nameLocation)
