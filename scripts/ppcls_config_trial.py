@@ -7,7 +7,11 @@ per config: OK, or the first error line.
 
 e.g. with a checkout of PaddleClas: `… ppcls_config_trial.py PaddleClas/ppcls/configs ImageNet/Distillation
 ImageNet/DataAugment quick_start`. The images are 3 classes x 6 random 64x48 (train) and 3 x 2 (val) PNGs; configs
-whose crops are larger upsample them (the point is that every component loads, validates and runs).
+whose crops are larger upsample them (the point is that every component loads, validates and runs). A
+`MultiLabelDataset` gets the same images with `t1,…,tK` targets (K = the config's first `class_num`, separated by its
+`delimiter`), a `CustomLabelDataset` (`sample_list_path`) the paths alone; labels are taken modulo the config's
+`class_num`, a list is repeated until it fills one batch when the sampler drops the last partial batch, and a
+top-level `Arch.pretrained` is set to False (no network here). `--tools PATH` picks the binary.
 """
 import os
 import re
@@ -45,13 +49,75 @@ def make_data(root):
             f.write("\n".join(lines) + "\n")
 
 
+def repeated(lines, count):
+    """`lines` cycled to at least `count` entries (a drop_last sampler needs a full batch)."""
+    return (lines * (count // len(lines) + 1))[:max(count, len(lines))]
+
+
+def multilabel_list(root, split, classes, delimiter, count=0):
+    """`path<delimiter>t1,…,tK` lines for the split's images, alternating targets, in a file named by K."""
+    path = os.path.join(root, f"{split}_multi{classes}_{ord(delimiter)}_{count}.txt")
+    with open(os.path.join(root, f"{split}_list.txt")) as f:
+        names = repeated([l.split(" ")[0] for l in f.read().split("\n") if l], count)
+    with open(path, "w") as f:
+        for i, name in enumerate(names):
+            f.write(name + delimiter + ",".join("1" if (k + i) % 2 == 0 else "0" for k in range(classes)) + "\n")
+    return path
+
+
+def labelled_list(root, split, delimiter, classes, count=0):
+    """The split's `path label` list with `delimiter` between path and label, labels modulo `classes`."""
+    path = os.path.join(root, f"{split}_list_{ord(delimiter[0])}_{classes}_{count}.txt")
+    with open(os.path.join(root, f"{split}_list.txt")) as f:
+        lines = repeated([l.split(" ") for l in f.read().split("\n") if l], count)
+    with open(path, "w") as f:
+        f.write("\n".join(name + delimiter + str(int(label) % classes) for name, label in lines) + "\n")
+    return path
+
+
+def paths_list(root, split, count=0):
+    path = os.path.join(root, f"{split}_paths_{count}.txt")
+    with open(os.path.join(root, f"{split}_list.txt")) as f:
+        names = repeated([l.split(" ")[0] for l in f.read().split("\n") if l], count)
+    with open(path, "w") as f:
+        f.write("\n".join(names) + "\n")
+    return path
+
+
+def split_text(text, split):
+    """The config text of `DataLoader.<split>` (up to the next section at that indentation)."""
+    m = re.search(rf"^(\s+){split}:\s*$", text[text.find("\nDataLoader:"):], re.M)
+    if not m:
+        return ""
+    rest = text[text.find("\nDataLoader:"):][m.end():]
+    end = re.search(rf"^ {{0,{len(m.group(1))}}}\S", rest, re.M)
+    return rest[:end.start()] if end else rest
+
+
 def overrides(text, root, out):
     o = ["Global.epochs=1", f"Global.output_dir={out}", "Global.device=cpu"]
+    if re.search(r"^  pretrained:", text[text.find("\nArch:"):], re.M):
+        o.append("Arch.pretrained=False")   # offline: no ImageNet weights by name
+    classes = re.search(r"class_num:\s*(?:&\w+\s+)?(\d+)", text)
     for split, lst in (("Train", "train"), ("Eval", "val")):
+        part = split_text(text, split)
         o.append(f"DataLoader.{split}.dataset.image_root={root}")
-        for key in ("cls_label_path", "sample_list_path"):
-            if re.search(rf"^\s+{key}:", text, re.M):
-                o.append(f"DataLoader.{split}.dataset.{key}={root}/{lst}_list.txt")
+        # With drop_last, list the images again until one batch is full.
+        bs = re.search(r"batch_size:\s*(\d+)", part)
+        count = int(bs.group(1)) if bs and re.search(r"drop_last:\s*True", part) else 0
+        if "MultiLabelDataset" in part:
+            d = re.search(r"delimiter:\s*[\"']?([^\"'\n]+)[\"']?", part)
+            delimiter = (d.group(1).encode().decode("unicode_escape") if d else "\t")
+            o.append(f"DataLoader.{split}.dataset.cls_label_path="
+                     f"{multilabel_list(root, lst, int(classes.group(1)) if classes else 2, delimiter, count)}")
+            continue
+        if re.search(r"^\s+cls_label_path:", part, re.M):
+            d = re.search(r"delimiter:\s*[\"']?([^\"'\n]+)[\"']?", part)
+            delimiter = d.group(1).encode().decode("unicode_escape") if d else " "
+            k = int(classes.group(1)) if classes else 3
+            o.append(f"DataLoader.{split}.dataset.cls_label_path={labelled_list(root, lst, delimiter, min(k, 3), count)}")
+        if re.search(r"^\s+sample_list_path:", part, re.M):
+            o.append(f"DataLoader.{split}.dataset.sample_list_path={paths_list(root, lst, count)}")
     return o
 
 
@@ -77,6 +143,11 @@ def arch_fallbacks(text):
 
 
 def main():
+    global TOOLS
+    if "--tools" in sys.argv:
+        i = sys.argv.index("--tools")
+        TOOLS = sys.argv.pop(i + 1)
+        sys.argv.pop(i)
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     fallback = "--arch-fallback" in sys.argv
     root_cfg, targets = args[0], args[1:] or ["."]
@@ -84,7 +155,8 @@ def main():
     for t in targets:
         p = os.path.join(root_cfg, t)
         if os.path.isdir(p):
-            files += sorted(os.path.join(d, f) for d, _, fs in os.walk(p) for f in fs if f.endswith(".yaml"))
+            files += sorted(os.path.join(d, f) for d, _, fs in os.walk(p) for f in fs
+                            if f.endswith(".yaml") and not f.endswith("_search.yaml") and f != "search.yaml")
         else:
             files.append(p)
     work = tempfile.mkdtemp(prefix="ppcls-trial-")

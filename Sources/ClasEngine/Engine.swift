@@ -32,6 +32,8 @@ public final class Engine {
     public let classNames: [String]?
     /// Whether the data is multi-label (``MultiLabelDataset``), nil when the run reads no data (infer, export).
     public let multiLabelTraits: MultiLabelTraits?
+    /// The training data has no labels (a `CustomLabelDataset` without `label_key`): losses must not read them.
+    public let trainDataUnlabelled: Bool
     /// A multi-label or attribute task: multi-label data, or without data `Global.use_multilabel`.
     public var isMultiLabel: Bool { multiLabelTraits?.isMultiLabel ?? config.global.useMultilabel }
     /// The model (possibly replaced by a ``ModelAdapter`` after loading).
@@ -116,6 +118,7 @@ public final class Engine {
         let savedClassNum = pretrained?.metadata["class_num"].flatMap(Int.init)
         classCount = archClassNum ?? data.classCount ?? savedClassNum ?? 1000
         multiLabelTraits = data.multiLabelTraits
+        trainDataUnlabelled = data.trainDataUnlabelled
         classNames = data.classNames ?? pretrained?.metadata["class_names"].map { $0.components(separatedBy: "\n") }
         if classCount > Engine.maxClassCount {
             let what = archClassNum != nil ? "Arch.class_num is" : data.classCount != nil ? "the data's largest label gives" : "the weights give"

@@ -15,6 +15,9 @@ public struct ComponentContext {
     public var outputNames: [String: [String]]
     /// What the run's data is (multi-label or not), when the run has data; nil in infer mode.
     public var multiLabel: MultiLabelTraits?
+    /// The config path of the data these losses train on when it has no labels (`DataLoader.Train.dataset`, a
+    /// `CustomLabelDataset` without `label_key`); nil otherwise.
+    public var unlabelledData: String?
     public init(classCount: Int, modelNames: [String] = [], cosineHeadScales: [String: Float] = [:],
                 outputNames: [String: [String]] = [:], multiLabel: MultiLabelTraits? = nil) {
         self.classCount = classCount

@@ -58,6 +58,8 @@ public final class ResNet: Module, LayeredModel {
     public let layer4: Sequential
     public let dropout: Dropout
     public let fc: Linear
+    /// The max pool's (vertical, horizontal) stride (PaddleClas's `stride_list[1]`).
+    public let maxPoolStride: (Int, Int)
 
     /// - Parameters:
     ///   - variant: a row of ``variants``.
@@ -66,17 +68,22 @@ public final class ResNet: Module, LayeredModel {
     ///   - dropPathRate: stochastic depth, rising linearly to this value over the blocks.
     ///   - zeroInitLast: start each residual branch's last BN at γ = 0 (timm's default).
     ///   - inChannels: input image channels.
+    ///   - strides: PaddleClas's `stride_list`, each (vertical, horizontal): the stem convolution, the max pool, and
+    ///     the first blocks of layer2 … layer4 (layer1 never strides).
     public init(variant: Variant, classCount: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0,
-                zeroInitLast: Bool = true, inChannels: Int = 3) {
+                zeroInitLast: Bool = true, inChannels: Int = 3,
+                strides: [(Int, Int)] = Array(repeating: (2, 2), count: 5)) {
+        precondition(strides.count == 5, "ResNet: five strides")
         let stemWidth = 64
         if variant.deep {
             conv1 = Sequential(
-                Conv2d(inChannels, 32, kernelSize: 3, stride: 2), BatchNorm(32, activation: .relu), Identity(),
+                Conv2d(inChannels, 32, kernelSize: 3, strides: strides[0]), BatchNorm(32, activation: .relu), Identity(),
                 Conv2d(32, 32, kernelSize: 3), BatchNorm(32, activation: .relu), Identity(),
                 Conv2d(32, stemWidth, kernelSize: 3))
         } else {
-            conv1 = Conv2d(inChannels, stemWidth, kernelSize: 7, stride: 2)
+            conv1 = Conv2d(inChannels, stemWidth, kernelSize: 7, strides: strides[0])
         }
+        maxPoolStride = strides[1]
         bn1 = BatchNorm(stemWidth, activation: .relu)
         let expansion = variant.block == .basic ? 1 : 4
         let total = variant.depths.reduce(0, +)
@@ -87,13 +94,14 @@ public final class ResNet: Module, LayeredModel {
             let planes = 64 << s
             var blocks: [Module] = []
             for b in 0..<depth {
-                let stride = s > 0 && b == 0 ? 2 : 1
+                let stride = s > 0 && b == 0 ? strides[s + 1] : (1, 1)
                 var downsample: Sequential?
-                if b == 0 && (stride != 1 || inplanes != planes * expansion) {
-                    let conv = Conv2d(inplanes, planes * expansion, kernelSize: 1, stride: variant.deep ? 1 : stride)
+                if b == 0 && (s > 0 || inplanes != planes * expansion) {
+                    let conv = Conv2d(inplanes, planes * expansion, kernelSize: 1, strides: variant.deep ? (1, 1) : stride)
                     let bn = BatchNorm(planes * expansion)
+                    // PaddleClas pools every vd shortcut after layer1, even at stride 1 (timm never strides 1 there).
                     downsample = variant.deep
-                        ? Sequential(stride > 1 ? AvgPoolCeil() : Identity(), conv, bn) : Sequential(conv, bn)
+                        ? Sequential(s > 0 ? AvgPoolCeil(stride: stride) : Identity(), conv, bn) : Sequential(conv, bn)
                 }
                 let dp = total > 1 ? dropPathRate * Float(index) / Float(total - 1) : 0
                 switch variant.block {
@@ -128,7 +136,7 @@ public final class ResNet: Module, LayeredModel {
 
     /// Features before pooling: [N, H/32, W/32, featureCount].
     public func forwardFeatures(_ x: Tensor) -> Tensor {
-        let stem = Tensor.maxPool2d(bn1(conv1(x)), kernel: (3, 3), stride: (2, 2), padding: Padding2D(1))
+        let stem = Tensor.maxPool2d(bn1(conv1(x)), kernel: (3, 3), stride: maxPoolStride, padding: Padding2D(1))
         return layer4(layer3(layer2(layer1(stem))))
     }
 
@@ -137,7 +145,8 @@ public final class ResNet: Module, LayeredModel {
     /// conv1, bn1, maxpool, layer1 … layer4, global_pool, fc (after dropout).
     public var layers: [ModelLayer] {
         [ModelLayer("conv1", conv1), ModelLayer("bn1", bn1),
-         ModelLayer("maxpool") { Tensor.maxPool2d($0, kernel: (3, 3), stride: (2, 2), padding: Padding2D(1)) },
+         ModelLayer("maxpool") { [maxPoolStride] in
+             Tensor.maxPool2d($0, kernel: (3, 3), stride: maxPoolStride, padding: Padding2D(1)) },
          ModelLayer("layer1", layer1), ModelLayer("layer2", layer2), ModelLayer("layer3", layer3),
          ModelLayer("layer4", layer4),
          ModelLayer("global_pool") { Tensor.globalAvgPool($0, keepDims: false) },
@@ -154,8 +163,8 @@ public final class BasicBlock: Module {
     public let downsample: Sequential?
     public let dropPath: DropPath?
 
-    public init(_ inplanes: Int, _ planes: Int, stride: Int, downsample: Sequential?, dropPath: Float) {
-        conv1 = Conv2d(inplanes, planes, kernelSize: 3, stride: stride)
+    public init(_ inplanes: Int, _ planes: Int, stride: (Int, Int), downsample: Sequential?, dropPath: Float) {
+        conv1 = Conv2d(inplanes, planes, kernelSize: 3, strides: stride)
         bn1 = BatchNorm(planes, activation: .relu)
         conv2 = Conv2d(planes, planes, kernelSize: 3)
         bn2 = BatchNorm(planes)
@@ -182,10 +191,10 @@ public final class Bottleneck: Module {
     public let downsample: Sequential?
     public let dropPath: DropPath?
 
-    public init(_ inplanes: Int, _ planes: Int, stride: Int, downsample: Sequential?, dropPath: Float) {
+    public init(_ inplanes: Int, _ planes: Int, stride: (Int, Int), downsample: Sequential?, dropPath: Float) {
         conv1 = Conv2d(inplanes, planes, kernelSize: 1)
         bn1 = BatchNorm(planes, activation: .relu)
-        conv2 = Conv2d(planes, planes, kernelSize: 3, stride: stride)
+        conv2 = Conv2d(planes, planes, kernelSize: 3, strides: stride)
         bn2 = BatchNorm(planes, activation: .relu)
         conv3 = Conv2d(planes, planes * 4, kernelSize: 1)
         bn3 = BatchNorm(planes * 4)
@@ -201,14 +210,24 @@ public final class Bottleneck: Module {
     }
 }
 
-/// 2×2 stride-2 average pooling with PyTorch's `ceil_mode=True, count_include_pad=False` (timm's `downsample_avg`):
-/// an odd edge is averaged over the pixels that exist.
+/// 2×2 average pooling of the `_vd` shortcut, padded "SAME" at the bottom/right and averaging only the pixels that
+/// exist: at stride 2 this is PyTorch's `ceil_mode=True, count_include_pad=False` (timm's `downsample_avg`); in a
+/// direction of stride 1 (PaddleClas's `stride_list` entries such as `[2, 1]`) it averages neighbours, as
+/// PaddleClas's `AvgPool2D(2, stride, padding="SAME", ceil_mode=True)` does.
 public final class AvgPoolCeil: Module {
-    public override init() { super.init() }
+    /// (vertical, horizontal) stride.
+    public let stride: (Int, Int)
+
+    public init(stride: (Int, Int) = (2, 2)) {
+        self.stride = stride
+        super.init()
+    }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let padding = Padding2D(top: 0, bottom: x.shape[1] % 2, left: 0, right: x.shape[2] % 2)
-        return Tensor.avgPool2d(x, kernel: (2, 2), stride: (2, 2), padding: padding, countIncludePad: false)
+        func pad(_ n: Int, _ s: Int) -> Int { max(((n + s - 1) / s - 1) * s + 2 - n, 0) }
+        let (h, w) = (pad(x.shape[1], stride.0), pad(x.shape[2], stride.1))
+        let padding = Padding2D(top: h / 2, bottom: h - h / 2, left: w / 2, right: w - w / 2)
+        return Tensor.avgPool2d(x, kernel: (2, 2), stride: stride, padding: padding, countIncludePad: false)
     }
 }
 
@@ -221,18 +240,26 @@ extension ResNet {
     /// | `dropout_prob` / `drop_rate` | 0 | dropout before `fc` |
     /// | `drop_connect_rate` / `drop_path_rate` | 0 | stochastic depth, linear over the blocks |
     /// | `zero_init_last` | true | residual branches start at zero (last BN γ = 0) |
-    /// | `input_image_channel` / `in_chans` | 3 | input channels |
+    /// | `input_image_channel` / `in_chans` | 3 | input channels (4 with `NormalizeImage.channel_num: 4`) |
+    /// | `stride_list` | `[2, 2, 2, 2, 2]` | strides of the stem, the max pool and layer2 … layer4; `[2, 1]` is (vertical, horizontal) |
+    /// | `layer_type` | `ConvBNLayer` | PaddleClas's `DiverseBranchBlock` is refused (not implemented) |
+    ///
+    /// `lr_mult_list` (five values: stem, layer1 … layer4) is read by the engine from the model card.
     public struct Options: Decodable, Sendable, Equatable {
         public var classNum = 1000
         public var dropRate: Float = 0
         public var dropPathRate: Float = 0
         public var zeroInitLast = true
         public var inChannels = 3
+        /// Five (vertical, horizontal) strides.
+        public var strideList: [[Int]] = Array(repeating: [2, 2], count: 5)
 
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case classNum = "class_num", dropoutProb = "dropout_prob", dropRate = "drop_rate"
             case dropConnectRate = "drop_connect_rate", dropPathRate = "drop_path_rate"
             case zeroInitLast = "zero_init_last", inputImageChannel = "input_image_channel", inChans = "in_chans"
+            case strideList = "stride_list", returnPatterns = "return_patterns", returnStages = "return_stages"
+            case layerType = "layer_type"
         }
         public static var knownKeys: [String] { CodingKeys.allCases.map(\.stringValue) }
         public static var ignoredKeys: [String: String] {
@@ -252,13 +279,28 @@ extension ResNet {
             dropPathRate = try c.decodeRate(.dropConnectRate, or: .dropPathRate) ?? 0
             zeroInitLast = try c.decodeIfPresent(Bool.self, forKey: .zeroInitLast) ?? true
             inChannels = try c.decodePositive(.inputImageChannel, or: .inChans, default: 3)
+            if let list = try c.decodeIfPresent([StrideEntry].self, forKey: .strideList) {
+                guard list.count == 5 else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .strideList, in: c,
+                        debugDescription: "expects 5 strides (the stem, the max pool, layer2 … layer4), got \(list.count)")
+                }
+                strideList = list.map(\.pair)
+            }
+            try c.refuseIntermediateOutputs(.returnPatterns, .returnStages)
+            if let layer = try c.decodeIfPresent(String.self, forKey: .layerType), layer != "ConvBNLayer" {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .layerType, in: c, debugDescription: "'\(layer)' is not supported (Diverse Branch Blocks are "
+                        + "not implemented); SwiftClas's ResNet blocks are ConvBNLayer (the default)")
+            }
         }
     }
 
     /// Builds `variant` with `options`.
     public static func make(_ variant: Variant, options: Options) -> ResNet {
         ResNet(variant: variant, classCount: options.classNum, dropRate: options.dropRate,
-               dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast, inChannels: options.inChannels)
+               dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast, inChannels: options.inChannels,
+               strides: options.strideList.map { ($0[0], $0[1]) })
     }
 }
 

@@ -213,4 +213,90 @@ final class DistillationModelTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("[Eval][Epoch 1][Avg]CELoss: ") })
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run.dir)/ppcls/DistillationModel/best_model_student.safetensors"))
     }
+
+    // MARK: PULC keys of the models of a DistillationModel
+
+    /// `return_stages` (PaddleClas's `stages_pattern`): True gives every stage, indices pick stages, and with
+    /// `return_patterns` present the patterns win (as in PaddleClas); PP-LCNet answers to PaddleClas's `blocks2` …
+    /// `blocks6`.
+    func testReturnStages() throws {
+        func outputs(_ model: String) throws -> [String: Set<String>] {
+            let built = try buildArch("{name: DistillationModel, models: [{Student: \(model)}]}")
+            return try XCTUnwrap(built as? DistillationModel).returnPatterns
+        }
+        XCTAssertEqual(try outputs("{name: PPLCNet_x0_25, return_stages: True}")["Student"],
+                       ["blocks2", "blocks3", "blocks4", "blocks5", "blocks6"])
+        XCTAssertEqual(try outputs("{name: ResNet18, return_stages: [1, 3]}")["Student"], ["blocks[3]", "blocks[7]"])
+        XCTAssertEqual(try outputs("{name: MobileNetV3_small_x0_35, return_stages: 2}")["Student"], ["blocks[7]"])
+        XCTAssertEqual(try outputs("{name: PPLCNet_x0_25, return_stages: True, return_patterns: [blocks4]}")["Student"], ["blocks4"])
+        XCTAssertNil(try outputs("{name: ResNet18, return_stages: False}")["Student"])
+        XCTAssertThrowsError(try outputs("{name: ResNet18, return_stages: [4]}")) {
+            XCTAssertTrue("\($0)".contains("expects True, False or stage indices 0…3 of ResNet18"), "\($0)")
+        }
+        // blocks5 is the end of PaddleClas's blocks5 (timm's blocks.3 + blocks.4): the tapped output is that stage's.
+        let model = try XCTUnwrap(buildArch("{name: DistillationModel, models: [{S: {name: PPLCNet_x0_25, return_patterns: [blocks5, blocks6]}}]}")
+            as? DistillationModel)
+        let out = GradMode.withoutGrad { model.forwardOutputs(randn([1, 64, 64, 3])) }
+        XCTAssertEqual(out.features["S"]?["blocks5"]?.shape, [1, 4, 4, 64])
+        XCTAssertEqual(out.features["S"]?["blocks6"]?.shape, [1, 2, 2, 128])
+    }
+
+    /// A model's own `lr_mult_list` (PULC language_classification's student) sets its parameters' learning-rate
+    /// multipliers by PaddleClas's stages; the other model keeps 1; with 0 for the stem the stem does not move.
+    func testLrMultListOfAModelInsideADistillationModel() throws {
+        let run = try TinyRun(epochs: 1)
+        let engine = try Engine(configPath: run.config, overrides: [
+            "Arch={name: DistillationModel, freeze_params_list: [True, False], models: ["
+                + "{Teacher: {name: MobileNetV3_small_x0_35}}, "
+                + "{Student: {name: PPLCNet_x0_25, lr_mult_list: [0.0, 0.4, 0.4, 0.8, 0.8, 1.0]}}]}",
+            "Loss.Train=[{DistillationDMLLoss: {weight: 1.0, model_name_pairs: [[Student, Teacher]]}}]",
+            "Metric.Train=[]", "Global.eval_during_train=False",
+        ], mode: .train, quiet: true)
+        let trainer = try Trainer(engine: engine)
+        let m = Dictionary(uniqueKeysWithValues: zip(trainer.optimizer.parameters.map(\.name), trainer.optimizer.learningRateMultipliers))
+        XCTAssertEqual(m["Student.conv_stem.weight"], 0)
+        XCTAssertEqual(m["Student.blocks.0.0.conv_dw.weight"], 0.4)
+        XCTAssertEqual(m["Student.blocks.3.0.conv_dw.weight"], 0.8)
+        XCTAssertEqual(m["Student.blocks.5.0.conv_pw.weight"], 1.0)
+        XCTAssertEqual(m["Student.classifier.weight"], 1.0)
+        let stem = engine.model.namedParameters().first { $0.0 == "Student.conv_stem.weight" }!.1.scalars
+        let pw = engine.model.namedParameters().first { $0.0 == "Student.blocks.0.0.conv_pw.weight" }!.1.scalars
+        try trainer.run()
+        XCTAssertEqual(engine.model.namedParameters().first { $0.0 == "Student.conv_stem.weight" }!.1.scalars, stem)
+        XCTAssertNotEqual(engine.model.namedParameters().first { $0.0 == "Student.blocks.0.0.conv_pw.weight" }!.1.scalars, pw)
+
+        XCTAssertThrowsError(try buildArch("{name: DistillationModel, models: [{S: {name: PPLCNet_x0_25, lr_mult_list: [1, 1]}}]}")) {
+            XCTAssertTrue("\($0)".contains("lr_mult_list has 2 values but expects 6"), "\($0)")
+        }
+        XCTAssertThrowsError(try buildArch("{name: DistillationModel, models: [{S: {name: ResNet18, freeze_stages: 2}}]}")) {
+            XCTAssertTrue("\($0)".contains("freeze_stages is not read in a model of a DistillationModel"), "\($0)")
+        }
+    }
+
+    /// Unlabelled data (`CustomLabelDataset` without `label_key`) with a loss that reads labels is a config error
+    /// naming the loss's file and line; losses between models train on it.
+    func testUnlabelledDataRefusesLossesThatReadLabels() throws {
+        let run = try TinyRun(epochs: 1)
+        var list = ""
+        for k in 0..<4 { for i in 0..<8 { list += "class_\(k)/\(i).png\n" } }
+        try list.write(toFile: "\(run.dir)/unlabelled.txt", atomically: true, encoding: .utf8)
+        let unlabelled = "DataLoader.Train.dataset={name: CustomLabelDataset, image_root: \(run.dir)/train, "
+            + "sample_list_path: \(run.dir)/unlabelled.txt, transform_ops: [{DecodeImage: {to_rgb: True}}, "
+            + "{NormalizeImage: {scale: 1.0/255.0, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], order: ''}}]}"
+        let dml = "Arch={name: DistillationModel, class_num: 4, freeze_params_list: [True, False], models: ["
+            + "{Teacher: {name: MobileNetV3_small_x0_35}}, {Student: {name: MobileNetV3_small_x0_35}}]}"
+        let engine = try Engine(configPath: run.config, overrides: [unlabelled, dml, "Metric.Train=[]", "Global.eval_during_train=False",
+            "Loss.Train=[{DistillationDMLLoss: {weight: 1.0, model_name_pairs: [[Student, Teacher]]}}, "
+                + "{DistillationGTCELoss: {weight: 1.0, model_names: [Student]}}]"], mode: .train, quiet: true)
+        XCTAssertThrowsError(try Trainer(engine: engine)) {
+            XCTAssertTrue("\($0)".contains("Loss.Train.1 DistillationGTCELoss needs labels, but DataLoader.Train.dataset has none"), "\($0)")
+            XCTAssertTrue("\($0)".contains("-o #"), "names where the loss was given: \($0)")
+        }
+        let ok = try Engine(configPath: run.config, overrides: [unlabelled, dml, "Metric.Train=[]", "Global.eval_during_train=False",
+            "Loss.Train=[{DistillationDMLLoss: {weight: 1.0, model_name_pairs: [[Student, Teacher]]}}]"], mode: .train, quiet: true)
+        var lines: [String] = []
+        ok.logger.capture = { lines.append($0) }
+        try Trainer(engine: ok).run()
+        XCTAssertTrue(lines.contains { $0.contains("[Train][Epoch 1/1][Avg]DMLLoss_Student_Teacher_0: ") }, lines.joined(separator: "\n"))
+    }
 }

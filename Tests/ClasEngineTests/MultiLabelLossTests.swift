@@ -1,3 +1,4 @@
+import ClasConfig
 import ClasEngine
 import ClasTensor
 import XCTest
@@ -87,6 +88,36 @@ final class MultiLabelLossTests: XCTestCase {
             let t = loss.terms(ModelOutputs(logits: s[0], byName: ["Student": s[0], "Teacher": teacher]),
                                Targets(labels: [], multiHot: self.tensor(Self.targets)))
             return t[0].1 + t[1].1
+        }
+    }
+
+    /// PaddleClas's multi-label DML (`DistillationDMLLoss` with `weight_ratio`, PULC vehicle/table attribute
+    /// distillation): each (image, class) term weighted like MultiLabelLoss's `weight_ratio`, unknown targets 0; the
+    /// reference is PaddleClas's formula in numpy float64 (softmax and sigmoid, with and without
+    /// `sum_across_class_dim`).
+    func testWeightedDMLMatchesPaddleClasFormula() throws {
+        let a = tensor([1.0, -0.5, 0.3, 2.0, 0.2, 0.1, -1.0, 0.5, -0.3, 0.8, 0.0, -1.2], [3, 4], grad: true)
+        let b = tensor([0.5, 0.5, -0.2, 1.0, 1.5, -0.3, 0.2, 0.0, 0.1, 0.4, -0.6, 0.9], [3, 4])
+        let targets = Targets(labels: [], multiHot: tensor([1, 0, -1, 1, 0, 0, 1, 0, 1, 1, 0, -1], [3, 4]),
+                              labelRatio: [0.25, 0.5, 0.1, 0.8])
+        let r = Registries.builtins()
+        let ctx = ComponentContext(classCount: 4, modelNames: ["Student", "Teacher"],
+                                   multiLabel: MultiLabelTraits(isMultiLabel: true, hasLabelRatio: true))
+        let outputs = ModelOutputs(logits: a, byName: ["Student": a, "Teacher": b])
+        for (options, expected) in [("", 0.3799978004359337), ("act: sigmoid, sum_across_class_dim: True", 0.7456730453209598)] {
+            let loss = try r.loss.build(specNode("{DistillationDMLLoss: {weight_ratio: True, model_name_pairs: [[Student, Teacher]]\(options.isEmpty ? "" : ", " + options)}}"),
+                                        context: ctx, path: "Loss.Train.0", decoder: .init())
+            XCTAssertFalse(loss.readsLabels, "allowed on multi-label data")
+            XCTAssertEqual(Double(loss.terms(outputs, targets)[0].1.item), expected, accuracy: 1e-6, options)
+        }
+        let plain = try r.loss.build(specNode("{DistillationDMLLoss: {model_name_pairs: [[Student, Teacher]]}}"),
+                                     context: ctx, path: "Loss.Train.0", decoder: .init())
+        XCTAssertEqual(Double(plain.terms(outputs, targets)[0].1.item), 0.3429085858306579, accuracy: 1e-6)
+        XCTAssertThrowsError(try r.loss.build(specNode("{DistillationDMLLoss: {weight_ratio: True, model_name_pairs: [[Student, Teacher]]}}"),
+                                              context: ComponentContext(classCount: 4, modelNames: ["Student", "Teacher"],
+                                                                        multiLabel: MultiLabelTraits(isMultiLabel: false, hasLabelRatio: false)),
+                                              path: "Loss.Train.0", decoder: .init())) {
+            XCTAssertTrue("\($0)".contains("needs a MultiLabelDataset with label_ratio: True"), "\($0)")
         }
     }
 }

@@ -9,8 +9,12 @@ import _ClasTestSupport
 /// train one epoch on tiny generated data: DKD and DIST distillation (ResNet34 → ResNet18), HideAndSeek, PULC's
 /// image-orientation (CustomLabelDataset + RandomRot90 labels) and clarity (BlurImage labels) tasks, and MobileViTV3's
 /// MultiScaleDataset/MultiScaleSampler. Overridden: data paths, epochs, batch and crop sizes (for speed), and Arch
-/// names SwiftClas does not have (PP-LCNet, MobileViTV3 → MobileNetV3_small_x0_35) or that are slow in a test
-/// (ResNet34/50 → ResNet18).
+/// names SwiftClas does not have (MobileViTV3 → MobileNetV3_small_x0_35) or that are slow in a test
+/// (ResNet34/50 → ResNet18, PPLCNet_x1_0 → PPLCNet_x0_25).
+///
+/// The PULC distillation recipes (a ResNet101_vd teacher with `stride_list`, a student's `lr_mult_list`,
+/// `return_stages` with `return_patterns` and a feature distance), the trainable pair loss MGD and
+/// ResNet50's 4-channel "ultra" input run here too.
 final class PaddleClasIssue17ConfigTests: XCTestCase {
     private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ClasConfigTests/Fixtures/ppcls").path
@@ -102,6 +106,56 @@ final class PaddleClasIssue17ConfigTests: XCTestCase {
         let lines = try train("MobileViTV3_XS.yaml", smallEval + [
             "Arch={name: MobileNetV3_small_x0_35}", "AMP.use_amp=False",
             "DataLoader.Train.sampler.scales=[32, 64]", "DataLoader.Train.sampler.first_bs=4",
+        ])
+        XCTAssertTrue(avg(lines).contains("CELoss: "), avg(lines))
+    }
+
+    /// 160×80 text crops at 32×16: (vertical, horizontal) strides keep the width, so layer4 is 1 × 16.
+    private let textCrops = ["DataLoader.Train.dataset.transform_ops.1.ResizeImage.size=[32, 16]",
+                             "DataLoader.Eval.dataset.transform_ops.1.ResizeImage.size=[32, 16]",
+                             "DataLoader.Train.sampler.batch_size=6"]
+
+    func testPULCTextlineDistillationWithAStridedResNet101vdTeacher() throws {
+        let lines = try train("textline_orientation_PPLCNet_x1_0_distillation.yaml", textCrops + [
+            "DataLoader.Train.dataset.transform_ops.2.TimmAutoAugment.img_size=[32, 16]",
+            "Arch.models.1.Student.name=PPLCNet_x0_25", "Global.start_eval_epoch=1",
+        ], trainList: "cls_label_path=val2.txt", evalList: "val2.txt")
+        XCTAssertTrue(avg(lines).contains("DMLLoss_Student_Teacher_0: "), avg(lines))
+    }
+
+    func testPULCLanguageDistillationReadsTheStudentsLrMultList() throws {
+        let lines = try train("language_classification_PPLCNet_x1_0_distillation.yaml", textCrops + [
+            "DataLoader.Train.dataset.transform_ops.3.TimmAutoAugment.img_size=[32, 16]",
+            "Arch.models.0.Teacher.name=ResNet18_vd", "Arch.models.1.Student.name=PPLCNet_x0_25",
+        ])
+        XCTAssertTrue(avg(lines).contains("DMLLoss_Student_Teacher_0: "), avg(lines))
+    }
+
+    func testPULCSafetyHelmetDistillationComparesStageOutputs() throws {
+        let lines = try train("safety_helmet_PPLCNet_x1_0_distillation.yaml", smallEval + [
+            "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=16",
+            "DataLoader.Train.dataset.transform_ops.3.TimmAutoAugment.img_size=16",
+            "DataLoader.Train.sampler.batch_size=6",
+            "Arch.models.0.Teacher.name=PPLCNet_x0_25", "Arch.models.1.Student.name=PPLCNet_x0_25",
+        ], trainList: "cls_label_path=val2.txt", evalList: "val2.txt")
+        XCTAssertTrue(avg(lines).contains("loss_l2_loss_l2_0: "), avg(lines))
+        XCTAssertTrue(avg(lines).contains("CELoss_Student: "), avg(lines))
+    }
+
+    /// MGD (the PEFD config differs only in its loss, which `TrainableLossTests` trains end to end).
+    func testMGDDistillationConfigTrains() throws {
+        for (fixture, key) in [("resnet34_distill_resnet18_mgd.yaml", "loss_mgd_0_Student_Teacher: ")] {
+            let lines = try train(fixture, smallEval + [
+                "DataLoader.Train.sampler.batch_size=6", "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=16",
+            ], name: fixture)
+            XCTAssertTrue(avg(lines).contains(key), "\(key) in \(avg(lines))")
+        }
+    }
+
+    func testFourChannelUltraResNetConfigTrains() throws {
+        let lines = try train("ResNet50_amp_O1_ultra.yaml", smallEval + [
+            "Arch.name=ResNet18", "DataLoader.Train.sampler.batch_size=6",
+            "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=16",
         ])
         XCTAssertTrue(avg(lines).contains("CELoss: "), avg(lines))
     }

@@ -100,8 +100,10 @@ struct TimmFixture: Decodable {
             guard let scale = scales[name] else { throw FixtureError("\(fixture): no scale for \(name)") }
             return g.map { Float($0 * scale) }
         }
-        if name.hasSuffix("weight") { return g.map { Float(1.0 + 0.2 * $0) } }
-        if name.hasSuffix("bias") { return g.map { Float(0.1 * $0) } }
+        // A 1-D tensor with a recorded scale (the damped last BatchNorm of deep ResNets' residual branches).
+        let s = scales[name] ?? 1
+        if name.hasSuffix("weight") { return g.map { Float((1.0 + 0.2 * $0) * s) } }
+        if name.hasSuffix("bias") { return g.map { Float(0.1 * $0 * s) } }
         throw FixtureError("\(fixture): no rule for \(name) \(shape)")
     }
 }

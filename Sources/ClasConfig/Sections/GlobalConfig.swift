@@ -100,6 +100,8 @@ public struct GlobalConfig: ConfigOptions, Sendable, Equatable {
         "export_for_fd": "inference.yml for FastDeploy is not written",
         "uniform_output_enabled": "the PaddleX output layout is not used",
         "auto_cast": "SwiftClas trains in float32",
+        "image_channel": "PaddleClas reads it nowhere either (configs anchor it): the input channels are "
+            + "Arch.input_image_channel and NormalizeImage.channel_num",
     ]
 
     /// PaddleClas's `Global.train_mode` values, each with why SwiftClas refuses it.

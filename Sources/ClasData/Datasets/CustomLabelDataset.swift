@@ -24,26 +24,14 @@ public struct CustomLabelDataset: ImageDataset {
 
     public init(imageRoot: String, listPath: String, labelKey: String? = nil, delimiter: String? = nil,
                 checkFiles: Bool = true) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: listPath, isDirectory: &isDir), !isDir.boolValue else {
-            throw DatasetError(file: listPath, "list file (sample_list_path) does not exist")
-        }
-        guard FileManager.default.fileExists(atPath: imageRoot, isDirectory: &isDir), isDir.boolValue else {
-            throw DatasetError(file: imageRoot, "image_root does not exist or is not a folder (list file \(listPath))")
-        }
-        if let delimiter, delimiter.isEmpty { throw DatasetError(file: listPath, "the delimiter must not be empty") }
+        try ListFileChecks.before(list: listPath, key: "sample_list_path", imageRoot: imageRoot, delimiter: delimiter)
         var paths: [String] = []
         for rawLine in try TextFile.read(listPath).split(whereSeparator: \.isNewline) {
             var line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if let delimiter, let r = line.range(of: delimiter) { line = String(line[..<r.lowerBound]) }
             if !line.isEmpty { paths.append(ImageFiles.join(imageRoot, line)) }
         }
-        guard !paths.isEmpty else { throw DatasetError(file: listPath, "the list file has no samples") }
-        if checkFiles, let missing = paths.first(where: { access($0, R_OK) != 0 }) {
-            let count = paths.filter { access($0, R_OK) != 0 }.count
-            throw DatasetError(file: listPath, "\(count) of \(paths.count) listed images do not exist or are unreadable, "
-                               + "e.g. \(missing)")
-        }
+        try ListFileChecks.after(paths, list: listPath, imageRoot: imageRoot, checkFiles: checkFiles)
         self.paths = paths
         self.labelKey = labelKey
         classCount = labelKey.flatMap { Self.keyClassCounts[$0] } ?? 0

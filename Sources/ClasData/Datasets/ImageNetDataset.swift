@@ -35,14 +35,7 @@ public struct ImageNetDataset: ImageDataset {
     ///   - checkFiles: verify that every image exists (on by default, as PaddleClas asserts).
     public init(imageRoot: String, listPath: String, delimiter: String = " ", relabel: Bool = false,
                 classCount: Int? = nil, classNames: [String]? = nil, checkFiles: Bool = true) throws {
-        guard !delimiter.isEmpty else { throw DatasetError(file: listPath, "the delimiter must not be empty") }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: listPath, isDirectory: &isDir), !isDir.boolValue else {
-            throw DatasetError(file: listPath, "list file (cls_label_path) does not exist")
-        }
-        guard FileManager.default.fileExists(atPath: imageRoot, isDirectory: &isDir), isDir.boolValue else {
-            throw DatasetError(file: imageRoot, "image_root does not exist or is not a folder (list file \(listPath))")
-        }
+        try ListFileChecks.before(list: listPath, key: "cls_label_path", imageRoot: imageRoot, delimiter: delimiter)
         let text = try TextFile.read(listPath)
         var paths: [String] = [], labels: [Int] = [], lineNumbers: [Int] = []
         for (i, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
@@ -73,19 +66,8 @@ public struct ImageNetDataset: ImageDataset {
             labels.append(label)
             lineNumbers.append(i + 1)
         }
-        guard !paths.isEmpty else { throw DatasetError(file: listPath, "the list file has no samples") }
-        if checkFiles {
-            var missing: [String] = [], missingCount = 0
-            for (k, path) in paths.enumerated() where access(path, R_OK) != 0 {
-                missingCount += 1
-                if missing.count < Self.maxReported { missing.append("  line \(lineNumbers[k]): \(path)") }
-            }
-            if missingCount > 0 {
-                let more = missingCount > missing.count ? "\n  ... and \(missingCount - missing.count) more" : ""
-                throw DatasetError(file: listPath, "\(missingCount) of \(paths.count) listed images do not exist or "
-                                   + "are unreadable (image_root \(imageRoot)):\n" + missing.joined(separator: "\n") + more)
-            }
-        }
+        try ListFileChecks.after(paths, lines: lineNumbers, list: listPath, imageRoot: imageRoot, checkFiles: checkFiles,
+                                 maxReported: Self.maxReported)
         if relabel {
             let distinct = Array(Set(labels)).sorted()
             let map = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, $0) })

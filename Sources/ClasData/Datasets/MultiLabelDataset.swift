@@ -30,14 +30,7 @@ public struct MultiLabelDataset: ImageDataset {
     ///   - checkFiles: verify that every image exists.
     public init(imageRoot: String, listPath: String, delimiter: String = "\t", labelRatio: Bool = false,
                 classCount: Int? = nil, classNames: [String]? = nil, checkFiles: Bool = true) throws {
-        guard !delimiter.isEmpty else { throw DatasetError(file: listPath, "the delimiter must not be empty") }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: listPath, isDirectory: &isDir), !isDir.boolValue else {
-            throw DatasetError(file: listPath, "list file (cls_label_path) does not exist")
-        }
-        guard FileManager.default.fileExists(atPath: imageRoot, isDirectory: &isDir), isDir.boolValue else {
-            throw DatasetError(file: imageRoot, "image_root does not exist or is not a folder (list file \(listPath))")
-        }
+        try ListFileChecks.before(list: listPath, key: "cls_label_path", imageRoot: imageRoot, delimiter: delimiter)
         var paths: [String] = [], targets: [Float] = [], width: Int?
         for (i, rawLine) in try TextFile.read(listPath).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             .enumerated()
@@ -66,12 +59,8 @@ public struct MultiLabelDataset: ImageDataset {
             paths.append(ImageFiles.join(imageRoot, String(line[..<cut.lowerBound])))
             targets += row
         }
-        guard let width, !paths.isEmpty else { throw DatasetError(file: listPath, "the list file has no samples") }
-        if checkFiles, let missing = paths.firstIndex(where: { access($0, R_OK) != 0 }) {
-            let count = paths.filter { access($0, R_OK) != 0 }.count
-            throw DatasetError(file: listPath, "\(count) of \(paths.count) listed images do not exist or are unreadable, "
-                               + "the first: \(paths[missing]) (image_root \(imageRoot))")
-        }
+        try ListFileChecks.after(paths, list: listPath, imageRoot: imageRoot, checkFiles: checkFiles)
+        guard let width else { throw DatasetError(file: listPath, "the list file has no samples") }
         self.paths = paths
         self.targets = targets
         self.classCount = width

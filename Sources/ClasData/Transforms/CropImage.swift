@@ -7,21 +7,13 @@ import ClasTensor
 public struct CropImage: ConfigurableImageOp, PixelOp {
     public static let name = "CropImage"
 
-    public struct Options: ImageOpOptions {
-        public var size: SizeOption
-
-        enum CodingKeys: String, CodingKey, CaseIterable { case size }
-        public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
-
-        public init(size: SizeOption) { self.size = size }
-    }
+    public typealias Options = CropSizeOptions
 
     public let width: Int
     public let height: Int
 
     public init(_ options: Options) throws {
-        try options.size.validate(Self.name)
-        (width, height) = (options.size.width, options.size.height)
+        (width, height) = try options.validated(Self.name)
     }
 
     func transform<C: PixelComponent>(_ image: PixelImage<C>, rng: inout RandomState) throws -> PixelImage<C> {
@@ -31,5 +23,19 @@ public struct CropImage: ConfigurableImageOp, PixelOp {
         }
         return Crop.crop(image, x: (image.width - width) / 2, y: (image.height - height) / 2, width: width,
                          height: height)
+    }
+}
+
+/// The options of the crops that take only a `size` (`CropImage`, `RandomCropImage`, `RandCropImageV2`).
+public struct CropSizeOptions: ImageOpOptions {
+    public var size: SizeOption
+    enum CodingKeys: String, CodingKey, CaseIterable { case size }
+    public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
+    public init(size: SizeOption) { self.size = size }
+
+    /// (width, height), checked for `op`.
+    func validated(_ op: String) throws -> (Int, Int) {
+        try size.validate(op)
+        return (size.width, size.height)
     }
 }

@@ -6,19 +6,13 @@ import ClasTensor
 public struct RandomCropImage: ConfigurableImageOp, PixelOp {
     public static let name = "RandomCropImage"
 
-    public struct Options: ImageOpOptions {
-        public var size: SizeOption
-        enum CodingKeys: String, CodingKey, CaseIterable { case size }
-        public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
-        public init(size: SizeOption) { self.size = size }
-    }
+    public typealias Options = CropSizeOptions
 
     public let width: Int
     public let height: Int
 
     public init(_ options: Options) throws {
-        try options.size.validate(Self.name)
-        (width, height) = (options.size.width, options.size.height)
+        (width, height) = try options.validated(Self.name)
     }
 
     func transform<C: PixelComponent>(_ image: PixelImage<C>, rng: inout RandomState) throws -> PixelImage<C> {

@@ -6,7 +6,8 @@ import ClasTensor
 import Foundation
 
 /// Checkpoints as single safetensors files: the model's tensors under their own names (so any safetensors reader
-/// can use them), the optimizer state under `optimizer.*`, the EMA weights under `ema.*`, and the training state
+/// can use them), the optimizer state under `optimizer.*`, the EMA weights under `ema.*`, trainable losses' tensors
+/// under `loss.*`, and the training state
 /// (epoch, step, best metric, …) in the metadata. One file means one atomic write: a crash or kill leaves either
 /// the previous checkpoint or the new one, never a mix.
 public enum Checkpoint {
@@ -53,8 +54,10 @@ public enum Checkpoint {
     }
 
     /// Writes model, optimizer, EMA and state to `prefix.safetensors` atomically.
-    public static func save(prefix: String, model: Module, optimizer: Optimizer?, ema: ModelEMA?, state: State) throws {
-        var tensors = model.stateDict()
+    /// `losses`: the trainable losses' tensors, named `loss.…`.
+    public static func save(prefix: String, model: Module, optimizer: Optimizer?, ema: ModelEMA?, state: State,
+                            losses: [(String, Tensor)] = []) throws {
+        var tensors = model.stateDict() + losses
         if let optimizer { tensors += optimizer.state.map { ("optimizer.\($0.0)", $0.1) } }
         if let ema { tensors += ema.shadow.map { ("ema.\($0.0)", $0.1) } }
         var meta = state.extra
@@ -75,6 +78,8 @@ public enum Checkpoint {
         public var optimizer: [String: Tensor]
         /// EMA weights (names without the `ema.` prefix).
         public var ema: [String: Tensor]
+        /// Trainable losses' tensors (names without the `loss.` prefix).
+        public var loss: [String: Tensor] = [:]
         /// The training state, when the file is a SwiftClas checkpoint with one.
         public var state: State?
         /// Whether the file came from PyTorch/timm (converted to our layout).
@@ -104,6 +109,8 @@ public enum Checkpoint {
                 contents.optimizer[String(e.name.dropFirst("optimizer.".count))] = e.tensor
             } else if e.name.hasPrefix("ema.") {
                 contents.ema[String(e.name.dropFirst("ema.".count))] = e.tensor
+            } else if e.name.hasPrefix("loss.") {
+                contents.loss[String(e.name.dropFirst("loss.".count))] = e.tensor
             } else {
                 contents.model[e.name] = e.tensor
             }

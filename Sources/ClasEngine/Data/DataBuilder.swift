@@ -14,6 +14,8 @@ struct DataBuilder {
     /// This process and the number of processes: each trains on its shard of every batch.
     var rank = 0, worldSize = 1
     private var datasets: [Split: any ImageDataset] = [:]
+    /// The training data is a `CustomLabelDataset` without `label_key` (every label -1).
+    var trainDataUnlabelled: Bool { (datasets[.train] as? CustomLabelDataset).map { $0.labelKey == nil } ?? false }
 
     /// Builds the datasets of both splits (file lists are read and checked here).
     init(config: RunConfig, registries: DataRegistries, decoder: ConfigDecoder, seed: UInt64, splits: Set<Split>) throws {

@@ -20,6 +20,8 @@ public final class Trainer {
     /// `Optimizer.weight_decay_schedule`, or nil for a constant decay.
     public let weightDecaySchedule: WeightDecaySchedule?
     public let ema: ModelEMA?
+    /// The trainable losses' parameters (MGDLoss, PEFDLoss), optimised with the model's, saved under `loss.`.
+    let lossParameters: LossParameters
     /// Forward, losses, backward, clipping and the optimizer step.
     public let step: TrainStep
     /// The stages of `Global.train_mode: progressive`, nil for standard training.
@@ -55,7 +57,9 @@ public final class Trainer {
             throw EngineError("training needs DataLoader.Train and Optimizer")
         }
         let r = engine.registries, d = engine.decoder, ctx = engine.componentContext
-        let losses = try WeightedLoss.build(engine.config.loss?.train ?? [], registry: r.loss, context: ctx, decoder: d)
+        var lossContext = ctx
+        if engine.trainDataUnlabelled { lossContext.unlabelledData = "DataLoader.Train.dataset" }
+        let losses = try WeightedLoss.build(engine.config.loss?.train ?? [], registry: r.loss, context: lossContext, decoder: d)
         metrics = try Metrics.build(engine.config.metric?.train ?? [], r, ctx, d)
         updateFreq = engine.config.global.updateFreq
         self.trainData = trainData
@@ -85,8 +89,14 @@ public final class Trainer {
             decay = WeightDecayPolicy(coefficient: Float(o.coeff))
         }
         let make = try r.optimizer.build(optConfig.spec, context: (), decoder: d)
-        optimizer = try make(engine.model.namedParameters(), schedule.learningRate(at: 0), decay)
-        optimizer.learningRateMultipliers = engine.fineTuning.learningRateMultipliers(for: optimizer.parameters.map(\.name))
+        lossParameters = LossParameters(losses)
+        optimizer = try make(engine.model.namedParameters() + lossParameters.namedParameters().map { ("loss.\($0.0)", $0.1) },
+                             schedule.learningRate(at: 0), decay)
+        let names = optimizer.parameters.map(\.name)
+        optimizer.learningRateMultipliers = engine.fineTuning.learningRateMultipliers(for: names)
+        if let d = engine.model as? DistillationModel, !d.learningRateMultipliers.isEmpty {  // the models' lr_mult_list
+            optimizer.learningRateMultipliers = names.map { d.learningRateMultipliers[$0] ?? 1 }
+        }
         weightDecaySchedule = try .build(optConfig, optimizer: optimizer, context: scheduleContext)
         let clipNorm = optConfig.clipNorm.map(Float.init)
         step = TrainStep(model: engine.model, losses: losses, optimizer: optimizer, clipNorm: clipNorm)
@@ -136,6 +146,10 @@ public final class Trainer {
         if let ema, let bad = ema.shadow.first(where: { name, t in c.ema[name].map { $0.shape != t.shape } ?? false }) {
             throw EngineError("cannot resume from \(file): ema.\(bad.0) has shape \(c.ema[bad.0]?.shape ?? []), "
                               + "the model \(bad.1.shape)")
+        }
+        let lossReport = lossParameters.load(c.loss)
+        guard lossReport.missing.isEmpty, lossReport.mismatched.isEmpty else {
+            throw EngineError("cannot resume from \(file): the losses' parameters do not fit (\(lossReport))")
         }
         optimizer.loadState(c.optimizer)
         optimizer.stepCount = saved.step
@@ -381,48 +395,8 @@ public final class Trainer {
         }
         // The observers' state as it is now (a resumed checkpoint's, possibly keyed by position, is not carried over).
         s.extra = s.extra.filter { !$0.key.hasPrefix("observer") }.merging(observers.checkpointState) { _, new in new }
-        try Checkpoint.save(prefix: path(name), model: model, optimizer: optimizer, ema: ema, state: s)
+        try Checkpoint.save(prefix: path(name), model: model, optimizer: optimizer, ema: ema, state: s,
+                            losses: lossParameters.stateDict().map { ("loss.\($0.0)", $0.1) })
         logger.info("Already save model in \(path(name))")
-    }
-}
-
-/// A loss entry with its weight (PaddleClas `- CELoss: {weight: 1.0, …}`).
-struct WeightedLoss {
-    let name: String
-    let weight: Float
-    let loss: LossFunction
-
-    static func build(_ specs: [ComponentSpec], registry: Registry<LossFunction, ComponentContext>,
-                      context: ComponentContext, decoder: ConfigDecoder) throws -> [WeightedLoss] {
-        try specs.map { spec in
-            var weight: Float = 1
-            if let w = spec.args["weight"] {
-                guard let v = w.scalar.flatMap({ Scalars.double($0.text) }), v >= 0 else {
-                    throw ConfigError("\(spec.path).weight expects a non-negative number, got \(w.summary)", at: w)
-                }
-                weight = Float(v)
-            }
-            let loss = try registry.build(spec.removingArgs(["weight"]), context: context, decoder: decoder)
-            if context.multiLabel?.isMultiLabel == true, !(loss is MultiLabelLossFunction) {
-                throw ConfigError("\(spec.path) \(spec.name) needs one integer label per image, but the data is multi-label "
-                                  + "(MultiLabelDataset): use MultiLabelLoss, MultiLabelAsymmetricLoss or "
-                                  + "DistillationMultiLabelLoss", at: spec.nameLocation)
-            }
-            return WeightedLoss(name: spec.name, weight: weight, loss: loss)
-        }
-    }
-
-    /// The weighted sum and every term's value (unweighted, as PaddleClas logs them).
-    static func total(_ losses: [WeightedLoss], _ outputs: ModelOutputs, _ targets: Targets) -> (Tensor, [(String, Double)]) {
-        var sum: Tensor? = nil
-        var terms: [(String, Double)] = []
-        for l in losses {
-            for (name, t) in l.loss.terms(outputs, targets) {
-                terms.append((name, Double(t.item)))
-                let weighted = l.weight == 1 ? t : t * l.weight
-                sum = sum.map { $0 + weighted } ?? weighted
-            }
-        }
-        return (sum ?? Tensor(0), terms)
     }
 }

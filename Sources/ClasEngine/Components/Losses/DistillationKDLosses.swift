@@ -59,6 +59,14 @@ struct PairDistillationLoss: LossFunction {
     /// Whether the labels are passed (PaddleClas's `Distillation*Loss` wrappers pass the batch; the pair loss does not).
     var passesLabels = true
 
+    var readsLabels: Bool {
+        guard passesLabels else { return false }
+        switch base {
+        case .dkd(_, _, _, let teacher), .wsl(_, let teacher), .skd(_, _, _, let teacher): return !teacher
+        case .dist, .distance: return false
+        }
+    }
+
     func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
         pairs.enumerated().map { i, pair in
             let s = outputs.output(pair[0], key: studentKey), t = outputs.output(pair[1], key: teacherKey)
@@ -165,30 +173,34 @@ struct PairLossOptions: ConfigOptions {
     var common: PairKeyOptions
     var studentKey: String?, teacherKey: String?
     var baseName: String
-    var base: PairDistillationLoss.Base
+    /// A fixed base loss, or one with trainable layers (MGDLoss, PEFDLoss).
+    var base: PairDistillationLoss.Base?
+    var trainable: TrainablePairBase?
     static let bases: [String: any KDKind.Type] = ["DistanceLoss": DistanceKind.self, "DKDLoss": DKDKind.self,
                                                    "DISTLoss": DISTKind.self, "WSLLoss": WSLKind.self, "SKDLoss": SKDKind.self]
+    /// Every base loss's own keys.
+    static var baseKeys: [String: [String]] { bases.mapValues { $0.keys }.merging(TrainablePairBase.keys) { a, _ in a } }
     static var knownKeys: [String] {
-        ["base_loss_name", "model_name_pairs", "s_key", "t_key", "name"] + Set(bases.values.flatMap { $0.keys }).sorted()
+        ["base_loss_name", "model_name_pairs", "s_key", "t_key", "name"] + Set(baseKeys.values.joined()).sorted()
     }
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: AnyKey.self)
         baseName = try c.decode(String.self, forKey: AnyKey("base_loss_name"))
-        guard let kind = Self.bases[baseName] else {
-            let trainable = ["MGDLoss", "PEFDLoss"].contains(baseName)
-            try decoder.configCheck(false, AnyKey("base_loss_name"),
-                                    "'\(baseName)' is not supported" + (trainable ? " (it has trainable parameters of its own)" : "")
-                                    + "; supported: \(Self.bases.keys.sorted().joined(separator: ", "))")
+        guard let own = Self.baseKeys[baseName] else {
+            try decoder.configCheck(false, AnyKey("base_loss_name"), "'\(baseName)' is not supported; supported: "
+                                    + Self.baseKeys.keys.sorted().joined(separator: ", "))
             fatalError("unreachable")
         }
-        for key in c.allKeys where Self.bases.values.contains(where: { $0 != kind && $0.keys.contains(key.stringValue) })
-            && !kind.keys.contains(key.stringValue) {
-            try decoder.configCheck(false, key, "is not an option of \(baseName) (its options: \(kind.keys))")
+        for key in c.allKeys where Self.baseKeys.values.contains(where: { $0.contains(key.stringValue) })
+            && !own.contains(key.stringValue) {
+            try decoder.configCheck(false, key, "is not an option of \(baseName) (its options: \(own))")
         }
         common = try PairKeyOptions(c, pairs: AnyKey("model_name_pairs"), key: nil, name: AnyKey("name"), decoder)
         studentKey = try c.decodeIfPresent(String.self, forKey: AnyKey("s_key"))
         teacherKey = try c.decodeIfPresent(String.self, forKey: AnyKey("t_key"))
-        base = try kind.base(c, decoder)
+        if let kind = Self.bases[baseName] { base = try kind.base(c, decoder) } else {
+            trainable = try TrainablePairBase.read(baseName, c, decoder)
+        }
     }
 }
 
@@ -242,9 +254,13 @@ extension PairDistillationLoss {
             try ctx.requireOutputs(o.common.pairs, studentKey: o.studentKey, teacherKey: o.teacherKey,
                                    path: "DistillationPairLoss")
             let prefix = o.common.name ?? "loss"
+            guard let base = o.base else {
+                return TrainablePairLoss(module: o.trainable!.makeModule(), pairs: o.common.pairs, studentKey: o.studentKey,
+                                         teacherKey: o.teacherKey, prefix: prefix)
+            }
             var suffix = ""
-            if case .distance(let mode, _) = o.base { suffix = "_loss_\(mode.rawValue)" }
-            return PairDistillationLoss(base: o.base, pairs: o.common.pairs, studentKey: o.studentKey,
+            if case .distance(let mode, _) = base { suffix = "_loss_\(mode.rawValue)" }
+            return PairDistillationLoss(base: base, pairs: o.common.pairs, studentKey: o.studentKey,
                                         teacherKey: o.teacherKey, logKey: { i, p in "\(prefix)_\(i)_\(p[0])_\(p[1])\(suffix)" },
                                         passesLabels: false)
         }

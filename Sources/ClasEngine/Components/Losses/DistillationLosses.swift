@@ -16,12 +16,14 @@ public enum DistillationLoss {
     /// (KL(p‖q) + KL(q‖p))/2 per row, averaged over rows, with p, q the activations of `a` and `b` and
     /// log(· + eps) as PaddleClas. Gradients reach both inputs, so each model learns toward the other.
     /// `sumAcrossClasses` multiplies by the class count (PaddleClas's `sum_across_class_dim`).
+    /// `weights` [N, classes] weight each term (PaddleClas's multi-label DML with `weight_ratio`).
     public static func dml(_ a: Tensor, _ b: Tensor, activation: DMLActivation = .softmax, eps: Float = 1e-12,
-                           sumAcrossClasses: Bool = false) -> Tensor {
+                           sumAcrossClasses: Bool = false, weights: Tensor? = nil) -> Tensor {
         precondition(a.shape == b.shape && a.rank == 2, "DMLLoss: shapes \(a.shape) and \(b.shape)")
         let p = activation.apply(a), q = activation.apply(b)
         // p·log(p/q) + q·log(q/p) = (p − q)·(log p − log q)
-        let symmetric = ((p - q) * ((p + eps).log() - (q + eps).log())).sum()
+        let terms = (p - q) * ((p + eps).log() - (q + eps).log())
+        let symmetric = (weights.map { terms * $0 } ?? terms).sum()
         let rows = Float(a.shape[0]), classes = Float(a.shape[1])
         return symmetric * ((sumAcrossClasses ? classes : 1) / (2 * rows))
     }
@@ -67,6 +69,7 @@ struct DistillationGTCELoss: LossFunction {
 /// `DistillationCELoss`: model a against model b's softmax (`CELoss_<a>_<b>`).
 struct DistillationCELoss: LossFunction {
     var pairs: [[String]], epsilon: Float
+    var readsLabels: Bool { false }
     func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
         pairs.map { ("CELoss_\($0[0])_\($0[1])",
                      DistillationLoss.softTargetCE(outputs.required($0[0]), outputs.required($0[1]), epsilon: epsilon)) }
@@ -78,11 +81,21 @@ struct DistillationCELoss: LossFunction {
 struct DistillationDMLLoss: LossFunction {
     var pairs: [[String]], activation: DMLActivation, sumAcrossClasses: Bool
     var averagedKey: String? = nil
+    /// Multi-label data: weight each term as `MultiLabelLoss`'s `weight_ratio` does (unknown targets get 0).
+    var weightRatio = false
+    var readsLabels: Bool { false }
     func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
+        var weights: Tensor? = nil
+        if weightRatio {
+            guard let multiHot = targets.multiHot, let ratio = targets.labelRatio else {
+                preconditionFailure("DistillationDMLLoss weight_ratio needs multi-label targets and their label_ratio")
+            }
+            weights = MultiLabelLoss.ratioWeights(multiHot, ratio: ratio)
+        }
         let each = pairs.enumerated().map { i, pair in
             ("DMLLoss_\(pair[0])_\(pair[1])_\(i)",
              DistillationLoss.dml(outputs.required(pair[0]), outputs.required(pair[1]), activation: activation,
-                                  sumAcrossClasses: sumAcrossClasses))
+                                  sumAcrossClasses: sumAcrossClasses, weights: weights))
         }
         guard let key = averagedKey, let first = each.first?.1 else { return each }
         let sum = each.dropFirst().reduce(first) { $0 + $1.1 }
@@ -93,6 +106,7 @@ struct DistillationDMLLoss: LossFunction {
 /// `DistillationKLDivLoss`: Hinton's soft-target term for each (student, teacher) pair (`loss_kl_<s>_<t>`).
 struct DistillationKLDivLoss: LossFunction {
     var pairs: [[String]], temperature: Float
+    var readsLabels: Bool { false }
     func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)] {
         pairs.map { ("loss_kl_\($0[0])_\($0[1])",
                      DistillationLoss.klDiv(student: outputs.required($0[0]), teacher: outputs.required($0[1]),
@@ -131,7 +145,7 @@ struct PairCEOptions: ConfigOptions {
 
 /// `DistillationDMLLoss`: `model_name_pairs`, `act`, `sum_across_class_dim`.
 struct DMLOptions: ConfigOptions {
-    var pairs: [[String]], activation: DMLActivation, sumAcrossClasses: Bool
+    var pairs: [[String]], activation: DMLActivation, sumAcrossClasses: Bool, weightRatio: Bool
     enum CodingKeys: String, CodingKey, CaseIterable {
         case pairs = "model_name_pairs", act, sum = "sum_across_class_dim", weightRatio = "weight_ratio", key, name
         case multilabel
@@ -142,8 +156,7 @@ struct DMLOptions: ConfigOptions {
         pairs = try decodePairs(c, .pairs, decoder)
         activation = try decodeActivation(c, .act)
         sumAcrossClasses = try c.decode(.sum, default: false)
-        let ratio = try c.decode(.weightRatio, default: false)
-        try decoder.configCheck(!ratio, CodingKeys.weightRatio, "(multi-label DML) is not supported")
+        weightRatio = try c.decode(.weightRatio, default: false)
         let multi = try c.decode(.multilabel, default: false)
         try decoder.configCheck(!multi, CodingKeys.multilabel, "multi-label DML is not supported")
         try checkCommon(c, key: .key, name: .name, decoder)
@@ -222,7 +235,12 @@ extension DistillationLoss {
         r.loss.register("DistillationDMLLoss", summary: "mutual learning: symmetric KL per model pair (DMLLoss_<a>_<b>_<i>)",
                         options: DMLOptions.self) { o, ctx in
             try ctx.requireModels(o.pairs.flatMap { $0 }, key: "model_name_pairs")
-            return DistillationDMLLoss(pairs: o.pairs, activation: o.activation, sumAcrossClasses: o.sumAcrossClasses)
+            if o.weightRatio, ctx.multiLabel.map({ !$0.isMultiLabel || !$0.hasLabelRatio }) ?? false {
+                throw EngineError("DistillationDMLLoss weight_ratio weights by multi-label targets: it needs a "
+                                  + "MultiLabelDataset with label_ratio: True")
+            }
+            return DistillationDMLLoss(pairs: o.pairs, activation: o.activation, sumAcrossClasses: o.sumAcrossClasses,
+                                       weightRatio: o.weightRatio)
         }
         r.loss.register("DMLLoss", summary: "mutual learning: symmetric KL averaged over all model pairs",
                         options: PlainDMLOptions.self) { o, ctx in

@@ -1,3 +1,4 @@
+import ClasNN
 import ClasTensor
 
 /// The outputs of a forward pass: the logits used for metrics and inference, and every named output of
@@ -56,4 +57,15 @@ public protocol LossFunction {
     /// Named loss terms for a batch (e.g. `[("CELoss", …)]`); the engine multiplies them by the entry's `weight`
     /// and sums them into `loss`.
     func terms(_ outputs: ModelOutputs, _ targets: Targets) -> [(String, Tensor)]
+    /// Whether the loss reads ``Targets/labels`` (default true). Losses between models only say false, so they can
+    /// train on unlabelled data (`CustomLabelDataset` without `label_key`), where every label is -1.
+    var readsLabels: Bool { get }
+    /// The loss's own trainable layers, if any (PaddleClas's MGDLoss, PEFDLoss): the trainer optimises their
+    /// parameters with the model's and saves them in checkpoints under `loss.<entry index>.`.
+    var trainableModule: Module? { get }
+}
+
+extension LossFunction {
+    public var readsLabels: Bool { true }
+    public var trainableModule: Module? { nil }
 }

@@ -45,16 +45,23 @@ public struct MultiLabelLoss: MultiLabelLossFunction {
             guard let ratio = targets.labelRatio, ratio.count == classes else {
                 preconditionFailure("MultiLabelLoss weight_ratio needs the dataset's label_ratio")
             }
-            let w = Tensor(uninitializedShape: raw.shape)
-            for i in 0..<raw.count {
-                let r = ratio[i % classes], t = target.data[i]
-                let positive: Float = t > 0.5 ? 1 : 0
-                // PaddleClas masks with the (smoothed) target: an unknown -1 gets weight 0 unless smoothing lifted it.
-                w.data[i] = t > -1 ? Float(Foundation.exp(Double(positive * (1 - r) + (1 - positive) * r))) : 0
-            }
-            cost = cost * w
+            cost = cost * Self.ratioWeights(target, ratio: ratio)
         }
         return sizeSum ? cost.sum() * (1 / Float(logits.shape[0])) : cost.mean()
+    }
+
+    /// PaddleClas's `ratio2weight` with its mask of unknowns: exp(1 − r) for a positive (target > 0.5), exp(r) for a
+    /// negative, 0 for an unknown (target ≤ −1), r the class's share of positives.
+    static func ratioWeights(_ target: Tensor, ratio: [Float]) -> Tensor {
+        let classes = target.shape[1]
+        let w = Tensor(uninitializedShape: target.shape)
+        for i in 0..<target.count {
+            let r = ratio[i % classes], t = target.data[i]
+            let positive: Float = t > 0.5 ? 1 : 0
+            // PaddleClas masks with the (smoothed) target: an unknown -1 gets weight 0 unless smoothing lifted it.
+            w.data[i] = t > -1 ? Float(Foundation.exp(Double(positive * (1 - r) + (1 - positive) * r))) : 0
+        }
+        return w
     }
 
     struct Options: ConfigOptions {

@@ -35,6 +35,9 @@ public final class DistillationModel: Module, MultiOutputModel, Reparameterizabl
     public let archNames: [String]
     /// The intermediate outputs each model returns besides its logits (`return_patterns`), by model key.
     public let returnPatterns: [String: Set<String>]
+    /// Learning-rate multipliers by parameter name (`Student.blocks.0.0.conv_dw.weight`) from the models'
+    /// `lr_mult_list`; parameters not listed keep 1.
+    public var learningRateMultipliers: [String: Float] = [:]
 
     /// - Precondition: keys are unique, `frozen` has one flag per model and `inferModelName` is a key.
     /// - Precondition: a model with `returnPatterns` is a ``NamedOutputsModel`` that has those names.
@@ -176,7 +179,16 @@ extension DistillationModel {
             }
             var built: [(String, Module)] = []
             var patterns: [String: Set<String>] = [:]
-            for (name, spec) in o.models {
+            var multipliers: [String: Float] = [:]
+            for (name, fullSpec) in o.models {
+                // A model's own lr_mult_list (PaddleClas: the PULC students); other fine-tuning switches are the
+                // top-level Arch's, and freeze_params_list freezes a whole model.
+                let (read, spec) = try FineTuning.read(fullSpec)
+                var tuning = read
+                if let key = tuning.nodes.keys.sorted().first(where: { $0 != "lr_mult_list" }) {
+                    throw ConfigError("\(fullSpec.path).\(key) is not read in a model of a DistillationModel (only "
+                                      + "lr_mult_list is); freeze a whole model with freeze_params_list", at: tuning.nodes[key]!)
+                }
                 if spec.name == "DistillationModel" {
                     throw ConfigError("\(spec.path): a DistillationModel cannot contain another", at: spec.nameLocation)
                 }
@@ -188,25 +200,36 @@ extension DistillationModel {
                 let model = try registry.build(spec.removingArgs(weights == nil ? patternKeys : patternKeys.union(["pretrained"])),
                                                context: ArchContext(classCount: ctx.classCount), decoder: decoder)
                 if let weights { try loadWeights(weights, into: model, spec: spec) }
-                patterns[name] = try returnPatterns(spec, of: model)
+                patterns[name] = try returnPatterns(spec, of: model, decoder: decoder)
+                if tuning.lrMultList != nil {
+                    try tuning.apply(to: model, archName: spec.name, card: registry.card(named: spec.name))
+                    let names = model.namedParameters().map(\.0)
+                    for (param, m) in zip(names, tuning.learningRateMultipliers(for: names)) { multipliers["\(name).\(param)"] = m }
+                }
                 built.append((name, model))
             }
-            return DistillationModel(models: built, frozen: o.frozen, inferModelName: o.inferModelName,
-                                     archNames: o.models.map(\.spec.name), returnPatterns: patterns)
+            let model = DistillationModel(models: built, frozen: o.frozen, inferModelName: o.inferModelName,
+                                          archNames: o.models.map(\.spec.name), returnPatterns: patterns)
+            model.learningRateMultipliers = multipliers
+            return model
         }
     }
 
     /// The keys naming a sub-model's intermediate outputs (PaddleClas: `return_patterns`, `return_stages`).
     private static let patternKeys: Set<String> = ["return_patterns", "return_stages"]
 
-    /// A sub-model's `return_patterns`, each checked against the outputs the built model has.
-    private static func returnPatterns(_ spec: ComponentSpec, of model: Module) throws -> Set<String> {
+    /// A sub-model's `return_patterns`, each checked against the outputs the built model has; without them,
+    /// `return_stages` (True: the model's PaddleClas stages, an index or a list: those stages). As in PaddleClas,
+    /// `return_stages` is ignored when `return_patterns` is given.
+    private static func returnPatterns(_ spec: ComponentSpec, of model: Module, decoder: ConfigDecoder) throws -> Set<String> {
+        let stagesNode = spec.args["return_stages"].flatMap { $0.isNull ? nil : $0 }
         guard let node = spec.args["return_patterns"], !node.isNull else {
-            if let stages = spec.args["return_stages"], !stages.isNull {
-                throw ConfigError("\(spec.path).return_stages is not supported; name the outputs with return_patterns "
-                                  + "(e.g. [\"blocks[3]\"])", at: stages.location)
-            }
-            return []
+            guard let stagesNode else { return [] }
+            return try returnStages(stagesNode, spec: spec, of: model)
+        }
+        if let stagesNode, stagesNode.scalar.flatMap({ Scalars.bool($0.text) }) != false {
+            decoder.notice("\(spec.path).return_stages is ignored because return_patterns is given (as in PaddleClas)",
+                           at: stagesNode.location)
         }
         let names: [String]
         if let one = node.scalar?.text { names = [one] } else {
@@ -228,6 +251,26 @@ extension DistillationModel {
                               at: node.location)
         }
         return Set(names)
+    }
+
+    /// `return_stages`: True (every stage), False, a stage index or a list of them, into the model's
+    /// ``NamedOutputsModel/stageOutputNames``.
+    private static func returnStages(_ node: ConfigNode, spec: ComponentSpec, of model: Module) throws -> Set<String> {
+        let path = "\(spec.path).return_stages"
+        if let flag = node.scalar.flatMap({ Scalars.bool($0.text) }), !flag { return [] }
+        let stages = (model as? NamedOutputsModel)?.stageOutputNames ?? []
+        guard !stages.isEmpty else {
+            throw ConfigError("\(path): \(spec.name) has no PaddleClas stages; name the outputs with return_patterns",
+                              at: node.location)
+        }
+        if node.scalar.flatMap({ Scalars.bool($0.text) }) == true { return Set(stages) }
+        let texts = node.scalar.map { [$0.text] } ?? (node.items ?? []).compactMap { $0.scalar?.text }
+        let indices = texts.compactMap { Int($0) }
+        guard !texts.isEmpty, indices.count == texts.count, indices.allSatisfy({ stages.indices.contains($0) }) else {
+            throw ConfigError("\(path) expects True, False or stage indices 0…\(stages.count - 1) of \(spec.name) "
+                              + "(\(stages.joined(separator: ", ")))", at: node.location)
+        }
+        return Set(indices.map { stages[$0] })
     }
 
     /// A sub-model's `pretrained` when it is a path (True/False keep the family's notice).
