@@ -154,9 +154,17 @@ extension VisionTransformer {
             }
             if c.contains(.patchSize) { patchSize = try c.decodePositive(.patchSize, default: 16) }
             inChannels = try c.decodePositive(.inChans, or: .inputImageChannel, default: 3)
-            dropRate = try c.decodeRate(.dropRate, or: .dropRate) ?? 0
-            dropPathRate = try c.decodeRate(.dropPathRate, or: .dropPathRate) ?? 0
-            if let attn = try c.decodeRate(.attnDropRate, or: .attnDropRate), attn > 0 {
+            func rate(_ key: CodingKeys) throws -> Float {
+                guard c.contains(key), !(try c.decodeNil(forKey: key)) else { return 0 }
+                let r = try c.decode(Float.self, forKey: key)
+                guard r >= 0 && r < 1 else {
+                    throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expects a rate in [0, 1), got \(r)")
+                }
+                return r
+            }
+            dropRate = try rate(.dropRate)
+            dropPathRate = try rate(.dropPathRate)
+            if try rate(.attnDropRate) > 0 {
                 throw DecodingError.dataCorruptedError(forKey: .attnDropRate, in: c, debugDescription:
                     "attention dropout is not supported (the fused attention keeps no probabilities); use 0, "
                         + "and drop_rate / drop_path_rate for regularisation")
