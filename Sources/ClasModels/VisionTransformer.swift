@@ -206,12 +206,13 @@ extension VisionTransformer {
         for v in variants {
             let timm = v.timm ?? v.name
             let half = v.halfNormalised
-            let card = ModelCard(
+            var card = ModelCard(
                 name: v.name, aliases: v.timm.map { [$0] } ?? [], family: v.name.hasPrefix("DeiT") ? "DeiT" : "ViT",
                 summary: v.summary, cropFraction: half ? 0.9 : 0.875,
                 mean: half ? [0.5, 0.5, 0.5] : ModelCard.imageNetMean, std: half ? [0.5, 0.5, 0.5] : ModelCard.imageNetStd,
                 classifier: v.shape.distilled ? ["head.", "head_dist."] : ["head."], featureChannels: v.shape.embedDim,
                 stages: (0..<v.shape.depth).map { "blocks.\($0)" }, weights: v.weights.map { "timm/\(timm).\($0)" })
+            card.fixedInputSize = true
             models.register(card, options: Options.self) { o in
                 let size = o.imageSize ?? [224, 224]
                 let patch = o.patchSize ?? v.patch
