@@ -79,7 +79,8 @@ struct BenchmarkCommand: ParsableCommand {
             throw ValidationError("no model named '\(model)' ('tools list models' shows all)")
         }
         Randomness.seed(0)
-        let net = try registries.arch.make(model, classCount: classes)
+        let fixed = registries.arch.card(named: model)?.fixedInputSize ?? false
+        let net = try registries.arch.make(model, classCount: classes, options: fixed ? ["img_size": "\(size)"] : [:])
         if registries.arch.card(named: model)?.reparameterizes ?? true, let fusable = net as? Reparameterizable,
            mode == "infer" {
             fusable.reparameterize()

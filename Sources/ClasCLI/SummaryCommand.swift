@@ -40,7 +40,10 @@ struct SummaryCommand: ParsableCommand {
             guard let entry = registries.arch.entry(named: model) else {
                 throw ValidationError("no model named '\(model)' ('tools list models' shows all)")
             }
-            net = try registries.arch.make(model, classCount: classes)
+            let card = registries.arch.card(named: model)
+            let resolution = size ?? card?.inputSize ?? 224
+            net = try registries.arch.make(model, classCount: classes,
+                                           options: card?.fixedInputSize == true ? ["img_size": "\(resolution)"] : [:])
             name = entry.name
             configured = nil
         } else {

@@ -33,6 +33,9 @@ public struct ModelCard: Sendable, Equatable {
     public var lrMultStages: [[String]]?
     /// Whether the model fuses its training-time branches for inference (``Reparameterizable``).
     public var reparameterizes: Bool
+    /// Whether the network is built for one input size, given by its `img_size` option (vision transformers: the
+    /// position embedding), so tools that run it at another size build it with `img_size` set.
+    public var fixedInputSize = false
     /// Where pretrained weights come from: a Hugging Face hub repo and tag in timm's form
     /// (`timm/mobilenetv3_small_100.lamb_in1k`), nil when there are none.
     public var weights: String?

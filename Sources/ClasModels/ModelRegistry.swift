@@ -46,6 +46,7 @@ public struct ModelRegistry {
         PPLCNetV2.register(into: &r)
         MobileNet.register(into: &r)
         ShuffleNetV2.register(into: &r)
+        VisionTransformer.register(into: &r)
         return r
     }
 

@@ -8,7 +8,7 @@ import XCTest
 final class ModelCardTests: XCTestCase {
     func testCardsDescribeTheirModels() throws {
         let models = ModelRegistry.builtins()
-        XCTAssertEqual(models.cards.count, 62)
+        XCTAssertEqual(models.cards.count, 68)
         for card in models.cards {
             let model = try models.make(card.name, classCount: 7)
             let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.0, $0.1.shape) })
@@ -33,6 +33,10 @@ final class ModelCardTests: XCTestCase {
         XCTAssertEqual(cards.first { $0.name == "MobileNetV1" }?.mean, [0.5, 0.5, 0.5], "timm trained it so")
         XCTAssertEqual(cards.first { $0.name == "ResNet101_vd" }?.inputSize, 256)
         XCTAssertNil(cards.first { $0.name == "ResNet200_vd" }?.weights, "PaddleClas's depths: no timm weights")
-        for card in cards { if let w = card.weights { XCTAssertTrue(w.hasPrefix("timm/\(card.aliases[0])."), w) } }
+        XCTAssertEqual(cards.first { $0.name == "DeiT_tiny_patch16_224" }?.weights, "timm/deit_tiny_patch16_224.fb_in1k")
+        XCTAssertEqual(cards.first { $0.name == "vit_small_patch16_224" }?.weights,
+                       "timm/vit_small_patch16_224.augreg_in21k_ft_in1k")
+        XCTAssertNil(cards.first { $0.name == "ViT_small_patch16_224" }?.weights, "PaddleClas's ViT-S: no timm weights")
+        for card in cards { if let w = card.weights { XCTAssertTrue(w.hasPrefix("timm/\(card.aliases.first ?? card.name)."), w) } }
     }
 }

@@ -22,7 +22,7 @@ final class TimmEquivalenceTests: XCTestCase {
 
     func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try TimmFixture.load(name)
-        let model = try ModelRegistry.builtins().make(fixture.timmModel, classCount: fixture.classes)
+        let model = try fixture.makeModel()
         let ours = model.stateDict().map(\.0)
         XCTAssertEqual(ours.count, fixture.names.count, "\(name): tensor count", file: file, line: line)
         XCTAssertEqual(Set(fixture.names).subtracting(ours).sorted(), [], "\(name): timm names we lack", file: file, line: line)
@@ -83,7 +83,12 @@ final class TimmEquivalenceTests: XCTestCase {
 
     /// Deep variants whose every layer kind is covered by a fixture of a shallower or sibling variant (their depth makes
     /// a fixture slow and adds no new code path): the name and the fixture that covers it.
-    static let coveredBy = ["PPLCNetV2_base": "lcnetv2_small", "PPLCNetV2_large": "lcnetv2_small"]
+    static let coveredBy = ["PPLCNetV2_base": "lcnetv2_small", "PPLCNetV2_large": "lcnetv2_small",
+                            // the same networks as deit_tiny / vit_small (timm's and PaddleClas's definitions agree)
+                            "ViT_tiny_patch16_224": "deit_tiny_patch16_224", "DeiT_small_patch16_224": "vit_small_patch16_224",
+                            // PaddleClas's wider ViT_small (768 wide, no qkv bias, qk_scale): the same layers and
+                            // options, whose scale and missing bias VisionTransformerTests check
+                            "ViT_small_patch16_224": "vit_small_patch16_224"]
 
     /// Every architecture of the model zoo has a fixture.
     func testEveryRegisteredModelHasAFixture() throws {
@@ -157,4 +162,7 @@ final class TimmEquivalenceTests: XCTestCase {
     func testShuffleNetV2X15() throws { try check("shufflenet_v2_x1_5") }
     func testShuffleNetV2X20() throws { try check("shufflenet_v2_x2_0") }
     func testShuffleNetV2Swish() throws { try check("shufflenet_v2_swish") }
+    func testDeiTTiny() throws { try check("deit_tiny_patch16_224") }
+    func testDeiTTinyDistilled() throws { try check("deit_tiny_distilled_patch16_224") }
+    func testViTSmall() throws { try check("vit_small_patch16_224") }
 }
