@@ -28,7 +28,8 @@ to float32):
     z     = splitmix64 finaliser of key + (i + 1) * 0x9E3779B97F4A7C15
     u     = (z >> 11) * 2^-53                       (uniform in [0, 1))
     g     = (2u - 1) * sqrt(3)                      (uniform, mean 0, variance 1)
-    rank >= 2 weights: g * scale[NAME]; 1-D `weight`: 1 + 0.2 g; `bias`: 0.1 g (except the classifier's, stored)
+    rank >= 2 weights: g * scale[NAME]; 1-D `weight`: 1 + 0.2 g; `bias`: 0.1 g (except the classifier's, stored);
+    `gamma` (layer scale): 0.1 (1 + 0.2 g)
 with i the flat index in PyTorch's layout (OIHW for convolutions).
 
     .venv-bench/bin/python scripts/timm_fixtures.py              # (make bench-venv) writes Tests/ClasModelsTests/Fixtures/timm/*
@@ -78,7 +79,8 @@ CASES = [f'mobilenetv3_{s}_{w}' for s in ('large', 'small') for w in ('035', '05
     ['lcnetv2_small'] + \
     [f'mobilenetv1_{w}' for w in ('025', '050', '075', '100')] + \
     [f'mobilenetv2_{w}' for w in ('025', '050', '075', '100', '150', '200')] + \
-    [f'shufflenet_v2_{w}' for w in ('x0_25', 'x0_33', 'x0_5', 'x1_0', 'x1_5', 'x2_0', 'swish')]
+    [f'shufflenet_v2_{w}' for w in ('x0_25', 'x0_33', 'x0_5', 'x1_0', 'x1_5', 'x2_0', 'swish')] + \
+    ['convnext_atto', 'convnext_tiny', 'swin_tiny_patch4_window7_224']
 # PaddleClas's ShuffleNetV2 widths (timm has no ShuffleNet; torchvision's class, whose names SwiftClas uses).
 SHUFFLENET = {'x0_25': [24, 24, 48, 96, 512], 'x0_33': [24, 32, 64, 128, 512], 'x0_5': [24, 48, 96, 192, 1024],
               'x1_0': [24, 116, 232, 464, 1024], 'x1_5': [24, 176, 352, 704, 1024], 'x2_0': [24, 244, 488, 976, 2048],
@@ -113,6 +115,8 @@ def generated(name, shape, scale):
         v = g * scale
     elif name.endswith('weight'):
         v = 1.0 + 0.2 * g
+    elif name.endswith('gamma'):  # layer scale (ConvNeXt): small, so each block adds to its input, as when trained
+        v = 0.1 * (1.0 + 0.2 * g)
     elif name.endswith('bias'):
         v = 0.1 * g
     else:
@@ -190,6 +194,8 @@ def run(model, x):
 def create(arch, num_classes=CLASSES):
     """timm's model; widths timm does not register (MobileNetV3 large 0.35, PP-LCNet 0.25, MobileNetV2 1.5 …) from
     its own generator at that multiplier; PaddleClas's ResNet200_vd (depths 3, 12, 48, 3) from timm's ResNet."""
+    if arch.startswith('swin_'):  # any input size (padded to whole windows), as SwiftClas's Swin
+        return timm.create_model(arch, num_classes=num_classes, strict_img_size=False)
     if arch in timm.list_models():
         return timm.create_model(arch, num_classes=num_classes)
     if arch.startswith('shufflenet_v2_'):
@@ -311,7 +317,9 @@ def print_counts():
             ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d']:
         rows.append((n, lambda n=n: timm.create_model(n)))
     for n in ['resnet101', 'resnet101d', 'resnet152', 'resnet152d', 'ResNet200_vd', 'lcnetv2_base', 'lcnetv2_large'] + \
-            [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2', 'shufflenet'))]:
+            [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2', 'shufflenet'))] + \
+            [f'convnext_{s}' for s in ('atto', 'femto', 'pico', 'nano', 'tiny', 'small', 'base')] + \
+            [f'swin_{s}_patch4_window7_224' for s in ('tiny', 'small', 'base')]:
         rows.append((n, lambda n=n: create(n, num_classes=1000)))
     for name, make in rows:
         m = make()

@@ -80,6 +80,16 @@ final class ModelZooTests: XCTestCase {
         "shufflenet_v2_x1_5": Reference(params: 3_503_624, macs64: 25_084_032, macsNative: 295_759_392),
         "shufflenet_v2_x2_0": Reference(params: 7_393_996, macs64: 49_493_344, macsNative: 583_253_464),
         "shufflenet_v2_swish": Reference(params: 2_278_604, macs64: 12_769_632, macsNative: 144_907_992),
+        "convnext_atto": Reference(params: 3_695_520, macs64: 44_974_080, macsNative: 547_332_480),
+        "convnext_femto": Reference(params: 5_217_784, macs64: 63_995_904, macsNative: 779_629_824),
+        "convnext_pico": Reference(params: 9_045_672, macs64: 112_066_560, macsNative: 1_367_055_360),
+        "convnext_nano": Reference(params: 15_593_560, macs64: 200_222_720, macsNative: 2_445_528_320),
+        "convnext_tiny": Reference(params: 28_589_128, macs64: 364_422_144, macsNative: 4_455_531_264),
+        "convnext_small": Reference(params: 50_223_688, macs64: 709_579_776, macsNative: 8_683_712_256),
+        "convnext_base": Reference(params: 88_591_464, macs64: 1_254_387_712, macsNative: 15_354_729_472),
+        "swin_tiny_patch4_window7_224": Reference(params: 28_288_354, macs64: 737_531_904, macsNative: 4_350_425_088),
+        "swin_small_patch4_window7_224": Reference(params: 49_606_258, macs64: 1_310_840_832, macsNative: 8_512_223_232),
+        "swin_base_patch4_window7_224": Reference(params: 87_768_224, macs64: 2_329_518_080, macsNative: 15_126_077_440),
     ]
 
     /// The reference row of a card: by its timm alias, else by its name (PaddleClas-only variants built with timm's
@@ -110,6 +120,8 @@ final class ModelZooTests: XCTestCase {
     func testMobileNetV1Entries() throws { try checkFamily("MobileNetV1") }
     func testMobileNetV2Entries() throws { try checkFamily("MobileNetV2") }
     func testShuffleNetV2Entries() throws { try checkFamily("ShuffleNetV2") }
+    func testConvNeXtEntries() throws { try checkFamily("ConvNeXt") }
+    func testSwinTransformerEntries() throws { try checkFamily("SwinTransformer") }
 
     func checkFamily(_ family: String) throws {
         let entries = ModelRegistry.builtins().cards.filter { $0.family == family }

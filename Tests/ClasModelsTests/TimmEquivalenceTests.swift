@@ -85,7 +85,12 @@ final class TimmEquivalenceTests: XCTestCase {
     /// a fixture slow and adds no new code path): the name and the fixture that covers it.
     static let coveredBy = ["ResNet101_vd": "resnet50d, resnet101", "ResNet152": "resnet101",
                             "ResNet152_vd": "resnet50d, resnet101", "ResNet200_vd": "resnet50d, resnet101",
-                            "PPLCNetV2_base": "lcnetv2_small", "PPLCNetV2_large": "lcnetv2_small"]
+                            "PPLCNetV2_base": "lcnetv2_small", "PPLCNetV2_large": "lcnetv2_small",
+                            "ConvNeXt_femto": "convnext_atto", "ConvNeXt_pico": "convnext_atto",
+                            "ConvNeXt_nano": "convnext_atto", "ConvNeXt_small": "convnext_tiny",
+                            "ConvNeXt_base": "convnext_tiny",
+                            "SwinTransformer_small_patch4_window7_224": "swin_tiny_patch4_window7_224",
+                            "SwinTransformer_base_patch4_window7_224": "swin_tiny_patch4_window7_224"]
 
     /// Every architecture of the model zoo has a fixture.
     func testEveryRegisteredModelHasAFixture() throws {
@@ -153,4 +158,7 @@ final class TimmEquivalenceTests: XCTestCase {
     func testShuffleNetV2X15() throws { try check("shufflenet_v2_x1_5") }
     func testShuffleNetV2X20() throws { try check("shufflenet_v2_x2_0") }
     func testShuffleNetV2Swish() throws { try check("shufflenet_v2_swish") }
+    func testConvNeXtAtto() throws { try check("convnext_atto") }
+    func testConvNeXtTiny() throws { try check("convnext_tiny") }
+    func testSwinTiny() throws { try check("swin_tiny_patch4_window7_224") }
 }

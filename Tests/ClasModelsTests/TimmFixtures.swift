@@ -102,6 +102,7 @@ struct TimmFixture: Decodable {
         }
         if name.hasSuffix("weight") { return g.map { Float(1.0 + 0.2 * $0) } }
         if name.hasSuffix("bias") { return g.map { Float(0.1 * $0) } }
+        if name.hasSuffix("gamma") { return g.map { Float(0.1 * (1.0 + 0.2 * $0)) } }
         throw FixtureError("\(fixture): no rule for \(name) \(shape)")
     }
 }
