@@ -107,6 +107,7 @@ static CLAS_MV void bn_apply_chunk(void *ctx, int64_t begin, int64_t end, int ti
         APPLY_LOOP(CLAS_ACT_SILU)
         APPLY_LOOP(CLAS_ACT_TANH)
         APPLY_LOOP(CLAS_ACT_GELU)
+        APPLY_LOOP(CLAS_ACT_GELU_TANH)
         APPLY_LOOP(CLAS_ACT_NONE)
     }
 }
@@ -170,6 +171,7 @@ static CLAS_MV void bn_bwd1_chunk(void *ctx, int64_t begin, int64_t end, int tid
         BWD1_LOOP(CLAS_ACT_SILU)
         BWD1_LOOP(CLAS_ACT_TANH)
         BWD1_LOOP(CLAS_ACT_GELU)
+        BWD1_LOOP(CLAS_ACT_GELU_TANH)
         BWD1_LOOP(CLAS_ACT_NONE)
     }
 }
@@ -201,6 +203,7 @@ static CLAS_MV void bn_bwd2_chunk(void *ctx, int64_t begin, int64_t end, int tid
         BWD2_LOOP(CLAS_ACT_SILU)
         BWD2_LOOP(CLAS_ACT_TANH)
         BWD2_LOOP(CLAS_ACT_GELU)
+        BWD2_LOOP(CLAS_ACT_GELU_TANH)
         BWD2_LOOP(CLAS_ACT_NONE)
     }
 }

@@ -34,6 +34,7 @@ static CLAS_MV void act_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid
         ACT_LOOP(CLAS_ACT_SILU, clas_act(CLAS_ACT_SILU, x))
         ACT_LOOP(CLAS_ACT_TANH, clas_act(CLAS_ACT_TANH, x))
         ACT_LOOP(CLAS_ACT_GELU, clas_act(CLAS_ACT_GELU, x))
+        ACT_LOOP(CLAS_ACT_GELU_TANH, clas_act(CLAS_ACT_GELU_TANH, x))
     default: memmove(z + begin, a + begin, (size_t)(end - begin) * sizeof(float));
     }
 }
@@ -61,6 +62,7 @@ static CLAS_MV void act_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid
         ACT_GRAD_LOOP(CLAS_ACT_SILU)
         ACT_GRAD_LOOP(CLAS_ACT_TANH)
         ACT_GRAD_LOOP(CLAS_ACT_GELU)
+        ACT_GRAD_LOOP(CLAS_ACT_GELU_TANH)
     default:
         if (j->accumulate)
             for (int64_t i = begin; i < end; i++) z[i] += g[i];

@@ -70,10 +70,16 @@ public struct GraphExecutor {
             return y
         case .matmul:
             return Tensor.matmul(x[0], x[1])
+        case let .batchedMatmul(ta, tb):
+            return Tensor.batchedMatmul(x[0], x[1], transposeA: ta, transposeB: tb)
+        case let .attention(heads, scale):
+            return Tensor.multiHeadAttention(x[0], heads: heads, scale: scale, bias: x.count > 1 ? x[1] : nil)
         case let .batchNorm(eps, activation, _, hasGamma, hasBeta):
             return Tensor.batchNorm(x[0], gamma: hasGamma ? x[3] : nil, beta: hasBeta ? x[hasGamma ? 4 : 3] : nil,
                                     runningMean: x[1], runningVar: x[2], training: false, eps: eps,
                                     activation: activation)
+        case .layerNorm(let eps):
+            return Tensor.layerNorm(x[0], gamma: x.count > 1 ? x[1] : nil, beta: x.count > 2 ? x[2] : nil, eps: eps)
         case .activation(let a):
             return x[0].activated(a)
         case .binary(let b):

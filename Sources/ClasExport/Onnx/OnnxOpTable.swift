@@ -14,12 +14,16 @@ import ClasTensor
 /// | `conv2d` | `Conv` | NCHW input, OIHW weight (OHWI permuted), `pads` = [top, left, bottom, right], `group` |
 /// | `linear` | `Gemm` (`transB` = 1) | rank-2 input; `MatMul` with Wᵀ + `Add` otherwise |
 /// | `matmul` | `MatMul` | |
+/// | `batchedMatmul` | `MatMul` | a stored transpose becomes a `Transpose` of the last two dimensions |
+/// | `attention` | `Slice`, `Reshape`, `Transpose`, `MatMul`, `Mul`, (`Add`), `Softmax`, `MatMul` | the fused op decomposed |
 /// | `batchNorm` (folded) | — | folded into the preceding `Conv`/`Gemm` (``ExportGraph/foldBatchNorms()``) |
 /// | `batchNorm` (alone) | `Mul` + `Add` | per-channel scale and shift along the mapped channel axis, then the activation |
 /// | `activation` relu / relu6 | `Relu` / `Clip`(0, 6) | |
 /// | `activation` hardswish / hardsigmoid | `HardSwish` / `HardSigmoid`(α = 1/6, β = 0.5) | |
 /// | `activation` sigmoid / tanh / silu | `Sigmoid` / `Tanh` / `Sigmoid` + `Mul` | |
 /// | `activation` gelu | `Div`, `Erf`, `Add`, `Mul`, `Mul` | exact (erf) GELU |
+/// | `activation` geluTanh | `Mul`, `Add`, `Tanh`, `Mul` | the tanh approximation, decomposed |
+/// | `layerNorm` | `LayerNormalization` (axis −1) | input in SwiftClas's order (a `Transpose` from NCHW for maps) |
 /// | `binary` add / sub / mul / div | `Add` / `Sub` / `Mul` / `Div` | broadcasting mapped through the layout |
 /// | `affine` x·α + β | `Mul`, `Add` | identity parts omitted |
 /// | `unary` exp / log / sqrt / square / abs | `Exp` / `Log` / `Sqrt` / `Mul`(x, x) / `Abs` | |
@@ -132,6 +136,12 @@ struct OnnxLowering {
             }
         case .matmul:
             computed[out] = (b.add("MatMul", [try name(x[0], .identity(2)), try name(x[1], .identity(2))]), .identity(2))
+        case let .batchedMatmul(ta, tb):
+            let swapLast = Layout(perm: Array(0..<(rank - 2)) + [rank - 1, rank - 2])
+            let a = try name(x[0], ta ? swapLast : .identity(rank)), bm = try name(x[1], tb ? swapLast : .identity(rank))
+            computed[out] = (b.add("MatMul", [a, bm]), .identity(rank))
+        case let .attention(heads, scale):
+            computed[out] = (try lowerAttention(x, heads: heads, scale: scale), .identity(3))
         case let .batchNorm(eps, activation, training, hasGamma, hasBeta):
             guard !training else { throw ExportError("batch norm in training mode cannot be exported") }
             let (input, layout) = try current(x[0])
@@ -152,6 +162,13 @@ struct OnnxLowering {
             let t = b.floats(shift, dims: dims, name: b.uniqueName("\(base).shift"))
             let y = b.add("Add", [b.add("Mul", [input, s]), t])
             computed[out] = (lowerActivation(y, activation), layout)
+        case .layerNorm(let eps):
+            let c = graph.values[x[0]].shape.last ?? 1
+            let scale = x.count > 1 ? try name(x[1], .identity(1)) : b.floats([Float](repeating: 1, count: c), dims: [c], name: b.uniqueName("layer_norm.ones"))
+            var inputs = [try name(x[0], .identity(rank)), scale]
+            if x.count > 2 { inputs.append(try name(x[2], .identity(1))) }
+            let y = b.add("LayerNormalization", inputs, [A.attr("axis", -1), A.attr("epsilon", eps)])
+            computed[out] = (y, .identity(rank))
         case .activation(let a):
             let (input, layout) = try current(x[0])
             computed[out] = (lowerActivation(input, a), layout)
@@ -244,7 +261,39 @@ struct OnnxLowering {
         case .gelu:
             let erf = b.add("Erf", [b.add("Div", [x, b.scalar(Float(2).squareRoot())])])
             return b.add("Mul", [b.add("Mul", [x, b.add("Add", [erf, b.scalar(1)])]), b.scalar(0.5)])
+        case .geluTanh:  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+            let cube = b.add("Mul", [b.add("Mul", [x, x]), x])
+            let inner = b.add("Add", [x, b.add("Mul", [cube, b.scalar(0.044715)])])
+            let t = b.add("Tanh", [b.add("Mul", [inner, b.scalar(Float((2 / Double.pi).squareRoot()))])])
+            return b.add("Mul", [b.add("Mul", [x, b.add("Add", [t, b.scalar(1)])]), b.scalar(0.5)])
         }
+    }
+
+    /// Fused multi-head attention on packed qkv [B, N, 3C] as standard ONNX operators: q, k, v sliced from the last
+    /// dimension and split into heads ([B, heads, N, d], k as [B, heads, d, N]), scores, softmax, weighted values,
+    /// heads joined back into [B, N, C].
+    private mutating func lowerAttention(_ x: [Int], heads: Int, scale: Float) throws -> String {
+        typealias A = OnnxGraphBuilder
+        let shape = graph.values[x[0]].shape
+        let (n, c) = (shape[1], shape[2] / 3), d = c / heads
+        let qkv = try name(x[0], .identity(3))
+        let splitShape = b.int64s([0, n, heads, d], name: b.uniqueName("attention_heads_shape"))
+        func part(_ i: Int, _ perm: [Int]) -> String {
+            let sliced = b.add("Slice", [qkv, b.int64s([i * c], name: b.uniqueName("slice_start")),
+                                         b.int64s([(i + 1) * c], name: b.uniqueName("slice_end")),
+                                         b.int64s([2], name: b.uniqueName("slice_axis"))])
+            return b.add("Transpose", [b.add("Reshape", [sliced, splitShape])], [A.attr("perm", perm)])
+        }
+        let q = part(0, [0, 2, 1, 3]), k = part(1, [0, 2, 3, 1]), v = part(2, [0, 2, 1, 3])
+        var scores = b.add("Mul", [b.add("MatMul", [q, k]), b.scalar(scale)])
+        if x.count > 1 {
+            let groups = graph.values[x[1]].shape[0]
+            guard groups == 1 else { throw ExportError("attention with a per-window bias (\(groups) groups) cannot be exported yet") }
+            scores = b.add("Add", [scores, try name(x[1], .identity(4))])
+        }
+        let probabilities = b.add("Softmax", [scores], [A.attr("axis", 3)])
+        let heads = b.add("Transpose", [b.add("MatMul", [probabilities, v])], [A.attr("perm", [0, 2, 1, 3])])
+        return b.add("Reshape", [heads, b.int64s([0, n, c], name: b.uniqueName("attention_out_shape"))])
     }
 
     /// `QuantizeLinear` + `DequantizeLinear` of `x` stored in `layout`.

@@ -89,6 +89,26 @@ void clas_reference_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_
 void clas_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                 const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
+/// C_i = alpha·op(A_i)·op(B_i) + beta·C_i for i < batch, X_i = X + i·strideX: the matrices split over the pool
+/// (one single-threaded BLAS call each), or each matrix split when there are fewer matrices than threads.
+void clas_sgemm_strided_batched(bool transA, bool transB, int64_t batch, int64_t M, int64_t N, int64_t K, float alpha,
+                                const float *A, int64_t lda, int64_t strideA, const float *B, int64_t ldb,
+                                int64_t strideB, float beta, float *C, int64_t ldc, int64_t strideC);
+
+// MARK: - Attention
+
+/// Multi-head self-attention on packed projections: qkv [batch, n, 3, heads, d] (timm's `qkv` output), out
+/// [batch, n, heads, d] = softmax(scale·Q·Kᵀ + bias)·V per (batch, head). `bias` (may be NULL) is
+/// [bias_groups, heads, n, n], sample b using group b % bias_groups. `lse` (may be NULL) receives each score row's
+/// log-sum-exp [batch, heads, n], all the backward keeps besides qkv.
+void clas_attention_forward(const float *qkv, const float *bias, int64_t bias_groups, float *out, float *lse,
+                            int64_t batch, int64_t n, int64_t heads, int64_t d, float scale);
+/// dqkv from dout [batch, n, heads, d], recomputing the probabilities; `dscores` (may be NULL) receives the
+/// gradient of the scores [batch, heads, n, n] (for the bias).
+void clas_attention_backward(const float *qkv, const float *bias, int64_t bias_groups, const float *lse,
+                             const float *dout, float *dqkv, float *dscores, int64_t batch, int64_t n, int64_t heads,
+                             int64_t d, float scale);
+
 // MARK: - Elementwise
 
 enum {
@@ -101,6 +121,7 @@ enum {
     CLAS_ACT_SILU = 6,
     CLAS_ACT_TANH = 7,
     CLAS_ACT_GELU = 8,
+    CLAS_ACT_GELU_TANH = 9,
 };
 
 /// y = act(x).
@@ -142,6 +163,15 @@ void clas_softmax_rows(const float *x, float *y, int64_t rows, int64_t cols, boo
 void clas_softmax_rows_backward(const float *y, const float *dy, float *dx, int64_t rows, int64_t cols, bool log);
 /// Permutes a contiguous tensor of rank ≤ 8: out[idx permuted] = x[idx].
 void clas_permute(const float *x, float *out, int rank, const int64_t *shape, const int64_t *perm);
+
+// MARK: - Layer normalisation (over the last dimension of [rows, c])
+
+/// y = (x − mean)·rstd·γ + β per row (γ, β may be NULL); the row statistics go to mean, rstd (may be NULL).
+void clas_layernorm_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean,
+                            float *rstd, int64_t rows, int64_t c, float eps);
+/// dx from the saved row statistics; when `gxhat` is not NULL it receives x̂·dy (γ's gradient before the row sum).
+void clas_layernorm_backward(const float *x, const float *mean, const float *rstd, const float *gamma,
+                             const float *dy, float *dx, float *gxhat, int64_t rows, int64_t c);
 
 // MARK: - Batch normalisation (NHWC: rows = N·H·W, channels contiguous)
 

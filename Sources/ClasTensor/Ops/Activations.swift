@@ -1,8 +1,10 @@
 import ClasKernels
 
-/// The activation functions the model zoo uses; `none` is the identity.
+/// The activation functions the model zoo uses; `none` is the identity. `gelu` is the exact (erf) GELU, `geluTanh`
+/// its tanh approximation (PyTorch's `GELU(approximate="tanh")`, timm's `gelu_tanh`).
 public enum Activation: Int32, CaseIterable, Sendable {
-    case none = 0, relu = 1, relu6 = 2, hardswish = 3, hardsigmoid = 4, sigmoid = 5, silu = 6, tanh = 7, gelu = 8
+    case none = 0, relu = 1, relu6 = 2, hardswish = 3, hardsigmoid = 4, sigmoid = 5, silu = 6, tanh = 7, gelu = 8,
+         geluTanh = 9
 
     /// Looks an activation up by its common names (`relu`, `hard_swish`, `swish`, …).
     public init?(name: String) {
@@ -16,6 +18,7 @@ public enum Activation: Int32, CaseIterable, Sendable {
         case "silu", "swish": self = .silu
         case "tanh": self = .tanh
         case "gelu": self = .gelu
+        case "gelutanh", "gelupytorchtanh", "approxgelu": self = .geluTanh
         default: return nil
         }
     }
@@ -44,5 +47,6 @@ extension Tensor {
     public func sigmoid() -> Tensor { activated(.sigmoid) }
     public func silu() -> Tensor { activated(.silu) }
     public func tanh() -> Tensor { activated(.tanh) }
-    public func gelu() -> Tensor { activated(.gelu) }
+    /// GELU: exact (erf) by default, the tanh approximation with `approximate`.
+    public func gelu(approximate: Bool = false) -> Tensor { activated(approximate ? .geluTanh : .gelu) }
 }
