@@ -318,8 +318,7 @@ def print_counts():
         rows.append((n, lambda n=n: timm.create_model(n)))
     for n in ['resnet101', 'resnet101d', 'resnet152', 'resnet152d', 'ResNet200_vd', 'lcnetv2_base', 'lcnetv2_large'] + \
             [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2', 'shufflenet'))] + \
-            [f'convnext_{s}' for s in ('atto', 'femto', 'pico', 'nano', 'tiny', 'small', 'base')] + \
-            [f'swin_{s}_patch4_window7_224' for s in ('tiny', 'small', 'base')]:
+            [f'convnext_{s}' for s in ('atto', 'femto', 'pico', 'nano', 'tiny')] + ['swin_tiny_patch4_window7_224']:
         rows.append((n, lambda n=n: create(n, num_classes=1000)))
     for name, make in rows:
         m = make()

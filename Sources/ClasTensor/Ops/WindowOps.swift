@@ -21,19 +21,14 @@ extension Tensor {
         return out
     }
 
-    /// [B, H, W, C] zero-padded at the bottom and right to `height` × `width`.
+    /// [B, H, W, C] zero-padded at the bottom and right to `height` × `width`. The zeros are a row and a column of
+    /// the input times 0, so the padding is traced like every other operation (export at any input size).
     public func paddedSpatially(toHeight height: Int, width: Int) -> Tensor {
         precondition(rank == 4 && height >= shape[1] && width >= shape[2], "pad \(shape) to \(height)×\(width)")
         var out = self
-        if width > shape[2] {
-            var s = out.shape
-            s[2] = width - shape[2]
-            out = Tensor.concat([out, Tensor.zeros(s)], axis: 2)
-        }
-        if height > shape[1] {
-            var s = out.shape
-            s[1] = height - shape[1]
-            out = Tensor.concat([out, Tensor.zeros(s)], axis: 1)
+        for (axis, size) in [(2, width), (1, height)] where size > out.shape[axis] {
+            let zero = out.narrowed(axis: axis, start: 0, length: 1) * 0
+            out = Tensor.concat([out] + Array(repeating: zero, count: size - out.shape[axis]), axis: axis)
         }
         return out
     }
