@@ -80,7 +80,11 @@ CASES = [f'mobilenetv3_{s}_{w}' for s in ('large', 'small') for w in ('035', '05
     [f'mobilenetv1_{w}' for w in ('025', '050', '075', '100')] + \
     [f'mobilenetv2_{w}' for w in ('025', '050', '075', '100', '150', '200')] + \
     [f'shufflenet_v2_{w}' for w in ('x0_25', 'x0_33', 'x0_5', 'x1_0', 'x1_5', 'x2_0', 'swish')] + \
-    ['convnext_atto', 'convnext_tiny', 'swin_tiny_patch4_window7_224']
+    ['convnext_atto', 'convnext_tiny', 'swin_tiny_patch4_window7_224'] + \
+    ['deit_tiny_patch16_224', 'deit_tiny_distilled_patch16_224', 'vit_small_patch16_224']
+# Vision transformers take one input size (their position embedding's): the fixtures build them for the test photos'
+# 56×72 with 8-pixel patches (63 tokens); the Swift test passes the same `Arch` options (`arch_options`).
+VIT_OPTIONS = {'img_size': [56, 72], 'patch_size': 8}
 # PaddleClas's ShuffleNetV2 widths (timm has no ShuffleNet; torchvision's class, whose names SwiftClas uses).
 SHUFFLENET = {'x0_25': [24, 24, 48, 96, 512], 'x0_33': [24, 32, 64, 128, 512], 'x0_5': [24, 48, 96, 192, 1024],
               'x1_0': [24, 116, 232, 464, 1024], 'x1_5': [24, 176, 352, 704, 1024], 'x2_0': [24, 244, 488, 976, 2048],
@@ -149,7 +153,7 @@ def calibration_batches():
 
 
 def classifier_name(model):
-    for n in ('classifier.weight', 'head.fc.weight', 'fc.weight'):
+    for n in ('classifier.weight', 'head.fc.weight', 'fc.weight', 'head.weight'):
         if n in model.state_dict():
             return n
     raise ValueError('no classifier')
@@ -196,6 +200,9 @@ def create(arch, num_classes=CLASSES):
     its own generator at that multiplier; PaddleClas's ResNet200_vd (depths 3, 12, 48, 3) from timm's ResNet."""
     if arch.startswith('swin_'):  # any input size (padded to whole windows), as SwiftClas's Swin
         return timm.create_model(arch, num_classes=num_classes, strict_img_size=False)
+    if arch.startswith(('vit_', 'deit_')):
+        return timm.create_model(arch, num_classes=num_classes, img_size=tuple(VIT_OPTIONS['img_size']),
+                                 patch_size=VIT_OPTIONS['patch_size'])
     if arch in timm.list_models():
         return timm.create_model(arch, num_classes=num_classes)
     if arch.startswith('shufflenet_v2_'):
@@ -261,6 +268,8 @@ def make_fixture(arch):
         'scales': scales,
         'logits': [float(v) for v in logits.flatten()],
     }
+    if arch.startswith(('vit_', 'deit_')):
+        doc['arch_options'] = VIT_OPTIONS
     if arch.startswith(FUSED):
         fused = reparameterize_model(model)
         fused_logits = run(fused, x)
@@ -320,7 +329,15 @@ def print_counts():
             [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2', 'shufflenet'))] + \
             [f'convnext_{s}' for s in ('atto', 'femto', 'pico', 'nano', 'tiny')] + ['swin_tiny_patch4_window7_224']:
         rows.append((n, lambda n=n: create(n, num_classes=1000)))
+    # Vision transformers take one input size: MACs at 64 px come from the same network built for 64 px.
+    vits = {n: {} for n in ('vit_tiny_patch16_224', 'vit_small_patch16_224', 'deit_tiny_patch16_224',
+                            'deit_small_patch16_224', 'deit_tiny_distilled_patch16_224')}
+    # PaddleClas's ViT_small_patch16_224: 768 wide, 8 blocks, MLP x3, no qkv bias, LayerNorm eps 1e-5.
+    vits['ViT_small_patch16_224'] = dict(embed_dim=768, depth=8, num_heads=8, mlp_ratio=3, qkv_bias=False,
+                                         norm_layer=torch.nn.LayerNorm)
     for name, make in rows:
+        if name in vits:
+            continue
         m = make()
         params = sum(p.numel() for p in m.parameters())
         fused = ''
@@ -328,6 +345,13 @@ def print_counts():
             fused = f', fused: {sum(p.numel() for p in reparameterize_model(make()).parameters())}'
         print(f'("{name}", params: {params}, macs64: {macs(m, 64)}, macsNative: {macs(m, native.get(name, 224))}{fused}),',
               flush=True)
+    from timm.models.vision_transformer import VisionTransformer
+    for name, kwargs in vits.items():
+        def build(size, n=name, kw=kwargs):
+            return VisionTransformer(img_size=size, **kw) if kw else timm.create_model(n, img_size=size)
+        m = build(224)
+        params = sum(p.numel() for p in m.parameters())
+        print(f'("{name}", params: {params}, macs64: {macs(build(64), 64)}, macsNative: {macs(m, 224)}),', flush=True)
 
 
 def main():

@@ -48,6 +48,7 @@ public struct ModelRegistry {
         ShuffleNetV2.register(into: &r)
         ConvNeXt.register(into: &r)
         SwinTransformer.register(into: &r)
+        VisionTransformer.register(into: &r)
         return r
     }
 

@@ -45,6 +45,7 @@ final class KeyAuditTests: XCTestCase {
         ("Optimizer", OptimizerConfig.knownKeys, [
             "name": .effect(property: "name"), "lr": .effect(property: "lr"),
             "regularizer": .effect(property: "regularizer"), "clip_norm": .effect(property: "clipNorm"),
+            "clip_grad": .effect(property: "clipNorm"),
             "weight_decay_schedule": .effect(property: "weightDecaySchedule"),
         ]),
         ("DataLoader", DataLoaderConfig.knownKeys, ["Train": .effect(property: "train"), "Eval": .effect(property: "eval")]),

@@ -166,6 +166,21 @@ final class SectionTests: XCTestCase {
         XCTAssertNil(optimizer.clipNorm)
     }
 
+    /// `clip_grad` (timm's spelling, in PaddleClas's AdamW configs) is the global gradient-norm clip, like `clip_norm`.
+    func testClipGradIsTheGradientNormClip() throws {
+        func optimizer(_ extra: String) throws -> OptimizerConfig? {
+            try load(minimalConfig + "\nOptimizer:\n  name: AdamW\n  lr: 0.001\n" + extra).optimizer
+        }
+        XCTAssertEqual(try optimizer("  clip_grad: 5.0\n")?.clipNorm, 5)
+        XCTAssertEqual(try optimizer("  clip_norm: 2\n")?.clipNorm, 2)
+        XCTAssertNil(try optimizer("  clip_grad: null\n")?.clipNorm)
+        XCTAssertEqual(try optimizer("  clip_grad: null\n")?.args.keys, [])
+        XCTAssertThrowsError(try optimizer("  clip_grad: 5.0\n  clip_norm: 5.0\n")) {
+            XCTAssertTrue("\($0)".contains("the same setting"), "\($0)")
+        }
+        XCTAssertThrowsError(try optimizer("  clip_grad: -1\n")) { XCTAssertTrue("\($0)".contains("clip_grad expects"), "\($0)") }
+    }
+
     func testDeiTYAML11StringsReachTheEngineAsNumbers() throws {
         let config = try fixture("DeiT_tiny_patch16_224.yaml")
         let optimizer = try XCTUnwrap(config.optimizer)

@@ -86,6 +86,13 @@ final class ModelZooTests: XCTestCase {
         "convnext_nano": Reference(params: 15_593_560, macs64: 200_222_720, macsNative: 2_445_528_320),
         "convnext_tiny": Reference(params: 28_589_128, macs64: 364_422_144, macsNative: 4_455_531_264),
         "swin_tiny_patch4_window7_224": Reference(params: 28_288_354, macs64: 737_531_904, macsNative: 4_350_425_088),
+        // Vision transformers: macs64 from the same network built for 64 px (img_size 64).
+        "vit_tiny_patch16_224": Reference(params: 5_717_416, macs64: 92_794_368, macsNative: 1_074_851_328),
+        "vit_small_patch16_224": Reference(params: 22_050_664, macs64: 366_074_880, macsNative: 4_241_218_560),
+        "deit_tiny_patch16_224": Reference(params: 5_717_416, macs64: 92_794_368, macsNative: 1_074_851_328),
+        "deit_small_patch16_224": Reference(params: 22_050_664, macs64: 366_074_880, macsNative: 4_241_218_560),
+        "deit_tiny_distilled_patch16_224": Reference(params: 5_910_800, macs64: 98_294_784, macsNative: 1_080_351_744),
+        "ViT_small_patch16_224": Reference(params: 48_754_408, macs64: 812_365_824, macsNative: 9_411_999_744),
     ]
 
     /// The reference row of a card: by its timm alias, else by its name (PaddleClas-only variants built with timm's
@@ -118,6 +125,8 @@ final class ModelZooTests: XCTestCase {
     func testShuffleNetV2Entries() throws { try checkFamily("ShuffleNetV2") }
     func testConvNeXtEntries() throws { try checkFamily("ConvNeXt") }
     func testSwinTransformerEntries() throws { try checkFamily("SwinTransformer") }
+    func testViTEntries() throws { try checkFamily("ViT") }
+    func testDeiTEntries() throws { try checkFamily("DeiT") }
 
     func checkFamily(_ family: String) throws {
         let entries = ModelRegistry.builtins().cards.filter { $0.family == family }
@@ -133,8 +142,11 @@ final class ModelZooTests: XCTestCase {
         let model = try ModelRegistry.builtins().make(e.name, classCount: 1000)
         XCTAssertEqual(model.parameterCount, ref.params, "\(e.name) parameters")
         model.eval()
+        // A vision transformer takes one input size: 64 px is the same network built for it.
+        let small = model is VisionTransformer ? try ModelRegistry.builtins().make(e.name, options: ["img_size": "64"]) : model
+        small.eval()
         var out: Tensor?
-        let macs64 = MACCounter.count { out = GradMode.withoutGrad { model(Tensor.zeros([1, 64, 64, 3])) } }
+        let macs64 = MACCounter.count { out = GradMode.withoutGrad { small(Tensor.zeros([1, 64, 64, 3])) } }
         XCTAssertEqual(out?.shape, [1, 1000], "\(e.name) output shape")
         XCTAssertEqual(macs64, ref.macs64, "\(e.name) MACs at 64 px")
         var macsNative: Int?
@@ -143,7 +155,7 @@ final class ModelZooTests: XCTestCase {
             macsNative = MACCounter.count { _ = GradMode.withoutGrad { model(Tensor.zeros([1, r, r, 3])) } }
             XCTAssertEqual(macsNative, ref.macsNative, "\(e.name) MACs at \(r) px")
         }
-        if model.parameterCount <= Self.trainStepLimit { trainStep(model, e.name) }
+        if model.parameterCount <= Self.trainStepLimit { trainStep(small, e.name) }
         if let fused = ref.fused {
             guard let fusable = model as? Reparameterizable else { return XCTFail("\(e.name) should be reparameterizable") }
             XCTAssertEqual(fusable.reparameterizedParameterCount, fused, "\(e.name) predicted fused parameters")

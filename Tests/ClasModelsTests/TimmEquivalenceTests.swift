@@ -22,7 +22,7 @@ final class TimmEquivalenceTests: XCTestCase {
 
     func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try TimmFixture.load(name)
-        let model = try ModelRegistry.builtins().make(fixture.timmModel, classCount: fixture.classes)
+        let model = try fixture.makeModel()
         let ours = model.stateDict().map(\.0)
         XCTAssertEqual(ours.count, fixture.names.count, "\(name): tensor count", file: file, line: line)
         XCTAssertEqual(Set(fixture.names).subtracting(ours).sorted(), [], "\(name): timm names we lack", file: file, line: line)
@@ -87,12 +87,17 @@ final class TimmEquivalenceTests: XCTestCase {
                             "ResNet152_vd": "resnet50d, resnet101", "ResNet200_vd": "resnet50d, resnet101",
                             "PPLCNetV2_base": "lcnetv2_small", "PPLCNetV2_large": "lcnetv2_small",
                             "ConvNeXt_femto": "convnext_atto", "ConvNeXt_pico": "convnext_atto",
-                            "ConvNeXt_nano": "convnext_atto"]
+                            "ConvNeXt_nano": "convnext_atto",
+                            // the same networks as deit_tiny / vit_small (timm's and PaddleClas's definitions agree)
+                            "ViT_tiny_patch16_224": "deit_tiny_patch16_224", "DeiT_small_patch16_224": "vit_small_patch16_224",
+                            // PaddleClas's wider ViT_small (768 wide, no qkv bias, qk_scale): the same layers and
+                            // options, whose scale and missing bias VisionTransformerTests check
+                            "ViT_small_patch16_224": "vit_small_patch16_224"]
 
     /// Every architecture of the model zoo has a fixture.
     func testEveryRegisteredModelHasAFixture() throws {
         for entry in ModelRegistry.builtins().cards where Self.coveredBy[entry.name] == nil {
-            let found = entry.aliases.contains {
+            let found = ([entry.name] + entry.aliases).contains {
                 Bundle.module.url(forResource: "Fixtures/timm/\($0)", withExtension: "json") != nil
             }
             XCTAssertTrue(found, "\(entry.name) (\(entry.aliases)): no Fixtures/timm fixture; add it to scripts/timm_fixtures.py")
@@ -158,4 +163,7 @@ final class TimmEquivalenceTests: XCTestCase {
     func testConvNeXtAtto() throws { try check("convnext_atto") }
     func testConvNeXtTiny() throws { try check("convnext_tiny") }
     func testSwinTiny() throws { try check("swin_tiny_patch4_window7_224") }
+    func testDeiTTiny() throws { try check("deit_tiny_patch16_224") }
+    func testDeiTTinyDistilled() throws { try check("deit_tiny_distilled_patch16_224") }
+    func testViTSmall() throws { try check("vit_small_patch16_224") }
 }

@@ -1,3 +1,4 @@
+import ClasConfig
 import ClasData
 import ClasModels
 import ClasNN
@@ -23,10 +24,38 @@ struct TimmFixture: Decodable {
     let logits: [Float]
     let fusedNames: [String]?
     let fusedLogits: [Float]?
+    /// `Arch` options the model is built with (vision transformers: `img_size`, `patch_size`), numbers or lists.
+    let archOptions: [String: OptionValue]?
 
     enum CodingKeys: String, CodingKey {
         case fixture, timmModel = "timm_model", classes, seed, photos, inputShapeNCHW = "input_shape_nchw", mean, std
         case names, scales, logits, fusedNames = "fused_names", fusedLogits = "fused_logits"
+        case archOptions = "arch_options"
+    }
+
+    /// A number or a list of numbers.
+    enum OptionValue: Decodable {
+        case number(Int), list([Int])
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let n = try? c.decode(Int.self) { self = .number(n) } else { self = .list(try c.decode([Int].self)) }
+        }
+        var node: ConfigNode {
+            switch self {
+            case .number(let n): return .scalar("\(n)")
+            case .list(let l): return .sequence(l.map { .scalar("\($0)") })
+            }
+        }
+    }
+
+    /// The model the fixture describes, built through the registry with the fixture's `Arch` options.
+    func makeModel() throws -> Module {
+        let registry = ModelRegistry.builtins()
+        guard let archOptions else { return try registry.make(timmModel, classCount: classes) }
+        let entries = [ConfigNode.Entry(key: "name", value: .scalar(timmModel))]
+            + archOptions.sorted { $0.key < $1.key }.map { ConfigNode.Entry(key: $0.key, value: $0.value.node) }
+        return try registry.build(.mapping(entries), context: ArchContext(classCount: classes, registry: registry),
+                                  path: "Arch", decoder: ConfigDecoder())
     }
 
     static func url(_ relative: String, _ ext: String) throws -> URL {

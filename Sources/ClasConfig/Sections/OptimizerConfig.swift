@@ -17,7 +17,9 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
     public var lr: LearningRate
     /// `{name: L2|L1, coeff}`, or nil.
     public var regularizer: ComponentSpec?
-    /// Global gradient-norm clip (> 0), or nil.
+    /// Global gradient-norm clip (> 0), or nil: `clip_norm`, or its spelling `clip_grad` (timm's `--clip-grad`,
+    /// written in PaddleClas's AdamW configs for MobileNetV4 and others, where PaddleClas's AdamW receives it in
+    /// `**args` and does not use it; SwiftClas clips, as the author meant).
     public var clipNorm: Double?
     /// `weight_decay_schedule: {name: Cosine|Linear, end}` (SwiftClas): anneal the weight decay to `end`, or nil.
     public var weightDecaySchedule: WeightDecayScheduleConfig?
@@ -27,7 +29,7 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
     /// The optimizer's own options.
     public var args: ConfigNode { spec.args }
 
-    static let sectionKeys = ["lr", "regularizer", "clip_norm", "weight_decay_schedule"]
+    static let sectionKeys = ["lr", "regularizer", "clip_norm", "clip_grad", "weight_decay_schedule"]
     public static let knownKeys = ["name"] + sectionKeys
 
     public init(from decoder: Decoder) throws {
@@ -49,9 +51,14 @@ public struct OptimizerConfig: ConfigOptions, Sendable, Equatable {
             $0.isNull ? nil : try ComponentSpec(node: $0, path: "\(path).regularizer")
         }
         clipNorm = nil
-        if let clip = args["clip_norm"], !clip.isNullValue {
+        let clips = ["clip_norm", "clip_grad"].compactMap { key in args[key].flatMap { $0.isNullValue ? nil : (key, $0) } }
+        if clips.count > 1 {
+            throw ConfigError("\(path): clip_norm and clip_grad are the same setting (the global gradient-norm "
+                              + "clip); give only one", at: clips[1].1)
+        }
+        if let (key, clip) = clips.first {
             guard let value = clip.scalar.flatMap({ Scalars.double($0.text) }), value > 0 else {
-                throw ConfigError("\(path).clip_norm expects a positive number, got \(clip.summary)", at: clip)
+                throw ConfigError("\(path).\(key) expects a positive number, got \(clip.summary)", at: clip)
             }
             clipNorm = value
         }

@@ -82,6 +82,9 @@ public final class OnnxInterpreter {
         case "Gemm": return try gemm(n)
         case "MatMul":
             let a = try n.logical(0), b = try n.logical(1)
+            if a.rank >= 3, a.rank == b.rank, a.shape.dropLast(2) == b.shape.dropLast(2), a.shape.last == b.shape[b.rank - 2] {
+                return .float(Tensor.batchedMatmul(a, b), nhwc: false)  // attention: [..., N, d] × [..., d, N]
+            }
             guard a.rank >= 2, b.rank == 2, a.shape.last == b.shape[0] else {
                 throw n.error("multiplies \(a.shape) by \(b.shape); SwiftClas runs [..., K] × [K, M]")
             }
@@ -152,6 +155,19 @@ public final class OnnxInterpreter {
             perm.swapAt(axis, t.rank - 1)
             let moved = t.permuted(perm)
             return .float((log ? moved.logSoftmax() : moved.softmax()).permuted(perm), nhwc: false)
+        case "LayerNormalization":
+            let t = try n.logical(0), scale = try n.logical(1)
+            guard try n.axis(try n.int("axis", default: -1), rank: t.rank) == t.rank - 1 else {
+                throw n.error("normalises from axis \(try n.int("axis", default: -1)); SwiftClas normalises the last one")
+            }
+            let bias = x.count > 2 && x[2] != nil ? try n.logical(2) : nil
+            guard scale.count == t.shape.last, bias.map({ $0.count == scale.count }) ?? true else {
+                throw n.error("scale \(scale.shape) / bias \(bias?.shape ?? []) for input \(t.shape)")
+            }
+            let beta = bias ?? Tensor.zeros([scale.count])
+            let y = Tensor.layerNorm(t, gamma: scale.reshaped([scale.count]), beta: beta.reshaped([scale.count]),
+                                     eps: try n.float("epsilon", default: 1e-5))
+            return .float(y, nhwc: false)
         case "Identity":
             guard let v = x.first ?? nil else { throw n.error("has no input") }
             return v

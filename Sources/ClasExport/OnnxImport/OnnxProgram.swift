@@ -44,7 +44,7 @@ public struct OnnxProgram {
         "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid",
         "Tanh", "Erf", "Exp", "Log", "Sqrt", "Abs", "Max", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
         "Reshape", "Transpose", "Concat", "Slice", "ReduceSum", "Softmax", "LogSoftmax", "Identity", "Unsqueeze",
-        "Constant",
+        "Constant", "LayerNormalization",
     ]
     /// The default-domain opsets whose semantics the importer implements (axes as inputs since 13; 17 is written).
     public static let opsets: ClosedRange<Int64> = 13...17
