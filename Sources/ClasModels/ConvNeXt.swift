@@ -90,16 +90,15 @@ public final class ConvNeXtStage: Module {
 public final class ConvNeXtBlock: Module {
     public let convDw: Conv2d
     public let norm: LayerNorm
-    public let mlp: MLP
+    public let mlp: Module
     public let gamma: Tensor?
     let dropPath: DropPath
 
     public init(_ channels: Int, convMLP: Bool, dropPath rate: Float, layerScale: Float?) {
         convDw = Conv2d(channels, channels, kernelSize: 7, groups: channels, bias: true)
         norm = LayerNorm(channels, eps: 1e-6)
-        mlp = MLP(channels, hidden: 4 * channels, convolutional: convMLP)
-        gamma = layerScale.map { Tensor(shape: [channels], values: [Float](repeating: $0, count: channels)) }
-        gamma?.requiresGrad = true
+        mlp = convMLP ? ConvMlp(channels, hidden: 4 * channels) : Mlp(channels, hidden: 4 * channels)
+        gamma = layerScale.map { Tensor(shape: [channels], repeating: $0, requiresGrad: true) }
         dropPath = DropPath(rate)
         super.init()
     }
@@ -111,25 +110,19 @@ public final class ConvNeXtBlock: Module {
     }
 }
 
-/// timm's `Mlp`/`ConvMlp` over the last dimension: `fc1` → GELU → dropout → `fc2`. With `convolutional`, `fc1` and
-/// `fc2` are 1×1 convolutions (4-D weights, as timm's `conv_mlp` checkpoints store them); the arithmetic is the same.
-public final class MLP: Module {
-    public let fc1: Module
-    public let fc2: Module
-    let drop: Dropout
+/// timm's `ConvMlp` as ConvNeXt's small variants use it (`conv_mlp`): `fc1` and `fc2` are 1×1 convolutions with 4-D
+/// weights, as their checkpoints store them; on NHWC maps the arithmetic is ``Mlp``'s.
+public final class ConvMlp: Module {
+    public let fc1: Conv2d
+    public let fc2: Conv2d
 
-    public init(_ channels: Int, hidden: Int, out: Int? = nil, convolutional: Bool = false, dropRate: Float = 0) {
-        let out = out ?? channels
-        if convolutional {
-            (fc1, fc2) = (Conv2d(channels, hidden, kernelSize: 1, bias: true), Conv2d(hidden, out, kernelSize: 1, bias: true))
-        } else {
-            (fc1, fc2) = (Linear(channels, hidden), Linear(hidden, out))
-        }
-        drop = Dropout(dropRate)
+    public init(_ channels: Int, hidden: Int) {
+        fc1 = Conv2d(channels, hidden, kernelSize: 1, bias: true)
+        fc2 = Conv2d(hidden, channels, kernelSize: 1, bias: true)
         super.init()
     }
 
-    public override func forward(_ x: Tensor) -> Tensor { drop(fc2(drop(fc1(x).gelu()))) }
+    public override func forward(_ x: Tensor) -> Tensor { fc2(fc1(x).gelu()) }
 }
 
 /// timm's `NormMlpClassifierHead` without the hidden layer: global average pool → LayerNorm → dropout → `fc`.

@@ -7,7 +7,7 @@ public final class SwinBlock: Module {
     public let norm1: LayerNorm
     public let attn: WindowAttention
     public let norm2: LayerNorm
-    public let mlp: MLP
+    public let mlp: Mlp
     let dropPath: DropPath
     /// (height, width) of a window and of the cyclic shift.
     public let window: (Int, Int), shift: (Int, Int)
@@ -20,7 +20,7 @@ public final class SwinBlock: Module {
         norm1 = LayerNorm(dim, eps: 1e-5)
         attn = WindowAttention(dim, heads: heads, window: window)
         norm2 = LayerNorm(dim, eps: 1e-5)
-        mlp = MLP(dim, hidden: mlpRatio * dim)
+        mlp = Mlp(dim, hidden: mlpRatio * dim)
         dropPath = DropPath(rate)
         super.init()
     }

@@ -23,7 +23,7 @@ public final class SwinTransformer: Module, LayeredModel {
         ("tiny", 96, [2, 2, 6, 2], [3, 6, 12, 24]),
     ]
 
-    public let patchEmbed: PatchEmbed
+    public let patchEmbed: SwinPatchEmbed
     public let layers_: [SwinStage]
     public let norm: LayerNorm
     public let head: LinearHead
@@ -34,7 +34,7 @@ public final class SwinTransformer: Module, LayeredModel {
     public init(embedDim: Int, depths: [Int], heads: [Int], patchSize: Int = 4, window: Int = 7, imageSize: Int = 224,
                 mlpRatio: Int = 4, classCount: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0.1,
                 inChannels: Int = 3) {
-        patchEmbed = PatchEmbed(inChannels, embedDim, patchSize: patchSize, eps: 1e-5)
+        patchEmbed = SwinPatchEmbed(inChannels, embedDim, patchSize: patchSize, eps: 1e-5)
         let total = depths.reduce(0, +)
         var index = 0, dim = embedDim, resolution = (imageSize / patchSize, imageSize / patchSize)
         var stages: [SwinStage] = []
@@ -71,8 +71,8 @@ public final class SwinTransformer: Module, LayeredModel {
     }
 }
 
-/// timm's `PatchEmbed` with NHWC output: a patch-size convolution with stride patch size, then LayerNorm.
-public final class PatchEmbed: Module {
+/// timm's `PatchEmbed` as Swin uses it: NHWC output (no flattening, any multiple of the patch size), then LayerNorm.
+public final class SwinPatchEmbed: Module {
     public let proj: Conv2d
     public let norm: LayerNorm
 
