@@ -35,8 +35,8 @@ public final class ConvNeXt: Module, LayeredModel {
     ///   - headInitScale: the classifier's initial weights are multiplied by this (timm's `head_init_scale`).
     public init(depths: [Int], dims: [Int], convMLP: Bool, classCount: Int = 1000, dropRate: Float = 0,
                 dropPathRate: Float = 0, layerScale: Float? = 1e-6, headInitScale: Float = 1, inChannels: Int = 3) {
-        let stemConv = Conv2d(inChannels, dims[0], kernelSize: 4, stride: 4, padding: .explicit(Padding2D(0)), bias: true)
-        stem = Sequential(stemConv, LayerNorm(dims[0], eps: 1e-6))
+        stem = Sequential(Conv2d(inChannels, dims[0], kernelSize: 4, stride: 4, padding: .explicit(Padding2D(0)), bias: true),
+                          LayerNorm(dims[0], eps: 1e-6))
         let total = depths.reduce(0, +)
         var index = 0, input = dims[0]
         stages = zip(depths, dims).map { depth, dim in
@@ -46,8 +46,11 @@ public final class ConvNeXt: Module, LayeredModel {
         }
         head = NormClassifierHead(dims[dims.count - 1], classCount: classCount, eps: 1e-6, dropRate: dropRate)
         super.init()
-        for m in [stemConv] + stages.flatMap({ $0.convolutions }) { Init.normal(m.weight, std: 0.02) }
-        for m in stages.flatMap(\.linears) + [head.fc] { Init.normal(m.weight, std: 0.02) }
+        // timm's initialisation: every convolution and linear weight N(0, 0.02²) (truncated at ±2, i.e. ±100σ).
+        for (_, m) in namedModules() {
+            if let c = m as? Conv2d { Init.normal(c.weight, std: 0.02) }
+            if let l = m as? Linear { Init.normal(l.weight, std: 0.02) }
+        }
         if headInitScale != 1 { GradMode.withoutGrad { head.fc.weight.copy(from: head.fc.weight * headInitScale) } }
     }
 
@@ -78,11 +81,6 @@ public final class ConvNeXtStage: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor { blocks(downsample?(x) ?? x) }
-
-    var convolutions: [Conv2d] {
-        namedModules().compactMap { $0.1 as? Conv2d }
-    }
-    var linears: [Linear] { namedModules().compactMap { $0.1 as? Linear } }
 }
 
 /// timm's `ConvNeXtBlock`: depthwise 7×7 (with bias) → LayerNorm → MLP (4× expansion, GELU) → ×γ → drop path, plus

@@ -51,9 +51,10 @@ public final class SwinTransformer: Module, LayeredModel {
         norm = LayerNorm(dim, eps: 1e-5)
         head = LinearHead(dim, classCount: classCount, dropRate: dropRate)
         super.init()
-        for (name, m) in namedModules() {
+        // timm's initialisation: linear weights and the bias tables N(0, 0.02²).
+        for (_, m) in namedModules() {
             if let l = m as? Linear { Init.normal(l.weight, std: 0.02) }
-            if name.hasSuffix("attn"), let a = m as? WindowAttention { Init.normal(a.relativePositionBiasTable, std: 0.02) }
+            if let a = m as? WindowAttention { Init.normal(a.relativePositionBiasTable, std: 0.02) }
         }
     }
 
