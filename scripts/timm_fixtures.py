@@ -31,7 +31,8 @@ to float32):
     u     = (z >> 11) * 2^-53                       (uniform in [0, 1))
     g     = (2u - 1) * sqrt(3)                      (uniform, mean 0, variance 1)
     rank >= 2 weights: g * scale[NAME]; 1-D `weight`: (1 + 0.2 g) * s; `bias`: 0.1 g * s (except the classifier's,
-    stored), with s = scale[NAME] when the fixture records one, else 1
+    stored), with s = scale[NAME] when the fixture records one, else 1;
+    `gamma` (layer scale): 0.1 (1 + 0.2 g)
 with i the flat index in PyTorch's layout (OIHW for convolutions).
 
     .venv-bench/bin/python scripts/timm_fixtures.py              # (make bench-venv) writes Tests/ClasModelsTests/Fixtures/timm/*
@@ -89,6 +90,7 @@ CASES = [f'mobilenetv3_{s}_{w}' for s in ('large', 'small') for w in ('035', '05
     [f'mobilenetv1_{w}' for w in ('025', '050', '075', '100')] + \
     [f'mobilenetv2_{w}' for w in ('025', '050', '075', '100', '150', '200')] + \
     [f'shufflenet_v2_{w}' for w in ('x0_25', 'x0_33', 'x0_5', 'x1_0', 'x1_5', 'x2_0', 'swish')] + \
+    ['convnext_atto', 'convnext_tiny', 'swin_tiny_patch4_window7_224'] + \
     ['deit_tiny_patch16_224', 'deit_tiny_distilled_patch16_224', 'vit_small_patch16_224']
 # Vision transformers take one input size (their position embedding's): the fixtures build them for the test photos'
 # 56×72 with 8-pixel patches (63 tokens); the Swift test passes the same `Arch` options (`arch_options`).
@@ -127,6 +129,8 @@ def generated(name, shape, scale):
         v = g * scale
     elif name.endswith('weight'):
         v = (1.0 + 0.2 * g) * (scale or 1.0)
+    elif name.endswith('gamma'):  # layer scale (ConvNeXt): small, so each block adds to its input, as when trained
+        v = 0.1 * (1.0 + 0.2 * g)
     elif name.endswith('bias'):
         v = 0.1 * g * (scale or 1.0)
     else:
@@ -204,6 +208,8 @@ def run(model, x):
 def create(arch, num_classes=CLASSES):
     """timm's model; widths timm does not register (MobileNetV3 large 0.35, PP-LCNet 0.25, MobileNetV2 1.5 …) from
     its own generator at that multiplier; PaddleClas's ResNet200_vd (depths 3, 12, 48, 3) from timm's ResNet."""
+    if arch.startswith('swin_'):  # any input size (padded to whole windows), as SwiftClas's Swin
+        return timm.create_model(arch, num_classes=num_classes, strict_img_size=False)
     if arch.startswith(('vit_', 'deit_')):
         return timm.create_model(arch, num_classes=num_classes, img_size=tuple(VIT_OPTIONS['img_size']),
                                  patch_size=VIT_OPTIONS['patch_size'])
@@ -332,7 +338,8 @@ def print_counts():
             ['resnet18', 'resnet18d', 'resnet34', 'resnet34d', 'resnet50', 'resnet50d']:
         rows.append((n, lambda n=n: timm.create_model(n)))
     for n in ['resnet101', 'resnet101d', 'resnet152', 'resnet152d', 'ResNet200_vd', 'lcnetv2_base', 'lcnetv2_large'] + \
-            [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2', 'shufflenet'))]:
+            [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2', 'shufflenet'))] + \
+            [f'convnext_{s}' for s in ('atto', 'femto', 'pico', 'nano', 'tiny')] + ['swin_tiny_patch4_window7_224']:
         rows.append((n, lambda n=n: create(n, num_classes=1000)))
     # Vision transformers take one input size: MACs at 64 px come from the same network built for 64 px.
     vits = {n: {} for n in ('vit_tiny_patch16_224', 'vit_small_patch16_224', 'deit_tiny_patch16_224',

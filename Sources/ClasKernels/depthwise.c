@@ -214,6 +214,10 @@ DEFINE_WGRAD(3, v16, 16, ld16, st16)
 DEFINE_WGRAD(3, v8, 8, ld8, st8)
 DEFINE_WGRAD(5, v16, 16, ld16, st16)
 DEFINE_WGRAD(5, v8, 8, ld8, st8)
+// ConvNeXt's 7×7: 49 accumulators exceed the 32 vector registers, so some live in L1; still one dy and one x load
+// per tap and pixel, against a strided scalar loop per channel otherwise.
+DEFINE_WGRAD(7, v16, 16, ld16, st16)
+DEFINE_WGRAD(7, v8, 8, ld8, st8)
 
 /// Generic weight gradient for one image and one channel (any kernel size).
 static inline void wgrad_scalar(const dw_job *j, int64_t n, int64_t c, float *dwp, float *db) {
@@ -241,7 +245,7 @@ static CLAS_MV void dw_wgrad_chunk(void *ctx, int64_t begin, int64_t end, int ti
     const clas_conv_geom *g = j->g;
     int64_t C = g->c, taps = g->kh * g->kw;
     float *dwp = j->dw_partials + (int64_t)tid * (taps + 1) * C, *db = dwp + taps * C;
-    int k = (g->kh == g->kw && (g->kh == 3 || g->kh == 5)) ? (int)g->kh : 0;
+    int k = (g->kh == g->kw && (g->kh == 3 || g->kh == 5 || g->kh == 7)) ? (int)g->kh : 0;
     for (int64_t n = begin; n < end; n++) {
         int64_t c0 = 0;
         if (k == 3) {
@@ -250,6 +254,9 @@ static CLAS_MV void dw_wgrad_chunk(void *ctx, int64_t begin, int64_t end, int ti
         } else if (k == 5) {
             for (; c0 + 16 <= C; c0 += 16) wgrad_k5_v16(j, n, c0, dwp, db);
             for (; c0 + 8 <= C; c0 += 8) wgrad_k5_v8(j, n, c0, dwp, db);
+        } else if (k == 7) {
+            for (; c0 + 16 <= C; c0 += 16) wgrad_k7_v16(j, n, c0, dwp, db);
+            for (; c0 + 8 <= C; c0 += 8) wgrad_k7_v8(j, n, c0, dwp, db);
         }
         for (; c0 < C; c0++) wgrad_scalar(j, n, c0, dwp, db);
     }

@@ -46,6 +46,8 @@ public struct ModelRegistry {
         PPLCNetV2.register(into: &r)
         MobileNet.register(into: &r)
         ShuffleNetV2.register(into: &r)
+        ConvNeXt.register(into: &r)
+        SwinTransformer.register(into: &r)
         VisionTransformer.register(into: &r)
         return r
     }

@@ -46,6 +46,17 @@ extension KeyedDecodingContainer {
         return rate
     }
 
+    /// A probability under one spelling (see ``decodeRate(_:or:)``).
+    func decodeRate(_ key: Key) throws -> Float? {
+        guard contains(key) else { return nil }
+        if try decodeNil(forKey: key) { return 0 }
+        let rate = try decode(Float.self, forKey: key)
+        guard rate >= 0 && rate < 1 else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "expects a rate in [0, 1), got \(rate)")
+        }
+        return rate
+    }
+
     /// A positive count under one or two spellings, or `defaultValue` when absent or null.
     func decodePositive(_ key: Key, or alias: Key? = nil, default defaultValue: Int) throws -> Int {
         let present = try alias.flatMap { try spelling(key, $0) } ?? (contains(key) ? key : nil)

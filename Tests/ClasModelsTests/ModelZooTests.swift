@@ -80,6 +80,12 @@ final class ModelZooTests: XCTestCase {
         "shufflenet_v2_x1_5": Reference(params: 3_503_624, macs64: 25_084_032, macsNative: 295_759_392),
         "shufflenet_v2_x2_0": Reference(params: 7_393_996, macs64: 49_493_344, macsNative: 583_253_464),
         "shufflenet_v2_swish": Reference(params: 2_278_604, macs64: 12_769_632, macsNative: 144_907_992),
+        "convnext_atto": Reference(params: 3_695_520, macs64: 44_974_080, macsNative: 547_332_480),
+        "convnext_femto": Reference(params: 5_217_784, macs64: 63_995_904, macsNative: 779_629_824),
+        "convnext_pico": Reference(params: 9_045_672, macs64: 112_066_560, macsNative: 1_367_055_360),
+        "convnext_nano": Reference(params: 15_593_560, macs64: 200_222_720, macsNative: 2_445_528_320),
+        "convnext_tiny": Reference(params: 28_589_128, macs64: 364_422_144, macsNative: 4_455_531_264),
+        "swin_tiny_patch4_window7_224": Reference(params: 28_288_354, macs64: 737_531_904, macsNative: 4_350_425_088),
         // Vision transformers: macs64 from the same network built for 64 px (img_size 64).
         "vit_tiny_patch16_224": Reference(params: 5_717_416, macs64: 92_794_368, macsNative: 1_074_851_328),
         "vit_small_patch16_224": Reference(params: 22_050_664, macs64: 366_074_880, macsNative: 4_241_218_560),
@@ -117,6 +123,8 @@ final class ModelZooTests: XCTestCase {
     func testMobileNetV1Entries() throws { try checkFamily("MobileNetV1") }
     func testMobileNetV2Entries() throws { try checkFamily("MobileNetV2") }
     func testShuffleNetV2Entries() throws { try checkFamily("ShuffleNetV2") }
+    func testConvNeXtEntries() throws { try checkFamily("ConvNeXt") }
+    func testSwinTransformerEntries() throws { try checkFamily("SwinTransformer") }
     func testViTEntries() throws { try checkFamily("ViT") }
     func testDeiTEntries() throws { try checkFamily("DeiT") }
 

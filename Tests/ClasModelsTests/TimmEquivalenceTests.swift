@@ -84,6 +84,8 @@ final class TimmEquivalenceTests: XCTestCase {
     /// Deep variants whose every layer kind is covered by a fixture of a shallower or sibling variant (their depth makes
     /// a fixture slow and adds no new code path): the name and the fixture that covers it.
     static let coveredBy = ["PPLCNetV2_base": "lcnetv2_small", "PPLCNetV2_large": "lcnetv2_small",
+                            "ConvNeXt_femto": "convnext_atto", "ConvNeXt_pico": "convnext_atto",
+                            "ConvNeXt_nano": "convnext_atto",
                             // the same networks as deit_tiny / vit_small (timm's and PaddleClas's definitions agree)
                             "ViT_tiny_patch16_224": "deit_tiny_patch16_224", "DeiT_small_patch16_224": "vit_small_patch16_224",
                             // PaddleClas's wider ViT_small (768 wide, no qkv bias, qk_scale): the same layers and
@@ -162,6 +164,9 @@ final class TimmEquivalenceTests: XCTestCase {
     func testShuffleNetV2X15() throws { try check("shufflenet_v2_x1_5") }
     func testShuffleNetV2X20() throws { try check("shufflenet_v2_x2_0") }
     func testShuffleNetV2Swish() throws { try check("shufflenet_v2_swish") }
+    func testConvNeXtAtto() throws { try check("convnext_atto") }
+    func testConvNeXtTiny() throws { try check("convnext_tiny") }
+    func testSwinTiny() throws { try check("swin_tiny_patch4_window7_224") }
     func testDeiTTiny() throws { try check("deit_tiny_patch16_224") }
     func testDeiTTinyDistilled() throws { try check("deit_tiny_distilled_patch16_224") }
     func testViTSmall() throws { try check("vit_small_patch16_224") }

@@ -133,6 +133,7 @@ struct TimmFixture: Decodable {
         let s = scales[name] ?? 1
         if name.hasSuffix("weight") { return g.map { Float((1.0 + 0.2 * $0) * s) } }
         if name.hasSuffix("bias") { return g.map { Float(0.1 * $0 * s) } }
+        if name.hasSuffix("gamma") { return g.map { Float(0.1 * (1.0 + 0.2 * $0)) } }
         throw FixtureError("\(fixture): no rule for \(name) \(shape)")
     }
 }

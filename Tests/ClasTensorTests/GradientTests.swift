@@ -98,6 +98,8 @@ final class GradientTests: XCTestCase {
             Case(input: [2, 8, 8, 24], cout: 24, k: (3, 3), stride: (2, 2), pad: Padding2D(1), dilation: (1, 1), groups: 24, bias: false),
             Case(input: [2, 9, 9, 40], cout: 40, k: (5, 5), stride: (1, 1), pad: Padding2D(2), dilation: (1, 1), groups: 40, bias: true),
             Case(input: [1, 9, 9, 16], cout: 16, k: (5, 5), stride: (2, 2), pad: Padding2D(2), dilation: (1, 1), groups: 16, bias: false),
+            // ConvNeXt's 7×7 (16- and 8-wide weight-gradient paths, interior and border pixels)
+            Case(input: [2, 9, 10, 24], cout: 24, k: (7, 7), stride: (1, 1), pad: Padding2D(3), dilation: (1, 1), groups: 24, bias: true),
             Case(input: [1, 6, 6, 3], cout: 3, k: (3, 3), stride: (2, 2), pad: Padding2D(top: 0, bottom: 1, left: 0, right: 1),
                  dilation: (1, 1), groups: 3, bias: false),
         ]

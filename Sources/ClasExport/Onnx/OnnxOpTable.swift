@@ -15,7 +15,7 @@ import ClasTensor
 /// | `linear` | `Gemm` (`transB` = 1) | rank-2 input; `MatMul` with Wᵀ + `Add` otherwise |
 /// | `matmul` | `MatMul` | |
 /// | `batchedMatmul` | `MatMul` | a stored transpose becomes a `Transpose` of the last two dimensions |
-/// | `attention` | `Slice`, `Reshape`, `Transpose`, `MatMul`, `Mul`, (`Add`), `Softmax`, `MatMul` | the fused op decomposed |
+/// | `attention` | `Slice`, `Reshape`, `Transpose`, `MatMul`, `Mul`, (`Add`), `Softmax`, `MatMul` | the fused op decomposed; a bias of G groups (Swin's windows) is added to the scores reshaped to [−1, G, heads, N, N] |
 /// | `batchNorm` (folded) | — | folded into the preceding `Conv`/`Gemm` (``ExportGraph/foldBatchNorms()``) |
 /// | `batchNorm` (alone) | `Mul` + `Add` | per-channel scale and shift along the mapped channel axis, then the activation |
 /// | `activation` relu / relu6 | `Relu` / `Clip`(0, 6) | |
@@ -287,9 +287,14 @@ struct OnnxLowering {
         let q = part(0, [0, 2, 1, 3]), k = part(1, [0, 2, 3, 1]), v = part(2, [0, 2, 1, 3])
         var scores = b.add("Mul", [b.add("MatMul", [q, k]), b.scalar(scale)])
         if x.count > 1 {
-            let groups = graph.values[x[1]].shape[0]
-            guard groups == 1 else { throw ExportError("attention with a per-window bias (\(groups) groups) cannot be exported yet") }
-            scores = b.add("Add", [scores, try name(x[1], .identity(4))])
+            let groups = graph.values[x[1]].shape[0], bias = try name(x[1], .identity(4))
+            if groups == 1 {
+                scores = b.add("Add", [scores, bias])
+            } else {  // sample s adds group s mod G (Swin's windows): [−1, G, heads, N, N] + bias, then back
+                let grouped = b.add("Reshape", [scores, b.int64s([-1, groups, heads, n, n], name: b.uniqueName("attention_groups_shape"))])
+                scores = b.add("Reshape", [b.add("Add", [grouped, bias]),
+                                           b.int64s([-1, heads, n, n], name: b.uniqueName("attention_scores_shape"))])
+            }
         }
         let probabilities = b.add("Softmax", [scores], [A.attr("axis", 3)])
         let heads = b.add("Transpose", [b.add("MatMul", [probabilities, v])], [A.attr("perm", [0, 2, 1, 3])])
