@@ -2,7 +2,7 @@
 """Side-by-side performance table: SwiftClas `tools benchmark` vs PyTorch eager (+timm) vs onnxruntime.
 
 For every model and size, runs in one go (SwiftClas and the peer back to back, so machine drift hits both):
-training images/s at batch 32, inference batch-1 latency and batch-32 images/s, and the memory of the training
+training images/s at batch 32 (--batch), inference batch-1 latency and batch-32 images/s, and the memory of the training
 processes, twice: peak RSS of the whole process, and peak RSS minus the process's idle baseline (the peak RSS of the
 same program doing nothing: `tools benchmark --help` for SwiftClas, the Python interpreter after `import torch, timm`
 for PyTorch), so the interpreter and libraries are not counted as training memory. Prints a Markdown table (the
@@ -61,8 +61,12 @@ def minus(a, b):
     return a - b if a is not None and b is not None else None
 
 
+TRAIN_BATCH = 32   # --batch
+
+
 def ours_train(model, size):
-    out, rss = run([TOOLS, "benchmark", "--model", model, "--size", str(size), "--batch", "32", "--mode", "train"])
+    out, rss = run([TOOLS, "benchmark", "--model", model, "--size", str(size), "--batch", str(TRAIN_BATCH),
+                    "--mode", "train"])
     m = re.findall(r"([0-9.]+) img/s", out)
     return (float(m[-1]) if m else None), rss
 
@@ -79,7 +83,7 @@ def peer_train(model, size):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "p.json")
         _, rss = run([PEERPY, os.path.join(BENCH, "peer_train.py"), "--models", model, "--res", str(size),
-                      "--batch", "32", "--warmup", "2", "--reps", "5", "--out", path])
+                      "--batch", str(TRAIN_BATCH), "--warmup", "2", "--reps", "5", "--out", path])
         try:
             return json.load(open(path))["results"][0]["img_per_s_median"], rss
         except (OSError, KeyError, IndexError, ValueError):
@@ -128,12 +132,15 @@ def main():
     ap.add_argument("--sizes", nargs="+", type=int, default=[224, 64])
     ap.add_argument("--skip-infer", action="store_true")
     ap.add_argument("--out", default="bench_table.json")
+    ap.add_argument("--batch", type=int, default=32, help="training batch (inference stays 1 and 32)")
     ap.add_argument("--peer-from", help="take PyTorch's training figures from this earlier --out file")
     args = ap.parse_args()
     for path, what in ((TOOLS, "a release build: swift build -c release --product tools"),
                        (PEERPY, "the peer venv: make bench-venv (or PEERPY=...)")):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: needs {what}")
+    global TRAIN_BATCH
+    TRAIN_BATCH = args.batch
     ours_idle, peer_idle = idle_baselines()
     earlier = json.load(open(args.peer_from)) if args.peer_from else None
     peer_rows = {(r["model"], r["size"]): r for r in (earlier or {}).get("rows", [])}
@@ -160,7 +167,7 @@ def main():
             rows.append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
     json.dump({"started": started, "load_average_at_start": load, "cpu": cpu_name(), "tools": TOOLS,
-               "peer_python": PEERPY, "peer_from": args.peer_from, "rows": rows}, open(args.out, "w"), indent=1)
+               "peer_python": PEERPY, "peer_from": args.peer_from, "train_batch": TRAIN_BATCH, "rows": rows}, open(args.out, "w"), indent=1)
     print(f"Measured {started} on {cpu_name()} ({os.cpu_count()} CPUs), load average {load:.1f} at the start; "
           f"idle baselines: SwiftClas {fmt(ours_idle, 0)} MiB, PyTorch {fmt(peer_idle, 0)} MiB."
           + (f" PyTorch's training figures are from {args.peer_from} ({earlier.get('started')}, load average "

@@ -1,5 +1,6 @@
 import ClasConfig
 import ClasData
+import ClasModels
 @testable import ClasEngine
 import Foundation
 import XCTest
@@ -150,6 +151,39 @@ final class PaddleClasIssue17ConfigTests: XCTestCase {
             ], name: fixture)
             XCTAssertTrue(avg(lines).contains(key), "\(key) in \(avg(lines))")
         }
+    }
+
+    /// AFD: two AttentionModels (ResNet34 → LinearTransformTeacher, ResNet18 → LinearTransformStudent) and AFDLoss,
+    /// at 32 px (the config's feature shapes are 224 px's, so they are overridden too); the loss's embeddings are
+    /// checkpointed and the student is written alone, loadable as a plain ResNet18.
+    func testAFDDistillationConfigTrains() throws {
+        func shapes(_ counts: [Int]) -> String {
+            "[" + zip([64, 128, 256, 512], [8, 4, 2, 1]).enumerated().flatMap { i, cs in
+                Array(repeating: "[\(cs.0), \(cs.1), \(cs.1)]", count: counts[i])
+            }.joined(separator: ", ") + "]"
+        }
+        let (t, s) = (shapes([3, 4, 6, 3]), shapes([2, 2, 2, 2]))
+        let fixture = "resnet34_distill_resnet18_afd.yaml"
+        let dir = temporaryDirectory()
+        let lines = try train(fixture, [
+            "DataLoader.Eval.dataset.transform_ops.1.ResizeImage.resize_short=36",
+            "DataLoader.Eval.dataset.transform_ops.2.CropImage.size=32",
+            "DataLoader.Train.sampler.batch_size=6", "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=32",
+            "Arch.models.0.Teacher.models.1.LinearTransformTeacher.t_shapes=\(t)",
+            "Arch.models.1.Student.models.1.LinearTransformStudent.t_shapes=\(t)",
+            "Arch.models.1.Student.models.1.LinearTransformStudent.s_shapes=\(s)",
+            "Loss.Train.2.AFDLoss.t_shapes=\(t)", "Loss.Train.2.AFDLoss.s_shapes=\(s)",
+            "Global.output_dir=\(dir)",
+        ], name: fixture)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertTrue(avg(lines).contains("loss_afd: "), avg(lines))
+        let saved = try Checkpoint.read(prefix: "\(dir)/DistillationModel/latest")
+        XCTAssertEqual(saved.loss["2.p_t"]?.shape, [16, 128])
+        XCTAssertNotNil(saved.model["Teacher.LinearTransformTeacher.query_layer.15.linear.weight"])
+        let student = try Checkpoint.read(prefix: "\(dir)/DistillationModel/best_model_student")
+        let resnet = try ModelRegistry.builtins().make("ResNet18", classCount: 4)
+        let report = resnet.load(student.model)
+        XCTAssertTrue(report.missing.isEmpty && report.mismatched.isEmpty && report.unexpected.isEmpty, "\(report)")
     }
 
     func testFourChannelUltraResNetConfigTrains() throws {

@@ -106,15 +106,19 @@ extension DistillationModel: TrainingObserver {
     /// own names (and its EMA weights under `ema.`), with the metadata a run of that model reads.
     public func epochDidEnd(_ trainer: Trainer, epoch: Int, record: [String: Double]) -> Bool {
         guard trainer.state.bestEpoch == epoch else { return false }
-        let prefix = "\(inferModelName)."
-        var tensors = inferenceModel.stateDict()
+        // An AttentionModel infers with its backbone: write that alone, loadable by a config of the backbone.
+        let attention = inferenceModel as? AttentionModel
+        let prefix = "\(inferModelName)." + (attention.map { "\($0.backboneKey)." } ?? "")
+        var tensors = (attention?.backbone ?? inferenceModel).stateDict()
         if let ema = trainer.ema {
             tensors += ema.shadow.filter { $0.0.hasPrefix(prefix) }.map { ("ema." + $0.0.dropFirst(prefix.count), $0.1) }
         }
         let engine = trainer.engine
         var meta = ["format": Checkpoint.format, "class_num": String(engine.classCount),
                     "best_metric": String(trainer.state.bestMetric), "best_epoch": String(epoch)]
-        if let i = models.firstIndex(where: { $0.name == inferModelName }), i < archNames.count { meta["arch"] = archNames[i] }
+        if let i = models.firstIndex(where: { $0.name == inferModelName }), i < archNames.count {
+            meta["arch"] = attention?.backboneArchName ?? archNames[i]
+        }
         if let names = engine.classNames { meta["class_names"] = names.joined(separator: "\n") }
         let path = (engine.outputDir as NSString).appendingPathComponent("best_model_\(inferModelName.lowercased())")
         do {
@@ -192,15 +196,15 @@ extension DistillationModel {
                 if spec.name == "DistillationModel" {
                     throw ConfigError("\(spec.path): a DistillationModel cannot contain another", at: spec.nameLocation)
                 }
-                let weights = pretrainedPath(spec)
-                if let n = spec.args["class_num"]?.scalar.flatMap({ Scalars.int($0.text) }), n != ctx.classCount {
-                    decoder.notice("\(spec.path).class_num (\(n)) is replaced by the run's class count (\(ctx.classCount))",
-                                   at: spec.args["class_num"]?.location ?? spec.nameLocation)
+                let model: Module
+                if spec.name == "AttentionModel" {
+                    let attention = try AttentionModel.build(spec, registry: registry, classCount: ctx.classCount,
+                                                             decoder: decoder)
+                    (model, patterns[name]) = (attention, Set(attention.outputNames))
+                } else {
+                    (model, patterns[name]) = try buildMember(spec, registry: registry, classCount: ctx.classCount,
+                                                              decoder: decoder)
                 }
-                let model = try registry.build(spec.removingArgs(weights == nil ? patternKeys : patternKeys.union(["pretrained"])),
-                                               context: ArchContext(classCount: ctx.classCount), decoder: decoder)
-                if let weights { try loadWeights(weights, into: model, spec: spec) }
-                patterns[name] = try returnPatterns(spec, of: model, decoder: decoder)
                 if tuning.lrMultList != nil {
                     try tuning.apply(to: model, archName: spec.name, card: registry.card(named: spec.name))
                     let names = model.namedParameters().map(\.0)
@@ -213,6 +217,21 @@ extension DistillationModel {
             model.learningRateMultipliers = multipliers
             return model
         }
+    }
+
+    /// Builds one model of a DistillationModel (or an AttentionModel's backbone) through the Arch registry, with
+    /// its weights when `pretrained` is a path, and the intermediate outputs it returns.
+    static func buildMember(_ spec: ComponentSpec, registry: ModelRegistry, classCount: Int,
+                            decoder: ConfigDecoder) throws -> (Module, Set<String>) {
+        let weights = pretrainedPath(spec)
+        if let n = spec.args["class_num"]?.scalar.flatMap({ Scalars.int($0.text) }), n != classCount {
+            decoder.notice("\(spec.path).class_num (\(n)) is replaced by the run's class count (\(classCount))",
+                           at: spec.args["class_num"]?.location ?? spec.nameLocation)
+        }
+        let model = try registry.build(spec.removingArgs(weights == nil ? patternKeys : patternKeys.union(["pretrained"])),
+                                       context: ArchContext(classCount: classCount), decoder: decoder)
+        if let weights { try loadWeights(weights, into: model, spec: spec) }
+        return (model, try returnPatterns(spec, of: model, decoder: decoder))
     }
 
     /// The keys naming a sub-model's intermediate outputs (PaddleClas: `return_patterns`, `return_stages`).
