@@ -11,7 +11,9 @@ whose crops are larger upsample them (the point is that every component loads, v
 `MultiLabelDataset` gets the same images with `t1,…,tK` targets (K = the config's first `class_num`, separated by its
 `delimiter`), a `CustomLabelDataset` (`sample_list_path`) the paths alone; labels are taken modulo the config's
 `class_num`, a list is repeated until it fills one batch when the sampler drops the last partial batch, and a
-top-level `Arch.pretrained` is set to False (no network here). `--tools PATH` picks the binary.
+top-level `Arch.pretrained` is set to False (no network here). A distillation model whose `pretrained` is a relative
+path (a teacher the user trains first) gets that file from a one-epoch run of the same config that saves it; each
+config runs in its own working folder. `--tools PATH` picks the binary.
 """
 import os
 import re
@@ -26,6 +28,7 @@ from PIL import Image
 TOOLS = next((p for p in (os.path.join(os.path.dirname(__file__), "..", ".build", d, "release", "tools")
                           for d in ("", "x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu")) if os.path.exists(p)),
              "tools")
+TOOLS = os.path.abspath(TOOLS) if os.path.exists(TOOLS) else TOOLS
 # Registered stand-ins for architectures SwiftClas does not have (--arch-fallback only).
 FALLBACK = {"PPLCNet": "MobileNetV3_small_x0_35", "PPLCNetV2": "MobileNetV3_small_x0_35", "MobileNetV1": "MobileNetV3_small_x0_35",
             "MobileNetV2": "MobileNetV3_small_x0_35", "ShuffleNetV2": "MobileNetV3_small_x0_35", "ResNet101": "ResNet18",
@@ -121,6 +124,38 @@ def overrides(text, root, out):
     return o
 
 
+def user_trained_models(text):
+    """(index, key, path) of the DistillationModel models whose `pretrained` is a relative weights path: a teacher
+    the user trains first (quick_start/professional/R50_vd_distill_MV3_large_x1_0_CIFAR100.yaml)."""
+    import yaml
+    try:
+        models = ((yaml.safe_load(text) or {}).get("Arch") or {}).get("models") or []
+    except (yaml.YAMLError, AttributeError):
+        return []
+    found = []
+    for i, entry in enumerate(models):
+        for key, spec in (entry or {}).items():
+            p = (spec or {}).get("pretrained")
+            if isinstance(p, str) and p.startswith("."):
+                found.append((i, key, p))
+    return found
+
+
+def provide_user_weights(cfg, text, o, cwd):
+    """Writes each user-trained model's weights where the config expects them (relative to `cwd`): the same config
+    trained one epoch with that model made the inference model and not loaded from the file; its `best_model_<key>`
+    is its weights alone."""
+    for i, key, path in user_trained_models(text):
+        out = os.path.join(cwd, "user_weights")
+        cmd = [TOOLS, "train", "-c", cfg] + sum((["-o", x] for x in o), []) + [
+            "-o", f"Arch.models.{i}.{key}.pretrained=null", "-o", f"Arch.infer_model_name={key}",
+            "-o", f"Global.output_dir={out}"]
+        subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=cwd, check=True)
+        target = os.path.join(cwd, path + ".safetensors")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy(os.path.join(out, "DistillationModel", f"best_model_{key.lower()}.safetensors"), target)
+
+
 def arch_fallbacks(text):
     o = []
     names = re.findall(r"^(\s*)name:\s*[\"']?([A-Za-z0-9_]+)", text, re.M)
@@ -147,10 +182,11 @@ def main():
     if "--tools" in sys.argv:
         i = sys.argv.index("--tools")
         TOOLS = sys.argv.pop(i + 1)
+        TOOLS = os.path.abspath(TOOLS) if os.path.exists(TOOLS) else TOOLS
         sys.argv.pop(i)
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     fallback = "--arch-fallback" in sys.argv
-    root_cfg, targets = args[0], args[1:] or ["."]
+    root_cfg, targets = os.path.abspath(args[0]), args[1:] or ["."]
     files = []
     for t in targets:
         p = os.path.join(root_cfg, t)
@@ -168,7 +204,16 @@ def main():
         if fallback:
             o += arch_fallbacks(text)
         cmd = [TOOLS, "train", "-c", cfg] + sum((["-o", x] for x in o), [])
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        cwd = os.path.join(work, f"cwd{i}")
+        os.makedirs(cwd)
+        try:
+            provide_user_weights(cfg, text, o, cwd)
+        except subprocess.CalledProcessError as e:
+            print(f"FAIL  {os.path.relpath(cfg, root_cfg)}: training its user-trained model first: "
+                  f"{(e.stderr or e.stdout or '').strip().splitlines()[-1:]}", flush=True)
+            continue
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=cwd)
+        shutil.rmtree(cwd, ignore_errors=True)
         shutil.rmtree(os.path.join(work, f"out{i}"), ignore_errors=True)   # checkpoints of big models add up
         rel = os.path.relpath(cfg, root_cfg)
         if r.returncode == 0:

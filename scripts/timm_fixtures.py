@@ -343,7 +343,8 @@ def print_counts():
         rows.append((n, lambda n=n: create(n, num_classes=1000)))
     # Vision transformers take one input size: MACs at 64 px come from the same network built for 64 px.
     vits = {n: {} for n in ('vit_tiny_patch16_224', 'vit_small_patch16_224', 'deit_tiny_patch16_224',
-                            'deit_small_patch16_224', 'deit_tiny_distilled_patch16_224')}
+                            'deit_small_patch16_224', 'deit_tiny_distilled_patch16_224',
+                            'deit_small_distilled_patch16_224')}
     # PaddleClas's ViT_small_patch16_224: 768 wide, 8 blocks, MLP x3, no qkv bias, LayerNorm eps 1e-5.
     vits['ViT_small_patch16_224'] = dict(embed_dim=768, depth=8, num_heads=8, mlp_ratio=3, qkv_bias=False,
                                          norm_layer=torch.nn.LayerNorm)

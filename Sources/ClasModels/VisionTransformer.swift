@@ -198,6 +198,9 @@ extension VisionTransformer {
         Variant(name: "DeiT_tiny_distilled_patch16_224", timm: "deit_tiny_distilled_patch16_224",
                 summary: "DeiT-Ti/16 with a distillation token and head",
                 shape: Shape(embedDim: 192, depth: 12, heads: 3, distilled: true), weights: "fb_in1k"),
+        Variant(name: "DeiT_small_distilled_patch16_224", timm: "deit_small_distilled_patch16_224",
+                summary: "DeiT-S/16 with a distillation token and head",
+                shape: Shape(embedDim: 384, depth: 12, heads: 6, distilled: true), weights: "fb_in1k"),
     ]
 
     /// ViT and DeiT under PaddleClas's names with timm's as aliases (timm's `vit_small_patch16_224` is its own entry:

@@ -92,6 +92,7 @@ final class ModelZooTests: XCTestCase {
         "deit_tiny_patch16_224": Reference(params: 5_717_416, macs64: 92_794_368, macsNative: 1_074_851_328),
         "deit_small_patch16_224": Reference(params: 22_050_664, macs64: 366_074_880, macsNative: 4_241_218_560),
         "deit_tiny_distilled_patch16_224": Reference(params: 5_910_800, macs64: 98_294_784, macsNative: 1_080_351_744),
+        "deit_small_distilled_patch16_224": Reference(params: 22_436_432, macs64: 387_692_544, macsNative: 4_262_836_224),
         "ViT_small_patch16_224": Reference(params: 48_754_408, macs64: 812_365_824, macsNative: 9_411_999_744),
     ]
 

@@ -88,6 +88,8 @@ final class TimmEquivalenceTests: XCTestCase {
                             "ConvNeXt_nano": "convnext_atto",
                             // the same networks as deit_tiny / vit_small (timm's and PaddleClas's definitions agree)
                             "ViT_tiny_patch16_224": "deit_tiny_patch16_224", "DeiT_small_patch16_224": "vit_small_patch16_224",
+                            // deit_tiny_distilled's layers at deit_small's width
+                            "DeiT_small_distilled_patch16_224": "deit_tiny_distilled_patch16_224",
                             // PaddleClas's wider ViT_small (768 wide, no qkv bias, qk_scale): the same layers and
                             // options, whose scale and missing bias VisionTransformerTests check
                             "ViT_small_patch16_224": "vit_small_patch16_224"]
