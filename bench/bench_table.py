@@ -62,11 +62,12 @@ def minus(a, b):
 
 
 TRAIN_BATCH = 32   # --batch
+TRAIN_WARMUP, TRAIN_REPS = 2, 5   # --warmup, --reps (training steps, both sides)
 
 
 def ours_train(model, size):
     out, rss = run([TOOLS, "benchmark", "--model", model, "--size", str(size), "--batch", str(TRAIN_BATCH),
-                    "--mode", "train"])
+                    "--mode", "train", "--warmup", str(TRAIN_WARMUP), "--reps", str(TRAIN_REPS)])
     m = re.findall(r"([0-9.]+) img/s", out)
     return (float(m[-1]) if m else None), rss
 
@@ -83,7 +84,8 @@ def peer_train(model, size):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "p.json")
         _, rss = run([PEERPY, os.path.join(BENCH, "peer_train.py"), "--models", model, "--res", str(size),
-                      "--batch", str(TRAIN_BATCH), "--warmup", "2", "--reps", "5", "--out", path])
+                      "--batch", str(TRAIN_BATCH), "--warmup", str(TRAIN_WARMUP), "--reps", str(TRAIN_REPS),
+                      "--out", path])
         try:
             return json.load(open(path))["results"][0]["img_per_s_median"], rss
         except (OSError, KeyError, IndexError, ValueError):
@@ -133,14 +135,16 @@ def main():
     ap.add_argument("--skip-infer", action="store_true")
     ap.add_argument("--out", default="bench_table.json")
     ap.add_argument("--batch", type=int, default=32, help="training batch (inference stays 1 and 32)")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed training steps")
+    ap.add_argument("--reps", type=int, default=5, help="timed training steps (median)")
     ap.add_argument("--peer-from", help="take PyTorch's training figures from this earlier --out file")
     args = ap.parse_args()
     for path, what in ((TOOLS, "a release build: swift build -c release --product tools"),
                        (PEERPY, "the peer venv: make bench-venv (or PEERPY=...)")):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: needs {what}")
-    global TRAIN_BATCH
-    TRAIN_BATCH = args.batch
+    global TRAIN_BATCH, TRAIN_WARMUP, TRAIN_REPS
+    TRAIN_BATCH, TRAIN_WARMUP, TRAIN_REPS = args.batch, args.warmup, args.reps
     ours_idle, peer_idle = idle_baselines()
     earlier = json.load(open(args.peer_from)) if args.peer_from else None
     peer_rows = {(r["model"], r["size"]): r for r in (earlier or {}).get("rows", [])}
@@ -167,7 +171,8 @@ def main():
             rows.append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
     json.dump({"started": started, "load_average_at_start": load, "cpu": cpu_name(), "tools": TOOLS,
-               "peer_python": PEERPY, "peer_from": args.peer_from, "train_batch": TRAIN_BATCH, "rows": rows}, open(args.out, "w"), indent=1)
+               "peer_python": PEERPY, "peer_from": args.peer_from, "train_batch": TRAIN_BATCH, "train_warmup": TRAIN_WARMUP,
+               "train_reps": TRAIN_REPS, "rows": rows}, open(args.out, "w"), indent=1)
     print(f"Measured {started} on {cpu_name()} ({os.cpu_count()} CPUs), load average {load:.1f} at the start; "
           f"idle baselines: SwiftClas {fmt(ours_idle, 0)} MiB, PyTorch {fmt(peer_idle, 0)} MiB."
           + (f" PyTorch's training figures are from {args.peer_from} ({earlier.get('started')}, load average "
