@@ -264,9 +264,10 @@ public final class IdentityBasedConv1x1: Module {
 /// leaves ResNet's structure with conv+bias in place of the blocks' conv+BN pairs.
 public final class DiverseBranchResNet: ResNet, Reparameterizable {
     /// The parameters as ``ResNet/init(variant:classCount:dropRate:dropPathRate:zeroInitLast:inChannels:strides:firstShortConv:)``;
-    /// `zeroInitLast` sets γ = 0 in every branch of each residual branch's last DBB (PaddleClas: γ = 1 everywhere).
+    /// `zeroInitLast` (ResNet's default) sets γ = 0 in the four branches' last BNs of each residual branch's last DBB
+    /// (``DiverseBranchBlock/initGamma(_:)``); false keeps PaddleClas's γ = 1 everywhere.
     public init(variant: Variant, classCount: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0,
-                zeroInitLast: Bool = false, inChannels: Int = 3,
+                zeroInitLast: Bool = true, inChannels: Int = 3,
                 strides: [(Int, Int)] = Array(repeating: (2, 2), count: 5), firstShortConv: Bool = false) {
         super.init(variant: variant, classCount: classCount, dropRate: dropRate, dropPathRate: dropPathRate,
                    zeroInitLast: zeroInitLast, inChannels: inChannels, strides: strides, firstShortConv: firstShortConv,

@@ -273,7 +273,7 @@ extension ResNet {
     /// | `class_num` | 1000 | classifier outputs |
     /// | `dropout_prob` / `drop_rate` | 0 | dropout before `fc` |
     /// | `drop_connect_rate` / `drop_path_rate` | 0 | stochastic depth, linear over the blocks |
-    /// | `zero_init_last` | true (false with DBBs) | residual branches start at zero (last BN γ = 0; every branch's for a DBB) |
+    /// | `zero_init_last` | true | residual branches start at zero (last BN γ = 0; for a DBB its four branches' last BNs); false is PaddleClas's initialisation (γ = 1) |
     /// | `input_image_channel` / `in_chans` | 3 | input channels (4 with `NormalizeImage.channel_num: 4`) |
     /// | `stride_list` | `[2, 2, 2, 2, 2]` | strides of the stem, the max pool and layer2 … layer4; `[2, 1]` is (vertical, horizontal) |
     /// | `layer_type` | `ConvBNLayer` | `DiverseBranchBlock`: the blocks' convolutions are ``DiverseBranchBlock``s (the stem and shortcuts stay conv+BN) |
@@ -289,8 +289,7 @@ extension ResNet {
         public var classNum = 1000
         public var dropRate: Float = 0
         public var dropPathRate: Float = 0
-        /// nil: true for conv+BN blocks (timm), false for DBBs (PaddleClas starts every DBB branch at γ = 1).
-        public var zeroInitLast: Bool?
+        public var zeroInitLast = true
         public var inChannels = 3
         /// Five (vertical, horizontal) strides.
         public var strideList: [[Int]] = Array(repeating: [2, 2], count: 5)
@@ -309,7 +308,7 @@ extension ResNet {
             paddleIgnoredArchKeys.merging(["data_format": "SwiftClas is always NHWC"]) { a, _ in a }
         }
 
-        public init(classNum: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0, zeroInitLast: Bool? = nil,
+        public init(classNum: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0, zeroInitLast: Bool = true,
                     inChannels: Int = 3, layerType: LayerType = .convBN, useFirstShortConv: Bool = false) {
             (self.classNum, self.dropRate, self.dropPathRate) = (classNum, dropRate, dropPathRate)
             (self.zeroInitLast, self.inChannels) = (zeroInitLast, inChannels)
@@ -321,7 +320,7 @@ extension ResNet {
             classNum = try c.decodePositive(.classNum, default: 1000)
             dropRate = try c.decodeRate(.dropoutProb, or: .dropRate) ?? 0
             dropPathRate = try c.decodeRate(.dropConnectRate, or: .dropPathRate) ?? 0
-            zeroInitLast = try c.decodeIfPresent(Bool.self, forKey: .zeroInitLast)
+            zeroInitLast = try c.decodeIfPresent(Bool.self, forKey: .zeroInitLast) ?? true
             inChannels = try c.decodePositive(.inputImageChannel, or: .inChans, default: 3)
             if let list = try c.decodeIfPresent([StrideEntry].self, forKey: .strideList) {
                 guard list.count == 5 else {
@@ -350,11 +349,11 @@ extension ResNet {
         if options.layerType == .diverseBranchBlock {
             return DiverseBranchResNet(
                 variant: variant, classCount: options.classNum, dropRate: options.dropRate,
-                dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast ?? false,
+                dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast,
                 inChannels: options.inChannels, strides: strides, firstShortConv: options.useFirstShortConv)
         }
         return ResNet(variant: variant, classCount: options.classNum, dropRate: options.dropRate,
-                      dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast ?? true,
+                      dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast,
                       inChannels: options.inChannels, strides: strides, firstShortConv: options.useFirstShortConv)
     }
 }

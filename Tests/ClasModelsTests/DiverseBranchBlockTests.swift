@@ -103,9 +103,15 @@ final class DiverseBranchBlockTests: XCTestCase {
         // The stem and the shortcuts stay conv+BN; layer1's first block has no shortcut (use_first_short_conv False).
         XCTAssertTrue(names.contains("conv1.weight") && names.contains("layer2.0.downsample.0.weight"))
         XCTAssertFalse(names.contains { $0.hasPrefix("layer1.0.downsample") })
-        // PaddleClas's initialisation: every BN γ = 1, identity conv offsets 0, convs Normal(0, √(2 / fan_in)).
-        let block = try XCTUnwrap(dbb.diverseBranchBlocks.last)
+        // PaddleClas's initialisation: every BN γ = 1, identity conv offsets 0, convs Normal(0, √(2 / fan_in)); with
+        // zero_init_last (ResNet's default) the last DBB of each residual branch starts its four branches at γ = 0.
+        let block = try XCTUnwrap(dbb.diverseBranchBlocks.dropLast().last)
         XCTAssertTrue(block.namedModules().compactMap { $0.1 as? BatchNorm }.allSatisfy { $0.weight.scalars.allSatisfy { $0 == 1 } })
+        let zeroed = try XCTUnwrap(dbb.diverseBranchBlocks.last)
+        let gammas = zeroed.namedModules().compactMap { n, m in (m as? BatchNorm).map { (n, $0.weight.scalars.max() ?? -1) } }
+        XCTAssertEqual(gammas.map(\.0), ["dbb_origin.bn", "dbb_avg.bn.bn", "dbb_avg.avgbn", "dbb_1x1.bn", "dbb_1x1_kxk.bn1.bn",
+                                         "dbb_1x1_kxk.bn2"])
+        XCTAssertEqual(gammas.map(\.1), [0, 1, 0, 0, 1, 0])
         XCTAssertEqual(block.dbb1x1Kxk?.idconv1.weight.scalars.allSatisfy { $0 == 0 }, true)
         let w = try XCTUnwrap(block.dbbOrigin?.conv.weight.scalars)
         let std = (w.map { $0 * $0 }.reduce(0, +) / Float(w.count)).squareRoot()
@@ -117,7 +123,7 @@ final class DiverseBranchBlockTests: XCTestCase {
     }
 
     /// The whole network fused through ``Reparameterizable`` (what export, `tools infer` and `tools eval` call) gives
-    /// the branches' logits; `zero_init_last: True` starts each residual branch at zero instead.
+    /// the branches' logits; `zero_init_last: False` keeps PaddleClas's γ = 1 in every DBB.
     func testResNetFusionAndOptions() throws {
         Randomness.seed(2)
         let model = DiverseBranchResNet(variant: try ResNet.variant("ResNet18"), classCount: 10)
@@ -130,10 +136,9 @@ final class DiverseBranchBlockTests: XCTestCase {
         print("ResNet18 DBB fused vs branches: max |Δlogit| / max |logit| = \(r.relative) (max |logit| \(r.scale))")
         XCTAssertLessThanOrEqual(r.relative, 1e-4)
 
-        let zeroed = DiverseBranchResNet(variant: try ResNet.variant("ResNet18"), classCount: 10, zeroInitLast: true)
-        let last = try XCTUnwrap(zeroed.layer1.layers.first as? BasicBlock).conv2 as? DiverseBranchBlock
-        XCTAssertEqual(last?.dbbAvg?.avgbn.weight.scalars.allSatisfy { $0 == 0 }, true)
-        XCTAssertEqual(last?.dbbAvg?.bn.bn.weight.scalars.allSatisfy { $0 == 1 }, true, "inner BNs keep γ = 1")
+        let paddle = DiverseBranchResNet(variant: try ResNet.variant("ResNet18"), classCount: 10, zeroInitLast: false)
+        let last = try XCTUnwrap(paddle.layer1.layers.first as? BasicBlock).conv2 as? DiverseBranchBlock
+        XCTAssertEqual(last?.dbbAvg?.avgbn.weight.scalars.allSatisfy { $0 == 1 }, true, "PaddleClas's γ = 1")
         // A bottleneck's three convolutions become 1×1, 3×3 (stride) and 1×1 DBBs, as PaddleClas's.
         let bottleneck = Bottleneck(16, 8, stride: (2, 2), downsample: nil, dropPath: 0, diverseBranches: true)
         XCTAssertEqual([bottleneck.conv1, bottleneck.conv2, bottleneck.conv3].compactMap { ($0 as? DiverseBranchBlock)?.kernel },
