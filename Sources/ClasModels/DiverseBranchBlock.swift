@@ -22,17 +22,16 @@ public final class DiverseBranchBlock: Module, Reparameterizable {
     public private(set) var dbb1x1Kxk: DBB1x1KxkBranch?
     public let kernel: Int
     public let stride: (Int, Int)
-    /// `.relu` (PaddleClas's `act="relu"`) or `.none`.
-    public let activation: Activation
+    /// ReLU after the sum (PaddleClas's `act="relu"`).
+    public let relu: Bool
 
     /// - Parameters:
     ///   - kernel: k (odd; 3 in ResNet's basic blocks, 1 or 3 in its bottlenecks), padded (k − 1) / 2.
     ///   - stride: (vertical, horizontal).
-    ///   - activation: `.relu` after the sum, or `.none`.
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: (Int, Int) = (1, 1),
-                activation: Activation = .none) {
+    ///   - relu: ReLU after the sum.
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: (Int, Int) = (1, 1), relu: Bool = false) {
         precondition(kernel % 2 == 1, "DiverseBranchBlock: odd kernels only, got \(kernel)")
-        (self.kernel, self.stride, self.activation) = (kernel, stride, activation)
+        (self.kernel, self.stride, self.relu) = (kernel, stride, relu)
         dbbOrigin = ConvNorm(inChannels, outChannels, kernel: kernel, strides: stride)
         dbbAvg = DBBAvgBranch(inChannels, outChannels, kernel: kernel, stride: stride)
         dbb1x1 = ConvNorm(inChannels, outChannels, kernel: 1, strides: stride)
@@ -62,7 +61,7 @@ public final class DiverseBranchBlock: Module, Reparameterizable {
             guard let dbbOrigin, let dbb1x1, let dbbAvg, let dbb1x1Kxk else { preconditionFailure("DBB without branches") }
             y = dbbOrigin(x) + dbb1x1(x) + dbbAvg(x) + dbb1x1Kxk(x)
         }
-        return activation == .relu ? y.relu() : y
+        return relu ? y.relu() : y
     }
 
     /// Sets the γ of each branch's last BN (`dbb_origin.bn`, `dbb_1x1.bn`, `dbb_avg.avgbn`, `dbb_1x1_kxk.bn2`):
@@ -92,9 +91,8 @@ public final class DiverseBranchBlock: Module, Reparameterizable {
             for o in 0..<cout {
                 for i in 0..<side {
                     for j in 0..<side {
-                        for c in 0..<cin {
-                            weight[((o * k + i + offset) * k + j + offset) * cin + c] += w.data[((o * side + i) * side + j) * cin + c] * scale[o]
-                        }
+                        let to = ((o * k + i + offset) * k + j + offset) * cin, from = ((o * side + i) * side + j) * cin
+                        for c in 0..<cin { weight[to + c] += w.data[from + c] * scale[o] }
                     }
                 }
                 bias[o] += shift[o]

@@ -232,8 +232,7 @@ public final class Bottleneck: Module {
 private func convUnit(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: (Int, Int), relu: Bool,
                       diverseBranches: Bool) -> (Module, BatchNorm?) {
     if diverseBranches {
-        return (DiverseBranchBlock(inChannels, outChannels, kernel: kernel, stride: stride,
-                                   activation: relu ? .relu : .none), nil)
+        return (DiverseBranchBlock(inChannels, outChannels, kernel: kernel, stride: stride, relu: relu), nil)
     }
     return (Conv2d(inChannels, outChannels, kernelSize: kernel, strides: stride),
             BatchNorm(outChannels, activation: relu ? .relu : .none))

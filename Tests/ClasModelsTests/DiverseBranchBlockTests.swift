@@ -47,7 +47,7 @@ final class DiverseBranchBlockTests: XCTestCase {
         ]
         for (k, (cin, cout, kernel, stride, relu, h, w)) in cases.enumerated() {
             Randomness.seed(UInt64(k))
-            let block = DiverseBranchBlock(cin, cout, kernel: kernel, stride: stride, activation: relu ? .relu : .none)
+            let block = DiverseBranchBlock(cin, cout, kernel: kernel, stride: stride, relu: relu)
             randomize(block, seed: UInt64(20 + k))
             let count = block.reparameterizedParameterCount
             let r = fusionError(block, randn([2, h, w, cin], seed: UInt64(30 + k)))
@@ -64,7 +64,7 @@ final class DiverseBranchBlockTests: XCTestCase {
     /// BN, running statistics frozen so BN(0) stays put between evaluations).
     func testGradientsThroughPaddedBranches() throws {
         Randomness.seed(4)
-        let block = DiverseBranchBlock(3, 4, kernel: 3, stride: (2, 2), activation: .none)
+        let block = DiverseBranchBlock(3, 4, kernel: 3, stride: (2, 2))
         randomize(block, seed: 5)
         for (_, m) in block.namedModules() { (m as? BatchNorm)?.momentum = 0 }
         let avg = try XCTUnwrap(block.dbbAvg), kxk = try XCTUnwrap(block.dbb1x1Kxk)
