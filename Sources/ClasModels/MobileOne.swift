@@ -130,9 +130,10 @@ public final class ConvNorm: Module {
     public let conv: Conv2d
     public let bn: BatchNorm
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, groups: Int = 1,
-                activation: Activation = .none) {
-        conv = Conv2d(inChannels, outChannels, kernelSize: kernel, stride: stride, groups: groups)
+    /// `strides` (vertical, horizontal), when given, replaces `stride`.
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, strides: (Int, Int)? = nil,
+                groups: Int = 1, activation: Activation = .none) {
+        conv = Conv2d(inChannels, outChannels, kernelSize: kernel, stride: stride, strides: strides, groups: groups)
         bn = BatchNorm(outChannels, activation: activation)
         super.init()
     }

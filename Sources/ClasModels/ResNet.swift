@@ -6,8 +6,9 @@ import ClasTensor
 /// `layer1.0.conv1`, `layer2.0.downsample.0`, `fc`; timm `resnet18` … and `resnet50d`), so timm weights load directly.
 ///
 /// The D variant replaces the 7×7 stem by three 3×3 convolutions (32, 32, 64 channels) and the strided 1×1 shortcut
-/// by a 2×2 average pool followed by a 1×1 convolution.
-public final class ResNet: Module, LayeredModel {
+/// by a 2×2 average pool followed by a 1×1 convolution. With PaddleClas's `layer_type: DiverseBranchBlock` the
+/// blocks' convolutions are ``DiverseBranchBlock``s (a ``DiverseBranchResNet``).
+public class ResNet: Module, LayeredModel {
     /// Residual block kind.
     public enum BlockKind: String, Sendable { case basic, bottleneck }
 
@@ -70,9 +71,19 @@ public final class ResNet: Module, LayeredModel {
     ///   - inChannels: input image channels.
     ///   - strides: PaddleClas's `stride_list`, each (vertical, horizontal): the stem convolution, the max pool, and
     ///     the first blocks of layer2 … layer4 (layer1 never strides).
-    public init(variant: Variant, classCount: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0,
-                zeroInitLast: Bool = true, inChannels: Int = 3,
-                strides: [(Int, Int)] = Array(repeating: (2, 2), count: 5)) {
+    ///   - firstShortConv: give layer1's first block a 1×1 conv+BN shortcut even when its widths match (PaddleClas's
+    ///     `use_first_short_conv`; timm has none).
+    public convenience init(variant: Variant, classCount: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0,
+                            zeroInitLast: Bool = true, inChannels: Int = 3,
+                            strides: [(Int, Int)] = Array(repeating: (2, 2), count: 5), firstShortConv: Bool = false) {
+        self.init(variant: variant, classCount: classCount, dropRate: dropRate, dropPathRate: dropPathRate,
+                  zeroInitLast: zeroInitLast, inChannels: inChannels, strides: strides, firstShortConv: firstShortConv,
+                  diverseBranches: false)
+    }
+
+    /// The blocks' convolutions are conv+BN pairs, or with `diverseBranches` ``DiverseBranchBlock``s.
+    init(variant: Variant, classCount: Int, dropRate: Float, dropPathRate: Float, zeroInitLast: Bool, inChannels: Int,
+         strides: [(Int, Int)], firstShortConv: Bool, diverseBranches: Bool) {
         precondition(strides.count == 5, "ResNet: five strides")
         let stemWidth = 64
         if variant.deep {
@@ -96,7 +107,7 @@ public final class ResNet: Module, LayeredModel {
             for b in 0..<depth {
                 let stride = s > 0 && b == 0 ? strides[s + 1] : (1, 1)
                 var downsample: Sequential?
-                if b == 0 && (s > 0 || inplanes != planes * expansion) {
+                if b == 0 && (s > 0 || inplanes != planes * expansion || firstShortConv) {
                     let conv = Conv2d(inplanes, planes * expansion, kernelSize: 1, strides: variant.deep ? (1, 1) : stride)
                     let bn = BatchNorm(planes * expansion)
                     // PaddleClas pools every vd shortcut after layer1, even at stride 1 (timm never strides 1 there).
@@ -106,9 +117,11 @@ public final class ResNet: Module, LayeredModel {
                 let dp = total > 1 ? dropPathRate * Float(index) / Float(total - 1) : 0
                 switch variant.block {
                 case .basic:
-                    blocks.append(BasicBlock(inplanes, planes, stride: stride, downsample: downsample, dropPath: dp))
+                    blocks.append(BasicBlock(inplanes, planes, stride: stride, downsample: downsample, dropPath: dp,
+                                             diverseBranches: diverseBranches))
                 case .bottleneck:
-                    blocks.append(Bottleneck(inplanes, planes, stride: stride, downsample: downsample, dropPath: dp))
+                    blocks.append(Bottleneck(inplanes, planes, stride: stride, downsample: downsample, dropPath: dp,
+                                             diverseBranches: diverseBranches))
                 }
                 inplanes = planes * expansion
                 index += 1
@@ -125,9 +138,13 @@ public final class ResNet: Module, LayeredModel {
         super.init()
         if zeroInitLast {
             for (_, m) in namedModules() {
-                (m as? BasicBlock)?.bn2.weight.fill(0)
-                (m as? Bottleneck)?.bn3.weight.fill(0)
+                if let block = m as? BasicBlock { zeroInit(block.conv2, block.bn2) }
+                if let block = m as? Bottleneck { zeroInit(block.conv3, block.bn3) }
             }
+        }
+        func zeroInit(_ conv: Module, _ bn: BatchNorm?) {
+            bn?.weight.fill(0)
+            (conv as? DiverseBranchBlock)?.initGamma(0)
         }
     }
 
@@ -155,59 +172,75 @@ public final class ResNet: Module, LayeredModel {
 }
 
 /// timm's `BasicBlock`: 3×3 conv (stride), BN, ReLU, 3×3 conv, BN, + shortcut, ReLU.
+///
+/// Each convolution is a `Conv2d` followed by its BN, or with `diverseBranches` a ``DiverseBranchBlock`` that holds
+/// its BNs and ReLU (the `bn` slot is then nil).
 public final class BasicBlock: Module {
-    public let conv1: Conv2d
-    public let bn1: BatchNorm
-    public let conv2: Conv2d
-    public let bn2: BatchNorm
+    public let conv1: Module
+    public let bn1: BatchNorm?
+    public let conv2: Module
+    public let bn2: BatchNorm?
     public let downsample: Sequential?
     public let dropPath: DropPath?
 
-    public init(_ inplanes: Int, _ planes: Int, stride: (Int, Int), downsample: Sequential?, dropPath: Float) {
-        conv1 = Conv2d(inplanes, planes, kernelSize: 3, strides: stride)
-        bn1 = BatchNorm(planes, activation: .relu)
-        conv2 = Conv2d(planes, planes, kernelSize: 3)
-        bn2 = BatchNorm(planes)
+    public init(_ inplanes: Int, _ planes: Int, stride: (Int, Int), downsample: Sequential?, dropPath: Float,
+                diverseBranches: Bool = false) {
+        (conv1, bn1) = convUnit(inplanes, planes, kernel: 3, stride: stride, relu: true, diverseBranches: diverseBranches)
+        (conv2, bn2) = convUnit(planes, planes, kernel: 3, stride: (1, 1), relu: false, diverseBranches: diverseBranches)
         self.downsample = downsample
         self.dropPath = dropPath > 0 ? DropPath(dropPath) : nil
         super.init()
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        var y = bn2(conv2(bn1(conv1(x))))
+        var y = applyUnit(conv2, bn2, applyUnit(conv1, bn1, x))
         if let dropPath { y = dropPath(y) }
         return (y + (downsample?(x) ?? x)).relu()
     }
 }
 
 /// timm's `Bottleneck` (ResNet v1.5, stride on the 3×3): 1×1, 3×3 (stride), 1×1 to 4× width, + shortcut, ReLU.
+/// Convolutions as in ``BasicBlock`` (conv + BN, or ``DiverseBranchBlock``s).
 public final class Bottleneck: Module {
-    public let conv1: Conv2d
-    public let bn1: BatchNorm
-    public let conv2: Conv2d
-    public let bn2: BatchNorm
-    public let conv3: Conv2d
-    public let bn3: BatchNorm
+    public let conv1: Module
+    public let bn1: BatchNorm?
+    public let conv2: Module
+    public let bn2: BatchNorm?
+    public let conv3: Module
+    public let bn3: BatchNorm?
     public let downsample: Sequential?
     public let dropPath: DropPath?
 
-    public init(_ inplanes: Int, _ planes: Int, stride: (Int, Int), downsample: Sequential?, dropPath: Float) {
-        conv1 = Conv2d(inplanes, planes, kernelSize: 1)
-        bn1 = BatchNorm(planes, activation: .relu)
-        conv2 = Conv2d(planes, planes, kernelSize: 3, strides: stride)
-        bn2 = BatchNorm(planes, activation: .relu)
-        conv3 = Conv2d(planes, planes * 4, kernelSize: 1)
-        bn3 = BatchNorm(planes * 4)
+    public init(_ inplanes: Int, _ planes: Int, stride: (Int, Int), downsample: Sequential?, dropPath: Float,
+                diverseBranches: Bool = false) {
+        (conv1, bn1) = convUnit(inplanes, planes, kernel: 1, stride: (1, 1), relu: true, diverseBranches: diverseBranches)
+        (conv2, bn2) = convUnit(planes, planes, kernel: 3, stride: stride, relu: true, diverseBranches: diverseBranches)
+        (conv3, bn3) = convUnit(planes, planes * 4, kernel: 1, stride: (1, 1), relu: false, diverseBranches: diverseBranches)
         self.downsample = downsample
         self.dropPath = dropPath > 0 ? DropPath(dropPath) : nil
         super.init()
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        var y = bn3(conv3(bn2(conv2(bn1(conv1(x))))))
+        var y = applyUnit(conv3, bn3, applyUnit(conv2, bn2, applyUnit(conv1, bn1, x)))
         if let dropPath { y = dropPath(y) }
         return (y + (downsample?(x) ?? x)).relu()
     }
+}
+
+/// A block's convolution: `Conv2d` + BN (ReLU fused), or a ``DiverseBranchBlock`` (no separate BN).
+private func convUnit(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: (Int, Int), relu: Bool,
+                      diverseBranches: Bool) -> (Module, BatchNorm?) {
+    if diverseBranches {
+        return (DiverseBranchBlock(inChannels, outChannels, kernel: kernel, stride: stride, relu: relu), nil)
+    }
+    return (Conv2d(inChannels, outChannels, kernelSize: kernel, strides: stride),
+            BatchNorm(outChannels, activation: relu ? .relu : .none))
+}
+
+private func applyUnit(_ conv: Module, _ bn: BatchNorm?, _ x: Tensor) -> Tensor {
+    let y = conv(x)
+    return bn.map { $0(y) } ?? y
 }
 
 /// 2×2 average pooling of the `_vd` shortcut, padded "SAME" at the bottom/right and averaging only the pixels that
@@ -239,13 +272,19 @@ extension ResNet {
     /// | `class_num` | 1000 | classifier outputs |
     /// | `dropout_prob` / `drop_rate` | 0 | dropout before `fc` |
     /// | `drop_connect_rate` / `drop_path_rate` | 0 | stochastic depth, linear over the blocks |
-    /// | `zero_init_last` | true | residual branches start at zero (last BN γ = 0) |
+    /// | `zero_init_last` | true | residual branches start at zero (last BN γ = 0; for a DBB its four branches' last BNs); false is PaddleClas's initialisation (γ = 1) |
     /// | `input_image_channel` / `in_chans` | 3 | input channels (4 with `NormalizeImage.channel_num: 4`) |
     /// | `stride_list` | `[2, 2, 2, 2, 2]` | strides of the stem, the max pool and layer2 … layer4; `[2, 1]` is (vertical, horizontal) |
-    /// | `layer_type` | `ConvBNLayer` | PaddleClas's `DiverseBranchBlock` is refused (not implemented) |
+    /// | `layer_type` | `ConvBNLayer` | `DiverseBranchBlock`: the blocks' convolutions are ``DiverseBranchBlock``s (the stem and shortcuts stay conv+BN) |
+    /// | `use_first_short_conv` | false | true: layer1's first block gets a 1×1 conv+BN shortcut (PaddleClas's default; timm's structure has none) |
     ///
     /// `lr_mult_list` (five values: stem, layer1 … layer4) is read by the engine from the model card.
     public struct Options: Decodable, Sendable, Equatable {
+        /// PaddleClas's `layer_type`.
+        public enum LayerType: String, Sendable, Equatable {
+            case convBN = "ConvBNLayer", diverseBranchBlock = "DiverseBranchBlock"
+        }
+
         public var classNum = 1000
         public var dropRate: Float = 0
         public var dropPathRate: Float = 0
@@ -253,13 +292,15 @@ extension ResNet {
         public var inChannels = 3
         /// Five (vertical, horizontal) strides.
         public var strideList: [[Int]] = Array(repeating: [2, 2], count: 5)
+        public var layerType = LayerType.convBN
+        public var useFirstShortConv = false
 
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case classNum = "class_num", dropoutProb = "dropout_prob", dropRate = "drop_rate"
             case dropConnectRate = "drop_connect_rate", dropPathRate = "drop_path_rate"
             case zeroInitLast = "zero_init_last", inputImageChannel = "input_image_channel", inChans = "in_chans"
             case strideList = "stride_list", returnPatterns = "return_patterns", returnStages = "return_stages"
-            case layerType = "layer_type"
+            case layerType = "layer_type", useFirstShortConv = "use_first_short_conv"
         }
         public static var knownKeys: [String] { CodingKeys.allCases.map(\.stringValue) }
         public static var ignoredKeys: [String: String] {
@@ -267,9 +308,10 @@ extension ResNet {
         }
 
         public init(classNum: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0, zeroInitLast: Bool = true,
-                    inChannels: Int = 3) {
+                    inChannels: Int = 3, layerType: LayerType = .convBN, useFirstShortConv: Bool = false) {
             (self.classNum, self.dropRate, self.dropPathRate) = (classNum, dropRate, dropPathRate)
             (self.zeroInitLast, self.inChannels) = (zeroInitLast, inChannels)
+            (self.layerType, self.useFirstShortConv) = (layerType, useFirstShortConv)
         }
 
         public init(from decoder: Decoder) throws {
@@ -288,19 +330,30 @@ extension ResNet {
                 strideList = list.map(\.pair)
             }
             try c.refuseIntermediateOutputs(.returnPatterns, .returnStages)
-            if let layer = try c.decodeIfPresent(String.self, forKey: .layerType), layer != "ConvBNLayer" {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .layerType, in: c, debugDescription: "'\(layer)' is not supported (Diverse Branch Blocks are "
-                        + "not implemented); SwiftClas's ResNet blocks are ConvBNLayer (the default)")
+            if let layer = try c.decodeIfPresent(String.self, forKey: .layerType) {
+                guard let type = LayerType(rawValue: layer) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .layerType, in: c, debugDescription: "'\(layer)' is not a ResNet layer type "
+                            + "(ConvBNLayer, the default, or DiverseBranchBlock)")
+                }
+                layerType = type
             }
+            useFirstShortConv = try c.decodeIfPresent(Bool.self, forKey: .useFirstShortConv) ?? false
         }
     }
 
-    /// Builds `variant` with `options`.
+    /// Builds `variant` with `options` (a ``DiverseBranchResNet`` for `layer_type: DiverseBranchBlock`).
     public static func make(_ variant: Variant, options: Options) -> ResNet {
-        ResNet(variant: variant, classCount: options.classNum, dropRate: options.dropRate,
-               dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast, inChannels: options.inChannels,
-               strides: options.strideList.map { ($0[0], $0[1]) })
+        let strides = options.strideList.map { ($0[0], $0[1]) }
+        if options.layerType == .diverseBranchBlock {
+            return DiverseBranchResNet(
+                variant: variant, classCount: options.classNum, dropRate: options.dropRate,
+                dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast,
+                inChannels: options.inChannels, strides: strides, firstShortConv: options.useFirstShortConv)
+        }
+        return ResNet(variant: variant, classCount: options.classNum, dropRate: options.dropRate,
+                      dropPathRate: options.dropPathRate, zeroInitLast: options.zeroInitLast,
+                      inChannels: options.inChannels, strides: strides, firstShortConv: options.useFirstShortConv)
     }
 }
 

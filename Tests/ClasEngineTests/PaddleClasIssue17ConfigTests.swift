@@ -15,7 +15,7 @@ import _ClasTestSupport
 ///
 /// The PULC distillation recipes (a ResNet101_vd teacher with `stride_list`, a student's `lr_mult_list`,
 /// `return_stages` with `return_patterns` and a feature distance), the trainable pair loss MGD and
-/// ResNet50's 4-channel "ultra" input run here too.
+/// ResNet50's 4-channel "ultra" input and ResNet18 with Diverse Branch Blocks run here too.
 final class PaddleClasIssue17ConfigTests: XCTestCase {
     private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ClasConfigTests/Fixtures/ppcls").path
@@ -184,6 +184,15 @@ final class PaddleClasIssue17ConfigTests: XCTestCase {
         let resnet = try ModelRegistry.builtins().make("ResNet18", classCount: 4)
         let report = resnet.load(student.model)
         XCTAssertTrue(report.missing.isEmpty && report.mismatched.isEmpty && report.unexpected.isEmpty, "\(report)")
+    }
+
+    /// `ResNet18_dbb`: ResNet18 with Diverse Branch Blocks (`layer_type: DiverseBranchBlock`, ColorJitter with hue,
+    /// PCALighting) trains and evaluates its unfused branches through the inference mode.
+    func testDiverseBranchBlockResNetConfigTrains() throws {
+        let lines = try train("ResNet18_dbb.yaml", smallEval + [
+            "DataLoader.Train.sampler.batch_size=6", "DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=16",
+        ])
+        XCTAssertTrue(avg(lines).contains("CELoss: "), avg(lines))
     }
 
     func testFourChannelUltraResNetConfigTrains() throws {
