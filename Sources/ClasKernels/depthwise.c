@@ -19,6 +19,10 @@ typedef float v8 __attribute__((vector_size(32)));
 #define ld8(p) ({ v8 v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define st8(p, v) do { v8 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 
+/// Output pixels per register block of the stride-1 forward kernels, and the widest kernel they unroll.
+#define DW_PIXELS 8
+#define DW_MAX_K 5
+
 /// Valid tap range [lo, hi) for an output position whose first tap lands on input index `i0`.
 static inline __attribute__((always_inline)) void tap_range(int64_t i0, int64_t k, int64_t d, int64_t size,
                                                             int64_t *lo, int64_t *hi) {
@@ -29,57 +33,58 @@ static inline __attribute__((always_inline)) void tap_range(int64_t i0, int64_t 
     *hi = b;
 }
 
-/// One output row: 16-channel blocks in registers, four output pixels at a time in the interior.
+/// Output pixels [ow, ow + NP) of one row, channels [0, C16) in 16-channel vectors. K > 0: a K-wide kernel at stride
+/// and dilation 1 with all NP pixels inside the row, each input vector loaded once per kernel row and reused by the
+/// K outputs it feeds; K = 0: any geometry (NP = 1 clips the taps to the row). Accumulation order as the channel
+/// tails below: bias, then taps kh, kw.
+static inline __attribute__((always_inline)) void dw_fwd_pixels16(const dw_job *j, const float *xn, int64_t ih0,
+                                                                  int64_t kh_lo, int64_t kh_hi, int64_t ow,
+                                                                  const int NP, const int K, float *yrow) {
+    const clas_conv_geom *g = j->g;
+    const int64_t C = g->c, KW = g->kw, SW = g->sw, DW = g->dw, W = g->w;
+    const int64_t iw0 = ow * SW - g->pl;
+    int64_t kw_lo = 0, kw_hi = KW;
+    if (NP == 1) tap_range(iw0, KW, DW, W, &kw_lo, &kw_hi);
+    for (int64_t c0 = 0; c0 + 16 <= C; c0 += 16) {
+        v16 bias = j->bias ? ld16(j->bias + c0) : (v16){0};
+        v16 a[DW_PIXELS];
+        for (int p = 0; p < NP; p++) a[p] = bias;
+        for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
+            const float *xr = xn + (ih0 + kh * g->dh) * W * C + c0;
+            const float *wr = j->wt + kh * KW * C + c0;
+            if (K > 0) {
+                v16 xv[DW_PIXELS + DW_MAX_K - 1];
+                for (int i = 0; i < NP + K - 1; i++) xv[i] = ld16(xr + (iw0 + i) * C);
+                for (int kw = 0; kw < K; kw++) {
+                    v16 wv = ld16(wr + kw * C);
+                    for (int p = 0; p < NP; p++) a[p] += xv[p + kw] * wv;
+                }
+            } else {
+                for (int64_t kw = kw_lo; kw < kw_hi; kw++) {
+                    v16 wv = ld16(wr + kw * C);
+                    const float *xp = xr + (iw0 + kw * DW) * C;
+                    for (int p = 0; p < NP; p++) a[p] += ld16(xp + p * SW * C) * wv;
+                }
+            }
+        }
+        for (int p = 0; p < NP; p++) st16(yrow + (ow + p) * C + c0, a[p]);
+    }
+}
+
+/// One output row, pixel block by pixel block with all channels of a pixel together (the input is read in address
+/// order), the activation applied to each block while it is in L1. Channels past the last whole 16 go first.
 static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const dw_job *j = ctx;
     const clas_conv_geom *g = j->g;
-    const int64_t C = g->c, KW = g->kw, SW = g->sw, DW = g->dw, W = g->w;
+    const int64_t C = g->c, KW = g->kw, SW = g->sw, DW = g->dw, W = g->w, C16 = C / 16 * 16;
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;
         int64_t ih0 = oh * g->sh - g->pt, kh_lo, kh_hi;
         tap_range(ih0, g->kh, g->dh, g->h, &kh_lo, &kh_hi);
         const float *xn = j->x + n * g->h * W * C;
         float *yrow = j->y + r * g->ow * C;
-        int64_t c0 = 0;
-        for (; c0 + 16 <= C; c0 += 16) {
-            v16 bias = j->bias ? ld16(j->bias + c0) : (v16){0};
-            int64_t ow = 0;
-            while (ow < g->ow) {
-                int64_t iw0 = ow * SW - g->pl;
-                if (ow + 4 <= g->ow && iw0 >= 0 && (ow + 3) * SW - g->pl + (KW - 1) * DW < W) {
-                    v16 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-                    for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
-                        const float *xr = xn + (ih0 + kh * g->dh) * W * C + c0;
-                        const float *wr = j->wt + kh * KW * C + c0;
-                        for (int64_t kw = 0; kw < KW; kw++) {
-                            v16 wv = ld16(wr + kw * C);
-                            const float *xp = xr + (iw0 + kw * DW) * C;
-                            a0 += ld16(xp) * wv;
-                            a1 += ld16(xp + SW * C) * wv;
-                            a2 += ld16(xp + 2 * SW * C) * wv;
-                            a3 += ld16(xp + 3 * SW * C) * wv;
-                        }
-                    }
-                    st16(yrow + ow * C + c0, a0);
-                    st16(yrow + (ow + 1) * C + c0, a1);
-                    st16(yrow + (ow + 2) * C + c0, a2);
-                    st16(yrow + (ow + 3) * C + c0, a3);
-                    ow += 4;
-                } else {
-                    int64_t kw_lo, kw_hi;
-                    tap_range(iw0, KW, DW, W, &kw_lo, &kw_hi);
-                    v16 a = bias;
-                    for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
-                        const float *xr = xn + (ih0 + kh * g->dh) * W * C + c0;
-                        const float *wr = j->wt + kh * KW * C + c0;
-                        for (int64_t kw = kw_lo; kw < kw_hi; kw++) a += ld16(xr + (iw0 + kw * DW) * C) * ld16(wr + kw * C);
-                    }
-                    st16(yrow + ow * C + c0, a);
-                    ow++;
-                }
-            }
-        }
+        int64_t c0 = C16;
         for (; c0 + 8 <= C; c0 += 8) {
             v8 bias = j->bias ? ld8(j->bias + c0) : (v8){0};
             for (int64_t ow = 0; ow < g->ow; ow++) {
@@ -107,7 +112,21 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
                 yrow[ow * C + c0] = a;
             }
         }
-        if (j->act) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * C);
+        // Stride-1 3×3 and 5×5 kernels slide over blocks of DW_PIXELS pixels; other geometries take 4 at a time.
+        const int k = SW == 1 && DW == 1 && (KW == 3 || KW == 5) ? (int)KW : 0, block = k ? DW_PIXELS : 4;
+        int64_t ow = 0;
+        while (ow < g->ow) {
+            int64_t iw0 = ow * SW - g->pl;
+            int np = ow + block <= g->ow && iw0 >= 0 && (ow + block - 1) * SW - g->pl + (KW - 1) * DW < W ? block : 1;
+            if (C16 > 0) {
+                if (np == 1) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 1, 0, yrow);
+                else if (k == 3) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, DW_PIXELS, 3, yrow);
+                else if (k == 5) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, DW_PIXELS, 5, yrow);
+                else dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 4, 0, yrow);
+            }
+            if (j->act) clas_epilogue_row(j->act, yrow + ow * C, NULL, NULL, np * C);
+            ow += np;
+        }
     }
 }
 
