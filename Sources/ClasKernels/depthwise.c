@@ -19,9 +19,10 @@ typedef float v8 __attribute__((vector_size(32)));
 #define ld8(p) ({ v8 v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define st8(p, v) do { v8 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 
-/// Output pixels per register block of the stride-1 forward kernels, and the widest kernel they unroll.
+/// Output pixels per register block of the sliding forward kernels.
 #define DW_PIXELS 8
-#define DW_MAX_K 5
+/// Input vectors one kernel row of such a block reads at most (stride 2, 5 taps).
+#define DW_INPUTS (2 * (DW_PIXELS - 1) + 5)
 
 /// Valid tap range [lo, hi) for an output position whose first tap lands on input index `i0`.
 static inline __attribute__((always_inline)) void tap_range(int64_t i0, int64_t k, int64_t d, int64_t size,
@@ -34,17 +35,18 @@ static inline __attribute__((always_inline)) void tap_range(int64_t i0, int64_t 
 }
 
 /// Output pixels [ow, ow + NP) of one row, channels [0, C16) in 16-channel vectors. K > 0: a K-wide kernel at stride
-/// and dilation 1 with all NP pixels inside the row, each input vector loaded once per kernel row and reused by the
-/// K outputs it feeds; K = 0: any geometry (NP = 1 clips the taps to the row). Accumulation order as the channel
-/// tails below: bias, then taps kh, kw.
+/// S and dilation 1: each input vector of a kernel row is loaded once (zero outside the row) and reused by every
+/// output it feeds; K = 0: any geometry (NP = 1 clips the taps to the row, NP = 4 needs all taps inside it).
+/// Accumulation order as the channel tails below: bias, then taps kh, kw.
 static inline __attribute__((always_inline)) void dw_fwd_pixels16(const dw_job *j, const float *xn, int64_t ih0,
                                                                   int64_t kh_lo, int64_t kh_hi, int64_t ow,
-                                                                  const int NP, const int K, float *yrow) {
+                                                                  const int NP, const int K, const int S,
+                                                                  float *yrow) {
     const clas_conv_geom *g = j->g;
     const int64_t C = g->c, KW = g->kw, SW = g->sw, DW = g->dw, W = g->w;
     const int64_t iw0 = ow * SW - g->pl;
     int64_t kw_lo = 0, kw_hi = KW;
-    if (NP == 1) tap_range(iw0, KW, DW, W, &kw_lo, &kw_hi);
+    if (K == 0 && NP == 1) tap_range(iw0, KW, DW, W, &kw_lo, &kw_hi);
     for (int64_t c0 = 0; c0 + 16 <= C; c0 += 16) {
         v16 bias = j->bias ? ld16(j->bias + c0) : (v16){0};
         v16 a[DW_PIXELS];
@@ -53,11 +55,14 @@ static inline __attribute__((always_inline)) void dw_fwd_pixels16(const dw_job *
             const float *xr = xn + (ih0 + kh * g->dh) * W * C + c0;
             const float *wr = j->wt + kh * KW * C + c0;
             if (K > 0) {
-                v16 xv[DW_PIXELS + DW_MAX_K - 1];
-                for (int i = 0; i < NP + K - 1; i++) xv[i] = ld16(xr + (iw0 + i) * C);
+                v16 xv[DW_INPUTS];
+                for (int i = 0; i < S * (NP - 1) + K; i++) {
+                    int64_t iw = iw0 + i;
+                    xv[i] = iw >= 0 && iw < W ? ld16(xr + iw * C) : (v16){0};
+                }
                 for (int kw = 0; kw < K; kw++) {
                     v16 wv = ld16(wr + kw * C);
-                    for (int p = 0; p < NP; p++) a[p] += xv[p + kw] * wv;
+                    for (int p = 0; p < NP; p++) a[p] += xv[S * p + kw] * wv;
                 }
             } else {
                 for (int64_t kw = kw_lo; kw < kw_hi; kw++) {
@@ -112,17 +117,27 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
                 yrow[ow * C + c0] = a;
             }
         }
-        // Stride-1 3×3 and 5×5 kernels slide over blocks of DW_PIXELS pixels; other geometries take 4 at a time.
-        const int k = SW == 1 && DW == 1 && (KW == 3 || KW == 5) ? (int)KW : 0, block = k ? DW_PIXELS : 4;
+        // 3×3 and 5×5 kernels at stride 1 or 2 slide over blocks of 8, 4 or 1 pixels (borders included); other
+        // geometries take 4 interior pixels at a time, or one.
+        const int k = DW == 1 && (SW == 1 || SW == 2) && (KW == 3 || KW == 5) ? (int)KW : 0;
         int64_t ow = 0;
         while (ow < g->ow) {
             int64_t iw0 = ow * SW - g->pl;
-            int np = ow + block <= g->ow && iw0 >= 0 && (ow + block - 1) * SW - g->pl + (KW - 1) * DW < W ? block : 1;
+            int np;
+            if (k) np = g->ow - ow >= DW_PIXELS ? DW_PIXELS : g->ow - ow >= 4 ? 4 : 1;
+            else np = ow + 4 <= g->ow && iw0 >= 0 && (ow + 3) * SW - g->pl + (KW - 1) * DW < W ? 4 : 1;
             if (C16 > 0) {
-                if (np == 1) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 1, 0, yrow);
-                else if (k == 3) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, DW_PIXELS, 3, yrow);
-                else if (k == 5) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, DW_PIXELS, 5, yrow);
-                else dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 4, 0, yrow);
+#define DW_SLIDE(K, S)                                                                                              \
+    if (np == DW_PIXELS) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, DW_PIXELS, K, S, yrow);                      \
+    else if (np == 4) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 4, K, S, yrow);                                 \
+    else dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 1, K, S, yrow);
+                if (k == 3 && SW == 1) { DW_SLIDE(3, 1) }
+                else if (k == 3) { DW_SLIDE(3, 2) }
+                else if (k == 5 && SW == 1) { DW_SLIDE(5, 1) }
+                else if (k == 5) { DW_SLIDE(5, 2) }
+                else if (np == 4) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 4, 0, 1, yrow);
+                else dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 1, 0, 1, yrow);
+#undef DW_SLIDE
             }
             if (j->act) clas_epilogue_row(j->act, yrow + ow * C, NULL, NULL, np * C);
             ow += np;

@@ -1,5 +1,4 @@
 import ClasEngine
-import Foundation
 import ClasKernels
 import ClasNN
 import ClasTensor
@@ -113,7 +112,7 @@ public final class InferencePlan {
     }
 
     /// The activation budget of one image group.
-    static let groupBytes = Int(String(cString: getenv("CLAS_GB") ?? strdup("1048576")))!
+    static let groupBytes = 1 << 20
 
     /// The memory for `batch` images in slot `slot` (one per concurrent group), made on first use.
     private func memory(batch: Int, slot: Int) -> InferenceMemory {
