@@ -1,7 +1,7 @@
 // Direct convolution for inputs with few channels (a network's stem on RGB images), vectorised over output
 // channels. im2col + GEMM is poor here: the column matrix has K = kh·kw·3 (27 for a 3×3 stem), so packing and
 // copying cost more than the multiply-adds.
-#include "activations.h"
+#include "act16.h"
 #include <stdlib.h>
 
 typedef struct {
@@ -9,7 +9,7 @@ typedef struct {
     const float *x, *wt, *bias, *dy;
     float *y, *partials;
     int64_t cout;
-    int act;  // activation applied to each finished output row (inference)
+    int act;  // activation applied as values are stored, or to each finished row (inference)
 } direct_job;
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -68,6 +68,7 @@ static inline __attribute__((always_inline)) void direct_block_at(const direct_j
         for (int p = 0; p < np; p++) {
             v16 r = acc[p][b];
             if (j->bias) r += bv;
+            if (clas_act16_supported(j->act)) r = clas_act16(j->act, r);
             float *y = yrow + (ow0 + p) * j->cout + co0 + 16 * b;
             if (wb == 16) *(v16u *)y = r;
             else memcpy(y, &r, (size_t)wb * sizeof(float));
@@ -110,7 +111,7 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
             }
             co0 += 16 * cb;
         }
-        if (j->act) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * cout);
+        if (!clas_act16_supported(j->act)) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * cout);
     }
 }
 

@@ -1,5 +1,5 @@
 // Depthwise convolution over NHWC: channel vectors accumulate the k×k taps; weights are repacked tap-major.
-#include "activations.h"
+#include "act16.h"
 #include <stdlib.h>
 
 typedef struct {
@@ -7,7 +7,7 @@ typedef struct {
     const float *x, *wt, *bias, *dy;  // wt: [kh·kw][c]
     float *y, *dx;
     float *dw_partials;               // [threads][kh·kw + 1][c] (last row: bias)
-    int act;                          // activation applied to each finished output row (inference)
+    int act;                          // activation of the outputs (inference)
 } dw_job;
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -72,17 +72,21 @@ static inline __attribute__((always_inline)) void dw_fwd_pixels16(const dw_job *
                 }
             }
         }
-        for (int p = 0; p < NP; p++) st16(yrow + (ow + p) * C + c0, a[p]);
+        for (int p = 0; p < NP; p++)
+            st16(yrow + (ow + p) * C + c0, clas_act16_supported(j->act) ? clas_act16(j->act, a[p]) : a[p]);
     }
 }
 
 /// One output row, pixel block by pixel block with all channels of a pixel together (the input is read in address
-/// order), the activation applied to each block while it is in L1. Channels past the last whole 16 go first.
+/// order), the activation applied in registers (or to each block while it is in L1). Channels past the last whole
+/// 16 go first.
 static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const dw_job *j = ctx;
     const clas_conv_geom *g = j->g;
     const int64_t C = g->c, KW = g->kw, SW = g->sw, DW = g->dw, W = g->w, C16 = C / 16 * 16;
+    // The activation is applied as each value is stored, or (rarer activations) to each block afterwards.
+    const bool vector_act = clas_act16_supported(j->act);
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;
         int64_t ih0 = oh * g->sh - g->pt, kh_lo, kh_hi;
@@ -102,6 +106,8 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
                     for (int64_t kw = kw_lo; kw < kw_hi; kw++) a += ld8(xr + (iw0 + kw * DW) * C) * ld8(wr + kw * C);
                 }
                 st8(yrow + ow * C + c0, a);
+                if (vector_act)
+                    for (int l = 0; l < 8; l++) yrow[ow * C + c0 + l] = clas_act(j->act, yrow[ow * C + c0 + l]);
             }
         }
         for (; c0 < C; c0++) {
@@ -114,7 +120,7 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
                     const float *wr = j->wt + kh * KW * C + c0;
                     for (int64_t kw = kw_lo; kw < kw_hi; kw++) a += xr[(iw0 + kw * DW) * C] * wr[kw * C];
                 }
-                yrow[ow * C + c0] = a;
+                yrow[ow * C + c0] = vector_act ? clas_act(j->act, a) : a;
             }
         }
         // 3×3 and 5×5 kernels at stride 1 or 2 slide over blocks of 8, 4 or 1 pixels (borders included); other
@@ -139,7 +145,7 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
                 else dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 1, 0, 1, yrow);
 #undef DW_SLIDE
             }
-            if (j->act) clas_epilogue_row(j->act, yrow + ow * C, NULL, NULL, np * C);
+            if (!vector_act) clas_epilogue_row(j->act, yrow + ow * C, NULL, NULL, np * C);
             ow += np;
         }
     }

@@ -2,7 +2,7 @@
 // channels in accumulators) with the bias, residual and activation applied to each tile as it leaves the registers.
 // Weights are packed once when the inference plan is built (OpenBLAS repacks them on every call); 1×1 convolutions
 // read the NHWC input directly, others build im2col rows per block of rows in per-thread scratch memory.
-#include "activations.h"
+#include "act16.h"
 #include <stdlib.h>
 
 /// Output channels per weight panel (NV 16-float vectors).
@@ -59,18 +59,6 @@ typedef struct {
     const float *col;          // a prepared im2col matrix when the panels are split
 } packed_job;
 
-/// The piecewise-linear activations on a vector (others are not called with this).
-static inline __attribute__((always_inline)) v16 act16(int act, v16 x) {
-    const v16 zero = {0}, six = zero + 6.0f, three = zero + 3.0f, sixth = zero + (1.0f / 6.0f);
-    switch (act) {
-    case CLAS_ACT_RELU: return __builtin_elementwise_max(x, zero);
-    case CLAS_ACT_RELU6: return __builtin_elementwise_min(__builtin_elementwise_max(x, zero), six);
-    case CLAS_ACT_HARDSWISH: return x * __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth;
-    case CLAS_ACT_HARDSIGMOID: return __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth;
-    default: return x;
-    }
-}
-
 /// One MR×(16·nv) tile: C[rows, q·32 …] = act(A·Wᵀ + bias (+ res)).
 static inline __attribute__((always_inline)) void tile(const packed_job *j, const float *A, int64_t lda, int64_t r0,
                                                        int64_t q, const int MR, const int nv) {
@@ -91,9 +79,8 @@ static inline __attribute__((always_inline)) void tile(const packed_job *j, cons
     int64_t n0 = q * NR;
     int width = (int)CLAS_MIN(nr, N - n0);
     const float *bias = p + K * nr;
-    // Full tiles with a piecewise-linear activation finish in registers; the others go through the row epilogue.
-    bool in_registers = width == nr && (j->act == CLAS_ACT_NONE || j->act == CLAS_ACT_RELU || j->act == CLAS_ACT_RELU6
-                                        || j->act == CLAS_ACT_HARDSWISH || j->act == CLAS_ACT_HARDSIGMOID);
+    // Full tiles finish in registers (all but the rarer activations); the others go through the row epilogue.
+    bool in_registers = width == nr && clas_act16_supported(j->act);
     for (int r = 0; r < MR; r++) {
         float *c = j->y + (r0 + r) * N + n0;
         const float *res = j->res ? j->res + (r0 + r) * N + n0 : NULL;
@@ -101,7 +88,7 @@ static inline __attribute__((always_inline)) void tile(const packed_job *j, cons
             for (int v = 0; v < nv; v++) {
                 v16 x = acc[r][v] + ld16(bias + 16 * v);
                 if (res) x += ld16(res + 16 * v);
-                x = act16(j->act, x);
+                x = clas_act16(j->act, x);
                 st16(c + 16 * v, x);
             }
             continue;
