@@ -20,6 +20,9 @@ final class InferencePlanTests: XCTestCase {
     /// The plan equals the model's training-mode evaluation forward up to float32 rounding: batch-norm folding
     /// alone (the same folded graph run with the ordinary operations) moves these random-weight networks' logits by
     /// up to 5e-5 of their largest value (EfficientNet-B0), the plan by up to 4e-5; elsewhere both stay below 1e-5.
+    /// Against a float64 evaluation of the unfolded graph (a one-off check, batch 3), the model's own float32 forward
+    /// is off by up to 1.9e-5 (EfficientNet-B0) and 1.7e-5 (MobileNetV3-small), the plan by 4.3e-5 and 1.1e-5: a
+    /// 1e-5 bound between two float32 evaluations is below the rounding of the reference itself, hence 1e-4 here.
     func testEveryFamilyMatchesTheModelAtTwoBatchSizes() throws {
         for name in ["MobileNetV3_small_x1_0", "MobileNetV3_large_x1_0", "EfficientNetB0", "MobileOne_S0", "ResNet18",
                      "PPLCNet_x0_5", "PPLCNetV2_small"] {
