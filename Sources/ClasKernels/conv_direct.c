@@ -1,7 +1,7 @@
 // Direct convolution for inputs with few channels (a network's stem on RGB images), vectorised over output
 // channels. im2col + GEMM is poor here: the column matrix has K = kh·kw·3 (27 for a 3×3 stem), so packing and
 // copying cost more than the multiply-adds.
-#include "activations.h"
+#include "act16.h"
 #include <stdlib.h>
 
 typedef struct {
@@ -9,7 +9,7 @@ typedef struct {
     const float *x, *wt, *bias, *dy;
     float *y, *partials;
     int64_t cout;
-    int act;  // activation applied to each finished output row (inference)
+    int act;  // activation applied as values are stored, or to each finished row (inference)
 } direct_job;
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -18,16 +18,17 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
 /// Output pixels computed together: independent accumulators hide the FMA latency.
 #define DIRECT_PIXELS 8
 
-/// y[pixels ow0 ..< ow0 + np of row (n, oh)][co0 ..< co0 + 16] for padded weights wt[k][coutp] (np ≤ 8, width ≤ 16).
-static inline __attribute__((always_inline)) void direct_block(const direct_job *j, int64_t n, int64_t oh,
-                                                               int64_t ow0, int np, int64_t co0, int width,
-                                                               int64_t coutp, float *yrow) {
+/// y[pixels ow0 ..< ow0 + np of row (n, oh)][co0 ..< co0 + 16·CB] for padded weights wt[k][coutp] (np ≤ 8): CB
+/// vectors of output channels share each input broadcast; the last vector may be partial (`width` channels in it).
+static inline __attribute__((always_inline)) void direct_block_at(const direct_job *j, int64_t n, int64_t oh,
+                                                                  int64_t ow0, const int np, const bool interior,
+                                                                  int64_t co0, const int CB, int width,
+                                                                  int64_t coutp, float *yrow) {
     const clas_conv_geom *g = j->g;
     const int64_t cin = g->c;
-    v16 acc[DIRECT_PIXELS];
-    for (int p = 0; p < DIRECT_PIXELS; p++) acc[p] = (v16){0};
-    int64_t iw_first = ow0 * g->sw - g->pl, iw_last = (ow0 + np - 1) * g->sw - g->pl + (g->kw - 1) * g->dw;
-    bool interior = np == DIRECT_PIXELS && iw_first >= 0 && iw_last < g->w;
+    v16 acc[DIRECT_PIXELS][3];
+    for (int p = 0; p < DIRECT_PIXELS; p++)
+        for (int b = 0; b < CB; b++) acc[p][b] = (v16){0};
     for (int64_t kh = 0; kh < g->kh; kh++) {
         int64_t ih = oh * g->sh - g->pt + kh * g->dh;
         if (ih < 0 || ih >= g->h) continue;
@@ -35,56 +36,82 @@ static inline __attribute__((always_inline)) void direct_block(const direct_job 
         for (int64_t kw = 0; kw < g->kw; kw++) {
             const float *wp = j->wt + (kh * g->kw + kw) * cin * coutp + co0;
             int64_t iw0 = ow0 * g->sw - g->pl + kw * g->dw;
-            if (interior) {
-                for (int64_t ci = 0; ci < cin; ci++) {
-                    v16 w = *(const v16u *)(wp + ci * coutp);
+            for (int64_t ci = 0; ci < cin; ci++) {
+                v16 w[3];
+                for (int b = 0; b < CB; b++) w[b] = *(const v16u *)(wp + ci * coutp + 16 * b);
+                if (interior) {
                     const float *xp = xrow + iw0 * cin + ci;
-                    for (int p = 0; p < DIRECT_PIXELS; p++) acc[p] += w * xp[p * g->sw * cin];
-                }
-            } else {
-                for (int64_t ci = 0; ci < cin; ci++) {
-                    v16 w = *(const v16u *)(wp + ci * coutp);
+                    for (int p = 0; p < DIRECT_PIXELS; p++) {
+                        float xv = xp[p * g->sw * cin];
+                        for (int b = 0; b < CB; b++) acc[p][b] += w[b] * xv;
+                    }
+                } else {
                     for (int p = 0; p < np; p++) {
                         int64_t iw = iw0 + p * g->sw;
-                        if (iw >= 0 && iw < g->w) acc[p] += w * xrow[iw * cin + ci];
+                        if (iw < 0 || iw >= g->w) continue;
+                        float xv = xrow[iw * cin + ci];
+                        for (int b = 0; b < CB; b++) acc[p][b] += w[b] * xv;
                     }
                 }
             }
         }
     }
     // The bias last, as a GEMM with beta = 1 adds it: same rounding as the im2col path and other runtimes.
-    v16 b = {0};
-    if (j->bias) {
-        float tmp[16] = {0};
-        memcpy(tmp, j->bias + co0, (size_t)width * sizeof(float));
-        memcpy(&b, tmp, sizeof b);
-    }
-    for (int p = 0; p < np; p++) {
-        v16 r = acc[p];
-        if (j->bias) r += b;
-        float *y = yrow + (ow0 + p) * j->cout + co0;
-        if (width == 16) *(v16u *)y = r;
-        else memcpy(y, &r, (size_t)width * sizeof(float));
+    for (int b = 0; b < CB; b++) {
+        int wb = b == CB - 1 ? width : 16;
+        v16 bv = {0};
+        if (j->bias) {
+            float tmp[16] = {0};
+            memcpy(tmp, j->bias + co0 + 16 * b, (size_t)wb * sizeof(float));
+            memcpy(&bv, tmp, sizeof bv);
+        }
+        for (int p = 0; p < np; p++) {
+            v16 r = acc[p][b];
+            if (j->bias) r += bv;
+            if (clas_act16_supported(j->act)) r = clas_act16(j->act, r);
+            float *y = yrow + (ow0 + p) * j->cout + co0 + 16 * b;
+            if (wb == 16) *(v16u *)y = r;
+            else memcpy(y, &r, (size_t)wb * sizeof(float));
+        }
     }
 }
 
-/// One chunk = a range of output rows (n·oh).
+/// One block of pixels, with a separate instance for interior blocks.
+static inline __attribute__((always_inline)) void direct_block(const direct_job *j, int64_t n, int64_t oh,
+                                                               int64_t ow0, int np, int64_t co0, const int CB,
+                                                               int width, int64_t coutp, float *yrow) {
+    // Interior blocks get their own copy with the pixel count constant, so the accumulators stay in registers.
+    const bool interior = np == DIRECT_PIXELS && ow0 * j->g->sw - j->g->pl >= 0
+                          && (ow0 + np - 1) * j->g->sw - j->g->pl + (j->g->kw - 1) * j->g->dw < j->g->w;
+    if (interior) direct_block_at(j, n, oh, ow0, DIRECT_PIXELS, true, co0, CB, width, coutp, yrow);
+    else direct_block_at(j, n, oh, ow0, np, false, co0, CB, width, coutp, yrow);
+}
+
+/// One chunk = a range of output rows (n·oh). With AVX-512 three output-channel vectors (24 accumulators) share
+/// each broadcast input; otherwise one (the 16-float vectors are pairs of registers there).
 static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const direct_job *j = ctx;
     const clas_conv_geom *g = j->g;
     const int64_t cout = j->cout, coutp = (cout + 15) / 16 * 16;
+    static int wide = -1;
+    if (wide < 0) wide = __builtin_cpu_supports("avx512f") ? 3 : 1;
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;
         float *yrow = j->y + r * g->ow * cout;
-        for (int64_t co0 = 0; co0 < cout; co0 += 16) {
-            int width = (int)CLAS_MIN(16, cout - co0);
+        for (int64_t co0 = 0; co0 < cout;) {
+            int64_t vectors = (cout - co0 + 15) / 16;
+            int cb = (int)CLAS_MIN(vectors == 4 && wide > 1 ? 2 : wide, vectors);
+            int width = (int)CLAS_MIN(16, cout - co0 - 16 * (cb - 1));
             for (int64_t ow0 = 0; ow0 < g->ow; ow0 += DIRECT_PIXELS) {
                 int np = (int)CLAS_MIN(DIRECT_PIXELS, g->ow - ow0);
-                direct_block(j, n, oh, ow0, np, co0, width, coutp, yrow);
+                if (cb == 3) direct_block(j, n, oh, ow0, np, co0, 3, width, coutp, yrow);
+                else if (cb == 2) direct_block(j, n, oh, ow0, np, co0, 2, width, coutp, yrow);
+                else direct_block(j, n, oh, ow0, np, co0, 1, width, coutp, yrow);
             }
+            co0 += 16 * cb;
         }
-        if (j->act) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * cout);
+        if (!clas_act16_supported(j->act)) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * cout);
     }
 }
 

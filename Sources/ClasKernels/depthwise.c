@@ -1,5 +1,5 @@
 // Depthwise convolution over NHWC: channel vectors accumulate the k×k taps; weights are repacked tap-major.
-#include "activations.h"
+#include "act16.h"
 #include <stdlib.h>
 
 typedef struct {
@@ -7,7 +7,7 @@ typedef struct {
     const float *x, *wt, *bias, *dy;  // wt: [kh·kw][c]
     float *y, *dx;
     float *dw_partials;               // [threads][kh·kw + 1][c] (last row: bias)
-    int act;                          // activation applied to each finished output row (inference)
+    int act;                          // activation of the outputs (inference)
 } dw_job;
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -19,6 +19,11 @@ typedef float v8 __attribute__((vector_size(32)));
 #define ld8(p) ({ v8 v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define st8(p, v) do { v8 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 
+/// Output pixels per register block of the sliding forward kernels.
+#define DW_PIXELS 8
+/// Input vectors one kernel row of such a block reads at most (stride 2, 5 taps).
+#define DW_INPUTS (2 * (DW_PIXELS - 1) + 5)
+
 /// Valid tap range [lo, hi) for an output position whose first tap lands on input index `i0`.
 static inline __attribute__((always_inline)) void tap_range(int64_t i0, int64_t k, int64_t d, int64_t size,
                                                             int64_t *lo, int64_t *hi) {
@@ -29,57 +34,66 @@ static inline __attribute__((always_inline)) void tap_range(int64_t i0, int64_t 
     *hi = b;
 }
 
-/// One output row: 16-channel blocks in registers, four output pixels at a time in the interior.
+/// Output pixels [ow, ow + NP) of one row, channels [0, C16) in 16-channel vectors. K > 0: a K-wide kernel at stride
+/// S and dilation 1: each input vector of a kernel row is loaded once (zero outside the row) and reused by every
+/// output it feeds; K = 0: any geometry (NP = 1 clips the taps to the row, NP = 4 needs all taps inside it).
+/// Accumulation order as the channel tails below: bias, then taps kh, kw.
+static inline __attribute__((always_inline)) void dw_fwd_pixels16(const dw_job *j, const float *xn, int64_t ih0,
+                                                                  int64_t kh_lo, int64_t kh_hi, int64_t ow,
+                                                                  const int NP, const int K, const int S,
+                                                                  float *yrow) {
+    const clas_conv_geom *g = j->g;
+    const int64_t C = g->c, KW = g->kw, SW = g->sw, DW = g->dw, W = g->w;
+    const int64_t iw0 = ow * SW - g->pl;
+    int64_t kw_lo = 0, kw_hi = KW;
+    if (K == 0 && NP == 1) tap_range(iw0, KW, DW, W, &kw_lo, &kw_hi);
+    for (int64_t c0 = 0; c0 + 16 <= C; c0 += 16) {
+        v16 bias = j->bias ? ld16(j->bias + c0) : (v16){0};
+        v16 a[DW_PIXELS];
+        for (int p = 0; p < NP; p++) a[p] = bias;
+        for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
+            const float *xr = xn + (ih0 + kh * g->dh) * W * C + c0;
+            const float *wr = j->wt + kh * KW * C + c0;
+            if (K > 0) {
+                v16 xv[DW_INPUTS];
+                for (int i = 0; i < S * (NP - 1) + K; i++) {
+                    int64_t iw = iw0 + i;
+                    xv[i] = iw >= 0 && iw < W ? ld16(xr + iw * C) : (v16){0};
+                }
+                for (int kw = 0; kw < K; kw++) {
+                    v16 wv = ld16(wr + kw * C);
+                    for (int p = 0; p < NP; p++) a[p] += xv[S * p + kw] * wv;
+                }
+            } else {
+                for (int64_t kw = kw_lo; kw < kw_hi; kw++) {
+                    v16 wv = ld16(wr + kw * C);
+                    const float *xp = xr + (iw0 + kw * DW) * C;
+                    for (int p = 0; p < NP; p++) a[p] += ld16(xp + p * SW * C) * wv;
+                }
+            }
+        }
+        for (int p = 0; p < NP; p++)
+            st16(yrow + (ow + p) * C + c0, clas_act16_supported(j->act) ? clas_act16(j->act, a[p]) : a[p]);
+    }
+}
+
+/// One output row, pixel block by pixel block with all channels of a pixel together (the input is read in address
+/// order), the activation applied in registers (or to each block while it is in L1). Channels past the last whole
+/// 16 go first.
 static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const dw_job *j = ctx;
     const clas_conv_geom *g = j->g;
-    const int64_t C = g->c, KW = g->kw, SW = g->sw, DW = g->dw, W = g->w;
+    const int64_t C = g->c, KW = g->kw, SW = g->sw, DW = g->dw, W = g->w, C16 = C / 16 * 16;
+    // The activation is applied as each value is stored, or (rarer activations) to each block afterwards.
+    const bool vector_act = clas_act16_supported(j->act);
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;
         int64_t ih0 = oh * g->sh - g->pt, kh_lo, kh_hi;
         tap_range(ih0, g->kh, g->dh, g->h, &kh_lo, &kh_hi);
         const float *xn = j->x + n * g->h * W * C;
         float *yrow = j->y + r * g->ow * C;
-        int64_t c0 = 0;
-        for (; c0 + 16 <= C; c0 += 16) {
-            v16 bias = j->bias ? ld16(j->bias + c0) : (v16){0};
-            int64_t ow = 0;
-            while (ow < g->ow) {
-                int64_t iw0 = ow * SW - g->pl;
-                if (ow + 4 <= g->ow && iw0 >= 0 && (ow + 3) * SW - g->pl + (KW - 1) * DW < W) {
-                    v16 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-                    for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
-                        const float *xr = xn + (ih0 + kh * g->dh) * W * C + c0;
-                        const float *wr = j->wt + kh * KW * C + c0;
-                        for (int64_t kw = 0; kw < KW; kw++) {
-                            v16 wv = ld16(wr + kw * C);
-                            const float *xp = xr + (iw0 + kw * DW) * C;
-                            a0 += ld16(xp) * wv;
-                            a1 += ld16(xp + SW * C) * wv;
-                            a2 += ld16(xp + 2 * SW * C) * wv;
-                            a3 += ld16(xp + 3 * SW * C) * wv;
-                        }
-                    }
-                    st16(yrow + ow * C + c0, a0);
-                    st16(yrow + (ow + 1) * C + c0, a1);
-                    st16(yrow + (ow + 2) * C + c0, a2);
-                    st16(yrow + (ow + 3) * C + c0, a3);
-                    ow += 4;
-                } else {
-                    int64_t kw_lo, kw_hi;
-                    tap_range(iw0, KW, DW, W, &kw_lo, &kw_hi);
-                    v16 a = bias;
-                    for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
-                        const float *xr = xn + (ih0 + kh * g->dh) * W * C + c0;
-                        const float *wr = j->wt + kh * KW * C + c0;
-                        for (int64_t kw = kw_lo; kw < kw_hi; kw++) a += ld16(xr + (iw0 + kw * DW) * C) * ld16(wr + kw * C);
-                    }
-                    st16(yrow + ow * C + c0, a);
-                    ow++;
-                }
-            }
-        }
+        int64_t c0 = C16;
         for (; c0 + 8 <= C; c0 += 8) {
             v8 bias = j->bias ? ld8(j->bias + c0) : (v8){0};
             for (int64_t ow = 0; ow < g->ow; ow++) {
@@ -92,6 +106,8 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
                     for (int64_t kw = kw_lo; kw < kw_hi; kw++) a += ld8(xr + (iw0 + kw * DW) * C) * ld8(wr + kw * C);
                 }
                 st8(yrow + ow * C + c0, a);
+                if (vector_act)
+                    for (int l = 0; l < 8; l++) yrow[ow * C + c0 + l] = clas_act(j->act, yrow[ow * C + c0 + l]);
             }
         }
         for (; c0 < C; c0++) {
@@ -104,10 +120,34 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
                     const float *wr = j->wt + kh * KW * C + c0;
                     for (int64_t kw = kw_lo; kw < kw_hi; kw++) a += xr[(iw0 + kw * DW) * C] * wr[kw * C];
                 }
-                yrow[ow * C + c0] = a;
+                yrow[ow * C + c0] = vector_act ? clas_act(j->act, a) : a;
             }
         }
-        if (j->act) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * C);
+        // 3×3 and 5×5 kernels at stride 1 or 2 slide over blocks of 8, 4 or 1 pixels (borders included); other
+        // geometries take 4 interior pixels at a time, or one.
+        const int k = DW == 1 && (SW == 1 || SW == 2) && (KW == 3 || KW == 5) ? (int)KW : 0;
+        int64_t ow = 0;
+        while (ow < g->ow) {
+            int64_t iw0 = ow * SW - g->pl;
+            int np;
+            if (k) np = g->ow - ow >= DW_PIXELS ? DW_PIXELS : g->ow - ow >= 4 ? 4 : 1;
+            else np = ow + 4 <= g->ow && iw0 >= 0 && (ow + 3) * SW - g->pl + (KW - 1) * DW < W ? 4 : 1;
+            if (C16 > 0) {
+#define DW_SLIDE(K, S)                                                                                              \
+    if (np == DW_PIXELS) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, DW_PIXELS, K, S, yrow);                      \
+    else if (np == 4) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 4, K, S, yrow);                                 \
+    else dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 1, K, S, yrow);
+                if (k == 3 && SW == 1) { DW_SLIDE(3, 1) }
+                else if (k == 3) { DW_SLIDE(3, 2) }
+                else if (k == 5 && SW == 1) { DW_SLIDE(5, 1) }
+                else if (k == 5) { DW_SLIDE(5, 2) }
+                else if (np == 4) dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 4, 0, 1, yrow);
+                else dw_fwd_pixels16(j, xn, ih0, kh_lo, kh_hi, ow, 1, 0, 1, yrow);
+#undef DW_SLIDE
+            }
+            if (!vector_act) clas_epilogue_row(j->act, yrow + ow * C, NULL, NULL, np * C);
+            ow += np;
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 // channels in accumulators) with the bias, residual and activation applied to each tile as it leaves the registers.
 // Weights are packed once when the inference plan is built (OpenBLAS repacks them on every call); 1×1 convolutions
 // read the NHWC input directly, others build im2col rows per block of rows in per-thread scratch memory.
-#include "activations.h"
+#include "act16.h"
 #include <stdlib.h>
 
 /// Output channels per weight panel (NV 16-float vectors).
@@ -20,17 +20,29 @@ typedef float v16 __attribute__((vector_size(64)));
 #define ld16(p) ({ v16 v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define st16(p, v) do { v16 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 
-int64_t clas_packed_weights_size(int64_t n, int64_t k) { return (n + NR - 1) / NR * (k * NR + NR); }
+/// Panels of n output channels: whole 32-wide ones (the last padded with zeros), except that a remainder of at most
+/// 16 channels gets a 16-wide panel of its own, so 48 or 80 channels do not pay for 64 or 96.
+static inline int64_t wide_panels(int64_t n) { return n % NR == 0 || n % NR > 16 ? (n + NR - 1) / NR : n / NR; }
+static inline bool has_narrow_panel(int64_t n) { return n % NR != 0 && n % NR <= 16; }
+static inline int64_t panel_count(int64_t n) { return wide_panels(n) + has_narrow_panel(n); }
+/// Panel q: [k][width] weights then [width] bias (width 32, or 16 for the narrow last panel).
+static inline int64_t panel_offset(int64_t q, int64_t k) { return q * (k * NR + NR); }
+static inline int panel_width(int64_t q, int64_t n) { return q < wide_panels(n) ? NR : 16; }
+
+int64_t clas_packed_weights_size(int64_t n, int64_t k) {
+    return panel_offset(wide_panels(n), k) + (has_narrow_panel(n) ? k * 16 + 16 : 0);
+}
 
 void clas_pack_weights(const float *w, const float *bias, int64_t n, int64_t k, float *packed) {
-    for (int64_t q = 0; q < (n + NR - 1) / NR; q++) {
-        float *p = packed + q * (k * NR + NR);
+    for (int64_t q = 0; q < panel_count(n); q++) {
+        float *p = packed + panel_offset(q, k);
+        const int width = panel_width(q, n);
         for (int64_t kk = 0; kk < k; kk++)
-            for (int64_t c = 0; c < NR; c++) {
+            for (int64_t c = 0; c < width; c++) {
                 int64_t col = q * NR + c;
-                p[kk * NR + c] = col < n ? w[col * k + kk] : 0.0f;
+                p[kk * width + c] = col < n ? w[col * k + kk] : 0.0f;
             }
-        for (int64_t c = 0; c < NR; c++) p[k * NR + c] = (bias && q * NR + c < n) ? bias[q * NR + c] : 0.0f;
+        for (int64_t c = 0; c < width; c++) p[k * width + c] = (bias && q * NR + c < n) ? bias[q * NR + c] : 0.0f;
     }
 }
 
@@ -47,71 +59,68 @@ typedef struct {
     const float *col;          // a prepared im2col matrix when the panels are split
 } packed_job;
 
-/// The piecewise-linear activations on a vector (others are not called with this).
-static inline __attribute__((always_inline)) v16 act16(int act, v16 x) {
-    const v16 zero = {0}, six = zero + 6.0f, three = zero + 3.0f, sixth = zero + (1.0f / 6.0f);
-    switch (act) {
-    case CLAS_ACT_RELU: return __builtin_elementwise_max(x, zero);
-    case CLAS_ACT_RELU6: return __builtin_elementwise_min(__builtin_elementwise_max(x, zero), six);
-    case CLAS_ACT_HARDSWISH: return x * __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth;
-    case CLAS_ACT_HARDSIGMOID: return __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth;
-    default: return x;
-    }
-}
-
-/// One MR×32 tile: C[rows, q·32 …] = act(A·Wᵀ + bias (+ res)).
+/// One MR×(16·nv) tile: C[rows, q·32 …] = act(A·Wᵀ + bias (+ res)).
 static inline __attribute__((always_inline)) void tile(const packed_job *j, const float *A, int64_t lda, int64_t r0,
-                                                       int64_t q, const int MR) {
+                                                       int64_t q, const int MR, const int nv) {
     const int64_t K = j->K, N = j->N;
-    const float *p = j->packed + q * (K * NR + NR);
+    const int nr = 16 * nv;
+    const float *p = j->packed + panel_offset(q, K);
     v16 acc[MR][NV];
     for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = (v16){0};
+        for (int v = 0; v < nv; v++) acc[r][v] = (v16){0};
     for (int64_t k = 0; k < K; k++) {
         v16 b[NV];
-        for (int v = 0; v < NV; v++) b[v] = ld16(p + k * NR + 16 * v);
+        for (int v = 0; v < nv; v++) b[v] = ld16(p + k * nr + 16 * v);
         for (int r = 0; r < MR; r++) {
             float a = A[r * lda + k];
-            for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
+            for (int v = 0; v < nv; v++) acc[r][v] += a * b[v];
         }
     }
     int64_t n0 = q * NR;
-    int width = (int)CLAS_MIN(NR, N - n0);
-    const float *bias = p + K * NR;
-    // Full tiles with a piecewise-linear activation finish in registers; the others go through the row epilogue.
-    bool in_registers = width == NR && (j->act == CLAS_ACT_NONE || j->act == CLAS_ACT_RELU || j->act == CLAS_ACT_RELU6
-                                        || j->act == CLAS_ACT_HARDSWISH || j->act == CLAS_ACT_HARDSIGMOID);
+    int width = (int)CLAS_MIN(nr, N - n0);
+    const float *bias = p + K * nr;
+    // Full tiles finish in registers (all but the rarer activations); the others go through the row epilogue.
+    bool in_registers = width == nr && clas_act16_supported(j->act);
     for (int r = 0; r < MR; r++) {
         float *c = j->y + (r0 + r) * N + n0;
         const float *res = j->res ? j->res + (r0 + r) * N + n0 : NULL;
         if (in_registers) {
-            for (int v = 0; v < NV; v++) {
+            for (int v = 0; v < nv; v++) {
                 v16 x = acc[r][v] + ld16(bias + 16 * v);
                 if (res) x += ld16(res + 16 * v);
-                x = act16(j->act, x);
+                x = clas_act16(j->act, x);
                 st16(c + 16 * v, x);
             }
             continue;
         }
-        if (width == NR) {
-            for (int v = 0; v < NV; v++) st16(c + 16 * v, acc[r][v]);
+        if (width == nr) {
+            for (int v = 0; v < nv; v++) st16(c + 16 * v, acc[r][v]);
         } else {
             float t[NR];
-            for (int v = 0; v < NV; v++) st16(t + 16 * v, acc[r][v]);
+            for (int v = 0; v < nv; v++) st16(t + 16 * v, acc[r][v]);
             memcpy(c, t, (size_t)width * sizeof(float));
         }
         clas_epilogue_row(j->act, c, bias, res, width);
     }
 }
 
-/// Rows [r0, r0 + rows) (rows ≤ mr) against panel q; the row count is made a compile-time constant.
+/// Rows [r0, r0 + rows) (rows ≤ mr) against panel q; the row count and panel width are made compile-time constants.
 static inline __attribute__((always_inline)) void tile_rows(const packed_job *j, const float *A, int64_t lda,
                                                             int64_t r0, int64_t q, int rows) {
-    switch (rows) {
-#define ROWS(R) case R: tile(j, A, lda, r0, q, R); break;
-        ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
+    if (panel_width(q, j->N) == NR) {
+        switch (rows) {
+#define ROWS(R) case R: tile(j, A, lda, r0, q, R, NV); break;
+            ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
 #undef ROWS
-    default: break;
+        default: break;
+        }
+    } else {
+        switch (rows) {
+#define ROWS(R) case R: tile(j, A, lda, r0, q, R, 1); break;
+            ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
+#undef ROWS
+        default: break;
+        }
     }
 }
 
@@ -137,7 +146,7 @@ static void im2col_rows(const clas_conv_geom *g, const float *x, int64_t r0, int
 static CLAS_MV void rows_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const packed_job *j = ctx;
     const int mr = j->mr;
-    const int64_t panels = (j->N + NR - 1) / NR;
+    const int64_t panels = panel_count(j->N);
     for (int64_t b = begin; b < end; b += ROW_GROUP) {
         int64_t r0 = b * mr, r1 = CLAS_MIN(CLAS_MIN(b + ROW_GROUP, end) * mr, j->M);
         const float *A = j->x + r0 * j->lda;
@@ -173,7 +182,7 @@ static void run(packed_job *j) {
     static int mr = 0;
     if (!mr) mr = __builtin_cpu_supports("avx512f") ? MR_AVX512 : 4;
     j->mr = mr;
-    int64_t blocks = (j->M + mr - 1) / mr, panels = (j->N + NR - 1) / NR;
+    int64_t blocks = (j->M + mr - 1) / mr, panels = panel_count(j->N);
     // Below ~0.5 MFLOP a hand-off to the other threads costs more than it saves.
     int64_t serial = j->M * j->N * j->K < (1 << 19) ? INT64_MAX : 1;
     j->split_rows = blocks >= 2 * panels || blocks >= 4 * ROW_GROUP || panels < 2;

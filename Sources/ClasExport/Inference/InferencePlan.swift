@@ -14,7 +14,7 @@ public final class InferencePlan {
     let steps: [InferenceStep]
     /// Value → the value whose memory it shares (reshapes).
     let aliases: [Int: Int]
-    private var memories: [Int: InferenceMemory] = [:]
+    private var memories: [[Int]: InferenceMemory] = [:]
 
     /// The value whose memory `v` uses.
     func root(_ v: Int) -> Int { aliases[v].map(root) ?? v }
@@ -63,21 +63,72 @@ public final class InferencePlan {
         (steps.count, steps.filter { if case .fallback = $0.kernel { return true } else { return false } }.count)
     }
 
-    /// The logits for an NHWC batch `x` of the traced image shape (any batch size).
-    public func run(_ x: Tensor) -> Tensor {
+    /// The logits for an NHWC batch `x` of the traced image shape (any batch size). A batch of several images runs
+    /// image group by image group (``groupSize(batch:)`` images each), every group through the whole network while
+    /// its activations are still in cache; with several threads each thread takes whole groups (kernels inside run
+    /// on that thread). A single image runs layer by layer with every layer split across the threads.
+    public func run(_ x: Tensor) -> Tensor { run(x, groupSize: groupSize(batch: x.shape[0])) }
+
+    /// `run` with a given number of images per group.
+    func run(_ x: Tensor, groupSize group: Int) -> Tensor {
         precondition(Array(x.shape.dropFirst()) == imageShape,
                      "inference plan traced for images \(imageShape), got a batch \(x.shape)")
         let batch = x.shape[0]
-        let memory: InferenceMemory
-        if let m = memories[batch] {
-            memory = m
-        } else {
-            memory = InferenceMemory(graph: graph, steps: steps, aliases: aliases, batch: batch)
-            memories[batch] = memory
+        let out = Tensor(uninitializedShape: memory(batch: batch, slot: 0).shapes[graph.output])
+        guard group < batch, out.shape.first == batch else {
+            runSteps(memory(batch: batch, slot: 0), input: x.data, output: out.data)
+            return out
         }
+        let groups = (batch + group - 1) / group
+        let threads = Profiler.isEnabled ? 1 : min(Int(clas_num_threads()), groups)
+        let inStride = imageShape.reduce(1, *), outStride = out.count / batch
+        // Memory per pool chunk (a chunk index is never run by two threads at once), made before the threads start.
+        let memories = (0..<threads).map { memory(batch: group, slot: $0) }
+        let last = batch - (groups - 1) * group
+        let lastMemory = last == group ? nil : memory(batch: last, slot: threads)
+        let job = GroupJob { begin, end, tid in
+            for g in begin..<end {
+                let m = g == groups - 1 ? lastMemory ?? memories[tid] : memories[tid]
+                self.runSteps(m, input: x.data + g * group * inStride, output: out.data + g * group * outStride)
+            }
+        }
+        if threads == 1 {
+            job.body(0, groups, 0)
+        } else {
+            withExtendedLifetime(job) {
+                clas_parallel_for(Int64(groups), 1, { ctx, begin, end, tid in
+                    Unmanaged<GroupJob>.fromOpaque(ctx!).takeUnretainedValue().body(Int(begin), Int(end), Int(tid))
+                }, Unmanaged.passUnretained(job).toOpaque())
+            }
+        }
+        return out
+    }
+
+    /// Images per group for a batch: as many as keep one image group's largest activation within ~1 MiB (an L2
+    /// cache), at least one; a whole batch when it is that small anyway.
+    func groupSize(batch: Int) -> Int {
+        let perImage = memory(batch: 1, slot: 0).largestValue * MemoryLayout<Float>.size
+        return max(1, min(batch, Self.groupBytes / max(perImage, 1)))
+    }
+
+    /// The activation budget of one image group.
+    static let groupBytes = 1 << 20
+
+    /// The memory for `batch` images in slot `slot` (one per concurrent group), made on first use.
+    private func memory(batch: Int, slot: Int) -> InferenceMemory {
+        let key = [batch, slot]
+        if let m = memories[key] { return m }
+        let m = InferenceMemory(graph: graph, steps: steps, aliases: aliases, batch: batch)
+        memories[key] = m
+        return m
+    }
+
+    /// Runs every step over `memory`'s batch with the images at `input`, writing the logits to `output`.
+    private func runSteps(_ memory: InferenceMemory, input: UnsafeMutablePointer<Float>,
+                          output: UnsafeMutablePointer<Float>) {
         let ptr: (Int) -> UnsafeMutablePointer<Float> = { v in
             let r = self.root(v)
-            if r == self.graph.input { return x.data }
+            if r == self.graph.input { return input }
             if let t = self.graph.constant(r) { return t.data }
             return memory.pointer(r)
         }
@@ -85,10 +136,14 @@ public final class InferencePlan {
         for step in steps {
             Profiler.measure(step.fused) { step.run(ptr, shape) }
         }
-        let out = Tensor(uninitializedShape: memory.shapes[graph.output])
-        out.data.update(from: ptr(graph.output), count: out.count)
-        return out
+        output.update(from: ptr(graph.output), count: memory.shapes[graph.output].reduce(1, *))
     }
+}
+
+/// The work of one batch split into image groups, handed to the kernel thread pool.
+private final class GroupJob {
+    let body: (Int, Int, Int) -> Void
+    init(_ body: @escaping (Int, Int, Int) -> Void) { self.body = body }
 }
 
 /// The memory of an ``InferencePlan`` for one batch size: every value's shape, and a slot for each computed value,
@@ -132,6 +187,9 @@ final class InferenceMemory {
 
     /// The memory of a computed value.
     func pointer(_ v: Int) -> UnsafeMutablePointer<Float> { slots[slotOf[v]].pointer }
+
+    /// Elements of the largest computed value.
+    var largestValue: Int { slots.map(\.capacity).max() ?? 0 }
 
     /// Bytes held by the slots.
     var bytes: Int { slots.reduce(0) { $0 + $1.capacity * 4 } }

@@ -238,7 +238,7 @@ void clas_avgpool_backward(const clas_conv_geom *g, const float *dy, float *dx, 
 
 /// Floats needed by `clas_pack_weights` for n output channels of k inputs.
 int64_t clas_packed_weights_size(int64_t n, int64_t k);
-/// Packs weights w[n][k] and bias[n] (may be null) into 32-channel panels for `clas_gemm_packed`/`clas_conv_packed`.
+/// Packs weights w[n][k] and bias[n] (may be null) into 32-channel panels (a last one of ≤ 16 channels 16 wide) for `clas_gemm_packed`/`clas_conv_packed`.
 void clas_pack_weights(const float *w, const float *bias, int64_t n, int64_t k, float *packed);
 /// y[M, N] = act(A[M, K]·Wᵀ + bias (+ res[M, N] when non-null)) with packed W; split over threads.
 void clas_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packed,
