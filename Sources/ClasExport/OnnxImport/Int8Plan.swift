@@ -33,6 +33,13 @@ struct Int8Plan {
         /// Value ids that receive the output (the node's, and a fused `Relu`'s).
         let outputs: [Int]
         let relu: Bool
+        /// A chained `QuantizeLinear` (value id of its output, its quantisation) that the layer's epilogue computes
+        /// itself; the node is skipped.
+        var quantized: (output: Int, quantization: QuantizedLayer.OutputQuantization)?
+        /// Whether anything reads the float output (else only the uint8 one is written).
+        var keepFloat = true
+        /// The value id of a float tensor added to the output before the ReLU (a fused residual `Add`).
+        var residual: Int?
     }
 
     /// Native steps by node index.
@@ -50,7 +57,7 @@ struct Int8Plan {
         let shape: [Int], values: [Int], scale: [Float], zero: [Int], axis: Int
     }
 
-    init(_ p: OnnxProgram, native: Bool) {
+    init(_ p: OnnxProgram, native: Bool, chain: Bool = true) {
         var producer: [Int: Int] = [:], readers: [Int: [Int]] = [:]
         for (i, n) in p.nodes.enumerated() {
             producer[n.output] = i
@@ -107,7 +114,7 @@ struct Int8Plan {
                 skipped.insert(r[0])
                 relu = true
             }
-            steps[i] = Step(layer: layer, input: q, outputs: outputs, relu: relu)
+            steps[i] = Step(layer: layer, input: q, outputs: outputs, relu: relu, quantized: nil)
         }
         // A ReLU or hard-swish read only by a QuantizeLinear is computed inside the quantisation pass.
         let codes = ["Relu": Int32(CLAS_ACT_RELU), "HardSwish": Int32(CLAS_ACT_HARDSWISH)]
@@ -116,6 +123,42 @@ struct Int8Plan {
                   readers[x] == [i], let input = p.nodes[a].inputs.first ?? nil else { continue }
             skipped.insert(a)
             fusedActivations[i] = (input, code)
+        }
+        // A residual `Add` that is a convolution's only reader (without a ReLU of its own), of a float value computed
+        // before it, is added in the epilogue, with a `Relu` that is the sum's only reader (ResNet's block end).
+        for (i, step) in steps where !step.relu && step.layer.kind != .linear {
+            guard let r = readers[step.outputs[0]], r.count == 1, r[0] >= 0, p.nodes[r[0]].op == "Add",
+                  p.nodes[r[0]].inputs.count == 2 else { continue }
+            let add = p.nodes[r[0]]
+            let others = add.inputs.compactMap { $0 }.filter { $0 != step.outputs[0] }
+            guard others.count == 1, let o = others.first, p.constants[o] == nil, folded[o] == nil,
+                  producer[o].map({ $0 < i }) ?? (o == p.input) else { continue }
+            var outputs = step.outputs + [add.output], relu = false
+            skipped.insert(r[0])
+            if let rr = readers[add.output], rr.count == 1, rr[0] >= 0, p.nodes[rr[0]].op == "Relu" {
+                outputs.append(p.nodes[rr[0]].output)
+                skipped.insert(rr[0])
+                relu = true
+            }
+            var fused = Step(layer: step.layer, input: step.input, outputs: outputs, relu: relu, quantized: nil)
+            fused.residual = o
+            steps[i] = fused
+        }
+        // Chaining: a layer whose output a QuantizeLinear reads (directly, or through an activation fused into it)
+        // quantises in its epilogue, so the next layer reads uint8 without a float round trip; the float output is
+        // kept only when something else reads it.
+        var fusedReader: [Int: Int] = [:]  // activation input id → the QuantizeLinear that applies the activation
+        for (i, f) in fusedActivations { fusedReader[f.input] = i }
+        for (i, step) in steps where chain {
+            let v = step.outputs.last!
+            guard let r = readers[v] else { continue }
+            let direct = r.first { $0 >= 0 && p.nodes[$0].op == "QuantizeLinear" && fusedActivations[$0] == nil }
+            guard let qi = fusedReader[v] ?? direct, let qa = activation(p, p.nodes[qi]) else { continue }
+            let act = fusedActivations[qi]
+            let others = r.filter { $0 < 0 || ($0 != qi && !(act != nil && p.nodes[$0].output == p.nodes[qi].inputs[0])) }
+            steps[i]!.quantized = (p.nodes[qi].output, .init(scale: qa.scale, zero: qa.zero, activation: act?.activation ?? 0))
+            steps[i]!.keepFloat = !others.isEmpty
+            skipped.insert(qi)
         }
         // An activation's DequantizeLinear is needed only if something other than a native layer reads it.
         for (i, n) in p.nodes.enumerated() where n.op == "DequantizeLinear" && !skipped.contains(i) {
