@@ -123,7 +123,9 @@ static CLAS_MV void epilogue_strided(const int32_t *acc, int64_t acc_stride, int
                 const float *restrict rs = res + r * ldc + j0 + c0;
                 for (int64_t c = 0; c < n; c++) t[c] = t[c] + rs[c];
             }
-            if (relu)
+            if (relu == CLAS_ACT_HARDSWISH)
+                for (int64_t c = 0; c < n; c++) t[c] = clas_act(CLAS_ACT_HARDSWISH, t[c]);
+            else if (relu)
                 for (int64_t c = 0; c < n; c++) t[c] = t[c] < 0 ? 0.0f : t[c];
             if (yf) memcpy(yf + r * ldc + j0 + c0, t, sizeof(float) * (size_t)n);
             if (yq) {
@@ -235,7 +237,8 @@ static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, i
         for (int r = 0; r < mr; r++) {
             __m512 f = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c[r][q], corr)), scale), bias);
             if (res) f = _mm512_add_ps(f, _mm512_loadu_ps(res + r * ldc + j));
-            if (e->relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
+            if (e->relu == CLAS_ACT_HARDSWISH) f = hswish512(f);
+            else if (e->relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
             if (y) _mm512_storeu_ps(y + r * ldc + j, f);
             if (yq) {
                 __m512 v = e->q_act == CLAS_ACT_RELU ? _mm512_max_ps(f, _mm512_setzero_ps())

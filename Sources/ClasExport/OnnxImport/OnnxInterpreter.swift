@@ -92,7 +92,7 @@ public final class OnnxInterpreter {
                         residual = t
                     }
                     let (y, yq) = try Profiler.measure("int8 \(step.layer.kind)") {
-                        try step.layer.run(q, relu: step.relu, residual: residual,
+                        try step.layer.run(q, activation: step.activation, residual: residual,
                                            quantize: step.quantized?.quantization, keepFloat: step.keepFloat)
                     }
                     if let y { for o in step.outputs { env[o] = .float(y, nhwc: step.layer.kind != .linear) } }

@@ -110,13 +110,14 @@ final class QuantizedLayer {
 
     /// The output for a quantised input (NHWC `[N, H, W, cin]`, or `[N, K]` for `.linear`): NHWC or `[N, cout]` float.
     func run(_ x: QuantizedActivation, relu: Bool = false) throws -> Tensor {
-        try run(x, relu: relu, quantize: nil, keepFloat: true).float!
+        try run(x, activation: relu ? Int32(CLAS_ACT_RELU) : 0, quantize: nil, keepFloat: true).float!
     }
 
     /// The float output (when `keepFloat`) and its quantisation `quantize` (when given), written by one epilogue: the
     /// uint8 values equal `QuantizedActivation.quantize` of the float output, which is never stored unless kept.
-    /// `residual` (the output's shape and layout) is added before the ReLU: a fused residual `Add`.
-    func run(_ x: QuantizedActivation, relu: Bool, residual: Tensor? = nil, quantize: OutputQuantization?,
+    /// `activation` (`CLAS_ACT_RELU`, `CLAS_ACT_HARDSWISH` or 0) is applied to the float output, after `residual` (the
+    /// output's shape and layout, a fused residual `Add`) is added.
+    func run(_ x: QuantizedActivation, activation: Int32, residual: Tensor? = nil, quantize: OutputQuantization?,
              keepFloat: Bool) throws -> (float: Tensor?, quantized: QuantizedActivation?) {
         guard x.scale == inputScale, x.zero == inputZero else {
             throw OnnxImportError("a quantised layer reads an activation quantised with another scale")
@@ -151,7 +152,7 @@ final class QuantizedLayer {
         let y = keepFloat || quantize == nil ? Tensor(uninitializedShape: shape) : nil
         let q = quantize.map { QuantizedActivation(shape: shape, nhwc: kind != .linear, scale: $0.scale, zero: $0.zero) }
         let (yf, yq) = (y?.data, q?.bytes)
-        withEpilogue(relu: relu, residual: residual, quantize: quantize) { e in
+        withEpilogue(activation: activation, residual: residual, quantize: quantize) { e in
             switch kind {
             case .linear:
                 clas_q8_gemm(x.bytes, Int64(inputs), Int64(x.shape[0]), packed, Int64(outputs), Int64(inputs), e,
@@ -167,12 +168,12 @@ final class QuantizedLayer {
         return (y, q)
     }
 
-    private func withEpilogue(relu: Bool, residual: Tensor?, quantize: OutputQuantization?,
+    private func withEpilogue(activation: Int32, residual: Tensor?, quantize: OutputQuantization?,
                               _ body: (UnsafePointer<clas_q8_epilogue>) -> Void) {
         scale.withUnsafeBufferPointer { s in
             rowsum.withUnsafeBufferPointer { r in
                 func call(_ b: UnsafePointer<Float>?) {
-                    var e = clas_q8_epilogue(a_zero: inputZero, rowsum: r.baseAddress, relu: relu ? 1 : 0,
+                    var e = clas_q8_epilogue(a_zero: inputZero, rowsum: r.baseAddress, relu: activation,
                                              scale: s.baseAddress, bias: b,
                                              residual: residual.map { UnsafePointer($0.data) }, bias_q: nil, requant: nil,
                                              y_zero: quantize?.zero ?? 0, q_scale: quantize?.scale ?? 0,

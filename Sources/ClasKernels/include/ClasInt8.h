@@ -33,7 +33,8 @@ void clas_q8_pack(const int8_t *w, int64_t n, int64_t k, int8_t *packed, int32_t
 typedef struct {
     int32_t a_zero;          ///< activation zero point (subtracted as a_zero · rowsum[j])
     const int32_t *rowsum;   ///< Σ_k w[j, k] (NULL when a_zero is applied by the caller, e.g. depthwise)
-    int relu;                ///< clamp at 0 (float) or at the output zero point (uint8)
+    int relu;                ///< float: CLAS_ACT_RELU or CLAS_ACT_HARDSWISH after bias and residual (0: none);
+                             ///< uint8 requantisation: nonzero clamps at the output zero point
     // float output
     const float *scale;      ///< per channel: activation scale × weight scale
     const float *bias;       ///< per channel, or NULL
