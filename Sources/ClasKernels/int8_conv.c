@@ -7,10 +7,10 @@
 
 // From int8_gemm.c.
 void clas_q8_block(const uint8_t *a, int64_t lda, int64_t rows, const int8_t *packed, int64_t k, int64_t j0,
-                   int64_t j1, const clas_q8_epilogue *e, float *yf, uint8_t *yq, int64_t ldc);
+                   int64_t j1, const clas_q8_epilogue *e, float *yf, uint8_t *yq, const float *res, int64_t ldc);
 void clas_q8_tiling(int64_t m, int64_t n, int64_t *rb, int64_t *cb);
 void clas_q8_epilogue_rows(const int32_t *acc, int64_t rows, int64_t n, const clas_q8_epilogue *e, float *yf,
-                           uint8_t *yq);
+                           uint8_t *yq, const float *res);
 
 /// im2col rows r0 ..< r0 + rows, laid out (kh, kw, c) like OHWI weights; outside the image reads as `pad` (the
 /// zero point, so it contributes nothing); bytes k ..< kp are zero.
@@ -54,7 +54,8 @@ static void conv_tiles(void *ctx, int64_t begin, int64_t end, int tid) {
             built = r0;
         }
         clas_q8_block(a, j->kp, rows, j->packed, j->k, c0, CLAS_MIN(j->cout, c0 + j->cb), j->e,
-                      j->yf ? j->yf + r0 * j->cout : NULL, j->yq ? j->yq + r0 * j->cout : NULL, j->cout);
+                      j->yf ? j->yf + r0 * j->cout : NULL, j->yq ? j->yq + r0 * j->cout : NULL,
+                      j->e->residual ? j->e->residual + r0 * j->cout : NULL, j->cout);
     }
 }
 
@@ -158,7 +159,8 @@ static CLAS_MV void dw_rows(void *ctx, int64_t begin, int64_t end, int tid) {
             }
         }
         int64_t o = r * g->ow * C;
-        clas_q8_epilogue_rows(acc, g->ow, C, &j->e, j->yf ? j->yf + o : NULL, j->yq ? j->yq + o : NULL);
+        clas_q8_epilogue_rows(acc, g->ow, C, &j->e, j->yf ? j->yf + o : NULL, j->yq ? j->yq + o : NULL,
+                              j->e.residual ? j->e.residual + o : NULL);
     }
 }
 

@@ -76,33 +76,37 @@ void clas_q8_pack(const int8_t *w, int64_t n, int64_t k, int8_t *packed, int32_t
 
 // MARK: epilogue
 
+/// The uint8 quantisation of float `f` after activation `ACT` (`clas_q8_quantize`'s rule).
+#define QUANT_F(ACT, f, qs, lo, hi, zy) ({                                                                          \
+    float q_ = clas_act(ACT, (f)) / (qs);                                                                           \
+    q_ = q_ < (lo) ? (lo) : q_;                                                                                     \
+    q_ = q_ > (hi) ? (hi) : q_;                                                                                     \
+    (uint8_t)((int32_t)__builtin_rintf(q_) + (zy)); })
+
 /// Applies the epilogue to int32 accumulators acc[rows][·] (row stride `acc_stride`) for columns j0 ..< j0 + nc,
 /// writing output rows of stride `ldc`.
 static CLAS_MV void epilogue_strided(const int32_t *acc, int64_t acc_stride, int64_t rows, int64_t j0, int64_t nc,
-                                     const clas_q8_epilogue *e, float *yf, uint8_t *yq, int64_t ldc) {
+                                     const clas_q8_epilogue *e, float *yf, uint8_t *yq, const float *res,
+                                     int64_t ldc) {
     // Per-channel terms gathered once (locals and restrict, so the loops below vectorise).
     int32_t corr[NRMAX * 2];
     float mul[NRMAX * 2], add[NRMAX * 2];
+    const int requant = yq && e->requant;  // onnxruntime's integer requantisation, else through the float value
     for (int64_t c0 = 0; c0 < nc; c0 += 2 * NRMAX) {
         int64_t n = CLAS_MIN(2 * NRMAX, nc - c0);
         for (int64_t c = 0; c < n; c++) {
             int64_t j = j0 + c0 + c;
-            corr[c] = (e->rowsum ? -e->a_zero * e->rowsum[j] : 0) + (!yf && e->bias_q ? e->bias_q[j] : 0);
-            mul[c] = yf ? e->scale[j] : e->requant[j];
-            add[c] = yf && e->bias ? e->bias[j] : 0.0f;
+            corr[c] = (e->rowsum ? -e->a_zero * e->rowsum[j] : 0) + (requant && e->bias_q ? e->bias_q[j] : 0);
+            mul[c] = requant ? e->requant[j] : e->scale[j];
+            add[c] = !requant && e->bias ? e->bias[j] : 0.0f;
         }
         const int relu = e->relu;
         const int32_t zy = e->y_zero;
         const float lo = relu ? 0.0f : (float)(0 - zy), hi = (float)(255 - zy);
+        const float qlo = (float)(0 - zy), qs = e->q_scale;
         for (int64_t r = 0; r < rows; r++) {
             const int32_t *restrict a = acc + r * acc_stride + c0;
-            if (yf) {
-                float *restrict y = yf + r * ldc + j0 + c0;
-                for (int64_t c = 0; c < n; c++) {
-                    float f = (float)(a[c] + corr[c]) * mul[c] + add[c];
-                    y[c] = relu && f < 0 ? 0.0f : f;
-                }
-            } else {
+            if (requant) {
                 uint8_t *restrict y = yq + r * ldc + j0 + c0;
                 for (int64_t c = 0; c < n; c++) {
                     float f = (float)(a[c] + corr[c]) * mul[c];
@@ -110,19 +114,42 @@ static CLAS_MV void epilogue_strided(const int32_t *acc, int64_t acc_stride, int
                     f = f > hi ? hi : f;
                     y[c] = (uint8_t)((int32_t)__builtin_rintf(f) + zy);
                 }
+                continue;
+            }
+            // One simple loop per step, so that each vectorises.
+            float t[2 * NRMAX];
+            for (int64_t c = 0; c < n; c++) t[c] = (float)(a[c] + corr[c]) * mul[c] + add[c];
+            if (res) {
+                const float *restrict rs = res + r * ldc + j0 + c0;
+                for (int64_t c = 0; c < n; c++) t[c] = t[c] + rs[c];
+            }
+            if (relu == CLAS_ACT_HARDSWISH)
+                for (int64_t c = 0; c < n; c++) t[c] = clas_act(CLAS_ACT_HARDSWISH, t[c]);
+            else if (relu)
+                for (int64_t c = 0; c < n; c++) t[c] = t[c] < 0 ? 0.0f : t[c];
+            if (yf) memcpy(yf + r * ldc + j0 + c0, t, sizeof(float) * (size_t)n);
+            if (yq) {
+                uint8_t *restrict q = yq + r * ldc + j0 + c0;
+#define QUANT_ROW(ACT) for (int64_t c = 0; c < n; c++) q[c] = QUANT_F(ACT, t[c], qs, qlo, hi, zy);
+                switch (e->q_act) {
+                case CLAS_ACT_RELU: QUANT_ROW(CLAS_ACT_RELU) break;
+                case CLAS_ACT_HARDSWISH: QUANT_ROW(CLAS_ACT_HARDSWISH) break;
+                default: QUANT_ROW(CLAS_ACT_NONE) break;
+                }
+#undef QUANT_ROW
             }
         }
     }
 }
 
 static void epilogue(const int32_t *acc, int rows, int64_t j0, int nc, const clas_q8_epilogue *e, float *yf,
-                     uint8_t *yq, int64_t ldc) {
-    epilogue_strided(acc, NRMAX, rows, j0, nc, e, yf, yq, ldc);
+                     uint8_t *yq, const float *res, int64_t ldc) {
+    epilogue_strided(acc, NRMAX, rows, j0, nc, e, yf, yq, res, ldc);
 }
 
 void clas_q8_epilogue_rows(const int32_t *acc, int64_t rows, int64_t n, const clas_q8_epilogue *e, float *yf,
-                           uint8_t *yq) {
-    epilogue_strided(acc, n, rows, 0, n, e, yf, yq, n);
+                           uint8_t *yq, const float *res) {
+    epilogue_strided(acc, n, rows, 0, n, e, yf, yq, res, n);
 }
 
 // MARK: microkernels: acc[r][0 ..< 16·np] = Σ_g A[r][4g ..< 4g+4] · panel
@@ -174,10 +201,19 @@ static inline __attribute__((always_inline)) T512 void k512(const uint8_t *a, in
     }
 }
 
-/// The same product with the float epilogue applied in registers (full 16-channel panels), for columns j0 …
+/// hard-swish as `clas_act` computes it: x · min(max(x + 3, 0), 6) · (1/6).
+static inline __attribute__((always_inline)) T512 __m512 hswish512(__m512 x) {
+    __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()),
+                             _mm512_set1_ps(6.0f));
+    return _mm512_mul_ps(_mm512_mul_ps(x, t), _mm512_set1_ps(1.0f / 6.0f));
+}
+
+/// The same product with the float epilogue applied in registers (full 16-channel panels), for columns j0 …,
+/// writing the float value to `y` and/or its quantisation (`QUANT_F`, with activation `e->q_act`) to `q`.
 static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, int64_t lda, const int8_t *b, int64_t G,
                                                              const clas_q8_epilogue *e, int64_t j0, float *y,
-                                                             int64_t ldc, const int mr, const int np) {
+                                                             uint8_t *yq, const float *res, int64_t ldc, const int mr,
+                                                             const int np) {
     __m512i c[MR][2];
     for (int r = 0; r < mr; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
     for (int64_t g = 0; g < G; g++) {
@@ -189,6 +225,9 @@ static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, i
             if (np > 1) c[r][1] = _mm512_dpbusd_epi32(c[r][1], x, w1);
         }
     }
+    const __m512 qs = _mm512_set1_ps(e->q_scale), lo = _mm512_set1_ps((float)(0 - e->y_zero)),
+                 hi = _mm512_set1_ps((float)(255 - e->y_zero));
+    const __m512i zy = _mm512_set1_epi32(e->y_zero);
     for (int q = 0; q < np; q++) {
         int64_t j = j0 + 16 * q;
         __m512i corr = e->rowsum ? _mm512_mullo_epi32(_mm512_set1_epi32(-e->a_zero), _mm512_loadu_si512(e->rowsum + j))
@@ -197,15 +236,25 @@ static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, i
         __m512 bias = e->bias ? _mm512_loadu_ps(e->bias + j) : _mm512_setzero_ps();
         for (int r = 0; r < mr; r++) {
             __m512 f = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c[r][q], corr)), scale), bias);
-            if (e->relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
-            _mm512_storeu_ps(y + r * ldc + j, f);
+            if (res) f = _mm512_add_ps(f, _mm512_loadu_ps(res + r * ldc + j));
+            if (e->relu == CLAS_ACT_HARDSWISH) f = hswish512(f);
+            else if (e->relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
+            if (y) _mm512_storeu_ps(y + r * ldc + j, f);
+            if (yq) {
+                __m512 v = e->q_act == CLAS_ACT_RELU ? _mm512_max_ps(f, _mm512_setzero_ps())
+                         : e->q_act == CLAS_ACT_HARDSWISH ? hswish512(f) : f;
+                v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(v, qs), lo), hi);  // QUANT_F's clamps
+                __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), zy);    // rounds to nearest even (MXCSR)
+                _mm_storeu_si128((__m128i *)(yq + r * ldc + j), _mm512_cvtepi32_epi8(i));
+            }
         }
     }
 }
 
 static T512 void ukernel_512f(const uint8_t *a, int64_t lda, int mr, const int8_t *b, int64_t G, int np,
-                              const clas_q8_epilogue *e, int64_t j0, float *y, int64_t ldc) {
-#define CASE(R) case R: np > 1 ? k512f(a, lda, b, G, e, j0, y, ldc, R, 2) : k512f(a, lda, b, G, e, j0, y, ldc, R, 1); break;
+                              const clas_q8_epilogue *e, int64_t j0, float *y, uint8_t *yq, const float *res,
+                              int64_t ldc) {
+#define CASE(R) case R: np > 1 ? k512f(a, lda, b, G, e, j0, y, yq, res, ldc, R, 2) : k512f(a, lda, b, G, e, j0, y, yq, res, ldc, R, 1); break;
     switch (mr) { CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) }
 #undef CASE
 }
@@ -269,7 +318,7 @@ static ukernel_fn ukernel_for(int isa) {
 
 /// Rows [0, rows) of A (already offset) times panels covering columns [j0, j1), into output rows at yf/yq.
 void clas_q8_block(const uint8_t *a, int64_t lda, int64_t rows, const int8_t *packed, int64_t k, int64_t j0,
-                   int64_t j1, const clas_q8_epilogue *e, float *yf, uint8_t *yq, int64_t ldc) {
+                   int64_t j1, const clas_q8_epilogue *e, float *yf, uint8_t *yq, const float *res, int64_t ldc) {
     int isa = clas_q8_isa();
     ukernel_fn kernel = ukernel_for(isa);
     int64_t G = (k + 3) / 4;
@@ -281,13 +330,15 @@ void clas_q8_block(const uint8_t *a, int64_t lda, int64_t rows, const int8_t *pa
         for (int64_t r = 0; r < rows; r += MR) {
             int mr = (int)CLAS_MIN(MR, rows - r);
 #if defined(__x86_64__) && defined(__clang__)
-            if (isa == CLAS_Q8_AVX512VNNI && yf && nc == 16 * np) {
-                ukernel_512f(a + r * lda, lda, mr, b, G, np, e, j, yf + r * ldc, ldc);
+            if (isa == CLAS_Q8_AVX512VNNI && !(yq && e->requant) && nc == 16 * np) {
+                ukernel_512f(a + r * lda, lda, mr, b, G, np, e, j, yf ? yf + r * ldc : NULL, yq ? yq + r * ldc : NULL,
+                             res ? res + r * ldc : NULL, ldc);
                 continue;
             }
 #endif
             kernel(a + r * lda, lda, mr, b, G, np, acc);
-            epilogue(acc, mr, j, nc, e, yf ? yf + r * ldc : NULL, yq ? yq + r * ldc : NULL, ldc);
+            epilogue(acc, mr, j, nc, e, yf ? yf + r * ldc : NULL, yq ? yq + r * ldc : NULL, res ? res + r * ldc : NULL,
+                     ldc);
         }
     }
 }
@@ -309,7 +360,8 @@ static void gemm_tiles(void *ctx, int64_t begin, int64_t end, int tid) {
         int64_t r0 = (t / g->col_blocks) * g->rb, j0 = (t % g->col_blocks) * g->cb;
         int64_t rows = CLAS_MIN(g->rb, g->m - r0), j1 = CLAS_MIN(g->n, j0 + g->cb);
         clas_q8_block(g->a + r0 * g->lda, g->lda, rows, g->packed, g->k, j0, j1, g->e,
-                      g->yf ? g->yf + r0 * g->ldc : NULL, g->yq ? g->yq + r0 * g->ldc : NULL, g->ldc);
+                      g->yf ? g->yf + r0 * g->ldc : NULL, g->yq ? g->yq + r0 * g->ldc : NULL,
+                      g->e->residual ? g->e->residual + r0 * g->ldc : NULL, g->ldc);
     }
 }
 

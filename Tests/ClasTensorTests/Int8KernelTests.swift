@@ -31,6 +31,8 @@ final class Int8KernelTests: XCTestCase {
     private struct Epilogue {
         var zx: Int32, zy: Int32, relu: Bool
         var scale: [Float], bias: [Float], biasQ: [Int32], requant: [Float], rowsum: [Int32]
+        /// The chained quantisation of the float output: scale and activation (none, ReLU, hard-swish by turns).
+        var qScale: Float, qAct: Int32
 
         init(n: Int, zx: Int32, relu: Bool, rowsum: [Int32], rng: inout Seeded) {
             self.zx = zx
@@ -41,10 +43,13 @@ final class Int8KernelTests: XCTestCase {
             bias = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) }
             biasQ = (0..<n).map { _ in Int32.random(in: -3000...3000, using: &rng) }
             requant = scale.map { $0 * Float.random(in: 0.5...4, using: &rng) }
+            qScale = Float.random(in: 0.005...0.05, using: &rng)
+            qAct = [0, Int32(CLAS_ACT_RELU), Int32(CLAS_ACT_HARDSWISH)][Int.random(in: 0...2, using: &rng)]
         }
 
-        func float(_ acc: Int32, _ j: Int) -> Float {
-            let f = Float(acc) * scale[j] + bias[j]
+        /// With `residual`: a fused residual `Add` (before the ReLU).
+        func float(_ acc: Int32, _ j: Int, residual: Float = 0) -> Float {
+            let f = Float(acc) * scale[j] + bias[j] + residual
             return relu && f < 0 ? 0 : f
         }
         func uint8(_ acc: Int32, _ j: Int) -> UInt8 {
@@ -52,14 +57,29 @@ final class Int8KernelTests: XCTestCase {
             f = Swift.min(Swift.max(f, relu ? 0 : Float(-zy)), Float(255 - zy))
             return UInt8(Int32(f.rounded(.toNearestOrEven)) + zy)
         }
-        /// Calls `body` with the C struct (pointers valid inside).
-        func withC<R>(useRowsum: Bool = true, _ body: (UnsafePointer<clas_q8_epilogue>) -> R) -> R {
+        /// A chained scale that maps the float outputs of `acc` to about ±150 steps (some clamped, most rounded).
+        mutating func fitChainedScale(_ acc: [Int32], channels: Int) {
+            let largest = acc.enumerated().map { abs(float($1, $0 % channels)) }.max() ?? 0
+            qScale = Swift.max(largest / 150, 1e-3)
+        }
+        /// The chained uint8 output: `clas_q8_quantize` of the float output with activation `qAct`.
+        func chained(_ acc: Int32, _ j: Int, residual: Float = 0) -> UInt8 {
+            var y = float(acc, j, residual: residual)
+            var q: UInt8 = 0
+            clas_q8_quantize(&y, &q, 1, qScale, zy, qAct)
+            return q
+        }
+        /// Calls `body` with the C struct (pointers valid inside); `chained`: no integer requantisation, so uint8
+        /// output is the quantised float (``chained(_:_:)``).
+        func withC<R>(useRowsum: Bool = true, chained: Bool = false, residual: UnsafePointer<Float>? = nil,
+                      _ body: (UnsafePointer<clas_q8_epilogue>) -> R) -> R {
             scale.withUnsafeBufferPointer { s in bias.withUnsafeBufferPointer { b in
                 biasQ.withUnsafeBufferPointer { bq in requant.withUnsafeBufferPointer { rq in
                     rowsum.withUnsafeBufferPointer { rs in
                         var e = clas_q8_epilogue(a_zero: zx, rowsum: useRowsum ? rs.baseAddress : nil,
-                                                 relu: relu ? 1 : 0, scale: s.baseAddress, bias: b.baseAddress,
-                                                 bias_q: bq.baseAddress, requant: rq.baseAddress, y_zero: zy)
+                                                 relu: relu ? 1 : 0, scale: s.baseAddress, bias: b.baseAddress, residual: residual,
+                                                 bias_q: bq.baseAddress, requant: chained ? nil : rq.baseAddress,
+                                                 y_zero: zy, q_scale: qScale, q_act: qAct)
                         return body(&e)
                     }
                 }}
@@ -85,7 +105,7 @@ final class Int8KernelTests: XCTestCase {
             let (packed, rowsum) = pack(w, n: n, k: k)
             let zx = Int32.random(in: 0...255, using: &g)
             for relu in [false, true] {
-                let e = Epilogue(n: n, zx: zx, relu: relu, rowsum: rowsum, rng: &g)
+                var e = Epilogue(n: n, zx: zx, relu: relu, rowsum: rowsum, rng: &g)
                 var acc = [Int32](repeating: 0, count: m * n)
                 for i in 0..<m {
                     for j in 0..<n {
@@ -94,17 +114,34 @@ final class Int8KernelTests: XCTestCase {
                         acc[i * n + j] = s
                     }
                 }
+                e.fitChainedScale(acc, channels: n)
+                let residual = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &g) * 50 * e.qScale }
                 forEachISA { isa in
                     var yf = [Float](repeating: .nan, count: m * n)
                     var yq = [UInt8](repeating: 0, count: m * n)
+                    var yf2 = [Float](repeating: .nan, count: m * n)
+                    var yc = [UInt8](repeating: 0, count: m * n), yc2 = yc
                     e.withC { c in
                         clas_q8_gemm(a, Int64(lda), Int64(m), packed, Int64(n), Int64(k), c, &yf, nil, Int64(n))
                         clas_q8_gemm(a, Int64(lda), Int64(m), packed, Int64(n), Int64(k), c, nil, &yq, Int64(n))
+                    }
+                    // Float and chained uint8 at once (with a residual added), and uint8 alone.
+                    e.withC(chained: true, residual: residual) { c in
+                        clas_q8_gemm(a, Int64(lda), Int64(m), packed, Int64(n), Int64(k), c, &yf2, &yc, Int64(n))
+                    }
+                    e.withC(chained: true) { c in
+                        clas_q8_gemm(a, Int64(lda), Int64(m), packed, Int64(n), Int64(k), c, nil, &yc2, Int64(n))
                     }
                     for i in 0..<(m * n) {
                         guard yf[i] == e.float(acc[i], i % n), yq[i] == e.uint8(acc[i], i % n) else {
                             return XCTFail("\(isa) m \(m) n \(n) k \(k) relu \(relu) at \(i): \(yf[i]) vs "
                                            + "\(e.float(acc[i], i % n)), \(yq[i]) vs \(e.uint8(acc[i], i % n))")
+                        }
+                        guard yf2[i] == e.float(acc[i], i % n, residual: residual[i]),
+                              yc[i] == e.chained(acc[i], i % n, residual: residual[i]),
+                              yc2[i] == e.chained(acc[i], i % n) else {
+                            return XCTFail("\(isa) chained m \(m) n \(n) k \(k) act \(e.qAct) at \(i): \(yc[i]), "
+                                           + "\(yc2[i]) vs \(e.chained(acc[i], i % n))")
                         }
                     }
                 }
@@ -154,7 +191,7 @@ final class Int8KernelTests: XCTestCase {
             let x = (0..<Int(g.n * g.h * g.w * g.c)).map { _ in UInt8.random(in: 0...255, using: &r) }
             let w = (0..<(cout * k)).map { _ in Int8.random(in: -128...127, using: &r) }  // OHWI
             let (packed, rowsum) = pack(w, n: cout, k: k)
-            let e = Epilogue(n: cout, zx: Int32.random(in: 0...255, using: &r), relu: cout % 2 == 1, rowsum: rowsum, rng: &r)
+            var e = Epilogue(n: cout, zx: Int32.random(in: 0...255, using: &r), relu: cout % 2 == 1, rowsum: rowsum, rng: &r)
             let pixels = Int(g.n * g.oh * g.ow)
             var acc = [Int32](repeating: 0, count: pixels * cout)
             for p in 0..<pixels {
@@ -165,15 +202,21 @@ final class Int8KernelTests: XCTestCase {
                     }
                 }
             }
+            e.fitChainedScale(acc, channels: cout)
+            let residual = (0..<acc.count).map { _ in Float.random(in: -1...1, using: &r) * 50 * e.qScale }
             forEachISA { isa in
                 var yf = [Float](repeating: .nan, count: pixels * cout)
                 var yq = [UInt8](repeating: 0, count: pixels * cout)
+                var yc = [UInt8](repeating: 0, count: pixels * cout)
                 e.withC { e in
                     clas_q8_conv(x, &g, packed, Int64(cout), e, &yf, nil)
                     clas_q8_conv(x, &g, packed, Int64(cout), e, nil, &yq)
                 }
-                for i in 0..<acc.count where yf[i] != e.float(acc[i], i % cout) || yq[i] != e.uint8(acc[i], i % cout) {
-                    return XCTFail("\(isa) conv \(t) at \(i): \(yf[i]) vs \(e.float(acc[i], i % cout))")
+                e.withC(chained: true, residual: residual) { e in clas_q8_conv(x, &g, packed, Int64(cout), e, nil, &yc) }
+                for i in 0..<acc.count where yf[i] != e.float(acc[i], i % cout) || yq[i] != e.uint8(acc[i], i % cout)
+                    || yc[i] != e.chained(acc[i], i % cout, residual: residual[i]) {
+                    return XCTFail("\(isa) conv \(t) at \(i): \(yf[i]) vs \(e.float(acc[i], i % cout)), chained "
+                                   + "\(yc[i]) vs \(e.chained(acc[i], i % cout))")
                 }
             }
         }
@@ -187,7 +230,7 @@ final class Int8KernelTests: XCTestCase {
             // 16 bytes of padding: the kernel reads channel blocks 16 at a time.
             let x = (0..<Int(g.n * g.h * g.w * g.c)).map { _ in UInt8.random(in: 0...255, using: &r) } + [UInt8](repeating: 7, count: 16)
             let w = (0..<(taps * c)).map { _ in Int8.random(in: -128...127, using: &r) }  // [tap, c]
-            let e = Epilogue(n: c, zx: Int32.random(in: 0...255, using: &r), relu: c % 2 == 0,
+            var e = Epilogue(n: c, zx: Int32.random(in: 0...255, using: &r), relu: c % 2 == 0,
                              rowsum: [Int32](repeating: 0, count: c), rng: &r)
             let pixels = Int(g.n * g.oh * g.ow)
             var acc = [Int32](repeating: 0, count: pixels * c)
@@ -197,14 +240,20 @@ final class Int8KernelTests: XCTestCase {
                     acc[p * c + ch] = reference(x, g, e.zx, b: b, oy: oy, ox: ox, channels: [ch]) { tap, ci in w[tap * c + ci] }
                 }
             }
+            e.fitChainedScale(acc, channels: c)
             var yf = [Float](repeating: .nan, count: pixels * c)
             var yq = [UInt8](repeating: 0, count: pixels * c)
+            var yc = [UInt8](repeating: 0, count: pixels * c)
             e.withC(useRowsum: false) { e in
                 clas_q8_depthwise(x, &g, w, e, &yf, nil)
                 clas_q8_depthwise(x, &g, w, e, nil, &yq)
             }
-            for i in 0..<acc.count where yf[i] != e.float(acc[i], i % c) || yq[i] != e.uint8(acc[i], i % c) {
-                return XCTFail("depthwise \(t) at \(i): \(yf[i]) vs \(e.float(acc[i], i % c))")
+            let residual = (0..<acc.count).map { _ in Float.random(in: -1...1, using: &r) * 50 * e.qScale }
+            e.withC(useRowsum: false, chained: true, residual: residual) { e in clas_q8_depthwise(x, &g, w, e, nil, &yc) }
+            for i in 0..<acc.count where yf[i] != e.float(acc[i], i % c) || yq[i] != e.uint8(acc[i], i % c)
+                || yc[i] != e.chained(acc[i], i % c, residual: residual[i]) {
+                return XCTFail("depthwise \(t) at \(i): \(yf[i]) vs \(e.float(acc[i], i % c)), chained \(yc[i]) vs "
+                               + "\(e.chained(acc[i], i % c))")
             }
         }
     }

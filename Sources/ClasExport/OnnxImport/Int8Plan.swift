@@ -7,9 +7,11 @@ import Foundation
 /// Like onnxruntime's QDQ selectors, it looks for `QuantizeLinear → DequantizeLinear → Conv|Gemm` with the weight a
 /// `DequantizeLinear` of an int8 constant (zero point 0, per output channel or per tensor) and a float or absent
 /// bias. Such a node becomes a ``QuantizedLayer`` reading the `QuantizeLinear`'s uint8 output directly; the
-/// activation's `DequantizeLinear` is then skipped when nothing else reads it, and a `Relu` that is the
-/// convolution's only reader is fused into its epilogue. `DequantizeLinear` of constants is folded to float once.
-/// Everything else runs in float as before, so a partly quantised model still runs.
+/// activation's `DequantizeLinear` is then skipped when nothing else reads it, and a `Relu` or `HardSwish` that is the
+/// convolution's only reader is fused into its epilogue, as is a residual `Add` (and a `Relu` after it). A layer whose
+/// output a `QuantizeLinear` reads quantises it in its epilogue (chained), so consecutive integer layers pass uint8.
+/// `DequantizeLinear` of constants is folded to float once. Everything else runs in float as before, so a partly
+/// quantised model still runs.
 struct Int8Plan {
     /// How QDQ models run: `auto` uses the integer kernels when the CPU has AVX512-VNNI or AVX-VNNI, `float`
     /// dequantises and runs the float graph (fake quantisation), `native` uses the integer kernels on any CPU (the
@@ -30,9 +32,17 @@ struct Int8Plan {
         let layer: QuantizedLayer
         /// The value id of the uint8 input (the `QuantizeLinear` output).
         let input: Int
-        /// Value ids that receive the output (the node's, and a fused `Relu`'s).
+        /// Value ids that receive the output (the node's, and those of a fused activation or residual `Add`).
         let outputs: [Int]
-        let relu: Bool
+        /// The activation fused into the epilogue (`CLAS_ACT_RELU` or `CLAS_ACT_HARDSWISH`, 0: none).
+        let activation: Int32
+        /// A chained `QuantizeLinear` (value id of its output, its quantisation) that the layer's epilogue computes
+        /// itself; the node is skipped.
+        var quantized: (output: Int, quantization: QuantizedLayer.OutputQuantization)?
+        /// Whether anything reads the float output (else only the uint8 one is written).
+        var keepFloat = true
+        /// The value id of a float tensor added to the output before the activation (a fused residual `Add`).
+        var residual: Int?
     }
 
     /// Native steps by node index.
@@ -50,7 +60,7 @@ struct Int8Plan {
         let shape: [Int], values: [Int], scale: [Float], zero: [Int], axis: Int
     }
 
-    init(_ p: OnnxProgram, native: Bool) {
+    init(_ p: OnnxProgram, native: Bool, chain: Bool = true) {
         var producer: [Int: Int] = [:], readers: [Int: [Int]] = [:]
         for (i, n) in p.nodes.enumerated() {
             producer[n.output] = i
@@ -101,21 +111,57 @@ struct Int8Plan {
                 bias = v
             }
             guard let layer = Int8Plan.layer(n, w, bias: bias, scale: act.scale, zero: act.zero) else { continue }
-            var outputs = [n.output], relu = false
-            if let r = readers[n.output], r.count == 1, r[0] >= 0, p.nodes[r[0]].op == "Relu" {
+            var outputs = [n.output], epilogueActivation: Int32 = 0
+            if let r = readers[n.output], r.count == 1, r[0] >= 0, let code = Int8Plan.epilogueActivations[p.nodes[r[0]].op] {
                 outputs.append(p.nodes[r[0]].output)
                 skipped.insert(r[0])
-                relu = true
+                epilogueActivation = code
             }
-            steps[i] = Step(layer: layer, input: q, outputs: outputs, relu: relu)
+            steps[i] = Step(layer: layer, input: q, outputs: outputs, activation: epilogueActivation, quantized: nil)
         }
         // A ReLU or hard-swish read only by a QuantizeLinear is computed inside the quantisation pass.
-        let codes = ["Relu": Int32(CLAS_ACT_RELU), "HardSwish": Int32(CLAS_ACT_HARDSWISH)]
+        let codes = Int8Plan.epilogueActivations
         for (i, n) in p.nodes.enumerated() where n.op == "QuantizeLinear" {
             guard let x = n.inputs[0], let a = producer[x], !skipped.contains(a), let code = codes[p.nodes[a].op],
                   readers[x] == [i], let input = p.nodes[a].inputs.first ?? nil else { continue }
             skipped.insert(a)
             fusedActivations[i] = (input, code)
+        }
+        // A residual `Add` that is a convolution's only reader (without a ReLU of its own), of a float value computed
+        // before it, is added in the epilogue, with a `Relu` that is the sum's only reader (ResNet's block end).
+        for (i, step) in steps where step.activation == 0 && step.layer.kind != .linear {
+            guard let r = readers[step.outputs[0]], r.count == 1, r[0] >= 0, p.nodes[r[0]].op == "Add",
+                  p.nodes[r[0]].inputs.count == 2 else { continue }
+            let add = p.nodes[r[0]]
+            let others = add.inputs.compactMap { $0 }.filter { $0 != step.outputs[0] }
+            guard others.count == 1, let o = others.first, p.constants[o] == nil, folded[o] == nil,
+                  producer[o].map({ $0 < i }) ?? (o == p.input) else { continue }
+            var outputs = step.outputs + [add.output], act: Int32 = 0
+            skipped.insert(r[0])
+            if let rr = readers[add.output], rr.count == 1, rr[0] >= 0, p.nodes[rr[0]].op == "Relu" {
+                outputs.append(p.nodes[rr[0]].output)
+                skipped.insert(rr[0])
+                act = Int32(CLAS_ACT_RELU)
+            }
+            var fused = Step(layer: step.layer, input: step.input, outputs: outputs, activation: act, quantized: nil)
+            fused.residual = o
+            steps[i] = fused
+        }
+        // Chaining: a layer whose output a QuantizeLinear reads (directly, or through an activation fused into it)
+        // quantises in its epilogue, so the next layer reads uint8 without a float round trip; the float output is
+        // kept only when something else reads it.
+        var fusedReader: [Int: Int] = [:]  // activation input id → the QuantizeLinear that applies the activation
+        for (i, f) in fusedActivations { fusedReader[f.input] = i }
+        for (i, step) in steps where chain {
+            let v = step.outputs.last!
+            guard let r = readers[v] else { continue }
+            let direct = r.first { $0 >= 0 && p.nodes[$0].op == "QuantizeLinear" && fusedActivations[$0] == nil }
+            guard let qi = fusedReader[v] ?? direct, let qa = activation(p, p.nodes[qi]) else { continue }
+            let act = fusedActivations[qi]
+            let others = r.filter { $0 < 0 || ($0 != qi && !(act != nil && p.nodes[$0].output == p.nodes[qi].inputs[0])) }
+            steps[i]!.quantized = (p.nodes[qi].output, .init(scale: qa.scale, zero: qa.zero, activation: act?.activation ?? 0))
+            steps[i]!.keepFloat = !others.isEmpty
+            skipped.insert(qi)
         }
         // An activation's DequantizeLinear is needed only if something other than a native layer reads it.
         for (i, n) in p.nodes.enumerated() where n.op == "DequantizeLinear" && !skipped.contains(i) {
@@ -131,6 +177,9 @@ struct Int8Plan {
         guard p.uint8Constants.contains(z), case let .integers(_, zero)? = p.constants[z], zero.count == 1 else { return nil }
         return (scale.data[0], Int32(zero[0]))
     }
+
+    /// Activations a convolution's epilogue applies when they are its output's only reader.
+    static let epilogueActivations = ["Relu": Int32(CLAS_ACT_RELU), "HardSwish": Int32(CLAS_ACT_HARDSWISH)]
 
     private static func flag(_ n: OnnxProgram.Node, _ name: String) -> Bool {
         if case .int(let v)? = n.attributes[name] { return v != 0 }

@@ -32,9 +32,12 @@ public final class OnnxInterpreter {
     /// whose shapes do not fit together is refused here rather than during prediction.
     /// - Parameter integerKernels: run the quantised layers of a QDQ model with the integer kernels (default: when
     ///   the CPU has AVX512-VNNI or AVX-VNNI, or as `CLAS_INT8=native|float` says), else dequantise them to float.
-    public init(_ program: OnnxProgram, integerKernels: Bool? = nil) throws {
+    /// - Parameter chainIntegerLayers: let an integer layer quantise its output for the next one in its epilogue (the
+    ///   same values as quantising the float output; default on, `CLAS_INT8_CHAIN=0` turns it off for comparisons).
+    public init(_ program: OnnxProgram, integerKernels: Bool? = nil, chainIntegerLayers: Bool? = nil) throws {
         self.program = program
-        int8 = Int8Plan(program, native: integerKernels ?? Int8Plan.usesIntegerKernels)
+        int8 = Int8Plan(program, native: integerKernels ?? Int8Plan.usesIntegerKernels,
+                        chain: chainIntegerLayers ?? (ProcessInfo.processInfo.environment["CLAS_INT8_CHAIN"] != "0"))
         let s = program.inputShape
         let probe = Tensor.zeros([s[0] ?? 2, s[2]!, s[3]!, s[1]!])
         let y = try run(nhwc: probe)
@@ -46,6 +49,8 @@ public final class OnnxInterpreter {
 
     /// How many convolution and linear layers run with the integer kernels.
     public var integerLayerCount: Int { int8.steps.count }
+    /// How many of them quantise their output for the next integer layer in their epilogue (chained).
+    public var chainedLayerCount: Int { int8.steps.values.filter { $0.quantized != nil }.count }
     /// The integer kernels' instruction set ("AVX512-VNNI", "AVX-VNNI", "portable").
     public static var integerKernelISA: String { String(cString: clas_q8_isa_name(clas_q8_isa())) }
 
@@ -79,9 +84,19 @@ public final class OnnxInterpreter {
                     guard case .quantized(let q)? = env[step.input] else {
                         throw OnnxImportError("\(node.label) reads a quantised value not computed yet")
                     }
-                    let y = Value.float(try Profiler.measure("int8 \(step.layer.kind)") { try step.layer.run(q, relu: step.relu) },
-                                        nhwc: step.layer.kind != .linear)
-                    for o in step.outputs { env[o] = y }
+                    var residual: Tensor?
+                    if let r = step.residual {
+                        guard case .float(let t, let nhwc)? = env[r], nhwc else {
+                            throw OnnxImportError("\(node.label): the residual added to it is not an NHWC float image")
+                        }
+                        residual = t
+                    }
+                    let (y, yq) = try Profiler.measure("int8 \(step.layer.kind)") {
+                        try step.layer.run(q, activation: step.activation, residual: residual,
+                                           quantize: step.quantized?.quantization, keepFloat: step.keepFloat)
+                    }
+                    if let y { for o in step.outputs { env[o] = .float(y, nhwc: step.layer.kind != .linear) } }
+                    if let yq, let o = step.quantized?.output { env[o] = .quantized(yq) }
                     continue
                 }
                 var node = node

@@ -102,56 +102,82 @@ final class QuantizedLayer {
         return (packed, rowsum)
     }
 
+    /// The uint8 quantisation a layer's output feeds (the next layer's `QuantizeLinear`, chained): per tensor, with the
+    /// activation that quantisation reads (`CLAS_ACT_*`, fused).
+    struct OutputQuantization {
+        let scale: Float, zero: Int32, activation: Int32
+    }
+
     /// The output for a quantised input (NHWC `[N, H, W, cin]`, or `[N, K]` for `.linear`): NHWC or `[N, cout]` float.
     func run(_ x: QuantizedActivation, relu: Bool = false) throws -> Tensor {
+        try run(x, activation: relu ? Int32(CLAS_ACT_RELU) : 0, quantize: nil, keepFloat: true).float!
+    }
+
+    /// The float output (when `keepFloat`) and its quantisation `quantize` (when given), written by one epilogue: the
+    /// uint8 values equal `QuantizedActivation.quantize` of the float output, which is never stored unless kept.
+    /// `activation` (`CLAS_ACT_RELU`, `CLAS_ACT_HARDSWISH` or 0) is applied to the float output, after `residual` (the
+    /// output's shape and layout, a fused residual `Add`) is added.
+    func run(_ x: QuantizedActivation, activation: Int32, residual: Tensor? = nil, quantize: OutputQuantization?,
+             keepFloat: Bool) throws -> (float: Tensor?, quantized: QuantizedActivation?) {
         guard x.scale == inputScale, x.zero == inputZero else {
             throw OnnxImportError("a quantised layer reads an activation quantised with another scale")
         }
+        let shape: [Int]
+        var g = clas_q8_conv_geom()
         if kind == .linear {
             guard x.shape.count == 2, !x.nhwc, x.shape[1] == inputs else {
                 throw OnnxImportError("a quantised linear layer of \(inputs) inputs reads shape \(x.shape)")
             }
-            let y = Tensor(uninitializedShape: [x.shape[0], outputs])
-            withEpilogue(relu: relu) { e in
-                clas_q8_gemm(x.bytes, Int64(inputs), Int64(x.shape[0]), packed, Int64(outputs), Int64(inputs), e,
-                             y.data, nil, Int64(outputs))
+            shape = [x.shape[0], outputs]
+        } else {
+            guard x.nhwc, x.shape.count == 4, x.shape[3] == inputs else {
+                throw OnnxImportError("a quantised convolution of \(inputs) channels reads shape \(x.shape)")
             }
-            return y
-        }
-        guard x.nhwc, x.shape.count == 4, x.shape[3] == inputs else {
-            throw OnnxImportError("a quantised convolution of \(inputs) channels reads shape \(x.shape)")
-        }
-        let spanH = dilation.0 * (kernel.h - 1) + 1, spanW = dilation.1 * (kernel.w - 1) + 1
-        let (h, w) = (x.shape[1], x.shape[2])
-        guard h + padding.top + padding.bottom >= spanH, w + padding.left + padding.right >= spanW else {
-            throw OnnxImportError("a \(kernel.h)×\(kernel.w) quantised convolution does not fit a \(h)×\(w) input")
-        }
-        let oh = (h + padding.top + padding.bottom - spanH) / stride.0 + 1
-        let ow = (w + padding.left + padding.right - spanW) / stride.1 + 1
-        var g = clas_q8_conv_geom(n: Int64(x.shape[0]), h: Int64(h), w: Int64(w), c: Int64(inputs),
+            let spanH = dilation.0 * (kernel.h - 1) + 1, spanW = dilation.1 * (kernel.w - 1) + 1
+            let (h, w) = (x.shape[1], x.shape[2])
+            guard h + padding.top + padding.bottom >= spanH, w + padding.left + padding.right >= spanW else {
+                throw OnnxImportError("a \(kernel.h)×\(kernel.w) quantised convolution does not fit a \(h)×\(w) input")
+            }
+            let oh = (h + padding.top + padding.bottom - spanH) / stride.0 + 1
+            let ow = (w + padding.left + padding.right - spanW) / stride.1 + 1
+            g = clas_q8_conv_geom(n: Int64(x.shape[0]), h: Int64(h), w: Int64(w), c: Int64(inputs),
                                   kh: Int64(kernel.h), kw: Int64(kernel.w), sh: Int64(stride.0), sw: Int64(stride.1),
                                   pt: Int64(padding.top), pl: Int64(padding.left), dh: Int64(dilation.0),
                                   dw: Int64(dilation.1), oh: Int64(oh), ow: Int64(ow))
-        let y = Tensor(uninitializedShape: [x.shape[0], oh, ow, outputs])
-        withEpilogue(relu: relu) { e in
+            shape = [x.shape[0], oh, ow, outputs]
+        }
+        if let residual, residual.shape != shape {
+            throw OnnxImportError("a quantised layer's output \(shape) is added to a value of shape \(residual.shape)")
+        }
+        let y = keepFloat || quantize == nil ? Tensor(uninitializedShape: shape) : nil
+        let q = quantize.map { QuantizedActivation(shape: shape, nhwc: kind != .linear, scale: $0.scale, zero: $0.zero) }
+        let (yf, yq) = (y?.data, q?.bytes)
+        withEpilogue(activation: activation, residual: residual, quantize: quantize) { e in
             switch kind {
-            case .depthwise: clas_q8_depthwise(x.bytes, &g, packed, e, y.data, nil)
+            case .linear:
+                clas_q8_gemm(x.bytes, Int64(inputs), Int64(x.shape[0]), packed, Int64(outputs), Int64(inputs), e,
+                             yf, yq, Int64(outputs))
+            case .depthwise: clas_q8_depthwise(x.bytes, &g, packed, e, yf, yq)
             case .pointwise where stride == (1, 1) && padding == Padding2D(top: 0, bottom: 0, left: 0, right: 0)
                 && inputs % 4 == 0:
-                clas_q8_gemm(x.bytes, Int64(inputs), Int64(x.shape[0] * h * w), packed, Int64(outputs),
-                             Int64(inputs), e, y.data, nil, Int64(outputs))
-            default: clas_q8_conv(x.bytes, &g, packed, Int64(outputs), e, y.data, nil)
+                clas_q8_gemm(x.bytes, Int64(inputs), Int64(x.shape[0] * x.shape[1] * x.shape[2]), packed,
+                             Int64(outputs), Int64(inputs), e, yf, yq, Int64(outputs))
+            default: clas_q8_conv(x.bytes, &g, packed, Int64(outputs), e, yf, yq)
             }
         }
-        return y
+        return (y, q)
     }
 
-    private func withEpilogue(relu: Bool, _ body: (UnsafePointer<clas_q8_epilogue>) -> Void) {
+    private func withEpilogue(activation: Int32, residual: Tensor?, quantize: OutputQuantization?,
+                              _ body: (UnsafePointer<clas_q8_epilogue>) -> Void) {
         scale.withUnsafeBufferPointer { s in
             rowsum.withUnsafeBufferPointer { r in
                 func call(_ b: UnsafePointer<Float>?) {
-                    var e = clas_q8_epilogue(a_zero: inputZero, rowsum: r.baseAddress, relu: relu ? 1 : 0,
-                                             scale: s.baseAddress, bias: b, bias_q: nil, requant: nil, y_zero: 0)
+                    var e = clas_q8_epilogue(a_zero: inputZero, rowsum: r.baseAddress, relu: activation,
+                                             scale: s.baseAddress, bias: b,
+                                             residual: residual.map { UnsafePointer($0.data) }, bias_q: nil, requant: nil,
+                                             y_zero: quantize?.zero ?? 0, q_scale: quantize?.scale ?? 0,
+                                             q_act: quantize?.activation ?? 0)
                     body(&e)
                 }
                 if let bias { bias.withUnsafeBufferPointer { call($0.baseAddress) } } else { call(nil) }

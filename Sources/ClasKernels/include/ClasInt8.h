@@ -3,7 +3,8 @@
 // Activations are uint8 with a per-tensor zero point (ONNX QuantizeLinear), weights int8 symmetric per output
 // channel. Products accumulate exactly in int32 (AVX512-VNNI / AVX-VNNI `vpdpbusd`, or a portable loop), so every
 // instruction set gives bit-identical accumulators. The epilogue writes float (`y = (acc − zx·Σw)·scale + bias`,
-// the dequantised convolution) or uint8 requantised the way onnxruntime's QLinearConv does it.
+// the dequantised convolution), uint8 requantised the way onnxruntime's QLinearConv does it, or uint8 quantised from that
+// float value (chained layers: the next layer's QuantizeLinear, with its activation, applied in the epilogue).
 #ifndef CLAS_INT8_H
 #define CLAS_INT8_H
 
@@ -32,18 +33,25 @@ void clas_q8_pack(const int8_t *w, int64_t n, int64_t k, int8_t *packed, int32_t
 typedef struct {
     int32_t a_zero;          ///< activation zero point (subtracted as a_zero · rowsum[j])
     const int32_t *rowsum;   ///< Σ_k w[j, k] (NULL when a_zero is applied by the caller, e.g. depthwise)
-    int relu;                ///< clamp at 0 (float) or at the output zero point (uint8)
+    int relu;                ///< float: CLAS_ACT_RELU or CLAS_ACT_HARDSWISH after bias and residual (0: none);
+                             ///< uint8 requantisation: nonzero clamps at the output zero point
     // float output
     const float *scale;      ///< per channel: activation scale × weight scale
     const float *bias;       ///< per channel, or NULL
+    const float *residual;   ///< float output-shaped values added before the ReLU (a fused residual `Add`), or NULL
     // uint8 output (onnxruntime's QLinearConv): clamp(nearbyint(float(acc + bias_q) · requant) + y_zero, 0, 255)
     const int32_t *bias_q;   ///< per channel: nearbyint(bias / scale), or NULL
     const float *requant;    ///< per channel: scale / output scale
     int32_t y_zero;          ///< output zero point
+    // uint8 output through the float value, when `requant` is NULL: q = clamp(nearbyint(act(y) / q_scale) + y_zero,
+    // 0, 255) with y the float output above: exactly `clas_q8_quantize` of it, without storing the float.
+    float q_scale;           ///< output scale
+    int q_act;               ///< `CLAS_ACT_*` (NONE, RELU or HARDSWISH) applied to y before quantising
 } clas_q8_epilogue;
 
 /// Y[m, n] = epilogue(A[m, k] · Wᵀ) with A uint8 rows of stride `lda` (≥ ⌈k/4⌉·4 readable bytes per row; bytes
-/// past k are ignored), W packed. Writes float `yf` or, when `yf` is NULL, uint8 `yq` (row stride `ldc`).
+/// past k are ignored), W packed. Writes float `yf` and/or uint8 `yq` (row stride `ldc`, either may be NULL; both
+/// only when `e->requant` is NULL, the uint8 then being the quantised float).
 /// Split over the thread pool.
 void clas_q8_gemm(const uint8_t *a, int64_t lda, int64_t m, const int8_t *packed, int64_t n, int64_t k,
                   const clas_q8_epilogue *e, float *yf, uint8_t *yq, int64_t ldc);
