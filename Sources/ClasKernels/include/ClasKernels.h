@@ -169,9 +169,17 @@ void clas_permute(const float *x, float *out, int rank, const int64_t *shape, co
 /// y = (x − mean)·rstd·γ + β per row (γ, β may be NULL); the row statistics go to mean, rstd (may be NULL).
 void clas_layernorm_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean,
                             float *rstd, int64_t rows, int64_t c, float eps);
-/// dx from the saved row statistics; when `gxhat` is not NULL it receives x̂·dy (γ's gradient before the row sum).
+/// dx from the saved row statistics; γ's and β's gradients (Σ over rows of x̂·dy and of dy) into dgamma and dbeta
+/// when they are not NULL (overwritten).
 void clas_layernorm_backward(const float *x, const float *mean, const float *rstd, const float *gamma,
-                             const float *dy, float *dx, float *gxhat, int64_t rows, int64_t c);
+                             const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows, int64_t c);
+
+// MARK: - Fused MLP branch (Tensor.normMlp)
+
+/// h[r, i] += bias[i] (bias may be NULL), then a = act(h) over [rows, n]; with a NULL, h is activated in place.
+void clas_bias_act_forward(int act, float *h, const float *bias, float *a, int64_t rows, int64_t n);
+/// a = act(h) and d *= act′(h) in one pass: the activation recomputed in the backward pass with its gradient.
+void clas_act_recompute_backward(int act, const float *h, float *a, float *d, int64_t n);
 
 // MARK: - Batch normalisation (NHWC: rows = N·H·W, channels contiguous)
 
