@@ -1,10 +1,10 @@
 // Layer normalisation over the last dimension (timm's LayerNorm, and LayerNorm2d on NHWC maps), rows in parallel.
 //
-// Rows are short (C ≤ a few hundred floats) and sit in L1, so the passes over a row are cheap once they vectorise;
-// the row sums are reassociated (`fp reassociate`) so they do, as 16-lane partial sums in the AVX-512 clone. The
-// backward pass also forms γ's and β's gradients (Σ x̂·dy, Σ dy over rows) in the same sweep: per-thread float
-// blocks of 128 rows summed into double partials, reduced in thread order (deterministic for a thread count).
-#include "internal.h"
+// Rows are short (C ≤ a few hundred floats) and sit in L1, so the passes over a row (layernorm_rows.h) are cheap
+// once they vectorise. The backward pass also forms γ's and β's gradients (Σ x̂·dy, Σ dy over rows) in the same
+// sweep: per-thread float blocks of 128 rows summed into double partials, reduced in thread order (deterministic for
+// a thread count).
+#include "layernorm_rows.h"
 #include <stdlib.h>
 
 #define LN_BLOCK 128
@@ -21,25 +21,9 @@ static CLAS_MV void ln_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
     (void)tid;
     const ln_job *j = ctx;
     const int64_t c = j->c;
-    const float *restrict gamma = j->gamma, *restrict beta = j->beta;
     for (int64_t r = begin; r < end; r++) {
-        const float *restrict x = j->x + r * c;
-        float *restrict y = j->y + r * c;
-        float s = 0, v = 0;
-        {
-#pragma clang fp reassociate(on)
-            for (int64_t i = 0; i < c; i++) s += x[i];
-            const float m = s / (float)c;
-            for (int64_t i = 0; i < c; i++) v += (x[i] - m) * (x[i] - m);  // two passes: no cancellation
-        }
-        const float mean = s / (float)c;
-        const float rstd = 1.0f / sqrtf(v / (float)c + j->eps);
-        if (gamma && beta)
-            for (int64_t i = 0; i < c; i++) y[i] = (x[i] - mean) * rstd * gamma[i] + beta[i];
-        else if (gamma)
-            for (int64_t i = 0; i < c; i++) y[i] = (x[i] - mean) * rstd * gamma[i];
-        else
-            for (int64_t i = 0; i < c; i++) y[i] = (x[i] - mean) * rstd;
+        float mean, rstd;
+        clas_ln_row_forward(j->x + r * c, j->gamma, j->beta, j->y + r * c, c, j->eps, &mean, &rstd);
         if (j->mean_out) j->mean_out[r] = mean;
         if (j->rstd_out) j->rstd_out[r] = rstd;
     }
@@ -51,54 +35,16 @@ void clas_layernorm_forward(const float *x, const float *gamma, const float *bet
     clas_parallel_for(rows, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(c, 1)), ln_fwd_chunk, &j);
 }
 
-// dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·γ (γ = 1 when NULL).
 static CLAS_MV void ln_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const ln_job *j = ctx;
     const int64_t c = j->c;
-    const float *restrict gamma = j->gamma;
     double *restrict acc = j->partials ? j->partials + (int64_t)tid * 2 * c : NULL;
     float *restrict bg = acc ? clas_scratch(tid, (size_t)c * 2 * sizeof(float)) : NULL, *restrict bb = bg ? bg + c : NULL;
     for (int64_t r = begin; r < end; r++) {
-        const float *restrict x = j->x + r * c, *restrict dy = j->dy + r * c;
-        float *restrict dx = j->dx + r * c;
-        const float mean = j->mean[r], rstd = j->rstd[r];
-        float sg = 0, sgx = 0;
-        {
-#pragma clang fp reassociate(on)
-            if (gamma)
-                for (int64_t i = 0; i < c; i++) {
-                    const float g = dy[i] * gamma[i];
-                    sg += g;
-                    sgx += g * (x[i] - mean);
-                }
-            else
-                for (int64_t i = 0; i < c; i++) {
-                    sg += dy[i];
-                    sgx += dy[i] * (x[i] - mean);
-                }
-        }
-        const float mg = sg / (float)c, mgx = sgx * rstd / (float)c;
-        if (gamma)
-            for (int64_t i = 0; i < c; i++) dx[i] = rstd * (dy[i] * gamma[i] - mg - (x[i] - mean) * rstd * mgx);
-        else
-            for (int64_t i = 0; i < c; i++) dx[i] = rstd * (dy[i] - mg - (x[i] - mean) * rstd * mgx);
-        if (!acc) continue;
-        if ((r - begin) % LN_BLOCK == 0) {  // start a block
-            for (int64_t i = 0; i < c; i++) {
-                bg[i] = (x[i] - mean) * rstd * dy[i];
-                bb[i] = dy[i];
-            }
-        } else {
-            for (int64_t i = 0; i < c; i++) {
-                bg[i] += (x[i] - mean) * rstd * dy[i];
-                bb[i] += dy[i];
-            }
-        }
-        if ((r - begin) % LN_BLOCK == LN_BLOCK - 1 || r == end - 1)
-            for (int64_t i = 0; i < c; i++) {
-                acc[i] += bg[i];
-                acc[c + i] += bb[i];
-            }
+        if (acc && (r - begin) % LN_BLOCK == 0) memset(bg, 0, (size_t)c * 2 * sizeof(float));
+        clas_ln_row_backward(j->x + r * c, j->mean[r], j->rstd[r], j->gamma, j->dy + r * c, j->dx + r * c, c, bg, bb);
+        if (acc && ((r - begin) % LN_BLOCK == LN_BLOCK - 1 || r == end - 1))
+            for (int64_t i = 0; i < 2 * c; i++) acc[i] += bg[i];
     }
 }
 
