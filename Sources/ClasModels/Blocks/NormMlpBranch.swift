@@ -3,12 +3,15 @@ import ClasTensor
 
 /// `scale ⊙ mlp(norm(x))`, the MLP branch of pre-norm transformer blocks and ConvNeXt blocks.
 ///
-/// Runs as the fused ``ClasTensor/Tensor/normMlp(_:norm:fc1:_:fc2:_:activation:scale:)`` op, which keeps less for
-/// the backward pass (fc1's pre-activation instead of four tensors) and makes fewer passes over memory, unless an
-/// exporter is tracing the forward pass (the graph then records the modules one by one, as the ONNX export and QAT
-/// need) or the MLP's dropout is active.
+/// While a graph is recorded for training, runs as the fused
+/// ``ClasTensor/Tensor/normMlp(_:norm:fc1:_:fc2:_:activation:scale:)`` op, which keeps less for the backward pass
+/// (fc1's pre-activation instead of four tensors) and makes fewer passes over memory. Otherwise the modules run one by
+/// one: without a graph (evaluation, inference), so the eager forward stays bit for bit the one an exporter traces;
+/// while an exporter traces (the graph records the modules, as the ONNX export and QAT need); and when the MLP's
+/// dropout is active.
 func normMlpBranch(_ x: Tensor, norm: LayerNorm, mlp: Module, scale: Tensor?) -> Tensor {
-    if OpTrace.current == nil, let f = FusedMlpParts(mlp) {
+    if GradMode.isEnabled, OpTrace.current == nil, let f = FusedMlpParts(mlp),
+       [x, norm.weight, norm.bias, scale, f.w1, f.b1, f.w2, f.b2].contains(where: { $0?.requiresGrad ?? false }) {
         MACCounter.add(2 * x.count * f.w1.shape[0])
         return Profiler.measure("NormMlp forward") {
             Tensor.normMlp(x, norm: .init(weight: norm.weight, bias: norm.bias, eps: norm.eps), fc1: f.w1, f.b1,
