@@ -12,7 +12,10 @@ static inline __attribute__((always_inline)) float clas_act(int act, float x) {
     case CLAS_ACT_SIGMOID: return clas_sigmoidf(x);
     case CLAS_ACT_SILU: return x * clas_sigmoidf(x);
     case CLAS_ACT_TANH: return 2.0f * clas_sigmoidf(2.0f * x) - 1.0f;
-    case CLAS_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case CLAS_ACT_GELU: {
+        float e;
+        return x * clas_normal_cdf(x, &e);
+    }
     case CLAS_ACT_GELU_TANH: {  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), tanh(u) = 2σ(2u) − 1
         float u = 0.79788456080286536f * (x + 0.044715f * x * x * x);
         return x * clas_sigmoidf(2.0f * u);
@@ -40,8 +43,11 @@ static inline __attribute__((always_inline)) float clas_act_grad(int act, float 
         float t = 2.0f * clas_sigmoidf(2.0f * x) - 1.0f;
         return 1.0f - t * t;
     }
-    case CLAS_ACT_GELU:
-        return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.39894228040143268f * expf(-0.5f * x * x);
+    case CLAS_ACT_GELU: {  // Φ(x) + x·φ(x)
+        float e;
+        float cdf = clas_normal_cdf(x, &e);
+        return cdf + x * 0.39894228040143268f * e;
+    }
     case CLAS_ACT_GELU_TANH: {
         float u = 0.79788456080286536f * (x + 0.044715f * x * x * x);
         float t = 2.0f * clas_sigmoidf(2.0f * u) - 1.0f;

@@ -50,15 +50,31 @@ static void attn_scores(const attn_job *j, int64_t bh, float *s) {
     }
 }
 
+/// The largest of n floats, in 16 lanes so the loop vectorises.
+static inline __attribute__((always_inline)) float row_max(const float *restrict row, int64_t n) {
+    float lanes[16];
+    for (int k = 0; k < 16; k++) lanes[k] = row[0];
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) lanes[k] = row[i + k] > lanes[k] ? row[i + k] : lanes[k];
+    float m = lanes[0];
+    for (int k = 1; k < 16; k++) m = lanes[k] > m ? lanes[k] : m;
+    for (; i < n; i++) m = row[i] > m ? row[i] : m;
+    return m;
+}
+
+// The row sums are reassociated (`fp reassociate`) so the exp loops vectorise.
 static CLAS_MV void softmax_rows_lse(float *restrict s, float *restrict lse, int64_t n) {
     for (int64_t r = 0; r < n; r++) {
         float *restrict row = s + r * n;
-        float m = row[0];
-        for (int64_t i = 1; i < n; i++) m = row[i] > m ? row[i] : m;
+        const float m = row_max(row, n);
         float sum = 0;
-        for (int64_t i = 0; i < n; i++) {
-            row[i] = clas_expf(row[i] - m);
-            sum += row[i];
+        {
+#pragma clang fp reassociate(on)
+            for (int64_t i = 0; i < n; i++) {
+                row[i] = clas_expf(row[i] - m);
+                sum += row[i];
+            }
         }
         const float inv = 1.0f / sum;
         for (int64_t i = 0; i < n; i++) row[i] *= inv;
@@ -92,9 +108,12 @@ static CLAS_MV void attn_ds(float *restrict p, float *restrict dp, const float *
         float *restrict pr = p + r * n, *restrict dr = dp + r * n;
         const float l = lse[r];
         float dot = 0;
-        for (int64_t i = 0; i < n; i++) {
-            pr[i] = clas_expf(pr[i] - l);
-            dot += pr[i] * dr[i];
+        {
+#pragma clang fp reassociate(on)
+            for (int64_t i = 0; i < n; i++) {
+                pr[i] = clas_expf(pr[i] - l);
+                dot += pr[i] * dr[i];
+            }
         }
         for (int64_t i = 0; i < n; i++) dr[i] = pr[i] * (dr[i] - dot);
     }

@@ -102,9 +102,7 @@ public final class ConvNeXtBlock: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        var y = mlp(norm(convDw(x)))
-        if let gamma { y = y * gamma }
-        return dropPath(y) + x
+        dropPath(normMlpBranch(convDw(x), norm: norm, mlp: mlp, scale: gamma)) + x
     }
 }
 

@@ -169,9 +169,25 @@ void clas_permute(const float *x, float *out, int rank, const int64_t *shape, co
 /// y = (x − mean)·rstd·γ + β per row (γ, β may be NULL); the row statistics go to mean, rstd (may be NULL).
 void clas_layernorm_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean,
                             float *rstd, int64_t rows, int64_t c, float eps);
-/// dx from the saved row statistics; when `gxhat` is not NULL it receives x̂·dy (γ's gradient before the row sum).
+/// dx from the saved row statistics; γ's and β's gradients (Σ over rows of x̂·dy and of dy) into dgamma and dbeta
+/// when they are not NULL (overwritten).
 void clas_layernorm_backward(const float *x, const float *mean, const float *rstd, const float *gamma,
-                             const float *dy, float *dx, float *gxhat, int64_t rows, int64_t c);
+                             const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows, int64_t c);
+
+// MARK: - Fused MLP branch (Tensor.normMlp, mlp.c)
+
+/// out = act(LN(x)·W1ᵀ + b1)·W2ᵀ + b2 over x [rows, c] with W1 [hidden, c], W2 [c, hidden]; LN only with `norm`
+/// (its γ, β may be NULL). Keeps h = LN(x)·W1ᵀ + b1 [rows, hidden] and the row statistics when h, mean, rstd are
+/// not NULL (training); b1, b2 may be NULL.
+void clas_norm_mlp_forward(int act, const float *x, int64_t rows, int64_t c, int64_t hidden, bool norm,
+                           const float *norm_w, const float *norm_b, float eps, const float *w1, const float *b1,
+                           const float *w2, const float *b2, float *h, float *mean, float *rstd, float *out);
+/// The backward pass from what the forward kept: dx, p = dyᵀ·act(h) (W2's gradient), dw1, and the row sums db1,
+/// Σ dy and the norm's dγ, dβ (these four may be NULL).
+void clas_norm_mlp_backward(int act, const float *x, int64_t rows, int64_t c, int64_t hidden, bool norm,
+                            const float *norm_w, const float *norm_b, const float *mean, const float *rstd,
+                            const float *w1, const float *w2, const float *h, const float *dy, float *dx, float *p,
+                            float *dw1, float *db1, float *sum_dy, float *dnorm_w, float *dnorm_b);
 
 // MARK: - Batch normalisation (NHWC: rows = N·H·W, channels contiguous)
 

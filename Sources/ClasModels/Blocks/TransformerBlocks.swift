@@ -121,8 +121,6 @@ public final class TransformerBlock: Module {
         var a = attn(norm1(x))
         if let ls1 { a = ls1(a) }
         let y = x + dropPath(a)
-        var m = mlp(norm2(y))
-        if let ls2 { m = ls2(m) }
-        return y + dropPath(m)
+        return y + dropPath(normMlpBranch(y, norm: norm2, mlp: mlp, scale: ls2?.gamma))
     }
 }

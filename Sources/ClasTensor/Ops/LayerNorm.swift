@@ -24,19 +24,10 @@ extension Tensor {
         let rg = gamma?.requiresGrad ?? false, rb = beta?.requiresGrad ?? false
         return out.record("layer_norm", inputs) { g in
             let dx = Tensor(uninitializedShape: sx.shape)
-            let gxhat = rg ? Tensor(uninitializedShape: sx.shape) : nil
-            clas_layernorm_backward(sx.data, stats.data, stats.data + rows, sg?.data, g.data, dx.data, gxhat?.data,
-                                    Int64(rows), Int64(c))
+            let dgamma = rg ? Tensor(uninitializedShape: [c]) : nil, dbeta = rb ? Tensor(uninitializedShape: [c]) : nil
+            clas_layernorm_backward(sx.data, stats.data, stats.data + rows, sg?.data, g.data, dx.data, dgamma?.data,
+                                    dbeta?.data, Int64(rows), Int64(c))
             guard sg != nil else { return [dx] }
-            var dgamma: Tensor? = nil, dbeta: Tensor? = nil
-            if let gxhat {
-                dgamma = Tensor(uninitializedShape: [c])
-                clas_sum_mid(gxhat.data, dgamma!.data, 1, Int64(rows), Int64(c), false)
-            }
-            if rb {
-                dbeta = Tensor(uninitializedShape: [c])
-                clas_sum_mid(g.data, dbeta!.data, 1, Int64(rows), Int64(c), false)
-            }
             return [dx, dgamma, dbeta]
         }
     }

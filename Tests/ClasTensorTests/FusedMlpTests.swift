@@ -1,0 +1,96 @@
+import ClasTensor
+import Foundation
+import XCTest
+import _ClasTestSupport
+
+/// The fused MLP branch (`Tensor.normMlp`) against the composition of the operations it replaces, and the
+/// vectorised exact GELU against double-precision erf.
+final class FusedMlpTests: XCTestCase {
+    /// Inputs in the op's order: x, norm γ, norm β, fc1 weight, fc1 bias, fc2 weight, fc2 bias, scale.
+    func inputs(rows: [Int], c: Int, hidden: Int, conv: Bool, seed: UInt64) -> [Tensor] {
+        [randn(rows + [c], seed: seed, std: 1.5), randn([c], seed: seed + 1) + 1, randn([c], seed: seed + 2),
+         randn(conv ? [hidden, 1, 1, c] : [hidden, c], seed: seed + 3, std: 0.5), randn([hidden], seed: seed + 4),
+         randn(conv ? [c, 1, 1, hidden] : [c, hidden], seed: seed + 5, std: 0.5), randn([c], seed: seed + 6),
+         randn([c], seed: seed + 7)]
+    }
+
+    func fused(_ t: [Tensor], norm: Bool, act: Activation, scale: Bool) -> Tensor {
+        Tensor.normMlp(t[0], norm: norm ? .init(weight: t[1], bias: t[2], eps: 1e-6) : nil, fc1: t[3], t[4],
+                       fc2: t[5], t[6], activation: act, scale: scale ? t[7] : nil)
+    }
+
+    /// LayerNorm → Linear (or 1×1 convolution) → activation → Linear → × scale, op by op.
+    func composed(_ t: [Tensor], norm: Bool, act: Activation, scale: Bool) -> Tensor {
+        var y = norm ? Tensor.layerNorm(t[0], gamma: t[1], beta: t[2], eps: 1e-6) : t[0]
+        if t[3].rank == 4 {
+            y = Tensor.conv2d(y, weight: t[3], bias: t[4]).activated(act)
+            y = Tensor.conv2d(y, weight: t[5], bias: t[6])
+        } else {
+            y = Tensor.linear(Tensor.linear(y, weight: t[3], bias: t[4]).activated(act), weight: t[5], bias: t[6])
+        }
+        return scale ? y * t[7] : y
+    }
+
+    func testNormMlpMatchesComposition() {
+        // Tokens [B, N, C] with linear weights and NHWC maps with 1×1-convolution weights; C off the vector width;
+        // more rows than one tile (the kernel works in tiles of 256–1024 rows below C = 192, one tile per thread from there).
+        let cases: [(rows: [Int], c: Int, hidden: Int, conv: Bool, norm: Bool, act: Activation, scale: Bool)] = [
+            ([2, 5], 24, 96, false, true, .gelu, false), ([2, 3, 4], 19, 76, true, true, .gelu, true),
+            ([3, 7], 16, 40, false, false, .geluTanh, true), ([1, 5, 5], 8, 32, true, true, .relu, false),
+            ([2, 300], 8, 1024, false, true, .gelu, true),  // 512-row tiles: two, the second one partial
+            ([2, 41], 192, 16, false, true, .gelu, true),   // wide rows: one tile per thread
+        ]
+        for (i, k) in cases.enumerated() {
+            let a = inputs(rows: k.rows, c: k.c, hidden: k.hidden, conv: k.conv, seed: UInt64(10 * i))
+            let b = a.map { $0.detachedCopy() }
+            for t in a + b { t.requiresGrad = true }
+            let r = randn(k.rows + [k.c], seed: 99)
+            let yf = fused(a, norm: k.norm, act: k.act, scale: k.scale)
+            let yc = composed(b, norm: k.norm, act: k.act, scale: k.scale)
+            assertClose(yf.scalars, yc.scalars, tol: 2e-5 * Swift.max(1, yc.scalars.map(Swift.abs).max() ?? 0),
+                        "case \(i) forward")
+            (yf * r).sum().backward()
+            (yc * r).sum().backward()
+            for j in 0..<a.count where (k.norm || !(1...2).contains(j)) && (k.scale || j != 7) {
+                let ga = a[j].grad?.scalars ?? [], gb = b[j].grad?.scalars ?? []
+                let tol = 2e-5 * Swift.max(1, gb.map(Swift.abs).max() ?? 0)
+                assertClose(ga, gb, tol: tol, "case \(i) gradient of input \(j)")
+                XCTAssertEqual(a[j].grad?.shape, a[j].shape, "case \(i) gradient shape of input \(j)")
+            }
+        }
+    }
+
+    func testNormMlpGradients() {
+        checkGradients(inputs(rows: [2, 3], c: 5, hidden: 12, conv: false, seed: 1)) {
+            self.fused($0, norm: true, act: .gelu, scale: true)
+        }
+        checkGradients(inputs(rows: [1, 2, 2], c: 4, hidden: 8, conv: true, seed: 2)) {
+            self.fused($0, norm: true, act: .geluTanh, scale: true)
+        }
+        checkGradients(Array(inputs(rows: [3], c: 6, hidden: 10, conv: false, seed: 3).prefix(7)).enumerated()
+            .filter { ![1, 2].contains($0.offset) }.map(\.element)) {
+            Tensor.normMlp($0[0], norm: nil, fc1: $0[1], $0[2], fc2: $0[3], $0[4], activation: .gelu, scale: nil)
+        }
+    }
+
+    /// The exact GELU and its derivative (the vectorised erf kernel) against double precision on a dense grid:
+    /// GELU within 1e-6 relative (the far negative tail included, where 1 + erf would cancel), its derivative
+    /// within 1e-6 relative + 2e-7 absolute (it crosses zero near x = −0.75).
+    func testExactGELUMatchesDoublePrecisionErf() {
+        let xs = stride(from: -10.0, through: 10.0, by: 1.0 / 1024).map { Float($0) } + [1e30, -1e30, 40, -40]
+        let x = Tensor(shape: [xs.count], values: xs)
+        x.requiresGrad = true
+        let y = x.gelu()
+        y.sum().backward()
+        let dx = x.grad!.scalars
+        for (i, v) in xs.enumerated() {
+            let d = Double(v)
+            let ref = Swift.abs(d) > 1e10 ? Swift.max(d, 0) : 0.5 * d * erfc(-d / 2.0.squareRoot())
+            let dref = Swift.abs(d) > 1e10 ? (d > 0 ? 1 : 0) : 0.5 * erfc(-d / 2.0.squareRoot())
+                + d * exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()
+            let got = Double(y.data[i]), dgot = Double(dx[i])
+            XCTAssertLessThanOrEqual(Swift.abs(got - ref), 1e-6 * Swift.abs(ref) + 1e-37, "GELU(\(v)) = \(got), not \(ref)")
+            XCTAssertLessThanOrEqual(Swift.abs(dgot - dref), 1e-6 * Swift.abs(dref) + 2e-7, "GELU′(\(v)) = \(dgot), not \(dref)")
+        }
+    }
+}
