@@ -43,8 +43,19 @@ fi
     -o Global.save_inference_dir="$WORK/int8" | tee "$WORK/quantize.log"
 yaml=$(ls "$WORK"/quant/*/quantization.yaml | head -1)
 
-# The same config with the exported int8 file as the model.
-awk -v onnx="$WORK/int8/inference.onnx" '
+# The same config with the exported int8 file as the model (relative _BASE_ entries made absolute: the copy lives in
+# $WORK, not next to the config).
+awk -v onnx="$WORK/int8/inference.onnx" -v dir="$(cd "$(dirname "$CONFIG")" && pwd)" '
+    /^_BASE_:/ {
+        line = $0; sub(/^_BASE_:[ ]*/, "", line); gsub(/[][]/, "", line)
+        n = split(line, parts, /,/); out = "_BASE_: ["
+        for (i = 1; i <= n; i++) {
+            p = parts[i]; gsub(/^[ ]+|[ ]+$/, "", p)
+            if (p !~ /^\//) p = dir "/" p
+            out = out (i > 1 ? ", " : "") p
+        }
+        print out "]"; next
+    }
     /^Arch:/ { print "Arch:\n  name: OnnxModel\n  path: " onnx "\n  class_num: 10"; skip = 1; next }
     skip && /^[ #]/ { next }
     { skip = 0; print }' "$CONFIG" > "$WORK/eval_onnx.yaml"
