@@ -146,6 +146,7 @@ struct InferenceCompiler {
                                  inputs: [node.inputs[0]], output: e.output, fused: "direct conv" + e.fused)
         }
         let e = epilogue(after: k, residualAllowed: true, consumed: &consumed)
+        if let step = winograd(k, a, weight: w, bias: bias, epilogue: e) { return step }
         let size = Int(clas_packed_weights_size(Int64(cout), Int64(kTotal)))
         let packed = PackedWeights(count: size) {
             clas_pack_weights(w.data, bias?.data, Int64(cout), Int64(kTotal), $0)

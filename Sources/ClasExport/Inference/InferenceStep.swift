@@ -20,6 +20,9 @@ final class PackedWeights {
 enum InferenceKernel {
     /// Dense convolution (groups 1) over packed weights and bias (`clas_conv_packed`); inputs: x (, residual).
     case conv(ConvAttributes, weights: PackedWeights, cout: Int, residual: Bool, act: Activation)
+    /// 3×3 stride-1 dense convolution by Winograd F(4×4, 3×3) over transformed weights (`clas_conv_winograd`);
+    /// inputs: x (, residual).
+    case winograd(ConvAttributes, weights: PackedWeights, cout: Int, residual: Bool, act: Activation)
     /// Few-input-channel direct convolution (an RGB stem); inputs: x.
     case directConv(ConvAttributes, weights: PackedWeights, bias: PackedWeights, cout: Int, act: Activation)
     /// Depthwise convolution; inputs: x.
@@ -76,6 +79,10 @@ extension InferenceStep {
             var g = a.geometry(xs)
             clas_conv_packed(&g, ptr(inputs[0]), w.pointer, Int64(cout), residual ? ptr(inputs[1]) : nil,
                              act.rawValue, y)
+        case let .winograd(a, w, cout, residual, act):
+            var g = a.geometry(xs)
+            clas_conv_winograd(&g, ptr(inputs[0]), w.pointer, Int64(cout), residual ? ptr(inputs[1]) : nil,
+                               act.rawValue, y)
         case let .directConv(a, w, b, cout, act):
             var g = a.geometry(xs)
             clas_conv_direct_forward_packed(&g, ptr(inputs[0]), w.pointer, b.pointer, Int64(cout), act.rawValue, y)

@@ -263,6 +263,15 @@ void clas_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t l
 /// of rows; y[n, oh, ow, cout] = act(conv + bias (+ res)).
 void clas_conv_packed(const clas_conv_geom *g, const float *x, const float *packed, int64_t cout, const float *res,
                       int act, float *y);
+/// Floats needed by `clas_winograd_pack` for a 3×3 convolution of cin → cout channels.
+int64_t clas_winograd_packed_size(int64_t cout, int64_t cin);
+/// Transforms OHWI 3×3 weights w[cout][3][3][cin] to Winograd F(4×4, 3×3) form (G g Gᵀ, in double) and packs them
+/// with bias[cout] (may be null) for `clas_conv_winograd`.
+void clas_winograd_pack(const float *w, const float *bias, int64_t cout, int64_t cin, float *packed);
+/// 3×3 stride-1 dense convolution by Winograd F(4×4, 3×3) over `clas_winograd_pack`ed weights:
+/// y[n, oh, ow, cout] = act(conv + bias (+ res)); split over threads.
+void clas_conv_winograd(const clas_conv_geom *g, const float *x, const float *packed, int64_t cout,
+                        const float *res, int act, float *y);
 /// Depthwise weights [c][taps] → the tap-major layout of `clas_dwconv_forward_packed` ([taps][c]).
 void clas_dw_pack_weights(const float *w, int64_t c, int64_t taps, float *packed);
 /// Depthwise convolution over packed weights with the activation fused: y = act(bias + Σ x·w).

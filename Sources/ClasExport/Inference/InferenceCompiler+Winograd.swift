@@ -1,0 +1,46 @@
+import ClasKernels
+import ClasTensor
+import Foundation
+
+/// When the inference plan runs a 3×3 stride-1 dense convolution by Winograd F(4×4, 3×3) (`clas_conv_winograd`)
+/// instead of im2col + the packed GEMM.
+enum WinogradPolicy {
+    /// Where it measured faster: enough channels, and outputs of at least `minSide`² pixels (at 7×7 the padded
+    /// tiles and the 4× larger transformed weights cost more than the saved multiplications).
+    case auto
+    /// Every eligible convolution (tests).
+    case always
+    /// None.
+    case never
+}
+
+extension InferenceCompiler {
+    /// The policy of plans compiled from now on (tests switch it).
+    nonisolated(unsafe) static var winogradPolicy = WinogradPolicy.auto
+    /// Smallest input and output channel counts, and output side, for `.auto`.
+    static let winogradMinChannels = 32
+    nonisolated(unsafe) static var winogradMinSide = Int(ProcessInfo.processInfo.environment["CLAS_WINO_MIN"] ?? "") ?? 8
+
+    /// The Winograd step for node k (its epilogue `e` already absorbed), when the policy chooses it.
+    func winograd(_ k: Int, _ a: ConvAttributes, weight w: Tensor, bias: Tensor?,
+                  epilogue e: (output: Int, residual: Int?, act: Activation, fused: String)) -> InferenceStep? {
+        let node = graph.nodes[k]
+        let cin = graph.values[node.inputs[0]].shape[3], cout = w.shape[0], out = graph.values[node.output].shape
+        guard a.kernel == (3, 3), a.stride == (1, 1), a.dilation == (1, 1), w.shape == [cout, 3, 3, cin] else {
+            return nil
+        }
+        switch Self.winogradPolicy {
+        case .never: return nil
+        case .always: break
+        case .auto:
+            let m = Self.winogradMinChannels
+            guard cin >= m, cout >= m, min(out[1], out[2]) >= Self.winogradMinSide else { return nil }
+        }
+        let packed = PackedWeights(count: Int(clas_winograd_packed_size(Int64(cout), Int64(cin)))) {
+            clas_winograd_pack(w.data, bias?.data, Int64(cout), Int64(cin), $0)
+        }
+        return InferenceStep(kernel: .winograd(a, weights: packed, cout: cout, residual: e.residual != nil, act: e.act),
+                             inputs: [node.inputs[0]] + (e.residual.map { [$0] } ?? []), output: e.output,
+                             fused: "3×3 winograd conv" + e.fused)
+    }
+}
