@@ -70,11 +70,14 @@ final class WinogradConvTests: XCTestCase {
         }
     }
 
-    /// The automatic choice: ResNet18 at 224 px takes Winograd for the 56×56, 28×28 and 14×14 stages (13 − 3 = 10
-    /// convolutions, the 7×7 stage and the stride-2 ones keep im2col), MobileNetV3 has no dense 3×3 stride-1 conv.
+    /// The automatic choice: ResNet18 at 224 px takes Winograd for its 13 3×3 stride-1 convolutions (56×56 to 7×7
+    /// outputs; the stride-2 ones keep im2col), at 32 px (8×8 and smaller) for the 8×8 stage only (4); MobileNetV3
+    /// has no dense 3×3 stride-1 convolution.
     func testAutomaticChoice() throws {
         let resnet = try InferencePlan(model: try preparedModel("ResNet18", inputSize: 32), height: 224, width: 224)
-        XCTAssertEqual(resnet.summary.components(separatedBy: "winograd").count - 1, 10, resnet.summary)
+        XCTAssertEqual(resnet.summary.components(separatedBy: "winograd").count - 1, 13, resnet.summary)
+        let small = try InferencePlan(model: try preparedModel("ResNet18", inputSize: 32), height: 32, width: 32)
+        XCTAssertEqual(small.summary.components(separatedBy: "winograd").count - 1, 4, small.summary)
         let mnv3 = try InferencePlan(model: try preparedModel("MobileNetV3_small_x1_0", inputSize: 32), height: 64,
                                      width: 64)
         XCTAssertFalse(mnv3.summary.contains("winograd"), mnv3.summary)

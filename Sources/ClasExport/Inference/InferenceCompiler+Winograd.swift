@@ -1,12 +1,12 @@
 import ClasKernels
 import ClasTensor
-import Foundation
 
 /// When the inference plan runs a 3×3 stride-1 dense convolution by Winograd F(4×4, 3×3) (`clas_conv_winograd`)
 /// instead of im2col + the packed GEMM.
 enum WinogradPolicy {
-    /// Where it measured faster: enough channels, and outputs of at least `minSide`² pixels (at 7×7 the padded
-    /// tiles and the 4× larger transformed weights cost more than the saved multiplications).
+    /// Where it measured faster: at least 32 input and output channels, outputs of at least 7×7 pixels (ResNet18
+    /// at 224 px: 2.3–2.8× faster per 56×56…14×14 convolution on one core, 1.5× at 7×7 despite the padded tiles and
+    /// the 4× larger transformed weights); smaller outputs (not measured) keep im2col.
     case auto
     /// Every eligible convolution (tests).
     case always
@@ -18,8 +18,7 @@ extension InferenceCompiler {
     /// The policy of plans compiled from now on (tests switch it).
     nonisolated(unsafe) static var winogradPolicy = WinogradPolicy.auto
     /// Smallest input and output channel counts, and output side, for `.auto`.
-    static let winogradMinChannels = 32
-    nonisolated(unsafe) static var winogradMinSide = Int(ProcessInfo.processInfo.environment["CLAS_WINO_MIN"] ?? "") ?? 8
+    static let winogradMinChannels = 32, winogradMinSide = 7
 
     /// The Winograd step for node k (its epilogue `e` already absorbed), when the policy chooses it.
     func winograd(_ k: Int, _ a: ConvAttributes, weight w: Tensor, bias: Tensor?,
