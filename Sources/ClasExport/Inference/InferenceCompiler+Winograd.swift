@@ -4,9 +4,9 @@ import ClasTensor
 /// When the inference plan runs a 3×3 stride-1 dense convolution by Winograd F(4×4, 3×3) (`clas_conv_winograd`)
 /// instead of im2col + the packed GEMM.
 enum WinogradPolicy {
-    /// Where it measured faster: at least 32 input and output channels, outputs of at least 7×7 pixels (ResNet18
-    /// at 224 px: 2.3–2.8× faster per 56×56…14×14 convolution on one core, 1.5× at 7×7 despite the padded tiles and
-    /// the 4× larger transformed weights); smaller outputs (not measured) keep im2col.
+    /// Where it measured faster: at least 32 input and output channels, outputs of at least 7×7 pixels (ResNet18 at
+    /// 224 px, docs/design.md: the 7×7 stage too, despite its padded tiles and 4× larger transformed weights);
+    /// smaller outputs (not measured) keep im2col.
     case auto
     /// Every eligible convolution (tests).
     case always
