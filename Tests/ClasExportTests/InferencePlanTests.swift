@@ -98,7 +98,8 @@ final class InferencePlanTests: XCTestCase {
 
     /// Dense, depthwise and direct (stem) convolutions with their epilogues = conv2d, add, activated. The wider
     /// inputs give the depthwise kernels blocks of 8, 4 and 1 pixels with borders at stride 1 and 2, channel counts
-    /// with 8-wide and scalar tails, and the stem 1, 2 and 3 output-channel vectors per block (16, 64, 48, 40).
+    /// with 8-wide and scalar tails, and the stem 1, 2 and 3 output-channel vectors per block (16, 64, 48, 40), its
+    /// 4-pixel blocks whole, partial and at borders, and 1 and 4 input channels (a grey or RGBA stem).
     func testPackedConvolutionsMatchUnfusedOps() throws {
         struct Case { var cin, cout, k, stride, pad, groups: Int; var residual: Bool; var h = 11, w = 9 }
         let cases = [Case(cin: 8, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, residual: true),
@@ -115,7 +116,9 @@ final class InferencePlanTests: XCTestCase {
                      Case(cin: 16, cout: 16, k: 7, stride: 1, pad: 3, groups: 16, residual: false, h: 5, w: 13),
                      Case(cin: 3, cout: 48, k: 3, stride: 2, pad: 1, groups: 1, residual: false, h: 6, w: 21),
                      Case(cin: 3, cout: 64, k: 7, stride: 2, pad: 3, groups: 1, residual: false, h: 6, w: 21),
-                     Case(cin: 3, cout: 40, k: 3, stride: 1, pad: 1, groups: 1, residual: false, h: 4, w: 19)]
+                     Case(cin: 3, cout: 40, k: 3, stride: 1, pad: 1, groups: 1, residual: false, h: 4, w: 19),
+                     Case(cin: 4, cout: 20, k: 3, stride: 2, pad: 1, groups: 1, residual: false, h: 5, w: 23),
+                     Case(cin: 1, cout: 32, k: 5, stride: 1, pad: 2, groups: 1, residual: false, h: 4, w: 14)]
         for (i, c) in cases.enumerated() {
             for act in Self.activations {
                 let probe = ConvEpilogueProbe(

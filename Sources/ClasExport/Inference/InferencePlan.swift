@@ -2,6 +2,7 @@ import ClasEngine
 import ClasKernels
 import ClasNN
 import ClasTensor
+import Foundation
 
 /// A model's evaluation forward pass compiled for inference (the engine's inference mode, see `InferenceMode`):
 /// traced into an ``ExportGraph``, batch norms folded into the convolutions, constants folded, then
@@ -111,6 +112,10 @@ public final class InferencePlan {
         return max(1, min(batch, Self.groupBytes / max(perImage, 1)))
     }
 
+    /// `tools benchmark --profile` times every step on its own (index, fusion, output shape) instead of per kind
+    /// when the environment sets CLAS_PROFILE_STEPS=1.
+    static let profilesSteps = ProcessInfo.processInfo.environment["CLAS_PROFILE_STEPS"] == "1"
+
     /// The activation budget of one image group.
     static let groupBytes = 1 << 20
 
@@ -133,8 +138,10 @@ public final class InferencePlan {
             return memory.pointer(r)
         }
         let shape: (Int) -> [Int] = { memory.shapes[$0] }
-        for step in steps {
-            Profiler.measure(step.fused) { step.run(ptr, shape) }
+        for (i, step) in steps.enumerated() {
+            Profiler.measure(Self.profilesSteps ? "\(i): \(step.fused) \(shape(step.output))" : step.fused) {
+                step.run(ptr, shape)
+            }
         }
         output.update(from: ptr(graph.output), count: memory.shapes[graph.output].reduce(1, *))
     }
