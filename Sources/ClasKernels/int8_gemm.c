@@ -140,12 +140,13 @@ static inline __attribute__((always_inline)) T512 __m512 hswish512(__m512 x) {
     return _mm512_mul_ps(_mm512_mul_ps(x, t), _mm512_set1_ps(1.0f / 6.0f));
 }
 
-/// The same product with the float epilogue applied in registers (full 16-channel panels), for columns j0 …,
-/// writing the float value to `y` and/or its quantisation (`QUANT_F`, with activation `e->q_act`) to `q`.
+/// The same product with the float epilogue applied in registers, for columns j0 ..< j0 + nc (a last panel of fewer
+/// than 16 is read and written under a mask), writing the float value to `y` and/or its quantisation (`QUANT_F`, with
+/// activation `e->q_act`) to `q`.
 static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, int64_t lda, const int8_t *b, int64_t G,
                                                              const clas_q8_epilogue *e, int64_t j0, float *y,
-                                                             uint8_t *yq, const float *res, int64_t ldc, const int mr,
-                                                             const int np) {
+                                                             uint8_t *yq, const float *res, int64_t ldc, int nc,
+                                                             const int mr, const int np) {
     __m512i c[MR][2];
     for (int r = 0; r < mr; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
     for (int64_t g = 0; g < G; g++) {
@@ -162,31 +163,33 @@ static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, i
     const __m512i zy = _mm512_set1_epi32(e->y_zero);
     for (int q = 0; q < np; q++) {
         int64_t j = j0 + 16 * q;
-        __m512i corr = e->rowsum ? _mm512_mullo_epi32(_mm512_set1_epi32(-e->a_zero), _mm512_loadu_si512(e->rowsum + j))
+        const int valid = nc - 16 * q;
+        const __mmask16 m = valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1);
+        __m512i corr = e->rowsum ? _mm512_mullo_epi32(_mm512_set1_epi32(-e->a_zero), _mm512_maskz_loadu_epi32(m, e->rowsum + j))
                                  : _mm512_setzero_si512();
-        __m512 scale = _mm512_loadu_ps(e->scale + j);
-        __m512 bias = e->bias ? _mm512_loadu_ps(e->bias + j) : _mm512_setzero_ps();
+        __m512 scale = _mm512_maskz_loadu_ps(m, e->scale + j);
+        __m512 bias = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + j) : _mm512_setzero_ps();
         for (int r = 0; r < mr; r++) {
             __m512 f = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c[r][q], corr)), scale), bias);
-            if (res) f = _mm512_add_ps(f, _mm512_loadu_ps(res + r * ldc + j));
+            if (res) f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(m, res + r * ldc + j));
             if (e->relu == CLAS_ACT_HARDSWISH) f = hswish512(f);
             else if (e->relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
-            if (y) _mm512_storeu_ps(y + r * ldc + j, f);
+            if (y) _mm512_mask_storeu_ps(y + r * ldc + j, m, f);
             if (yq) {
                 __m512 v = e->q_act == CLAS_ACT_RELU ? _mm512_max_ps(f, _mm512_setzero_ps())
                          : e->q_act == CLAS_ACT_HARDSWISH ? hswish512(f) : f;
                 v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(v, qs), lo), hi);  // QUANT_F's clamps
                 __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), zy);    // rounds to nearest even (MXCSR)
-                _mm_storeu_si128((__m128i *)(yq + r * ldc + j), _mm512_cvtepi32_epi8(i));
+                _mm_mask_storeu_epi8(yq + r * ldc + j, m, _mm512_cvtepi32_epi8(i));
             }
         }
     }
 }
 
-static T512 void ukernel_512f(const uint8_t *a, int64_t lda, int mr, const int8_t *b, int64_t G, int np,
+static T512 void ukernel_512f(const uint8_t *a, int64_t lda, int mr, const int8_t *b, int64_t G, int nc,
                               const clas_q8_epilogue *e, int64_t j0, float *y, uint8_t *yq, const float *res,
                               int64_t ldc) {
-#define CASE(R) case R: np > 1 ? k512f(a, lda, b, G, e, j0, y, yq, res, ldc, R, 2) : k512f(a, lda, b, G, e, j0, y, yq, res, ldc, R, 1); break;
+#define CASE(R) case R: nc > 16 ? k512f(a, lda, b, G, e, j0, y, yq, res, ldc, nc, R, 2) : k512f(a, lda, b, G, e, j0, y, yq, res, ldc, nc, R, 1); break;
     switch (mr) { CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) }
 #undef CASE
 }
@@ -262,8 +265,8 @@ void clas_q8_block(const uint8_t *a, int64_t lda, int64_t rows, const int8_t *pa
         for (int64_t r = 0; r < rows; r += MR) {
             int mr = (int)CLAS_MIN(MR, rows - r);
 #if defined(__x86_64__) && defined(__clang__)
-            if (isa == CLAS_Q8_AVX512VNNI && !(yq && e->requant) && nc == 16 * np) {
-                ukernel_512f(a + r * lda, lda, mr, b, G, np, e, j, yf ? yf + r * ldc : NULL, yq ? yq + r * ldc : NULL,
+            if (isa == CLAS_Q8_AVX512VNNI && !(yq && e->requant)) {
+                ukernel_512f(a + r * lda, lda, mr, b, G, nc, e, j, yf ? yf + r * ldc : NULL, yq ? yq + r * ldc : NULL,
                              res ? res + r * ldc : NULL, ldc);
                 continue;
             }
