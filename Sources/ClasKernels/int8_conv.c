@@ -3,14 +3,8 @@
 // with int32 channel vectors.
 #include "ClasInt8.h"
 #include "internal.h"
+#include "int8_internal.h"
 #include <stdlib.h>
-
-// From int8_gemm.c.
-void clas_q8_block(const uint8_t *a, int64_t lda, int64_t rows, const int8_t *packed, int64_t k, int64_t j0,
-                   int64_t j1, const clas_q8_epilogue *e, float *yf, uint8_t *yq, const float *res, int64_t ldc);
-void clas_q8_tiling(int64_t m, int64_t n, int64_t *rb, int64_t *cb);
-void clas_q8_epilogue_rows(const int32_t *acc, int64_t rows, int64_t n, const clas_q8_epilogue *e, float *yf,
-                           uint8_t *yq, const float *res);
 
 /// im2col rows r0 ..< r0 + rows, laid out (kh, kw, c) like OHWI weights; outside the image reads as `pad` (the
 /// zero point, so it contributes nothing); bytes k ..< kp are zero.

@@ -1,4 +1,5 @@
-// Integer GEMM: uint8 activations × packed int8 weights → int32, with the dequantising or requantising epilogue.
+// Integer GEMM: uint8 activations × packed int8 weights → int32, then the dequantising or requantising epilogue
+// (int8_epilogue.c; the AVX512-VNNI kernel applies the float one in registers).
 //
 // Weights are packed once into panels of 16 output channels; within a panel, groups of 4 reduction indices hold
 // 16 × 4 bytes, exactly the operand `vpdpbusd` multiplies with a broadcast of 4 activation bytes. The AVX512-VNNI
@@ -7,6 +8,7 @@
 #include "ClasInt8.h"
 #include "internal.h"
 #include "activations.h"
+#include "int8_internal.h"
 #include <stdlib.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -16,7 +18,7 @@
 #pragma clang fp contract(off)
 
 #define MR 6
-#define NRMAX 32
+#define NRMAX CLAS_Q8_NRMAX
 
 // MARK: dispatch
 
@@ -76,80 +78,10 @@ void clas_q8_pack(const int8_t *w, int64_t n, int64_t k, int8_t *packed, int32_t
 
 // MARK: epilogue
 
-/// The uint8 quantisation of float `f` after activation `ACT` (`clas_q8_quantize`'s rule).
-#define QUANT_F(ACT, f, qs, lo, hi, zy) ({                                                                          \
-    float q_ = clas_act(ACT, (f)) / (qs);                                                                           \
-    q_ = q_ < (lo) ? (lo) : q_;                                                                                     \
-    q_ = q_ > (hi) ? (hi) : q_;                                                                                     \
-    (uint8_t)((int32_t)__builtin_rintf(q_) + (zy)); })
-
-/// Applies the epilogue to int32 accumulators acc[rows][·] (row stride `acc_stride`) for columns j0 ..< j0 + nc,
-/// writing output rows of stride `ldc`.
-static CLAS_MV void epilogue_strided(const int32_t *acc, int64_t acc_stride, int64_t rows, int64_t j0, int64_t nc,
-                                     const clas_q8_epilogue *e, float *yf, uint8_t *yq, const float *res,
-                                     int64_t ldc) {
-    // Per-channel terms gathered once (locals and restrict, so the loops below vectorise).
-    int32_t corr[NRMAX * 2];
-    float mul[NRMAX * 2], add[NRMAX * 2];
-    const int requant = yq && e->requant;  // onnxruntime's integer requantisation, else through the float value
-    for (int64_t c0 = 0; c0 < nc; c0 += 2 * NRMAX) {
-        int64_t n = CLAS_MIN(2 * NRMAX, nc - c0);
-        for (int64_t c = 0; c < n; c++) {
-            int64_t j = j0 + c0 + c;
-            corr[c] = (e->rowsum ? -e->a_zero * e->rowsum[j] : 0) + (requant && e->bias_q ? e->bias_q[j] : 0);
-            mul[c] = requant ? e->requant[j] : e->scale[j];
-            add[c] = !requant && e->bias ? e->bias[j] : 0.0f;
-        }
-        const int relu = e->relu;
-        const int32_t zy = e->y_zero;
-        const float lo = relu ? 0.0f : (float)(0 - zy), hi = (float)(255 - zy);
-        const float qlo = (float)(0 - zy), qs = e->q_scale;
-        for (int64_t r = 0; r < rows; r++) {
-            const int32_t *restrict a = acc + r * acc_stride + c0;
-            if (requant) {
-                uint8_t *restrict y = yq + r * ldc + j0 + c0;
-                for (int64_t c = 0; c < n; c++) {
-                    float f = (float)(a[c] + corr[c]) * mul[c];
-                    f = f < lo ? lo : f;
-                    f = f > hi ? hi : f;
-                    y[c] = (uint8_t)((int32_t)__builtin_rintf(f) + zy);
-                }
-                continue;
-            }
-            // One simple loop per step, so that each vectorises.
-            float t[2 * NRMAX];
-            for (int64_t c = 0; c < n; c++) t[c] = (float)(a[c] + corr[c]) * mul[c] + add[c];
-            if (res) {
-                const float *restrict rs = res + r * ldc + j0 + c0;
-                for (int64_t c = 0; c < n; c++) t[c] = t[c] + rs[c];
-            }
-            if (relu == CLAS_ACT_HARDSWISH)
-                for (int64_t c = 0; c < n; c++) t[c] = clas_act(CLAS_ACT_HARDSWISH, t[c]);
-            else if (relu)
-                for (int64_t c = 0; c < n; c++) t[c] = t[c] < 0 ? 0.0f : t[c];
-            if (yf) memcpy(yf + r * ldc + j0 + c0, t, sizeof(float) * (size_t)n);
-            if (yq) {
-                uint8_t *restrict q = yq + r * ldc + j0 + c0;
-#define QUANT_ROW(ACT) for (int64_t c = 0; c < n; c++) q[c] = QUANT_F(ACT, t[c], qs, qlo, hi, zy);
-                switch (e->q_act) {
-                case CLAS_ACT_RELU: QUANT_ROW(CLAS_ACT_RELU) break;
-                case CLAS_ACT_HARDSWISH: QUANT_ROW(CLAS_ACT_HARDSWISH) break;
-                default: QUANT_ROW(CLAS_ACT_NONE) break;
-                }
-#undef QUANT_ROW
-            }
-        }
-    }
-}
-
+/// The scalar epilogue (int8_epilogue.c) on a microkernel's accumulators.
 static void epilogue(const int32_t *acc, int rows, int64_t j0, int nc, const clas_q8_epilogue *e, float *yf,
                      uint8_t *yq, const float *res, int64_t ldc) {
-    epilogue_strided(acc, NRMAX, rows, j0, nc, e, yf, yq, res, ldc);
-}
-
-void clas_q8_epilogue_rows(const int32_t *acc, int64_t rows, int64_t n, const clas_q8_epilogue *e, float *yf,
-                           uint8_t *yq, const float *res) {
-    epilogue_strided(acc, n, rows, 0, n, e, yf, yq, res, n);
+    clas_q8_epilogue_strided(acc, NRMAX, rows, j0, nc, e, yf, yq, res, ldc);
 }
 
 // MARK: microkernels: acc[r][0 ..< 16·np] = Σ_g A[r][4g ..< 4g+4] · panel
@@ -208,12 +140,13 @@ static inline __attribute__((always_inline)) T512 __m512 hswish512(__m512 x) {
     return _mm512_mul_ps(_mm512_mul_ps(x, t), _mm512_set1_ps(1.0f / 6.0f));
 }
 
-/// The same product with the float epilogue applied in registers (full 16-channel panels), for columns j0 …,
-/// writing the float value to `y` and/or its quantisation (`QUANT_F`, with activation `e->q_act`) to `q`.
+/// The same product with the float epilogue applied in registers, for columns j0 ..< j0 + nc (a last panel of fewer
+/// than 16 is read and written under a mask), writing the float value to `y` and/or its quantisation (`QUANT_F`, with
+/// activation `e->q_act`) to `q`.
 static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, int64_t lda, const int8_t *b, int64_t G,
                                                              const clas_q8_epilogue *e, int64_t j0, float *y,
-                                                             uint8_t *yq, const float *res, int64_t ldc, const int mr,
-                                                             const int np) {
+                                                             uint8_t *yq, const float *res, int64_t ldc, int nc,
+                                                             const int mr, const int np) {
     __m512i c[MR][2];
     for (int r = 0; r < mr; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
     for (int64_t g = 0; g < G; g++) {
@@ -230,31 +163,33 @@ static inline __attribute__((always_inline)) T512 void k512f(const uint8_t *a, i
     const __m512i zy = _mm512_set1_epi32(e->y_zero);
     for (int q = 0; q < np; q++) {
         int64_t j = j0 + 16 * q;
-        __m512i corr = e->rowsum ? _mm512_mullo_epi32(_mm512_set1_epi32(-e->a_zero), _mm512_loadu_si512(e->rowsum + j))
+        const int valid = nc - 16 * q;
+        const __mmask16 m = valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1);
+        __m512i corr = e->rowsum ? _mm512_mullo_epi32(_mm512_set1_epi32(-e->a_zero), _mm512_maskz_loadu_epi32(m, e->rowsum + j))
                                  : _mm512_setzero_si512();
-        __m512 scale = _mm512_loadu_ps(e->scale + j);
-        __m512 bias = e->bias ? _mm512_loadu_ps(e->bias + j) : _mm512_setzero_ps();
+        __m512 scale = _mm512_maskz_loadu_ps(m, e->scale + j);
+        __m512 bias = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + j) : _mm512_setzero_ps();
         for (int r = 0; r < mr; r++) {
             __m512 f = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c[r][q], corr)), scale), bias);
-            if (res) f = _mm512_add_ps(f, _mm512_loadu_ps(res + r * ldc + j));
+            if (res) f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(m, res + r * ldc + j));
             if (e->relu == CLAS_ACT_HARDSWISH) f = hswish512(f);
             else if (e->relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
-            if (y) _mm512_storeu_ps(y + r * ldc + j, f);
+            if (y) _mm512_mask_storeu_ps(y + r * ldc + j, m, f);
             if (yq) {
                 __m512 v = e->q_act == CLAS_ACT_RELU ? _mm512_max_ps(f, _mm512_setzero_ps())
                          : e->q_act == CLAS_ACT_HARDSWISH ? hswish512(f) : f;
                 v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(v, qs), lo), hi);  // QUANT_F's clamps
                 __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), zy);    // rounds to nearest even (MXCSR)
-                _mm_storeu_si128((__m128i *)(yq + r * ldc + j), _mm512_cvtepi32_epi8(i));
+                _mm_mask_storeu_epi8(yq + r * ldc + j, m, _mm512_cvtepi32_epi8(i));
             }
         }
     }
 }
 
-static T512 void ukernel_512f(const uint8_t *a, int64_t lda, int mr, const int8_t *b, int64_t G, int np,
+static T512 void ukernel_512f(const uint8_t *a, int64_t lda, int mr, const int8_t *b, int64_t G, int nc,
                               const clas_q8_epilogue *e, int64_t j0, float *y, uint8_t *yq, const float *res,
                               int64_t ldc) {
-#define CASE(R) case R: np > 1 ? k512f(a, lda, b, G, e, j0, y, yq, res, ldc, R, 2) : k512f(a, lda, b, G, e, j0, y, yq, res, ldc, R, 1); break;
+#define CASE(R) case R: nc > 16 ? k512f(a, lda, b, G, e, j0, y, yq, res, ldc, nc, R, 2) : k512f(a, lda, b, G, e, j0, y, yq, res, ldc, nc, R, 1); break;
     switch (mr) { CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) }
 #undef CASE
 }
@@ -330,8 +265,8 @@ void clas_q8_block(const uint8_t *a, int64_t lda, int64_t rows, const int8_t *pa
         for (int64_t r = 0; r < rows; r += MR) {
             int mr = (int)CLAS_MIN(MR, rows - r);
 #if defined(__x86_64__) && defined(__clang__)
-            if (isa == CLAS_Q8_AVX512VNNI && !(yq && e->requant) && nc == 16 * np) {
-                ukernel_512f(a + r * lda, lda, mr, b, G, np, e, j, yf ? yf + r * ldc : NULL, yq ? yq + r * ldc : NULL,
+            if (isa == CLAS_Q8_AVX512VNNI && !(yq && e->requant)) {
+                ukernel_512f(a + r * lda, lda, mr, b, G, nc, e, j, yf ? yf + r * ldc : NULL, yq ? yq + r * ldc : NULL,
                              res ? res + r * ldc : NULL, ldc);
                 continue;
             }
@@ -385,43 +320,4 @@ void clas_q8_gemm(const uint8_t *a, int64_t lda, int64_t m, const int8_t *packed
     g.col_blocks = (n + g.cb - 1) / g.cb;
     int64_t tiles = ((m + g.rb - 1) / g.rb) * g.col_blocks;
     clas_parallel_for(tiles, 2, gemm_tiles, &g);
-}
-
-// MARK: quantisation
-
-typedef struct {
-    const float *x;
-    uint8_t *q;
-    float scale;
-    int32_t zero;
-    int act;
-} quant_job;
-
-static CLAS_MV void quantize_range(void *ctx, int64_t begin, int64_t end, int tid) {
-    (void)tid;
-    const quant_job *j = ctx;
-    const float *restrict x = j->x;
-    uint8_t *restrict q = j->q;
-    const float scale = j->scale;
-    const int32_t zero = j->zero;
-    const float lo = (float)(0 - zero), hi = (float)(255 - zero);
-#define QLOOP(ACT)                                                                                                  \
-    for (int64_t i = begin; i < end; i++) {                                                                         \
-        float f = clas_act(ACT, x[i]) / scale;                                                                      \
-        f = f < lo ? lo : f;                                                                                        \
-        f = f > hi ? hi : f;                                                                                        \
-        q[i] = (uint8_t)((int32_t)__builtin_rintf(f) + zero);                                                       \
-    }
-    switch (j->act) {  // one loop per activation, so each vectorises
-    case CLAS_ACT_NONE: QLOOP(CLAS_ACT_NONE) break;
-    case CLAS_ACT_RELU: QLOOP(CLAS_ACT_RELU) break;
-    case CLAS_ACT_HARDSWISH: QLOOP(CLAS_ACT_HARDSWISH) break;
-    default: QLOOP(j->act) break;
-    }
-#undef QLOOP
-}
-
-void clas_q8_quantize(const float *x, uint8_t *q, int64_t count, float scale, int32_t zero, int act) {
-    quant_job j = {x, q, scale, zero, act};
-    clas_parallel_for(count, 4 * CLAS_GRAIN, quantize_range, &j);
 }

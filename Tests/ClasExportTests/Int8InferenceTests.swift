@@ -1,4 +1,4 @@
-import ClasExport
+@testable import ClasExport
 import ClasKernels
 import ClasModels
 import ClasNN
@@ -65,6 +65,61 @@ final class Int8InferenceTests: XCTestCase {
                   + "max |Δlogit| vs unchained \(maxAbsDifference(a, b))")
             XCTAssertEqual(a, b, name)
         }
+    }
+
+    /// A batch run image group by image group (each group through the whole integer network on one thread, a last
+    /// group smaller than the others) gives bit for bit the logits of the whole batch run layer by layer (every layer
+    /// split across the threads, the reference before image groups existed), with one thread or two, and of each
+    /// image run alone. Covers chained layers, SE blocks (MobileNetV3) and residual adds (ResNet18).
+    func testImageGroupsGiveTheWholeBatchLogits() throws {
+        let saved = clas_num_threads()
+        defer { clas_set_num_threads(saved) }
+        for name in ["MobileNetV3_small_x1_0", "ResNet18"] {
+            let (program, _, _) = try qdq(name)
+            let native = try OnnxInterpreter(program, integerKernels: true)
+            let x = randn([5, 32, 32, 3], seed: 72)
+            clas_set_num_threads(2)
+            let whole = try native.run(nhwc: x, groupSize: 5).scalars
+            XCTAssertEqual(native.groupSize(batch: 5), 3, "\(name): one group per thread")
+            XCTAssertEqual(native.groupSize(batch: 1), 1)
+            XCTAssertEqual(try native.run(nhwc: x).scalars, whole, "\(name): default grouping, 2 threads")
+            for threads: Int32 in [1, 2] {
+                clas_set_num_threads(threads)
+                for group in [1, 2, 3, 5] {
+                    XCTAssertEqual(try native.run(nhwc: x, groupSize: group).scalars, whole,
+                                   "\(name): group \(group), \(threads) threads")
+                }
+            }
+            let classes = whole.count / 5
+            for i in 0..<5 {
+                let image = Tensor(shape: [1, 32, 32, 3], values: Array(x.scalars[(i * 3072)..<((i + 1) * 3072)]))
+                XCTAssertEqual(try native.run(nhwc: image).scalars, Array(whole[(i * classes)..<((i + 1) * classes)]),
+                               "\(name): image \(i) alone")
+            }
+        }
+    }
+
+    /// The squeeze-excite `Mul` computed inside the `QuantizeLinear` that reads it gives exactly the uint8 values of
+    /// a float `Mul` followed by the quantisation (the kernel, on values near rounding ties too), and the same logits
+    /// as the unfused plan on MobileNetV3-small, whose SE blocks it covers.
+    func testFusedProductEqualsMulThenQuantize() throws {
+        let (n, hw, c) = (3, 7, 37)
+        let x = randn([n, 1, hw, c], seed: 74), gate = randn([n, 1, 1, c], seed: 75).activated(.sigmoid)
+        let (scale, zero): (Float, Int32) = (0.0173, 121)
+        for i in stride(from: 0, to: x.count, by: 5) { x.data[i] = (Float(i % 50) - 25.5) * scale }  // ties
+        let product = Tensor.binary(.mul, x, gate)
+        var expected = [UInt8](repeating: 0, count: x.count), fusedBytes = expected
+        clas_q8_quantize(product.data, &expected, Int64(x.count), scale, zero, 0)
+        clas_q8_quantize_scaled(x.data, gate.data, &fusedBytes, Int64(n), Int64(hw), Int64(c), scale, zero)
+        XCTAssertEqual(fusedBytes, expected)
+
+        let (program, _, _) = try qdq("MobileNetV3_small_x1_0")
+        let fused = try OnnxInterpreter(program, integerKernels: true)
+        let unfused = try OnnxInterpreter(program, integerKernels: true, fuseProducts: false)
+        XCTAssertEqual(unfused.fusedProductCount, 0)
+        XCTAssertGreaterThan(fused.fusedProductCount, 0, "the SE blocks' Mul is fused")
+        let images = randn([3, 32, 32, 3], seed: 76)
+        XCTAssertEqual(try fused.run(nhwc: images).scalars, try unfused.run(nhwc: images).scalars)
     }
 
     /// Our uint8 output equals onnxruntime's `QLinearConv` (u8 × s8, per-channel weight scales, int32 bias) on dense,

@@ -87,19 +87,10 @@ public final class InferencePlan {
         let memories = (0..<threads).map { memory(batch: group, slot: $0) }
         let last = batch - (groups - 1) * group
         let lastMemory = last == group ? nil : memory(batch: last, slot: threads)
-        let job = GroupJob { begin, end, tid in
+        forEachImageGroup(groups, threads: threads) { begin, end, tid in
             for g in begin..<end {
                 let m = g == groups - 1 ? lastMemory ?? memories[tid] : memories[tid]
                 self.runSteps(m, input: x.data + g * group * inStride, output: out.data + g * group * outStride)
-            }
-        }
-        if threads == 1 {
-            job.body(0, groups, 0)
-        } else {
-            withExtendedLifetime(job) {
-                clas_parallel_for(Int64(groups), 1, { ctx, begin, end, tid in
-                    Unmanaged<GroupJob>.fromOpaque(ctx!).takeUnretainedValue().body(Int(begin), Int(end), Int(tid))
-                }, Unmanaged.passUnretained(job).toOpaque())
             }
         }
         return out
@@ -145,12 +136,6 @@ public final class InferencePlan {
         }
         output.update(from: ptr(graph.output), count: memory.shapes[graph.output].reduce(1, *))
     }
-}
-
-/// The work of one batch split into image groups, handed to the kernel thread pool.
-private final class GroupJob {
-    let body: (Int, Int, Int) -> Void
-    init(_ body: @escaping (Int, Int, Int) -> Void) { self.body = body }
 }
 
 /// The memory of an ``InferencePlan`` for one batch size: every value's shape, and a slot for each computed value,

@@ -54,13 +54,16 @@ struct Int8Plan {
     /// `QuantizeLinear` nodes (by index) that apply the activation they read themselves: the activation's input
     /// value id and its `CLAS_ACT_*` code (the activation node is skipped).
     private(set) var fusedActivations: [Int: (input: Int, activation: Int32)] = [:]
+    /// `QuantizeLinear` nodes (by index) that multiply the two inputs of the `Mul` they read themselves (a
+    /// squeeze-excite gate times the image, quantised in one pass; the `Mul` is skipped).
+    private(set) var fusedProducts: [Int: (a: Int, b: Int)] = [:]
 
     /// A quantised constant: int8/uint8 values with their dequantisation.
     private struct QuantizedConstant {
         let shape: [Int], values: [Int], scale: [Float], zero: [Int], axis: Int
     }
 
-    init(_ p: OnnxProgram, native: Bool, chain: Bool = true) {
+    init(_ p: OnnxProgram, native: Bool, chain: Bool = true, fuseProducts: Bool = true) {
         var producer: [Int: Int] = [:], readers: [Int: [Int]] = [:]
         for (i, n) in p.nodes.enumerated() {
             producer[n.output] = i
@@ -126,6 +129,16 @@ struct Int8Plan {
                   readers[x] == [i], let input = p.nodes[a].inputs.first ?? nil else { continue }
             skipped.insert(a)
             fusedActivations[i] = (input, code)
+        }
+        // A `Mul` of two computed values read only by a QuantizeLinear (MobileNetV3's squeeze-excite scaling before
+        // the projection) is computed inside the quantisation pass.
+        for (i, n) in p.nodes.enumerated() where n.op == "QuantizeLinear" && fuseProducts && fusedActivations[i] == nil {
+            guard let x = n.inputs[0], let m = producer[x], !skipped.contains(m), p.nodes[m].op == "Mul",
+                  readers[x] == [i], p.nodes[m].inputs.count == 2, let a = p.nodes[m].inputs[0],
+                  let b = p.nodes[m].inputs[1], p.constants[a] == nil, p.constants[b] == nil, folded[a] == nil,
+                  folded[b] == nil else { continue }
+            skipped.insert(m)
+            fusedProducts[i] = (a, b)
         }
         // A residual `Add` that is a convolution's only reader (without a ReLU of its own), of a float value computed
         // before it, is added in the epilogue, with a `Relu` that is the sum's only reader (ResNet's block end).

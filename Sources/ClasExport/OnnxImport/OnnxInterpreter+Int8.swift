@@ -1,3 +1,4 @@
+import ClasKernels
 import ClasTensor
 
 /// The QDQ operators, for the values the ``Int8Plan`` leaves to the interpreter.
@@ -20,5 +21,23 @@ extension OnnxInterpreter {
         }
         let (scale, zero) = try n.quantization()
         return .float(q.dequantized(scale: scale, zero: zero), nhwc: q.nhwc)
+    }
+
+    /// `QuantizeLinear(a · b)` of the `Mul` the ``Int8Plan`` fused into it (`n`'s input 0, the product, is nil): a
+    /// squeeze-excite gate ([N, C, 1, 1]) times an NHWC image in one pass (`clas_q8_quantize_scaled`, the values a
+    /// float `Mul` then `QuantizeLinear` give); other operands are multiplied first.
+    func quantizeProduct(_ n: Args, _ a: Value, _ b: Value) throws -> Value {
+        let (scale, zero) = try n.quantization()
+        for (image, gate) in [(a, b), (b, a)] {
+            guard case .float(let x, true) = image, case .float(let g, let gn) = gate, x.rank == 4, g.rank == 4,
+                  g.shape == (gn ? [x.shape[0], 1, 1, x.shape[3]] : [x.shape[0], x.shape[3], 1, 1]) else { continue }
+            let q = QuantizedActivation(shape: x.shape, nhwc: true, scale: scale, zero: zero)
+            clas_q8_quantize_scaled(x.data, g.data, q.bytes, Int64(x.shape[0]), Int64(x.shape[1] * x.shape[2]),
+                                    Int64(x.shape[3]), scale, zero)
+            return .quantized(q)
+        }
+        let mul = Args(node: n.node, values: [a, b], uint8Constants: n.uint8Constants)
+        return try quantize(Args(node: n.node, values: [try binary(mul, .mul)] + n.values.dropFirst(),
+                                 uint8Constants: n.uint8Constants), activation: 0)
     }
 }

@@ -76,6 +76,11 @@ void clas_q8_depthwise(const uint8_t *x, const clas_q8_conv_geom *g, const int8_
 /// q = clamp(nearbyint(act(x) / scale) + zero, 0, 255) (ties to even).
 void clas_q8_quantize(const float *x, uint8_t *q, int64_t count, float scale, int32_t zero, int act);
 
+/// ONNX QuantizeLinear to uint8 of the product x·s, x NHWC [n, hw, c] and s [n, c] broadcast over the pixels (a
+/// squeeze-excite gate): the same values as a float Mul followed by `clas_q8_quantize`, without storing the product.
+void clas_q8_quantize_scaled(const float *x, const float *s, uint8_t *q, int64_t n, int64_t hw, int64_t c,
+                             float scale, int32_t zero);
+
 #ifdef __cplusplus
 }
 #endif
