@@ -2,8 +2,8 @@
 // nearest even) and products summed in float32, on AVX512_BF16's VDPBF16PS (Zen 4, Cooper Lake, Sapphire Rapids),
 // which does twice the multiply-adds of a float32 FMA per instruction.
 //
-// The classic blocked layout: a block of KC values of k at a time, B's block packed into panels of NR columns and
-// A's rows into panels of MR rows, both as bf16 *pairs* along k (VDPBF16PS multiplies and sums two adjacent k per
+// The classic blocked layout: a block of up to 1024 values of k at a time, B's block packed into panels of NR columns
+// and A's rows into panels of MR rows, both as bf16 *pairs* along k (VDPBF16PS multiplies and sums two adjacent k per
 // lane). The micro-kernel keeps an MR × NR tile of C in 24 registers, broadcasting one pair of A per row against
 // NR/16 vectors of B. Single-threaded, like clas_blas_sgemm, which calls it while AMP is on; callers split work
 // over the pool as they do for the BLAS.
@@ -14,10 +14,9 @@
 #include <immintrin.h>
 #endif
 
-#define BF_MR 8         // rows of C per micro-tile
-#define BF_NV 3         // vectors of 16 columns per micro-tile
-#define BF_NR (16 * BF_NV)
-#define BF_MC 64        // rows of A per packed block (a multiple of BF_MR)
+// Two register tiles of 24 accumulators: 8 rows × 48 columns, or 12 × 32 where N is a multiple of 32 but not of 48
+// (attention's 64-wide heads), whichever leaves fewer idle columns.
+#define BF_MC 96        // rows of A per packed block (a multiple of both tiles' rows)
 #define BF_KC_MAX 1024  // up to this depth k is one block (no second pass over C); deeper, blocks of BF_KC
 #define BF_KC 512
 
@@ -102,33 +101,36 @@ BF_TARGET static void pack_across_k(const float *src, int64_t ld, int64_t lines,
     }
 }
 
-/// C tile (rows × cols of an MR × NR tile) = alpha·A·B + (first ? beta·C : C).
-BF_TARGET static void micro_kernel(int64_t pairs, const uint32_t *a, const uint32_t *b, float *c, int64_t ldc,
-                                   int rows, int cols, float alpha, float beta, bool first) {
-    __m512 acc[BF_MR][BF_NV];
-    for (int r = 0; r < BF_MR; r++)
-        for (int v = 0; v < BF_NV; v++) acc[r][v] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < pairs; p++) {
-        __m512bh bv[BF_NV];
-        for (int v = 0; v < BF_NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + p * BF_NR + 16 * v);
-        for (int r = 0; r < BF_MR; r++) {
-            const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[p * BF_MR + r]);
-            for (int v = 0; v < BF_NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
-        }
+/// C tile (rows × cols of an MR × 16·NV tile) = alpha·A·B + (first ? beta·C : C).
+#define BF_MICRO_KERNEL(MR, NV)                                                                                     \
+    BF_TARGET static void micro_kernel_##MR##x##NV(int64_t pairs, const uint32_t *a, const uint32_t *b, float *c,  \
+                                                   int64_t ldc, int rows, int cols, float alpha, float beta,        \
+                                                   bool first) {                                                    \
+        __m512 acc[MR][NV];                                                                                         \
+        for (int r = 0; r < MR; r++)                                                                                \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                                           \
+        for (int64_t p = 0; p < pairs; p++) {                                                                       \
+            __m512bh bv[NV];                                                                                        \
+            for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + p * 16 * NV + 16 * v);           \
+            for (int r = 0; r < MR; r++) {                                                                          \
+                const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[p * MR + r]);                                \
+                for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);                    \
+            }                                                                                                       \
+        }                                                                                                           \
+        const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                                         \
+        for (int v = 0; v < NV && 16 * v < cols; v++) {                                                             \
+            const __mmask16 m = (__mmask16)((1u << CLAS_MIN(16, cols - 16 * v)) - 1);                              \
+            for (int r = 0; r < rows; r++) {                                                                        \
+                float *y = c + r * ldc + 16 * v;                                                                    \
+                __m512 x = _mm512_mul_ps(acc[r][v], va);                                                            \
+                if (!first) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, y));                                      \
+                else if (beta != 0) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, y), x);                        \
+                _mm512_mask_storeu_ps(y, m, x);                                                                     \
+            }                                                                                                       \
+        }                                                                                                           \
     }
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int v = 0; v < BF_NV && 16 * v < cols; v++) {
-        const int w = CLAS_MIN(16, cols - 16 * v);
-        const __mmask16 m = (__mmask16)((1u << w) - 1);
-        for (int r = 0; r < rows; r++) {
-            float *y = c + r * ldc + 16 * v;
-            __m512 x = _mm512_mul_ps(acc[r][v], va);
-            if (!first) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, y));
-            else if (beta != 0) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, y), x);
-            _mm512_mask_storeu_ps(y, m, x);
-        }
-    }
-}
+BF_MICRO_KERNEL(8, 3)
+BF_MICRO_KERNEL(12, 2)
 
 BF_TARGET void clas_bf16_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                                int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
@@ -138,31 +140,36 @@ BF_TARGET void clas_bf16_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K
             for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];
         return;
     }
-    const int64_t kc_max = K <= BF_KC_MAX ? K : BF_KC, panels = (N + BF_NR - 1) / BF_NR;
-    const int64_t max_pairs = (kc_max + 1) / 2, bwords = panels * max_pairs * BF_NR;
+    const bool wide = (N + 47) / 48 * 48 <= (N + 31) / 32 * 32;  // the 8 × 48 tile, else 12 × 32
+    const int64_t mr = wide ? 8 : 12, nr = wide ? 48 : 32;
+    const int64_t kc_max = K <= BF_KC_MAX ? K : BF_KC, panels = (N + nr - 1) / nr;
+    const int64_t max_pairs = (kc_max + 1) / 2, bwords = panels * max_pairs * nr;
     uint32_t *bp = pack_buffer((size_t)(bwords + BF_MC * max_pairs)), *ap = bp + bwords;
     for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
         const int64_t kc = CLAS_MIN(kc_max, K - k0), pairs = (kc + 1) / 2;
         // B's block: element (k, n) is B[n·ldb + k] when transposed, else B[k·ldb + n]
         for (int64_t j = 0; j < panels; j++) {
-            const int64_t n0 = j * BF_NR, cols = CLAS_MIN(BF_NR, N - n0);
-            uint32_t *dst = bp + j * pairs * BF_NR;
-            if (tb) pack_along_k(B + n0 * ldb + k0, ldb, cols, BF_NR, kc, dst);
-            else pack_across_k(B + k0 * ldb + n0, ldb, cols, BF_NR, kc, dst);
+            const int64_t n0 = j * nr, cols = CLAS_MIN(nr, N - n0);
+            uint32_t *dst = bp + j * pairs * nr;
+            if (tb) pack_along_k(B + n0 * ldb + k0, ldb, cols, nr, kc, dst);
+            else pack_across_k(B + k0 * ldb + n0, ldb, cols, nr, kc, dst);
         }
         for (int64_t m0 = 0; m0 < M; m0 += BF_MC) {
             const int64_t mc = CLAS_MIN(BF_MC, M - m0);
-            for (int64_t i = 0; i < mc; i += BF_MR) {  // A's rows: element (m, k) is A[k·lda + m] when transposed
-                const int64_t rows = CLAS_MIN(BF_MR, mc - i);
+            for (int64_t i = 0; i < mc; i += mr) {  // A's rows: element (m, k) is A[k·lda + m] when transposed
+                const int64_t rows = CLAS_MIN(mr, mc - i);
                 uint32_t *dst = ap + i * pairs;
-                if (ta) pack_across_k(A + k0 * lda + m0 + i, lda, rows, BF_MR, kc, dst);
-                else pack_along_k(A + (m0 + i) * lda + k0, lda, rows, BF_MR, kc, dst);
+                if (ta) pack_across_k(A + k0 * lda + m0 + i, lda, rows, mr, kc, dst);
+                else pack_along_k(A + (m0 + i) * lda + k0, lda, rows, mr, kc, dst);
             }
             for (int64_t j = 0; j < panels; j++) {
-                const int64_t n0 = j * BF_NR;
-                for (int64_t i = 0; i < mc; i += BF_MR)
-                    micro_kernel(pairs, ap + i * pairs, bp + j * pairs * BF_NR, C + (m0 + i) * ldc + n0, ldc,
-                                 (int)CLAS_MIN(BF_MR, mc - i), (int)CLAS_MIN(BF_NR, N - n0), alpha, beta, k0 == 0);
+                const int64_t n0 = j * nr;
+                for (int64_t i = 0; i < mc; i += mr) {
+                    const int rows = (int)CLAS_MIN(mr, mc - i), cols = (int)CLAS_MIN(nr, N - n0);
+                    float *c = C + (m0 + i) * ldc + n0;
+                    if (wide) micro_kernel_8x3(pairs, ap + i * pairs, bp + j * pairs * nr, c, ldc, rows, cols, alpha, beta, k0 == 0);
+                    else micro_kernel_12x2(pairs, ap + i * pairs, bp + j * pairs * nr, c, ldc, rows, cols, alpha, beta, k0 == 0);
+                }
             }
         }
     }
