@@ -8,7 +8,10 @@ same program doing nothing: `tools benchmark --help` for SwiftClas, the Python i
 for PyTorch), so the interpreter and libraries are not counted as training memory. Prints a Markdown table (the
 README's performance table, with the date, CPU and load average) and writes the raw figures as JSON.
 
-Usage: python3 bench/bench_table.py [--models ...] [--sizes 224 64] [--out bench.json]
+With --amp, training runs in mixed precision on both sides (SwiftClas `--amp`, PyTorch bf16 autocast), and PyTorch's
+float32 step is timed too, so the table gives SwiftClas AMP against PyTorch AMP and against PyTorch float32.
+
+Usage: python3 bench/bench_table.py [--models ...] [--sizes 224 64] [--out bench.json] [--amp]
        [--peer-from EARLIER.json]   (reuse PyTorch's training figures of an earlier run on this machine and
                                      measure SwiftClas only: a PyTorch 224-px run takes long on a loaded machine)
 Needs a release build (.build/release/tools) and the peer venv (`make bench-venv`, i.e. bench/setup-peers.sh;
@@ -63,11 +66,12 @@ def minus(a, b):
 
 TRAIN_BATCH = 32   # --batch
 TRAIN_WARMUP, TRAIN_REPS = 2, 5   # --warmup, --reps (training steps, both sides)
+AMP = False   # --amp
 
 
 def ours_train(model, size):
     out, rss = run([TOOLS, "benchmark", "--model", model, "--size", str(size), "--batch", str(TRAIN_BATCH),
-                    "--mode", "train", "--warmup", str(TRAIN_WARMUP), "--reps", str(TRAIN_REPS)])
+                    "--mode", "train", "--warmup", str(TRAIN_WARMUP), "--reps", str(TRAIN_REPS)] + (["--amp"] if AMP else []))
     m = re.findall(r"([0-9.]+) img/s", out)
     return (float(m[-1]) if m else None), rss
 
@@ -80,12 +84,12 @@ def ours_infer(model, size):
     return (float(lat.group(1)) if lat else None), (float(thr[-1]) if thr else None)
 
 
-def peer_train(model, size):
+def peer_train(model, size, amp=False):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "p.json")
         _, rss = run([PEERPY, os.path.join(BENCH, "peer_train.py"), "--models", model, "--res", str(size),
                       "--batch", str(TRAIN_BATCH), "--warmup", str(TRAIN_WARMUP), "--reps", str(TRAIN_REPS),
-                      "--out", path])
+                      "--out", path] + (["--amp"] if amp else []))
         try:
             return json.load(open(path))["results"][0]["img_per_s_median"], rss
         except (OSError, KeyError, IndexError, ValueError):
@@ -138,13 +142,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=2, help="untimed training steps")
     ap.add_argument("--reps", type=int, default=5, help="timed training steps (median)")
     ap.add_argument("--peer-from", help="take PyTorch's training figures from this earlier --out file")
+    ap.add_argument("--amp", action="store_true", help="mixed-precision training on both sides (bf16)")
     args = ap.parse_args()
     for path, what in ((TOOLS, "a release build: swift build -c release --product tools"),
                        (PEERPY, "the peer venv: make bench-venv (or PEERPY=...)")):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: needs {what}")
-    global TRAIN_BATCH, TRAIN_WARMUP, TRAIN_REPS
-    TRAIN_BATCH, TRAIN_WARMUP, TRAIN_REPS = args.batch, args.warmup, args.reps
+    global TRAIN_BATCH, TRAIN_WARMUP, TRAIN_REPS, AMP
+    TRAIN_BATCH, TRAIN_WARMUP, TRAIN_REPS, AMP = args.batch, args.warmup, args.reps, args.amp
     ours_idle, peer_idle = idle_baselines()
     earlier = json.load(open(args.peer_from)) if args.peer_from else None
     peer_rows = {(r["model"], r["size"]): r for r in (earlier or {}).get("rows", [])}
@@ -161,6 +166,9 @@ def main():
                 peer_idle = old.get("torch_rss_idle")
             else:
                 r["torch_train"], r["torch_rss"] = peer_train(model, size)
+            if AMP:  # the table's PyTorch column is then its AMP step; its float32 step stays in the JSON
+                r["torch_fp32_train"], r["torch_fp32_rss"] = r["torch_train"], r["torch_rss"]
+                r["torch_train"], r["torch_rss"] = peer_train(model, size, amp=True)
             r["ours_rss_idle"], r["torch_rss_idle"] = ours_idle, peer_idle
             r["ours_rss_work"], r["torch_rss_work"] = minus(r["ours_rss"], ours_idle), minus(r["torch_rss"], peer_idle)
             if not args.skip_infer:
@@ -170,13 +178,22 @@ def main():
                 r["ort_b1_ms"], r["ort_b32"] = p.get("ort", [None, None])
             rows.append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
-    json.dump({"started": started, "load_average_at_start": load, "cpu": cpu_name(), "tools": TOOLS,
+    json.dump({"started": started, "load_average_at_start": load, "cpu": cpu_name(), "tools": TOOLS, "amp": AMP,
                "peer_python": PEERPY, "peer_from": args.peer_from, "train_batch": TRAIN_BATCH, "train_warmup": TRAIN_WARMUP,
                "train_reps": TRAIN_REPS, "rows": rows}, open(args.out, "w"), indent=1)
     print(f"Measured {started} on {cpu_name()} ({os.cpu_count()} CPUs), load average {load:.1f} at the start; "
           f"idle baselines: SwiftClas {fmt(ours_idle, 0)} MiB, PyTorch {fmt(peer_idle, 0)} MiB."
           + (f" PyTorch's training figures are from {args.peer_from} ({earlier.get('started')}, load average "
              f"{earlier.get('load_average_at_start', 0):.1f})." if earlier else "") + "\n")
+    if AMP:
+        print("Training in mixed precision on both sides (SwiftClas --amp, PyTorch bf16 autocast).\n")
+        print("| model | size | AMP train img/s SwiftClas | PyTorch AMP | ratio | PyTorch float32 | ratio to it |")
+        print("|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['model']} | {r['size']} | {fmt(r['ours_train'])} | {fmt(r['torch_train'])} | "
+                  f"{ratio(r['ours_train'], r['torch_train'])} | {fmt(r.get('torch_fp32_train'))} | "
+                  f"{ratio(r['ours_train'], r.get('torch_fp32_train'))} |")
+        print()
     print("| model | size | train img/s SwiftClas | PyTorch | ratio | peak RSS MiB SwiftClas / PyTorch "
           "| peak − idle MiB SwiftClas / PyTorch "
           "| infer b1 ms SwiftClas | onnxruntime | ratio | infer b32 img/s SwiftClas | onnxruntime | ratio |")

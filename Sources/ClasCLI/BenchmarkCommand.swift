@@ -50,6 +50,8 @@ struct BenchmarkCommand: ParsableCommand {
     var int8 = false
     @Option(help: "With --int8: also write the QDQ ONNX model here (to time onnxruntime on the same file).")
     var saveOnnx: String?
+    @Flag(help: "With --mode train: mixed precision (AMP), matrix products in bfloat16 with float32 sums; needs AVX512_BF16.")
+    var amp = false
     @Flag(help: "Measure this thread's CPU time instead of wall time (robust on a busy machine; use with --threads 1).")
     var cpuTime = false
 
@@ -57,6 +59,10 @@ struct BenchmarkCommand: ParsableCommand {
         guard what == nil || what == "ops" else { throw ValidationError("unknown benchmark '\(what ?? "")'; did you mean 'ops'?") }
         guard ["train", "infer"].contains(mode) else { throw ValidationError("--mode must be train or infer") }
         guard !int8 || mode == "infer" else { throw ValidationError("--int8 needs --mode infer") }
+        guard !amp || mode == "train" else { throw ValidationError("--amp needs --mode train") }
+        guard !amp || MixedPrecision.isSupported else {
+            throw ValidationError("--amp needs a CPU with AVX512_BF16 (this one has: \(ComputeBackend.cpuFeatures.joined(separator: " ")))")
+        }
         guard batch > 0, size >= 32, reps > 0, warmup >= 0 else { throw ValidationError("batch, size ≥ 32 and reps must be positive") }
     }
 
@@ -93,12 +99,14 @@ struct BenchmarkCommand: ParsableCommand {
             let optimizer = Momentum(parameters: net.namedParameters(), learningRate: 0.01, momentum: 0.9)
             net.train()
             let t = time {
-                let loss = Tensor.crossEntropy(net(x), labels: labels)
-                loss.backward()
+                MixedPrecision.run(enabled: amp) {
+                    let loss = Tensor.crossEntropy(net(x), labels: labels)
+                    loss.backward()
+                }
                 optimizer.step()
                 optimizer.zeroGrad()
             }
-            report(seconds: t, images: batch, label: "train", output)
+            report(seconds: t, images: batch, label: amp ? "train (AMP bf16)" : "train", output)
         } else {
             net.eval()
             var forward: (Tensor) -> Tensor = { net($0) }

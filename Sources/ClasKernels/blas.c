@@ -264,6 +264,11 @@ const clas_blas_info *clas_blas(void) {
 
 void clas_blas_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    // AMP: products large enough to pay for packing go to the bf16 kernel (gemm_bf16.c)
+    if (clas_bf16_gemm_enabled() && K >= 16 && M * N * K >= (1 << 17)) {
+        clas_bf16_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     pthread_once(&g_blas_once, blas_init);
     g_blas.sgemm(CLAS_BLAS_ROW_MAJOR, ta ? CLAS_BLAS_TRANS : CLAS_BLAS_NO_TRANS, tb ? CLAS_BLAS_TRANS : CLAS_BLAS_NO_TRANS,
                  (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);

@@ -22,7 +22,7 @@ final class KeyAuditTests: XCTestCase {
             "Loss": .effect(property: "loss"), "Optimizer": .effect(property: "optimizer"),
             "DataLoader": .effect(property: "dataLoader"), "Metric": .effect(property: "metric"),
             "Infer": .effect(property: "infer"), "EMA": .effect(property: "ema"),
-            "AMP": .notice(override: "AMP.use_amp=True"), "Slim": .effect(property: "slim"),
+            "AMP": .effect(property: "amp"), "Slim": .effect(property: "slim"),
             "LRFinder": .effect(property: "lrFinder"),
         ]),
         ("Global", GlobalConfig.knownKeys, [
@@ -65,11 +65,13 @@ final class KeyAuditTests: XCTestCase {
             "PostProcess": .effect(property: "postProcess"), "save_dir": .effect(property: "saveDir"),
         ]),
         ("EMA", EMAConfig.knownKeys, ["decay": .effect(property: "decay"), "use_warmup": .effect(property: "useWarmup")]),
-        ("AMP", AMPConfig.knownKeys, Dictionary(uniqueKeysWithValues: AMPConfig.knownKeys.map {
-            // The section's notice (AMP is ignored) covers its keys; with use_amp False they have no role.
-            ($0, Decision.notice(override: $0 == "use_amp" ? "AMP.use_amp=True"
-                : "AMP={use_amp: True, \($0): \($0 == "level" ? "O1" : $0 == "scale_loss" ? "128" : "True")}"))
-        })),
+        ("AMP", AMPConfig.knownKeys, [
+            "use_amp": .effect(property: "useAmp"), "level": .notice(override: "AMP={use_amp: True, level: O2}"),
+            "scale_loss": .notice(override: "AMP={use_amp: True, scale_loss: 128}"),
+            "use_dynamic_loss_scaling": .notice(override: "AMP={use_amp: True, use_dynamic_loss_scaling: True}"),
+            "use_fp16_test": .notice(override: "AMP={use_amp: True, use_fp16_test: True}"),
+            "use_promote": .notice(override: "AMP={use_amp: True, use_promote: True}"),
+        ]),
         ("Slim", SlimConfig.knownKeys, [
             "quant": .effect(property: "slim?.node[\"quant\"]"), "prune": .notice(override: "Slim.prune={name: fpgm}"),
         ]),

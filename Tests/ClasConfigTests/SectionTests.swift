@@ -111,7 +111,7 @@ final class SectionTests: XCTestCase {
             [
                 "cfg.yaml:3:11: notice: Global.device 'gpu' is ignored: SwiftClas runs on the CPU",
                 "cfg.yaml:5:3: notice: Global.to_static is ignored: SwiftClas has no static-graph mode",
-                "cfg.yaml:8:6: notice: AMP is ignored: SwiftClas trains in float32",
+                "cfg.yaml:8:6: notice: AMP.level O2 runs as O1: the weights stay float32",
                 "cfg.yaml:9:7: notice: Slim.prune is ignored: pruning (PaddleSlim) is not supported",
                 "cfg.yaml:6:3: notice: Global.class_num is deprecated; it was moved to Arch.class_num",
             ])

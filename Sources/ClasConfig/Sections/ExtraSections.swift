@@ -19,10 +19,15 @@ public struct EMAConfig: ConfigOptions, Sendable, Equatable {
     }
 }
 
-/// `AMP: {use_amp, level, …}`: mixed precision. SwiftClas trains in float32; an enabled AMP gives a notice.
+/// `AMP: {use_amp, level, …}`: mixed precision. When on, training multiplies matrices in bfloat16 with float32 sums
+/// on CPUs with AVX512_BF16 (see `MixedPrecision`); elsewhere it trains in float32 with a notice. PaddleClas's
+/// fp16 loss-scaling keys are accepted and unused (bfloat16 has float32's range); `level: O2` (pure fp16 weights)
+/// runs as O1 (float32 master weights); `use_fp16_test` is unused (evaluation runs in float32).
 public struct AMPConfig: ConfigOptions, Sendable, Equatable {
     /// Whether the config asked for AMP (PaddleClas default: true when the section is present).
     public var useAmp: Bool
+    /// `level`: "O1" (default) or "O2".
+    public var level: String
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case useAmp = "use_amp"
@@ -38,14 +43,20 @@ public struct AMPConfig: ConfigOptions, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         useAmp = try c.decode(.useAmp, default: true)
-        _ = try c.decodeIfPresent(Bool.self, forKey: .useFp16Test)
-        _ = try c.decodeIfPresent(Double.self, forKey: .scaleLoss)
-        _ = try c.decodeIfPresent(Bool.self, forKey: .useDynamicLossScaling)
-        _ = try c.decodeIfPresent(Bool.self, forKey: .usePromote)
-        _ = try c.decodeIfPresent(String.self, forKey: .level)
-        if useAmp {
-            decoder.configNotice("AMP is ignored: SwiftClas trains in float32")
+        let fp16Test = try c.decodeIfPresent(Bool.self, forKey: .useFp16Test) ?? false
+        let scale = try c.decodeIfPresent(Double.self, forKey: .scaleLoss)
+        let dynamic = try c.decodeIfPresent(Bool.self, forKey: .useDynamicLossScaling) ?? false
+        let promote = try c.decodeIfPresent(Bool.self, forKey: .usePromote) ?? false
+        level = try c.decode(.level, default: "O1").uppercased()
+        try decoder.configCheck(["O1", "O2"].contains(level), CodingKeys.level, "must be O1 or O2, got \(level)")
+        guard useAmp else { return }
+        if scale != nil || dynamic {
+            decoder.configNotice("AMP.scale_loss and AMP.use_dynamic_loss_scaling are unused: SwiftClas's AMP "
+                                 + "multiplies in bfloat16, which has float32's range, so no loss scaling is needed")
         }
+        if level == "O2" { decoder.configNotice("AMP.level O2 runs as O1: the weights stay float32") }
+        if fp16Test { decoder.configNotice("AMP.use_fp16_test is unused: evaluation runs in float32") }
+        if promote { decoder.configNotice("AMP.use_promote is unused: only matrix products run in bfloat16") }
     }
 }
 

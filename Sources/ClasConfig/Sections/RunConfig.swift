@@ -22,7 +22,7 @@ public struct RunConfig: ConfigOptions, Sendable, Equatable {
     public var infer: InferConfig?
     /// `EMA` (present = enabled).
     public var ema: EMAConfig?
-    /// `AMP` (accepted, not used).
+    /// `AMP`: mixed-precision (bfloat16) matrix products in training.
     public var amp: AMPConfig?
     /// `Slim` (accepted, not used).
     public var slim: SlimConfig?

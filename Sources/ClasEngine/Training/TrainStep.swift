@@ -15,22 +15,28 @@ public struct TrainStep {
     public let optimizer: Optimizer
     /// `Optimizer.clip_norm`: the largest global gradient norm applied.
     public let clipNorm: Float?
+    /// `AMP`: forward and backward multiply matrices in bfloat16 (``MixedPrecision``); false on CPUs without it.
+    public var mixedPrecision = false
 
     /// The forward pass: the outputs, the weighted sum of the losses, and every term (unweighted, as logged).
     func forward(_ images: Tensor, _ targets: Targets) -> (outputs: ModelOutputs, total: Tensor, terms: [(String, Double)]) {
-        let outputs = model.outputs(images)
-        let (total, terms) = WeightedLoss.total(losses, outputs, targets)
-        return (outputs, total, terms)
+        MixedPrecision.run(enabled: mixedPrecision) {
+            let outputs = model.outputs(images)
+            let (total, terms) = WeightedLoss.total(losses, outputs, targets)
+            return (outputs, total, terms)
+        }
     }
 
     /// Backpropagates `total` (gradients accumulate). With `averager`, each finished gradient starts its average
     /// across processes while autograd continues, and the averages are complete on return.
     func backward(_ total: Tensor, averager: GradientAverager? = nil) {
-        if let averager {
-            total.backward(onLeafGradient: averager.gradientReady)
-            averager.finish()
-        } else {
-            total.backward()
+        MixedPrecision.run(enabled: mixedPrecision) {
+            if let averager {
+                total.backward(onLeafGradient: averager.gradientReady)
+                averager.finish()
+            } else {
+                total.backward()
+            }
         }
     }
 
@@ -48,7 +54,7 @@ public struct TrainStep {
                 optimizer.zeroGrad()
                 return model.withoutBatchNormStatisticsUpdates {
                     let again = forward(images, targets).total
-                    again.backward()
+                    MixedPrecision.run(enabled: mixedPrecision) { again.backward() }
                     averager?.finish()
                     return again.item
                 }

@@ -79,6 +79,15 @@ const clas_blas_info *clas_blas(void);
 /// One single-threaded row-major sgemm call on the backend.
 void clas_blas_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+/// Whether this CPU can run the bf16 GEMM (AVX512_BF16 with AVX512 F/BW/VL).
+bool clas_bf16_gemm_supported(void);
+/// AMP: while on, clas_blas_sgemm (and so every GEMM of the training ops) rounds its inputs to bfloat16 and sums in
+/// float32. Returns false (and stays off) when asked for on a CPU without AVX512_BF16.
+bool clas_set_bf16_gemm(bool on);
+bool clas_bf16_gemm_enabled(void);
+/// The bf16 GEMM itself (single-threaded, same arguments as clas_blas_sgemm); only on a supported CPU.
+void clas_bf16_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 /// The portable reference GEMM (same arguments), for checking the backends against each other.
 void clas_reference_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
