@@ -43,25 +43,12 @@ fi
     -o Global.save_inference_dir="$WORK/int8" | tee "$WORK/quantize.log"
 yaml=$(ls "$WORK"/quant/*/quantization.yaml | head -1)
 
-# The same config with the exported int8 file as the model (relative _BASE_ entries made absolute: the copy lives in
-# $WORK, not next to the config).
-awk -v onnx="$WORK/int8/inference.onnx" -v dir="$(cd "$(dirname "$CONFIG")" && pwd)" '
-    /^_BASE_:/ {
-        line = $0; sub(/^_BASE_:[ ]*/, "", line); gsub(/[][]/, "", line)
-        n = split(line, parts, /,/); out = "_BASE_: ["
-        for (i = 1; i <= n; i++) {
-            p = parts[i]; gsub(/^[ ]+|[ ]+$/, "", p)
-            if (p !~ /^\//) p = dir "/" p
-            out = out (i > 1 ? ", " : "") p
-        }
-        print out "]"; next
-    }
-    /^Arch:/ { print "Arch:\n  name: OnnxModel\n  path: " onnx "\n  class_num: 10"; skip = 1; next }
-    skip && /^[ #]/ { next }
-    { skip = 0; print }' "$CONFIG" > "$WORK/eval_onnx.yaml"
+# The same config with the exported int8 file as the model: `-o Arch={...}` replaces the whole section, so options the
+# float model inherits through _BASE_ (dropout_prob, ...) do not reach OnnxModel.
+onnx_arch="Arch={name: OnnxModel, path: $(cd "$WORK" && pwd)/int8/inference.onnx, class_num: 10}"
 top1() { grep -o 'top1: [0-9.]*' "$1" | tail -1 | cut -d' ' -f2; }
-"$TOOLS" eval -c "$WORK/eval_onnx.yaml" -o Global.output_dir="$WORK/native" 2>&1 | tee "$WORK/native.log"
-CLAS_INT8=float "$TOOLS" eval -c "$WORK/eval_onnx.yaml" -o Global.output_dir="$WORK/dequantised" 2>&1 \
+"$TOOLS" eval -c "$CONFIG" -o "$onnx_arch" -o Global.output_dir="$WORK/native" 2>&1 | tee "$WORK/native.log"
+CLAS_INT8=float "$TOOLS" eval -c "$CONFIG" -o "$onnx_arch" -o Global.output_dir="$WORK/dequantised" 2>&1 \
     | tee "$WORK/dequantised.log"
 
 float=$(grep top1_float32 "$yaml" | cut -d' ' -f2)
