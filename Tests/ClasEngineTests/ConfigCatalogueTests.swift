@@ -8,7 +8,8 @@ import _ClasTestSupport
 /// Every shipped config (`ppcls-style-configs/` and `configs/`, except the `_base_` fragments) validates and trains
 /// one step, unchanged except for the overrides a user would pass: data paths, and here batch size 2, one iteration,
 /// no evaluation, no downloads (`Arch.pretrained=False`), a finder that runs no trials (`LRFinder.auto=False`; the
-/// recipe test runs the finder). Inputs above 256 px (EfficientNet-B3…B7) train at 64 px to keep the suite short.
+/// recipe test runs the finder). Inputs above 256 px (EfficientNet-B3…B7, the 384 px transformers) and the networks of
+/// 50M parameters and more (``CatalogueData/largeArchitectures``) train at 64 px to keep the suite short.
 final class ConfigCatalogueTests: XCTestCase {
     static let repo = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
@@ -99,6 +100,12 @@ struct CatalogueData {
         return path
     }
 
+    /// The architectures of about 50M parameters and more (a 224 px training step of each takes seconds).
+    static let largeArchitectures: Set = ["ConvNeXt_small", "ConvNeXt_base_224", "ConvNeXt_base_384",
+                                          "SwinTransformer_small_patch4_window7_224",
+                                          "SwinTransformer_base_patch4_window7_224",
+                                          "SwinTransformer_base_patch4_window12_384"]
+
     /// What a user passes for `path` here: data paths by dataset kind, plus the test's budget.
     func overrides(for path: String, output: String) throws -> [String] {
         let node = try Inheritance.resolve(path)
@@ -128,7 +135,8 @@ struct CatalogueData {
             if node.node(at: "\(prefix).loader") != nil { result.append("\(prefix).loader.num_workers=0") }
         }
         let side = node.node(at: "Global.image_shape")?.items?.last?.scalar.flatMap { Int($0.text) } ?? 224
-        if side > 256, let ops = node.node(at: "DataLoader.Train.dataset.transform_ops")?.items {
+        let large = node.node(at: "Arch.name")?.scalar.map { Self.largeArchitectures.contains($0.text) } ?? false
+        if side > 256 || large, let ops = node.node(at: "DataLoader.Train.dataset.transform_ops")?.items {
             for (i, op) in ops.enumerated() {
                 for (name, key) in [("RandCropImage", "size"), ("ResizeImage", "size"), ("ResizeImage", "resize_short"),
                                     ("CropImage", "size")] where op[name]?[key] != nil {
