@@ -11,42 +11,44 @@ final class AttentionDropoutModelTests: XCTestCase {
         return try ModelRegistry.builtins().make(name, classCount: 7, options: options)
     }
 
-    /// Every attention layer of the model gets the rate; in evaluation the model is the one without dropout, in
-    /// training two steps differ (fresh masks) and reseeding the training stream repeats a step.
-    func check(_ name: String, size: Int, plain: KeyValuePairs<String, String>, dropped: KeyValuePairs<String, String>,
-               rates: (Module) -> [Float]) throws {
-        let (dropped, plain) = (try make(name, dropped), try make(name, plain))
-        let r = rates(dropped)
-        XCTAssertFalse(r.isEmpty, name)
-        XCTAssertEqual(Set(r), [0.3], "\(name): every attention layer")
-        XCTAssertEqual(Set(rates(plain)), [0], name)
+    /// Every attention layer of the model gets the rate; evaluation ignores it (the output is training mode's with
+    /// the rate set to 0, no drop path here); in training two calls differ (fresh masks) and reseeding the training
+    /// stream repeats a call.
+    func check(_ name: String, size: Int, options: KeyValuePairs<String, String>,
+               layers: (Module) -> [(get: () -> Float, set: (Float) -> Void)]) throws {
+        let model = try make(name, options)
+        let attention = layers(model)
+        XCTAssertFalse(attention.isEmpty, name)
+        XCTAssertEqual(Set(attention.map { $0.get() }), [0.3], "\(name): every attention layer")
         let x = randn([2, size, size, 3], seed: 4)
-        dropped.eval()
-        plain.eval()
-        XCTAssertEqual(GradMode.withoutGrad { dropped(x) }.scalars, GradMode.withoutGrad { plain(x) }.scalars,
-                       "\(name): no dropout in evaluation")
-        dropped.train()
+        model.eval()
+        let evaluated = GradMode.withoutGrad { model(x) }.scalars
+        model.train()
+        for a in attention { a.set(0) }
+        XCTAssertEqual(GradMode.withoutGrad { model(x) }.scalars, evaluated, "\(name): no dropout in evaluation")
+        for a in attention { a.set(0.3) }
         Randomness.beginStep(seed: 1, step: 0)
-        let a = GradMode.withoutGrad { dropped(x) }.scalars
-        let b = GradMode.withoutGrad { dropped(x) }.scalars
+        let a = GradMode.withoutGrad { model(x) }.scalars
+        let b = GradMode.withoutGrad { model(x) }.scalars
         Randomness.beginStep(seed: 1, step: 0)
-        let c = GradMode.withoutGrad { dropped(x) }.scalars
+        let c = GradMode.withoutGrad { model(x) }.scalars
         XCTAssertNotEqual(a, b, "\(name): a fresh mask per call")
         XCTAssertEqual(a, c, "\(name): the mask follows the training stream")
+        XCTAssertNotEqual(a, evaluated)
         XCTAssertTrue(a.allSatisfy(\.isFinite))
     }
 
     func testViT() throws {
-        try check("DeiT_tiny_patch16_224", size: 32, plain: ["img_size": "32", "patch_size": "8"],
-                  dropped: ["img_size": "32", "patch_size": "8", "attn_drop_rate": "0.3"]) { m in
-            m.namedModules().compactMap { ($0.1 as? Attention)?.attnDrop }
+        try check("DeiT_tiny_patch16_224", size: 32, options: ["img_size": "32", "patch_size": "8", "attn_drop_rate": "0.3"]) {
+            $0.namedModules().compactMap { $0.1 as? Attention }.map { a in ({ a.attnDrop }, { a.attnDrop = $0 }) }
         }
+        XCTAssertEqual(try make("DeiT_tiny_patch16_224", ["img_size": "32"]).namedModules()
+            .compactMap { ($0.1 as? Attention)?.attnDrop }.max(), 0, "off by default")
     }
 
     func testSwin() throws {
-        try check("SwinTransformer_tiny_patch4_window7_224", size: 32, plain: ["drop_path_rate": "0"],
-                  dropped: ["drop_path_rate": "0", "attn_drop_rate": "0.3"]) { m in
-            m.namedModules().compactMap { ($0.1 as? WindowAttention)?.attnDrop }
+        try check("SwinTransformer_tiny_patch4_window7_224", size: 32, options: ["drop_path_rate": "0", "attn_drop_rate": "0.3"]) {
+            $0.namedModules().compactMap { $0.1 as? WindowAttention }.map { a in ({ a.attnDrop }, { a.attnDrop = $0 }) }
         }
     }
 }

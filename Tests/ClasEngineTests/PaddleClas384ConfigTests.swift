@@ -1,0 +1,30 @@
+import ClasConfig
+import ClasEngine
+import Foundation
+import XCTest
+import _ClasTestSupport
+
+/// PaddleClas's own ImageNet configs of the 384 px models, copied unmodified under `ClasConfigTests/Fixtures/ppcls`
+/// (their `AMP` sections, `device: gpu`, ConvNeXt's `update_freq`), load and train one step with the config
+/// catalogue's overrides (data paths, batch 2, one iteration, crops at 64 px) and `Global.device=cpu`.
+final class PaddleClas384ConfigTests: XCTestCase {
+    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ClasConfigTests/Fixtures/ppcls").path
+
+    func testConvNeXtBase384AndSwinBase384TrainOneStep() throws {
+        let data = try CatalogueData(dir: temporaryDirectory())
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: data.dir) }
+        for name in ["ConvNeXt_base_384.yaml", "SwinTransformer_base_patch4_window12_384.yaml"] {
+            let path = "\(Self.fixtures)/\(name)"
+            let overrides = try data.overrides(for: path, output: "\(data.dir)/out") + ["Global.device=cpu"]
+            XCTAssertTrue(overrides.contains("DataLoader.Train.dataset.transform_ops.1.RandCropImage.size=64"), name)
+            let engine = try Engine(configPath: path, overrides: overrides, mode: .train, quiet: true)
+            var lines: [String] = []
+            engine.logger.capture = { lines.append($0) }
+            try Trainer(engine: engine).run()
+            let step = lines.first { $0.contains("[Train][Epoch 1/1][Iter: 0/1]") } ?? ""
+            XCTAssertTrue(step.contains("loss: ") && !step.contains("loss: nan"), "\(name): \(step)")
+            try? FileManager.default.removeItem(atPath: "\(data.dir)/out")
+        }
+    }
+}
