@@ -90,11 +90,16 @@ CASES = [f'mobilenetv3_{s}_{w}' for s in ('large', 'small') for w in ('035', '05
     [f'mobilenetv1_{w}' for w in ('025', '050', '075', '100')] + \
     [f'mobilenetv2_{w}' for w in ('025', '050', '075', '100', '150', '200')] + \
     [f'shufflenet_v2_{w}' for w in ('x0_25', 'x0_33', 'x0_5', 'x1_0', 'x1_5', 'x2_0', 'swish')] + \
-    ['convnext_atto', 'convnext_tiny', 'swin_tiny_patch4_window7_224'] + \
+    ['convnext_atto', 'convnext_tiny', 'swin_tiny_patch4_window7_224', 'swin_reduced_window12_384'] + \
     ['deit_tiny_patch16_224', 'deit_tiny_distilled_patch16_224', 'vit_small_patch16_224']
 # Vision transformers take one input size (their position embedding's): the fixtures build them for the test photos'
 # 56×72 with 8-pixel patches (63 tokens); the Swift test passes the same `Arch` options (`arch_options`).
 VIT_OPTIONS = {'img_size': [56, 72], 'patch_size': 8}
+# Swin-B/384's window 12 and 384 px plan on a network small enough for a fixture: timm's SwinTransformer with these
+# arguments (TimmEquivalenceTests builds the same SwinTransformer in Swift). On the 56×72 photographs the stages' maps
+# (14×18, 7×9, 4×5, 2×3) are padded to whole 12×12 windows, the first three shifted by 6 with their masks.
+SWIN_REDUCED = {'img_size': 384, 'patch_size': 4, 'window_size': 12, 'embed_dim': 32, 'depths': (2, 2, 2, 2),
+                'num_heads': (1, 2, 4, 8)}
 # PaddleClas's ShuffleNetV2 widths (timm has no ShuffleNet; torchvision's class, whose names SwiftClas uses).
 SHUFFLENET = {'x0_25': [24, 24, 48, 96, 512], 'x0_33': [24, 32, 64, 128, 512], 'x0_5': [24, 48, 96, 192, 1024],
               'x1_0': [24, 116, 232, 464, 1024], 'x1_5': [24, 176, 352, 704, 1024], 'x2_0': [24, 244, 488, 976, 2048],
@@ -208,6 +213,9 @@ def run(model, x):
 def create(arch, num_classes=CLASSES):
     """timm's model; widths timm does not register (MobileNetV3 large 0.35, PP-LCNet 0.25, MobileNetV2 1.5 …) from
     its own generator at that multiplier; PaddleClas's ResNet200_vd (depths 3, 12, 48, 3) from timm's ResNet."""
+    if arch == 'swin_reduced_window12_384':
+        from timm.models.swin_transformer import SwinTransformer
+        return SwinTransformer(**SWIN_REDUCED, num_classes=num_classes, strict_img_size=False)
     if arch.startswith('swin_'):  # any input size (padded to whole windows), as SwiftClas's Swin
         return timm.create_model(arch, num_classes=num_classes, strict_img_size=False)
     if arch.startswith(('vit_', 'deit_')):
@@ -282,6 +290,8 @@ def make_fixture(arch):
     }
     if arch.startswith(('vit_', 'deit_')):
         doc['arch_options'] = VIT_OPTIONS
+    if arch == 'swin_reduced_window12_384':
+        doc['timm_kwargs'] = SWIN_REDUCED
     if arch.startswith(FUSED):
         fused = reparameterize_model(model)
         fused_logits = run(fused, x)
@@ -339,8 +349,13 @@ def print_counts():
         rows.append((n, lambda n=n: timm.create_model(n)))
     for n in ['resnet101', 'resnet101d', 'resnet152', 'resnet152d', 'ResNet200_vd', 'lcnetv2_base', 'lcnetv2_large'] + \
             [c for c in CASES if c.startswith(('lcnet', 'mobilenetv1', 'mobilenetv2', 'shufflenet'))] + \
-            [f'convnext_{s}' for s in ('atto', 'femto', 'pico', 'nano', 'tiny')] + ['swin_tiny_patch4_window7_224']:
+            [f'convnext_{s}' for s in ('atto', 'femto', 'pico', 'nano', 'tiny', 'small', 'base')] + \
+            [f'swin_{s}_patch4_window7_224' for s in ('tiny', 'small', 'base')] + ['swin_base_patch4_window12_384']:
         rows.append((n, lambda n=n: create(n, num_classes=1000)))
+    native.update({'swin_base_patch4_window12_384': 384})
+    # PaddleClas's ConvNeXt_base_384: timm's convnext_base, at 384 px.
+    rows.append(('ConvNeXt_base_384', lambda: create('convnext_base', num_classes=1000)))
+    native['ConvNeXt_base_384'] = 384
     # Vision transformers take one input size: MACs at 64 px come from the same network built for 64 px.
     vits = {n: {} for n in ('vit_tiny_patch16_224', 'vit_small_patch16_224', 'deit_tiny_patch16_224',
                             'deit_small_patch16_224', 'deit_tiny_distilled_patch16_224',

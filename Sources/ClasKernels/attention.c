@@ -37,7 +37,35 @@ typedef struct {
     float *out, *lse, *dqkv, *dbias;
     int64_t n, heads, d, bias_groups;
     float scale;
+    float keep_scale;       // 1/(1 − p) of attention dropout
+    uint32_t drop_below;    // an element is dropped when its hash's high 32 bits are below this (0: no dropout)
+    uint64_t drop_seed;
 } attn_job;
+
+/// Attention dropout's mask for one score row, regenerated from (seed, element index) so the backward needs no
+/// stored mask: element e = (bh·n + r)·n + i is kept iff the high 32 bits of splitmix64(seed + (e + 1)·φ) are at least
+/// `drop_below` = ⌊p·2³²⌋, i.e. with probability 1 − p, independently of the thread split. Writes 1/(1 − p) or 0.
+static CLAS_MV void dropout_row_mask(float *restrict m, int64_t n, uint64_t first, uint64_t seed, uint32_t drop_below,
+                                     float keep_scale) {
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t z = seed + ((first + (uint64_t)i) + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z = z ^ (z >> 31);
+        m[i] = (uint32_t)(z >> 32) >= drop_below ? keep_scale : 0.0f;
+    }
+}
+
+void clas_attention_dropout_mask(float *mask, int64_t count, uint64_t first, uint64_t seed, float p) {
+    const uint32_t below = clas_attention_drop_threshold(p);
+    dropout_row_mask(mask, count, first, seed, below, below ? 1.0f / (1.0f - p) : 1.0f);
+}
+
+uint32_t clas_attention_drop_threshold(float p) {
+    if (!(p > 0)) return 0;
+    const double t = (double)p * 4294967296.0;
+    return t >= 4294967295.0 ? 4294967295u : (uint32_t)t;
+}
 
 /// S = scale·Q·Kᵀ (+ bias) for pair `bh`, into s [n, n].
 static void attn_scores(const attn_job *j, int64_t bh, float *s) {
@@ -85,21 +113,55 @@ static CLAS_MV void softmax_rows_lse(float *restrict s, float *restrict lse, int
 static void attn_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const attn_job *j = ctx;
     const int64_t n = j->n, c = j->heads * j->d;
-    float *s = clas_scratch(tid, (size_t)(n * n) * sizeof(float));
+    float *s = clas_scratch(tid, (size_t)(n * n + n) * sizeof(float)), *mask = s + n * n;
     for (int64_t bh = begin; bh < end; bh++) {
         const int64_t b = bh / j->heads, h = bh % j->heads;
         attn_scores(j, bh, s);
         softmax_rows_lse(s, j->lse ? j->lse + bh * n : NULL, n);
+        if (j->drop_below) {  // P̃ = P ∘ mask; the log-sum-exp stays that of the undropped scores
+            for (int64_t r = 0; r < n; r++) {
+                dropout_row_mask(mask, n, (uint64_t)((bh * n + r) * n), j->drop_seed, j->drop_below, j->keep_scale);
+                float *restrict row = s + r * n;
+                for (int64_t i = 0; i < n; i++) row[i] *= mask[i];
+            }
+        }
         const float *v = j->qkv + b * n * 3 * c + 2 * c + h * j->d;
         clas_blas_sgemm(false, false, n, j->d, n, 1, s, n, v, 3 * c, 0, j->out + b * n * c + h * j->d, c);
     }
 }
 
 void clas_attention_forward(const float *qkv, const float *bias, int64_t bias_groups, float *out, float *lse,
-                            int64_t batch, int64_t n, int64_t heads, int64_t d, float scale) {
+                            int64_t batch, int64_t n, int64_t heads, int64_t d, float scale, float drop_p,
+                            uint64_t drop_seed) {
+    const uint32_t below = clas_attention_drop_threshold(drop_p);
     attn_job j = {.qkv = qkv, .bias = bias, .out = out, .lse = lse, .n = n, .heads = heads, .d = d,
-                  .bias_groups = bias_groups > 0 ? bias_groups : 1, .scale = scale};
+                  .bias_groups = bias_groups > 0 ? bias_groups : 1, .scale = scale, .drop_below = below,
+                  .keep_scale = below ? 1.0f / (1.0f - drop_p) : 1.0f, .drop_seed = drop_seed};
     clas_parallel_for(batch * heads, 1, attn_fwd_chunk, &j);
+}
+
+/// With attention dropout (mask M of 0 and 1/(1 − p), regenerated per row): dP = M ∘ dP̃, dS as above, and p receives
+/// P̃ = P ∘ M for dV = P̃ᵀ·dO.
+static CLAS_MV void attn_ds_dropout(float *restrict p, float *restrict dp, const float *restrict lse, int64_t n,
+                                    float *restrict mask, const attn_job *j, int64_t bh) {
+    for (int64_t r = 0; r < n; r++) {
+        float *restrict pr = p + r * n, *restrict dr = dp + r * n;
+        dropout_row_mask(mask, n, (uint64_t)((bh * n + r) * n), j->drop_seed, j->drop_below, j->keep_scale);
+        const float l = lse[r];
+        float dot = 0;
+        {
+#pragma clang fp reassociate(on)
+            for (int64_t i = 0; i < n; i++) {
+                pr[i] = clas_expf(pr[i] - l);
+                dr[i] *= mask[i];
+                dot += pr[i] * dr[i];
+            }
+        }
+        for (int64_t i = 0; i < n; i++) {
+            dr[i] = pr[i] * (dr[i] - dot);
+            pr[i] *= mask[i];
+        }
+    }
 }
 
 /// dS = P ∘ (dP − rowsum(P ∘ dP)), in place in dp; P recomputed from the saved log-sum-exp.
@@ -122,7 +184,7 @@ static CLAS_MV void attn_ds(float *restrict p, float *restrict dp, const float *
 static void attn_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const attn_job *j = ctx;
     const int64_t n = j->n, d = j->d, c = j->heads * d;
-    float *s = clas_scratch(tid, (size_t)(2 * n * n) * sizeof(float)), *dp = s + n * n;
+    float *s = clas_scratch(tid, (size_t)(2 * n * n + n) * sizeof(float)), *dp = s + n * n, *mask = dp + n * n;
     for (int64_t bh = begin; bh < end; bh++) {
         const int64_t b = bh / j->heads, h = bh % j->heads;
         const float *q = j->qkv + b * n * 3 * c + h * d, *k = q + c, *v = q + 2 * c;
@@ -130,8 +192,11 @@ static void attn_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
         float *dq = j->dqkv + b * n * 3 * c + h * d, *dk = dq + c, *dv = dq + 2 * c;
         attn_scores(j, bh, s);
         clas_blas_sgemm(false, true, n, n, d, 1, dout, c, v, 3 * c, 0, dp, n);  // dP = dO·Vᵀ
-        attn_ds(s, dp, j->lse_in + bh * n, n);                                   // s = P, dp = dS
-        clas_blas_sgemm(true, false, n, d, n, 1, s, n, dout, c, 0, dv, 3 * c);   // dV = Pᵀ·dO
+        if (j->drop_below)
+            attn_ds_dropout(s, dp, j->lse_in + bh * n, n, mask, j, bh);          // s = P̃, dp = dS
+        else
+            attn_ds(s, dp, j->lse_in + bh * n, n);                               // s = P, dp = dS
+        clas_blas_sgemm(true, false, n, d, n, 1, s, n, dout, c, 0, dv, 3 * c);   // dV = P̃ᵀ·dO
         clas_blas_sgemm(false, false, n, d, n, j->scale, dp, n, k, 3 * c, 0, dq, 3 * c);  // dQ = scale·dS·K
         clas_blas_sgemm(true, false, n, d, n, j->scale, dp, n, q, 3 * c, 0, dk, 3 * c);   // dK = scale·dSᵀ·Q
         if (j->dbias) memcpy(j->dbias + bh * n * n, dp, (size_t)(n * n) * sizeof(float));
@@ -140,8 +205,10 @@ static void attn_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
 
 void clas_attention_backward(const float *qkv, const float *bias, int64_t bias_groups, const float *lse,
                              const float *dout, float *dqkv, float *dscores, int64_t batch, int64_t n, int64_t heads,
-                             int64_t d, float scale) {
+                             int64_t d, float scale, float drop_p, uint64_t drop_seed) {
+    const uint32_t below = clas_attention_drop_threshold(drop_p);
     attn_job j = {.qkv = qkv, .bias = bias, .lse_in = lse, .dout = dout, .dqkv = dqkv, .dbias = dscores, .n = n,
-                  .heads = heads, .d = d, .bias_groups = bias_groups > 0 ? bias_groups : 1, .scale = scale};
+                  .heads = heads, .d = d, .bias_groups = bias_groups > 0 ? bias_groups : 1, .scale = scale,
+                  .drop_below = below, .keep_scale = below ? 1.0f / (1.0f - drop_p) : 1.0f, .drop_seed = drop_seed};
     clas_parallel_for(batch * heads, 1, attn_bwd_chunk, &j);
 }

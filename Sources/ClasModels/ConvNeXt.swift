@@ -11,14 +11,29 @@ import ClasTensor
 /// and its channels-last `LayerNorm` are the same normalisation over the last dimension, and the small variants'
 /// `conv_mlp` (1×1 convolutions, 4-D weights) differs from the others' linear MLP only in the weights' rank.
 public final class ConvNeXt: Module, LayeredModel {
-    /// timm's variants up to -tiny: blocks per stage, widths per stage, and whether the MLP is 1×1 convolutions
-    /// (`conv_mlp`). -small ([3, 3, 27, 3], widths 96…768) and -base (128…1024) are one row each, left out because
-    /// building their 50M and 88M parameters dominates the test suite's time (the model zoo and config catalogue
-    /// tests build every registered variant).
-    public static let variants: [(name: String, depths: [Int], dims: [Int], convMLP: Bool)] = [
-        ("atto", [2, 2, 6, 2], [40, 80, 160, 320], true), ("femto", [2, 2, 6, 2], [48, 96, 192, 384], true),
-        ("pico", [2, 2, 6, 2], [64, 128, 256, 512], true), ("nano", [2, 2, 8, 2], [80, 160, 320, 640], true),
-        ("tiny", [3, 3, 9, 3], [96, 192, 384, 768], false),
+    /// A registered variant: timm's size name, blocks and widths per stage, whether the MLP is 1×1 convolutions
+    /// (`conv_mlp`), the weights' tag and evaluation size.
+    public struct Variant: Sendable {
+        public let size: String, depths: [Int], dims: [Int], convMLP: Bool, weightsTag: String
+        public var inputSize = 224
+        /// PaddleClas's name: `ConvNeXt_tiny`, and `ConvNeXt_base_224` / `ConvNeXt_base_384` for the two sizes it
+        /// publishes -base weights at (the same network).
+        public var paddleName: String {
+            size == "base" ? "ConvNeXt_base_\(inputSize)" : "ConvNeXt_\(size)"
+        }
+    }
+
+    /// timm's variants from -atto to -base (-base twice: PaddleClas's 224 and 384 px entries).
+    public static let variants: [Variant] = [
+        Variant(size: "atto", depths: [2, 2, 6, 2], dims: [40, 80, 160, 320], convMLP: true, weightsTag: "d2_in1k"),
+        Variant(size: "femto", depths: [2, 2, 6, 2], dims: [48, 96, 192, 384], convMLP: true, weightsTag: "d1_in1k"),
+        Variant(size: "pico", depths: [2, 2, 6, 2], dims: [64, 128, 256, 512], convMLP: true, weightsTag: "d1_in1k"),
+        Variant(size: "nano", depths: [2, 2, 8, 2], dims: [80, 160, 320, 640], convMLP: true, weightsTag: "d1h_in1k"),
+        Variant(size: "tiny", depths: [3, 3, 9, 3], dims: [96, 192, 384, 768], convMLP: false, weightsTag: "fb_in1k"),
+        Variant(size: "small", depths: [3, 3, 27, 3], dims: [96, 192, 384, 768], convMLP: false, weightsTag: "fb_in1k"),
+        Variant(size: "base", depths: [3, 3, 27, 3], dims: [128, 256, 512, 1024], convMLP: false, weightsTag: "fb_in1k"),
+        Variant(size: "base", depths: [3, 3, 27, 3], dims: [128, 256, 512, 1024], convMLP: false,
+                weightsTag: "fb_in22k_ft_in1k_384", inputSize: 384),
     ]
 
     public let stem: Sequential
@@ -189,16 +204,18 @@ extension ConvNeXt {
 extension ConvNeXt.Options: ArchOptions {}
 
 extension ConvNeXt {
-    /// timm's five smallest sizes under PaddleClas's spelling (`ConvNeXt_tiny`), timm's names as aliases.
+    /// The variants under PaddleClas's spelling (`ConvNeXt_tiny`, `ConvNeXt_base_224`), timm's names as aliases
+    /// (`convnext_base` names the 224 px entry; the 384 px one, timm's `convnext_base` with its 384 px weights, has
+    /// none).
     public static func register(into models: inout ModelRegistry) {
         for v in variants {
-            let timmName = "convnext_\(v.name)"
-            let tag = v.name == "tiny" ? "fb_in1k" : v.name == "atto" ? "d2_in1k" : v.name == "nano" ? "d1h_in1k" : "d1_in1k"
+            let timmName = "convnext_\(v.size)"
             let card = ModelCard(
-                name: "ConvNeXt_\(v.name)", aliases: [timmName], family: "ConvNeXt",
-                summary: "ConvNeXt-\(v.name) (depths \(v.depths.map(String.init).joined(separator: "-")), widths \(v.dims[0])…\(v.dims[3]))",
-                cropFraction: v.name == "nano" ? 0.95 : 0.875, classifier: ["head.fc."], featureChannels: v.dims[3],
-                stages: ["stages.0", "stages.1", "stages.2", "stages.3"], weights: "timm/\(timmName).\(tag)")
+                name: v.paddleName, aliases: v.inputSize == 224 ? [timmName] : [], family: "ConvNeXt",
+                summary: "ConvNeXt-\(v.size) (depths \(v.depths.map(String.init).joined(separator: "-")), widths \(v.dims[0])…\(v.dims[3]))",
+                inputSize: v.inputSize, cropFraction: v.size == "nano" ? 0.95 : v.inputSize == 384 ? 1 : 0.875,
+                classifier: ["head.fc."], featureChannels: v.dims[3],
+                stages: ["stages.0", "stages.1", "stages.2", "stages.3"], weights: "timm/\(timmName).\(v.weightsTag)")
             models.register(card, options: Options.self) {
                 ConvNeXt(depths: v.depths, dims: v.dims, convMLP: v.convMLP, classCount: $0.classNum, dropRate: $0.dropRate,
                          dropPathRate: $0.dropPathRate, layerScale: $0.layerScale, headInitScale: $0.headInitScale,

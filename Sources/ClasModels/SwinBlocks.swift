@@ -14,11 +14,11 @@ public final class SwinBlock: Module {
     private let masks = ShiftMaskCache()
 
     init(_ dim: Int, heads: Int, resolution: (Int, Int), window target: Int, shift targetShift: Int, mlpRatio: Int,
-         dropPath rate: Float) {
+         dropPath rate: Float, attnDrop: Float = 0) {
         window = (min(resolution.0, target), min(resolution.1, target))
         shift = (resolution.0 <= target ? 0 : targetShift, resolution.1 <= target ? 0 : targetShift)
         norm1 = LayerNorm(dim, eps: 1e-5)
-        attn = WindowAttention(dim, heads: heads, window: window)
+        attn = WindowAttention(dim, heads: heads, window: window, attnDrop: attnDrop)
         norm2 = LayerNorm(dim, eps: 1e-5)
         mlp = Mlp(dim, hidden: mlpRatio * dim)
         dropPath = DropPath(rate)
@@ -51,11 +51,15 @@ public final class WindowAttention: Module {
     public let qkv: Linear
     public let proj: Linear
     public let heads: Int
+    /// Dropout on the attention probabilities in training (timm's `attn_drop`).
+    public var attnDrop: Float
     /// For each (query, key) pair of a window, its row of the table (timm's `relative_position_index`).
     let relativeIndex: [Int32]
 
-    public init(_ dim: Int, heads: Int, window: (Int, Int)) {
+    public init(_ dim: Int, heads: Int, window: (Int, Int), attnDrop: Float = 0) {
+        precondition(attnDrop >= 0 && attnDrop < 1, "attention dropout \(attnDrop) must be in [0, 1)")
         self.heads = heads
+        self.attnDrop = attnDrop
         relativePositionBiasTable = Tensor.zeros([(2 * window.0 - 1) * (2 * window.1 - 1), heads], requiresGrad: true)
         qkv = Linear(dim, 3 * dim)
         proj = Linear(dim, dim)
@@ -91,7 +95,9 @@ public final class WindowAttention: Module {
         let bias = relativePositionBias()
         // Window w of every image (sample b·nW + w) adds group w: the bias plus that window's mask.
         let groups = mask.map { $0 + bias } ?? bias.reshaped([1, heads, n, n])
-        return proj(Tensor.multiHeadAttention(qkv(x), heads: heads, bias: groups).reshaped([bw, n, c]))
+        let (p, seed) = attentionDropout(attnDrop, training: isTraining)
+        return proj(Tensor.multiHeadAttention(qkv(x), heads: heads, bias: groups, dropout: p, seed: seed)
+            .reshaped([bw, n, c]))
     }
 }
 

@@ -16,11 +16,23 @@ import ClasTensor
 /// `strict_img_size=False`: maps are zero-padded at the bottom and right to whole windows and the shift mask is
 /// computed for the padded map.
 public final class SwinTransformer: Module, LayeredModel {
-    /// timm's variants (patch 4, window 7, 224 px): embedding width, blocks and heads per stage. -small (96,
-    /// [2, 2, 18, 2], heads 3…24) and -base (128, [2, 2, 18, 2], heads 4…32) are one row each, left out because
-    /// building their 50M and 88M parameters dominates the test suite's time.
-    public static let variants: [(name: String, embedDim: Int, depths: [Int], heads: [Int])] = [
-        ("tiny", 96, [2, 2, 6, 2], [3, 6, 12, 24]),
+    /// A registered variant: timm's shape (patch 4), the window and input size it is planned for, and PaddleClas's
+    /// default stochastic depth for it.
+    public struct Variant: Sendable {
+        public let size: String, embedDim: Int, depths: [Int], heads: [Int]
+        public var window = 7, imageSize = 224
+        public let dropPathRate: Float
+        /// timm's name (`swin_base_patch4_window12_384`); PaddleClas's is `SwinTransformer_` + the part after `swin_`.
+        public var timmName: String { "swin_\(size)_patch4_window\(window)_\(imageSize)" }
+    }
+
+    /// Swin-T, -S, -B at 224 px with window 7, and -B at 384 px with window 12.
+    public static let variants: [Variant] = [
+        Variant(size: "tiny", embedDim: 96, depths: [2, 2, 6, 2], heads: [3, 6, 12, 24], dropPathRate: 0.2),
+        Variant(size: "small", embedDim: 96, depths: [2, 2, 18, 2], heads: [3, 6, 12, 24], dropPathRate: 0.3),
+        Variant(size: "base", embedDim: 128, depths: [2, 2, 18, 2], heads: [4, 8, 16, 32], dropPathRate: 0.5),
+        Variant(size: "base", embedDim: 128, depths: [2, 2, 18, 2], heads: [4, 8, 16, 32], window: 12, imageSize: 384,
+                dropPathRate: 0.5),
     ]
 
     public let patchEmbed: SwinPatchEmbed
@@ -31,9 +43,10 @@ public final class SwinTransformer: Module, LayeredModel {
     /// - Parameters:
     ///   - imageSize: the input size windows are planned for (timm's `img_size`).
     ///   - dropPathRate: stochastic depth, linear over all blocks from 0 (timm's default 0.1).
+    ///   - attnDropRate: dropout on the attention probabilities in training (timm's `attn_drop_rate`).
     public init(embedDim: Int, depths: [Int], heads: [Int], patchSize: Int = 4, window: Int = 7, imageSize: Int = 224,
                 mlpRatio: Int = 4, classCount: Int = 1000, dropRate: Float = 0, dropPathRate: Float = 0.1,
-                inChannels: Int = 3) {
+                attnDropRate: Float = 0, inChannels: Int = 3) {
         patchEmbed = SwinPatchEmbed(inChannels, embedDim, patchSize: patchSize, eps: 1e-5)
         let total = depths.reduce(0, +)
         var index = 0, dim = embedDim, resolution = (imageSize / patchSize, imageSize / patchSize)
@@ -43,7 +56,7 @@ public final class SwinTransformer: Module, LayeredModel {
             if s > 0 { resolution = ((resolution.0 + 1) / 2, (resolution.1 + 1) / 2) }
             let rates = (0..<depth).map { i in total > 1 ? dropPathRate * Float(index + i) / Float(total - 1) : 0 }
             stages.append(SwinStage(dim, out, depth: depth, heads: h, resolution: resolution, window: window,
-                                    mlpRatio: mlpRatio, downsample: s > 0, dropPathRates: rates))
+                                    mlpRatio: mlpRatio, downsample: s > 0, dropPathRates: rates, attnDrop: attnDropRate))
             index += depth
             dim = out
         }
@@ -106,11 +119,11 @@ public final class SwinStage: Module {
     public let blocks: Sequential
 
     init(_ dim: Int, _ out: Int, depth: Int, heads: Int, resolution: (Int, Int), window: Int, mlpRatio: Int,
-         downsample: Bool, dropPathRates: [Float]) {
+         downsample: Bool, dropPathRates: [Float], attnDrop: Float) {
         self.downsample = downsample ? PatchMerging(dim, out) : nil
         blocks = Sequential((0..<depth).map {
             SwinBlock(out, heads: heads, resolution: resolution, window: window, shift: $0 % 2 == 1 ? window / 2 : 0,
-                      mlpRatio: mlpRatio, dropPath: dropPathRates[$0])
+                      mlpRatio: mlpRatio, dropPath: dropPathRates[$0], attnDrop: attnDrop)
         })
         super.init()
     }
@@ -145,22 +158,25 @@ extension SwinTransformer {
     /// | key | default | meaning |
     /// |---|---|---|
     /// | `class_num` | 1000 | classifier outputs |
-    /// | `drop_path_rate` | 0.2 (PaddleClas's; timm's is 0.1) | stochastic depth of the last block |
+    /// | `drop_path_rate` | PaddleClas's: 0.2 (T), 0.3 (S), 0.5 (B); timm's is 0.1 | stochastic depth of the last block |
     /// | `drop_rate` | 0 | dropout before the classifier |
-    /// | `img_size` | 224 | the input size windows are planned for (other sizes are padded to whole windows) |
-    /// | `window_size` | 7 | attention window side (changes the bias tables' shape) |
+    /// | `attn_drop_rate` | 0 | dropout on the attention probabilities (training only) |
+    /// | `img_size` | the variant's (224, 384) | the input size windows are planned for (others are padded to whole windows) |
+    /// | `window_size` | the variant's (7, 12) | attention window side (changes the bias tables' shape) |
     /// | `in_chans` | 3 | input channels |
     public struct Options: Decodable, Sendable, Equatable {
         public var classNum = 1000
         public var dropPathRate: Float?
         public var dropRate: Float = 0
-        public var imageSize = 224
-        public var window = 7
+        public var attnDropRate: Float = 0
+        /// nil: the variant's.
+        public var imageSize: Int?
+        public var window: Int?
         public var inChannels = 3
 
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case classNum = "class_num", dropPathRate = "drop_path_rate", dropRate = "drop_rate", imgSize = "img_size"
-            case windowSize = "window_size", inChans = "in_chans"
+            case windowSize = "window_size", inChans = "in_chans", attnDropRate = "attn_drop_rate"
         }
         public static var knownKeys: [String] { CodingKeys.allCases.map(\.stringValue) }
         public static var ignoredKeys: [String: String] {
@@ -177,27 +193,31 @@ extension SwinTransformer {
             classNum = try c.decodePositive(.classNum, default: 1000)
             dropPathRate = try c.decodeRate(.dropPathRate)
             dropRate = try c.decodeRate(.dropRate) ?? 0
-            imageSize = try c.decodePositive(.imgSize, default: 224)
-            window = try c.decodePositive(.windowSize, default: 7)
+            attnDropRate = try c.decodeRate(.attnDropRate) ?? 0
+            if c.contains(.imgSize) { imageSize = try c.decodePositive(.imgSize, default: 224) }
+            if c.contains(.windowSize) { window = try c.decodePositive(.windowSize, default: 7) }
             inChannels = try c.decodePositive(.inChans, default: 3)
         }
     }
 
-    /// Swin-T (patch 4, window 7, 224 px) under PaddleClas's names, timm's as aliases.
+    /// Swin-T/S/B (patch 4, window 7, 224 px) and Swin-B (window 12, 384 px) under PaddleClas's names, timm's as
+    /// aliases.
     public static func register(into models: inout ModelRegistry) {
         for v in variants {
-            let timmName = "swin_\(v.name)_patch4_window7_224"
+            let timmName = v.timmName
+            // timm's weights: -T trained on ImageNet-1k, the others fine-tuned from ImageNet-22k (384 px: full crop).
             let card = ModelCard(
-                name: "SwinTransformer_\(v.name)_patch4_window7_224", aliases: [timmName], family: "SwinTransformer",
-                summary: "Swin-\(v.name.prefix(1).uppercased()) (width \(v.embedDim), depths "
-                    + v.depths.map(String.init).joined(separator: "-") + ", window 7)",
-                cropFraction: 0.9, classifier: ["head.fc."], featureChannels: 8 * v.embedDim,
-                stages: ["layers.0", "layers.1", "layers.2", "layers.3"],
-                weights: "timm/\(timmName).\(v.name == "tiny" ? "ms_in1k" : "ms_in22k_ft_in1k")")
+                name: "SwinTransformer_" + timmName.dropFirst(5), aliases: [timmName], family: "SwinTransformer",
+                summary: "Swin-\(v.size.prefix(1).uppercased()) (width \(v.embedDim), depths "
+                    + v.depths.map(String.init).joined(separator: "-") + ", window \(v.window))",
+                inputSize: v.imageSize, cropFraction: v.imageSize == 224 ? 0.9 : 1, classifier: ["head.fc."],
+                featureChannels: 8 * v.embedDim, stages: ["layers.0", "layers.1", "layers.2", "layers.3"],
+                weights: "timm/\(timmName).\(v.size == "tiny" ? "ms_in1k" : "ms_in22k_ft_in1k")")
             models.register(card, options: Options.self) {
-                SwinTransformer(embedDim: v.embedDim, depths: v.depths, heads: v.heads, window: $0.window,
-                                imageSize: $0.imageSize, classCount: $0.classNum, dropRate: $0.dropRate,
-                                dropPathRate: $0.dropPathRate ?? 0.2, inChannels: $0.inChannels)
+                SwinTransformer(embedDim: v.embedDim, depths: v.depths, heads: v.heads, window: $0.window ?? v.window,
+                                imageSize: $0.imageSize ?? v.imageSize, classCount: $0.classNum, dropRate: $0.dropRate,
+                                dropPathRate: $0.dropPathRate ?? v.dropPathRate, attnDropRate: $0.attnDropRate,
+                                inChannels: $0.inChannels)
             }
         }
     }

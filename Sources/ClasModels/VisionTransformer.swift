@@ -39,8 +39,10 @@ public final class VisionTransformer: Module, LayeredModel {
     ///   - imageSize: (height, width) the position embedding is built for; inputs must have this size.
     ///   - patchSize: side of the square patches.
     ///   - layerScale: timm's `init_values` (per-channel residual scales), nil for none.
+    ///   - attnDropRate: dropout on every block's attention probabilities in training (timm's `attn_drop_rate`).
     public init(shape: Shape, imageSize: (Int, Int) = (224, 224), patchSize: Int = 16, classCount: Int = 1000,
-                inChannels: Int = 3, dropRate: Float = 0, dropPathRate: Float = 0, layerScale: Float? = nil) {
+                inChannels: Int = 3, dropRate: Float = 0, dropPathRate: Float = 0, layerScale: Float? = nil,
+                attnDropRate: Float = 0) {
         let d = shape.embedDim
         patchEmbed = PatchEmbed(imageSize: imageSize, patchSize: patchSize, inChannels: inChannels, embedDim: d)
         clsToken = Tensor(uninitializedShape: [1, 1, d])
@@ -53,7 +55,7 @@ public final class VisionTransformer: Module, LayeredModel {
         posDrop = Dropout(dropRate)
         let settings = TransformerBlock.Settings(heads: shape.heads, mlpRatio: shape.mlpRatio, qkvBias: shape.qkvBias,
                                                  qkScale: shape.qkScale, eps: shape.eps, layerScale: layerScale,
-                                                 dropRate: dropRate)
+                                                 dropRate: dropRate, attnDropRate: attnDropRate)
         blocks = Sequential((0..<shape.depth).map { i in
             TransformerBlock(dim: d, settings,
                              dropPath: shape.depth > 1 ? dropPathRate * Float(i) / Float(shape.depth - 1) : 0)
@@ -118,7 +120,7 @@ extension VisionTransformer {
     /// | `in_chans` / `input_image_channel` | 3 | input channels |
     /// | `drop_rate` | 0 | dropout after the position embedding, in the blocks and before the head |
     /// | `drop_path_rate` | 0 | stochastic depth, rising linearly to this over the blocks |
-    /// | `attn_drop_rate` | 0 | dropout on the attention probabilities: only 0 (the fused attention has none) |
+    /// | `attn_drop_rate` | 0 | dropout on the attention probabilities (training only) |
     /// | `init_values` | none | layer scale on both residual branches (DeiT III) |
     public struct Options: Decodable, Sendable, Equatable {
         public var classNum = 1000
@@ -127,6 +129,7 @@ extension VisionTransformer {
         public var inChannels = 3
         public var dropRate: Float = 0
         public var dropPathRate: Float = 0
+        public var attnDropRate: Float = 0
         public var layerScale: Float? = nil
 
         public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -164,11 +167,7 @@ extension VisionTransformer {
             }
             dropRate = try rate(.dropRate)
             dropPathRate = try rate(.dropPathRate)
-            if try rate(.attnDropRate) > 0 {
-                throw DecodingError.dataCorruptedError(forKey: .attnDropRate, in: c, debugDescription:
-                    "attention dropout is not supported (the fused attention keeps no probabilities); use 0, "
-                        + "and drop_rate / drop_path_rate for regularisation")
-            }
+            attnDropRate = try rate(.attnDropRate)
             layerScale = try c.decodeIfPresent(Float.self, forKey: .initValues)
             try c.refuseIntermediateOutputs(.returnPatterns, .returnStages)
         }
@@ -224,7 +223,8 @@ extension VisionTransformer {
                 }
                 return VisionTransformer(shape: v.shape, imageSize: (size[0], size[1]), patchSize: patch,
                                          classCount: o.classNum, inChannels: o.inChannels, dropRate: o.dropRate,
-                                         dropPathRate: o.dropPathRate, layerScale: o.layerScale)
+                                         dropPathRate: o.dropPathRate, layerScale: o.layerScale,
+                                         attnDropRate: o.attnDropRate)
             }
         }
     }

@@ -8,7 +8,8 @@ import _ClasTestSupport
 /// Every shipped config (`ppcls-style-configs/` and `configs/`, except the `_base_` fragments) validates and trains
 /// one step, unchanged except for the overrides a user would pass: data paths, and here batch size 2, one iteration,
 /// no evaluation, no downloads (`Arch.pretrained=False`), a finder that runs no trials (`LRFinder.auto=False`; the
-/// recipe test runs the finder). Inputs above 256 px (EfficientNet-B3…B7) train at 64 px to keep the suite short.
+/// recipe test runs the finder). Inputs above 256 px (EfficientNet-B3…B7, the 384 px transformers) and the networks of
+/// 50M parameters and more (``CatalogueData/largeArchitectures``) train at 64 px to keep the suite short.
 final class ConfigCatalogueTests: XCTestCase {
     static let repo = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
@@ -99,10 +100,17 @@ struct CatalogueData {
         return path
     }
 
+    /// The architectures of about 50M parameters and more (a 224 px training step of each takes seconds).
+    static let largeArchitectures: Set = ["ConvNeXt_small", "ConvNeXt_base_224", "ConvNeXt_base_384",
+                                          "SwinTransformer_small_patch4_window7_224",
+                                          "SwinTransformer_base_patch4_window7_224",
+                                          "SwinTransformer_base_patch4_window12_384"]
+
     /// What a user passes for `path` here: data paths by dataset kind, plus the test's budget.
     func overrides(for path: String, output: String) throws -> [String] {
         let node = try Inheritance.resolve(path)
-        var result = ["Global.output_dir=\(output)", "Global.epochs=1", "Global.iter_per_epoch=1",
+        // save_interval 2: no epoch_1 checkpoint besides `latest` (each is up to 1.4 GB for the 88 M-parameter models).
+        var result = ["Global.output_dir=\(output)", "Global.epochs=1", "Global.iter_per_epoch=1", "Global.save_interval=2",
                       "Global.eval_during_train=False", "Global.pretrained_model=null", "Global.checkpoints=null",
                       "Global.use_visualdl=False", "Infer.infer_imgs=\(dir)/images/class_0"]
         if node.node(at: "Arch.pretrained") != nil { result.append("Arch.pretrained=False") }
@@ -128,7 +136,8 @@ struct CatalogueData {
             if node.node(at: "\(prefix).loader") != nil { result.append("\(prefix).loader.num_workers=0") }
         }
         let side = node.node(at: "Global.image_shape")?.items?.last?.scalar.flatMap { Int($0.text) } ?? 224
-        if side > 256, let ops = node.node(at: "DataLoader.Train.dataset.transform_ops")?.items {
+        let large = node.node(at: "Arch.name")?.scalar.map { Self.largeArchitectures.contains($0.text) } ?? false
+        if side > 256 || large, let ops = node.node(at: "DataLoader.Train.dataset.transform_ops")?.items {
             for (i, op) in ops.enumerated() {
                 for (name, key) in [("RandCropImage", "size"), ("ResizeImage", "size"), ("ResizeImage", "resize_short"),
                                     ("CropImage", "size")] where op[name]?[key] != nil {

@@ -8,7 +8,7 @@ import XCTest
 final class ModelCardTests: XCTestCase {
     func testCardsDescribeTheirModels() throws {
         let models = ModelRegistry.builtins()
-        XCTAssertEqual(models.cards.count, 75)  // main's 62, ViT/DeiT 7, ConvNeXt 5, Swin 1
+        XCTAssertEqual(models.cards.count, 81)  // main's 62, ViT/DeiT 7, ConvNeXt 8, Swin 4
         for card in models.cards {
             let model = try models.make(card.name, classCount: 7)
             let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.0, $0.1.shape) })
@@ -37,6 +37,17 @@ final class ModelCardTests: XCTestCase {
         XCTAssertEqual(cards.first { $0.name == "vit_small_patch16_224" }?.weights,
                        "timm/vit_small_patch16_224.augreg_in21k_ft_in1k")
         XCTAssertNil(cards.first { $0.name == "ViT_small_patch16_224" }?.weights, "PaddleClas's ViT-S: no timm weights")
-        for card in cards { if let w = card.weights { XCTAssertTrue(w.hasPrefix("timm/\(card.aliases.first ?? card.name)."), w) } }
+        XCTAssertEqual(cards.first { $0.name == "ConvNeXt_base_384" }?.weights, "timm/convnext_base.fb_in22k_ft_in1k_384")
+        XCTAssertEqual(cards.first { $0.name == "ConvNeXt_base_384" }?.inputSize, 384)
+        // The weights are of the card's timm model, or (PaddleClas's ConvNeXt_base_384) of the same network under the
+        // timm name of its 224 px entry.
+        let models = ModelRegistry.builtins()
+        XCTAssertEqual(models.card(named: "swin_base_patch4_window12_384")?.inputSize, 384)
+        for card in cards {
+            guard let w = card.weights else { continue }
+            let timmModel = String(w.dropFirst(5).prefix { $0 != "." })
+            XCTAssertTrue(w.hasPrefix("timm/") && ((card.aliases.first ?? card.name) == timmModel
+                || models.card(named: timmModel).map { $0.family == card.family && $0.summary == card.summary } == true), w)
+        }
     }
 }

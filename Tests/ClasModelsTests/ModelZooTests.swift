@@ -85,7 +85,13 @@ final class ModelZooTests: XCTestCase {
         "convnext_pico": Reference(params: 9_045_672, macs64: 112_066_560, macsNative: 1_367_055_360),
         "convnext_nano": Reference(params: 15_593_560, macs64: 200_222_720, macsNative: 2_445_528_320),
         "convnext_tiny": Reference(params: 28_589_128, macs64: 364_422_144, macsNative: 4_455_531_264),
+        "convnext_small": Reference(params: 50_223_688, macs64: 709_579_776, macsNative: 8_683_712_256),
+        "convnext_base": Reference(params: 88_591_464, macs64: 1_254_387_712, macsNative: 15_354_729_472),
+        "ConvNeXt_base_384": Reference(params: 88_591_464, macs64: 1_254_387_712, macsNative: 45_122_117_632),
         "swin_tiny_patch4_window7_224": Reference(params: 28_288_354, macs64: 737_531_904, macsNative: 4_350_425_088),
+        "swin_small_patch4_window7_224": Reference(params: 49_606_258, macs64: 1_310_840_832, macsNative: 8_512_223_232),
+        "swin_base_patch4_window7_224": Reference(params: 87_768_224, macs64: 2_329_518_080, macsNative: 15_126_077_440),
+        "swin_base_patch4_window12_384": Reference(params: 87_903_584, macs64: 4_909_932_544, macsNative: 44_450_160_640),
         // Vision transformers: macs64 from the same network built for 64 px (img_size 64).
         "vit_tiny_patch16_224": Reference(params: 5_717_416, macs64: 92_794_368, macsNative: 1_074_851_328),
         "vit_small_patch16_224": Reference(params: 22_050_664, macs64: 366_074_880, macsNative: 4_241_218_560),

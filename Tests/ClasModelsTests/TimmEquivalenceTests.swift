@@ -20,9 +20,10 @@ final class TimmEquivalenceTests: XCTestCase {
     /// base 11×), so only the small variant has a fixture, compared at 100×.
     static let separationOverride: [String: Float] = ["lcnetv2_small": 100]
 
-    func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// - Parameter model: the network, when the fixture's is not a registered one (else built from the fixture).
+    func check(_ name: String, model: Module? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try TimmFixture.load(name)
-        let model = try fixture.makeModel()
+        let model = try model ?? fixture.makeModel()
         let ours = model.stateDict().map(\.0)
         XCTAssertEqual(ours.count, fixture.names.count, "\(name): tensor count", file: file, line: line)
         XCTAssertEqual(Set(fixture.names).subtracting(ours).sorted(), [], "\(name): timm names we lack", file: file, line: line)
@@ -86,6 +87,13 @@ final class TimmEquivalenceTests: XCTestCase {
     static let coveredBy = ["PPLCNetV2_base": "lcnetv2_small", "PPLCNetV2_large": "lcnetv2_small",
                             "ConvNeXt_femto": "convnext_atto", "ConvNeXt_pico": "convnext_atto",
                             "ConvNeXt_nano": "convnext_atto",
+                            // convnext_tiny's layers, deeper and (base) wider
+                            "ConvNeXt_small": "convnext_tiny", "ConvNeXt_base_224": "convnext_tiny",
+                            "ConvNeXt_base_384": "convnext_tiny",
+                            // swin_tiny's layers, deeper and (base) wider; window 12 at 384 px: the reduced fixture
+                            "SwinTransformer_small_patch4_window7_224": "swin_tiny_patch4_window7_224",
+                            "SwinTransformer_base_patch4_window7_224": "swin_tiny_patch4_window7_224",
+                            "SwinTransformer_base_patch4_window12_384": "swin_reduced_window12_384",
                             // the same networks as deit_tiny / vit_small (timm's and PaddleClas's definitions agree)
                             "ViT_tiny_patch16_224": "deit_tiny_patch16_224", "DeiT_small_patch16_224": "vit_small_patch16_224",
                             // deit_tiny_distilled's layers at deit_small's width
@@ -169,6 +177,16 @@ final class TimmEquivalenceTests: XCTestCase {
     func testConvNeXtAtto() throws { try check("convnext_atto") }
     func testConvNeXtTiny() throws { try check("convnext_tiny") }
     func testSwinTiny() throws { try check("swin_tiny_patch4_window7_224") }
+    /// Swin-B/384's window 12 and 384 px window plan (shifts of 6, 23×23 bias tables) on a narrow, shallow network:
+    /// timm's `SwinTransformer(**SWIN_REDUCED)` of scripts/timm_fixtures.py.
+    func testSwinWindow12Reduced() throws {
+        let model = SwinTransformer(embedDim: 32, depths: [2, 2, 2, 2], heads: [1, 2, 4, 8], window: 12, imageSize: 384,
+                                    classCount: 10, dropPathRate: 0)
+        let blocks = model.layers_.flatMap { $0.blocks.layers.compactMap { $0 as? SwinBlock } }
+        XCTAssertEqual(blocks.map(\.window.0), [12, 12, 12, 12, 12, 12, 12, 12])
+        XCTAssertEqual(blocks.map(\.shift.0), [0, 6, 0, 6, 0, 6, 0, 0])
+        try check("swin_reduced_window12_384", model: model)
+    }
     func testDeiTTiny() throws { try check("deit_tiny_patch16_224") }
     func testDeiTTinyDistilled() throws { try check("deit_tiny_distilled_patch16_224") }
     func testViTSmall() throws { try check("vit_small_patch16_224") }

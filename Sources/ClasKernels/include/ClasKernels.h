@@ -109,14 +109,22 @@ void clas_sgemm_strided_batched(bool transA, bool transB, int64_t batch, int64_t
 /// Multi-head self-attention on packed projections: qkv [batch, n, 3, heads, d] (timm's `qkv` output), out
 /// [batch, n, heads, d] = softmax(scale·Q·Kᵀ + bias)·V per (batch, head). `bias` (may be NULL) is
 /// [bias_groups, heads, n, n], sample b using group b % bias_groups. `lse` (may be NULL) receives each score row's
-/// log-sum-exp [batch, heads, n], all the backward keeps besides qkv.
+/// log-sum-exp [batch, heads, n], all the backward keeps besides qkv. `drop_p` > 0: attention dropout on the
+/// probabilities (kept ones scaled by 1/(1 − p)), its mask a pure function of (`drop_seed`, element index)
+/// (``clas_attention_dropout_mask``), so the backward regenerates it from the same seed.
 void clas_attention_forward(const float *qkv, const float *bias, int64_t bias_groups, float *out, float *lse,
-                            int64_t batch, int64_t n, int64_t heads, int64_t d, float scale);
-/// dqkv from dout [batch, n, heads, d], recomputing the probabilities; `dscores` (may be NULL) receives the
-/// gradient of the scores [batch, heads, n, n] (for the bias).
+                            int64_t batch, int64_t n, int64_t heads, int64_t d, float scale, float drop_p,
+                            uint64_t drop_seed);
+/// dqkv from dout [batch, n, heads, d], recomputing the probabilities (and the dropout mask of the same `drop_p`,
+/// `drop_seed`); `dscores` (may be NULL) receives the gradient of the scores [batch, heads, n, n] (for the bias).
 void clas_attention_backward(const float *qkv, const float *bias, int64_t bias_groups, const float *lse,
                              const float *dout, float *dqkv, float *dscores, int64_t batch, int64_t n, int64_t heads,
-                             int64_t d, float scale);
+                             int64_t d, float scale, float drop_p, uint64_t drop_seed);
+/// The attention-dropout mask values (0 or 1/(1 − p)) of `count` consecutive score elements starting at flat index
+/// `first` of the [batch, heads, n, n] probabilities, as the forward and backward apply them.
+void clas_attention_dropout_mask(float *mask, int64_t count, uint64_t first, uint64_t seed, float p);
+/// ⌊p·2³²⌋ (capped): an element is dropped when its 32-bit hash is below it; 0 for p ≤ 0.
+uint32_t clas_attention_drop_threshold(float p);
 
 // MARK: - Elementwise
 

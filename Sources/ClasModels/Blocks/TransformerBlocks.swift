@@ -30,29 +30,43 @@ public final class PatchEmbed: Module {
 }
 
 /// Multi-head self-attention (timm's `Attention`): `qkv` projects to queries, keys and values at once, the fused
-/// ``ClasTensor/Tensor/multiHeadAttention(_:heads:scale:bias:)`` attends, `proj` mixes the heads.
+/// ``ClasTensor/Tensor/multiHeadAttention(_:heads:scale:bias:dropout:seed:)`` attends, `proj` mixes the heads.
 public final class Attention: Module {
     public let qkv: Linear
     public let proj: Linear
     public let heads: Int
     public let scale: Float
+    /// Dropout on the attention probabilities in training (timm's `attn_drop`).
+    public var attnDrop: Float
     public let projDrop: Dropout
 
-    /// - Parameter scale: PaddleClas's `qk_scale`; `1/√(dim/heads)` by default.
-    public init(dim: Int, heads: Int, qkvBias: Bool = true, scale: Float? = nil, projDrop: Float = 0) {
+    /// - Parameters:
+    ///   - scale: PaddleClas's `qk_scale`; `1/√(dim/heads)` by default.
+    ///   - attnDrop: dropout probability on the attention weights (training only).
+    public init(dim: Int, heads: Int, qkvBias: Bool = true, scale: Float? = nil, attnDrop: Float = 0,
+                projDrop: Float = 0) {
+        precondition(attnDrop >= 0 && attnDrop < 1, "attention dropout \(attnDrop) must be in [0, 1)")
         precondition(dim % heads == 0, "attention width \(dim) is not divisible by \(heads) heads")
         qkv = Linear(dim, 3 * dim, bias: qkvBias)
         proj = Linear(dim, dim)
         self.heads = heads
         self.scale = scale ?? 1 / Float(dim / heads).squareRoot()
+        self.attnDrop = attnDrop
         self.projDrop = Dropout(projDrop)
         super.init()
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
         // MACs count the linear layers only (timm's and the fixture script's convention), not Q·Kᵀ and P·V.
-        projDrop(proj(Tensor.multiHeadAttention(qkv(x), heads: heads, scale: scale)))
+        let (p, seed) = attentionDropout(attnDrop, training: isTraining)
+        return projDrop(proj(Tensor.multiHeadAttention(qkv(x), heads: heads, scale: scale, dropout: p, seed: seed)))
     }
+}
+
+/// The attention-dropout probability and mask seed of one attention call: `(p, a draw from the training stream)` in
+/// training with p > 0, else `(0, 0)` (no draw, so models without attention dropout keep their random streams).
+func attentionDropout(_ p: Float, training: Bool) -> (Float, UInt64) {
+    training && p > 0 ? (p, Randomness.training.next()) : (0, 0)
 }
 
 /// Two linear layers with GELU between (timm's `Mlp`: `fc1`, `fc2`).
@@ -104,11 +118,13 @@ public final class TransformerBlock: Module {
         public var eps: Float = 1e-6
         public var layerScale: Float? = nil
         public var dropRate: Float = 0
+        public var attnDropRate: Float = 0
     }
 
     public init(dim: Int, _ s: Settings, dropPath: Float) {
         norm1 = LayerNorm(dim, eps: s.eps)
-        attn = Attention(dim: dim, heads: s.heads, qkvBias: s.qkvBias, scale: s.qkScale, projDrop: s.dropRate)
+        attn = Attention(dim: dim, heads: s.heads, qkvBias: s.qkvBias, scale: s.qkScale, attnDrop: s.attnDropRate,
+                         projDrop: s.dropRate)
         ls1 = s.layerScale.map { LayerScale(dim, initValue: $0) }
         norm2 = LayerNorm(dim, eps: s.eps)
         mlp = Mlp(dim, hidden: Int(Double(dim) * s.mlpRatio), drop: s.dropRate)

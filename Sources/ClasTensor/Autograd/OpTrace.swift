@@ -13,7 +13,7 @@ public enum TracedOp {
     /// Inputs: a [..., M, K], b [..., K, N] (each possibly stored transposed in its last two dimensions).
     case batchedMatmul(transposeA: Bool, transposeB: Bool)
     /// Inputs: qkv [B, N, 3·C], then the additive bias [G, heads, N, N] when there is one; output [B, N, C]
-    /// (``Tensor/multiHeadAttention(_:heads:scale:bias:)``).
+    /// (``Tensor/multiHeadAttention(_:heads:scale:bias:dropout:seed:)``).
     case attention(heads: Int, scale: Float)
     /// Inputs: x [..., C], running mean, running variance, then gamma when `hasGamma`, beta when `hasBeta`.
     case batchNorm(eps: Float, activation: Activation, training: Bool, hasGamma: Bool, hasBeta: Bool)

@@ -43,9 +43,14 @@ extension Tensor {
     /// log-sum-exp per score row, recomputing the `N × N` probabilities per head (memory O(B·N·C), not
     /// O(B·heads·N²)). `bias` (optional, e.g. Swin's relative-position bias plus its shift mask) is
     /// `[G, heads, N, N]`: sample b adds group b mod G (G divides B); it receives a gradient.
-    public static func multiHeadAttention(_ qkv: Tensor, heads: Int, scale: Float? = nil, bias: Tensor? = nil)
-        -> Tensor
+    ///
+    /// `dropout` > 0 zeroes each probability with that chance and scales the others by 1/(1 − p) (timm's
+    /// `attn_drop`; pass it in training only). The mask is a pure function of `seed` and the element's position
+    /// (``attentionDropoutMask(count:first:seed:p:)``): the backward regenerates it, so dropout stores nothing.
+    public static func multiHeadAttention(_ qkv: Tensor, heads: Int, scale: Float? = nil, bias: Tensor? = nil,
+                                          dropout: Float = 0, seed: UInt64 = 0) -> Tensor
     {
+        precondition(dropout >= 0 && dropout < 1, "attention dropout \(dropout) must be in [0, 1)")
         precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0, "attention: qkv \(qkv.shape), \(heads) heads")
         let (batch, n, c) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
         let d = c / heads, s = scale ?? 1 / Float(d).squareRoot()
@@ -58,7 +63,7 @@ extension Tensor {
         let needs = needsGrad(qkv, bias)
         let lse = needs ? Tensor(uninitializedShape: [batch, heads, n]) : nil
         clas_attention_forward(qkv.data, bias?.data, Int64(groups), out.data, lse?.data, Int64(batch), Int64(n),
-                               Int64(heads), Int64(d), s)
+                               Int64(heads), Int64(d), s, dropout, seed)
         let inputs = bias.map { [qkv, $0] } ?? [qkv]
         OpTrace.record(.attention(heads: heads, scale: s), inputs, out)
         guard needs, let lse else { return out }
@@ -67,11 +72,19 @@ extension Tensor {
             let dqkv = Tensor(uninitializedShape: sq.shape)
             let dscores = rb ? Tensor(uninitializedShape: [batch, heads, n, n]) : nil
             clas_attention_backward(sq.data, sbias?.data, Int64(groups), lse.data, g.data, dqkv.data, dscores?.data,
-                                    Int64(batch), Int64(n), Int64(heads), Int64(d), s)
+                                    Int64(batch), Int64(n), Int64(heads), Int64(d), s, dropout, seed)
             guard let dscores else { return [dqkv] }
             let dbias = Tensor(uninitializedShape: [groups, heads, n, n])
             clas_sum_mid(dscores.data, dbias.data, 1, Int64(batch / groups), Int64(groups * heads * n * n), false)
             return [dqkv, dbias]
         }
+    }
+
+    /// The attention-dropout multipliers (0 or 1/(1 − p)) that ``multiHeadAttention(_:heads:scale:bias:dropout:seed:)``
+    /// applies to `count` consecutive probabilities from flat index `first` of its `[B, heads, N, N]` scores.
+    public static func attentionDropoutMask(count: Int, first: Int = 0, seed: UInt64, p: Float) -> [Float] {
+        var mask = [Float](repeating: 0, count: count)
+        mask.withUnsafeMutableBufferPointer { clas_attention_dropout_mask($0.baseAddress, Int64(count), UInt64(first), seed, p) }
+        return mask
     }
 }
