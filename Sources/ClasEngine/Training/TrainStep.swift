@@ -1,3 +1,4 @@
+import ClasConfig
 import ClasNN
 import ClasOptim
 import ClasTensor
@@ -17,6 +18,18 @@ public struct TrainStep {
     public let clipNorm: Float?
     /// `AMP`: forward and backward multiply matrices in bfloat16 (``MixedPrecision``); false on CPUs without it.
     public var mixedPrecision = false
+
+    /// Whether the `AMP` section turns bf16 products on here: asked for and supported (logged either way).
+    static func mixedPrecision(_ amp: AMPConfig?, logger: RunLogger) -> Bool {
+        guard let amp, amp.useAmp else { return false }
+        guard MixedPrecision.isSupported else {
+            logger.warning("AMP needs a CPU with AVX512_BF16, which this one lacks; training in float32")
+            return false
+        }
+        logger.info("AMP: matrix products in bfloat16 with float32 sums (AVX512_BF16); weights, gradients and the "
+                    + "optimizer stay float32")
+        return true
+    }
 
     /// The forward pass: the outputs, the weighted sum of the losses, and every term (unweighted, as logged).
     func forward(_ images: Tensor, _ targets: Targets) -> (outputs: ModelOutputs, total: Tensor, terms: [(String, Double)]) {

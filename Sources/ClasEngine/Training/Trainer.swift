@@ -99,17 +99,8 @@ public final class Trainer {
         }
         weightDecaySchedule = try .build(optConfig, optimizer: optimizer, context: scheduleContext)
         let clipNorm = optConfig.clipNorm.map(Float.init)
-        var step = TrainStep(model: engine.model, losses: losses, optimizer: optimizer, clipNorm: clipNorm)
-        if let amp = engine.config.amp, amp.useAmp {
-            step.mixedPrecision = MixedPrecision.isSupported
-            if step.mixedPrecision {
-                engine.logger.info("AMP: matrix products in bfloat16 with float32 sums (AVX512_BF16); weights, gradients "
-                                   + "and the optimizer stay float32")
-            } else {
-                engine.logger.warning("AMP needs a CPU with AVX512_BF16, which this one lacks; training in float32")
-            }
-        }
-        self.step = step
+        step = TrainStep(model: engine.model, losses: losses, optimizer: optimizer, clipNorm: clipNorm,
+                         mixedPrecision: TrainStep.mixedPrecision(engine.config.amp, logger: engine.logger))
         if let sam = optimizer as? SAM {
             sam.clipNorm = clipNorm
             guard updateFreq == 1 else {
