@@ -5,21 +5,6 @@ import _ClasTestSupport
 /// Attention dropout inside the fused attention: the mask it applies, its rate and scaling, and its gradients at a
 /// fixed mask (the backward regenerates the mask from the seed).
 final class AttentionDropoutTests: XCTestCase {
-    /// The composition of separately checked ops with the probabilities multiplied by `mask` ([B, heads, N, N]).
-    func composedAttention(_ qkv: Tensor, heads: Int, bias: Tensor?, mask: Tensor) -> Tensor {
-        let (b, n, c) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
-        let parts = qkv.reshaped([b, n, 3, heads, c / heads]).permuted([2, 0, 3, 1, 4])
-        let q = parts.narrowed(axis: 0, start: 0, length: 1).reshaped([b, heads, n, c / heads])
-        let k = parts.narrowed(axis: 0, start: 1, length: 1).reshaped([b, heads, n, c / heads])
-        let v = parts.narrowed(axis: 0, start: 2, length: 1).reshaped([b, heads, n, c / heads])
-        var scores = Tensor.batchedMatmul(q, k, transposeB: true) * (1 / Float(c / heads).squareRoot())
-        if let bias {
-            let g = bias.shape[0]
-            scores = (scores.reshaped([b / g, g, heads, n, n]) + bias).reshaped([b, heads, n, n])
-        }
-        return Tensor.batchedMatmul(scores.softmax() * mask, v).permuted([0, 2, 1, 3]).reshaped([b, n, c])
-    }
-
     func mask(_ shape: [Int], seed: UInt64, p: Float) -> Tensor {
         Tensor(shape: shape, values: Tensor.attentionDropoutMask(count: shape.reduce(1, *), seed: seed, p: p))
     }

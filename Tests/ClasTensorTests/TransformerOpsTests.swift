@@ -81,20 +81,6 @@ final class TransformerOpsTests: XCTestCase {
         checkGradients([randn([1, 7, 3]), randn([1, 3, 5], seed: 4)]) { Tensor.batchedMatmul($0[0], $0[1]) }
     }
 
-    /// Attention composed from separately checked ops: split heads, scores, softmax, weighted sum, join heads.
-    func composedAttention(_ qkv: Tensor, heads: Int, bias: Tensor?) -> Tensor {
-        let (b, n, c) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
-        let parts = qkv.reshaped([b, n, 3, heads, c / heads]).permuted([2, 0, 3, 1, 4])
-        let q = parts.narrowed(axis: 0, start: 0, length: 1).reshaped([b, heads, n, c / heads])
-        let k = parts.narrowed(axis: 0, start: 1, length: 1).reshaped([b, heads, n, c / heads])
-        let v = parts.narrowed(axis: 0, start: 2, length: 1).reshaped([b, heads, n, c / heads])
-        var scores = Tensor.batchedMatmul(q, k, transposeB: true) * (1 / Float(c / heads).squareRoot())
-        if let bias {
-            let g = bias.shape[0]
-            scores = (scores.reshaped([b / g, g, heads, n, n]) + bias).reshaped([b, heads, n, n])
-        }
-        return Tensor.batchedMatmul(scores.softmax(), v).permuted([0, 2, 1, 3]).reshaped([b, n, c])
-    }
 
     func testFusedAttentionMatchesCompositionAndGradients() {
         let qkv = randn([4, 5, 3 * 6], seed: 3, std: 1.5), bias = randn([2, 2, 5, 5], seed: 4)
@@ -113,4 +99,21 @@ final class TransformerOpsTests: XCTestCase {
             Tensor.multiHeadAttention($0[0], heads: 1, bias: $0[1])
         }
     }
+}
+
+/// Attention composed from separately checked ops: split heads, scores (+ bias), softmax, the probabilities times
+/// `mask` ([B, heads, N, N], attention dropout) when given, weighted sum, join heads.
+func composedAttention(_ qkv: Tensor, heads: Int, bias: Tensor?, mask: Tensor? = nil) -> Tensor {
+    let (b, n, c) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
+    let parts = qkv.reshaped([b, n, 3, heads, c / heads]).permuted([2, 0, 3, 1, 4])
+    let q = parts.narrowed(axis: 0, start: 0, length: 1).reshaped([b, heads, n, c / heads])
+    let k = parts.narrowed(axis: 0, start: 1, length: 1).reshaped([b, heads, n, c / heads])
+    let v = parts.narrowed(axis: 0, start: 2, length: 1).reshaped([b, heads, n, c / heads])
+    var scores = Tensor.batchedMatmul(q, k, transposeB: true) * (1 / Float(c / heads).squareRoot())
+    if let bias {
+        let g = bias.shape[0]
+        scores = (scores.reshaped([b / g, g, heads, n, n]) + bias).reshaped([b, heads, n, n])
+    }
+    let probabilities = mask.map { scores.softmax() * $0 } ?? scores.softmax()
+    return Tensor.batchedMatmul(probabilities, v).permuted([0, 2, 1, 3]).reshaped([b, n, c])
 }
