@@ -1,7 +1,5 @@
 // Batched GEMM and fused multi-head attention: every product goes through the BLAS, one (batch, head) per call,
-// the (batch, head) pairs split over the pool. The attention's own products stay float32 under AMP: at a head depth
-// of 64 and 197 tokens, converting and packing them for the bf16 kernel costs more than its faster multiply-adds save
-// (DeiT-tiny, one core: attention backward 452 ms per step with bf16 products, 364 ms in float32).
+// the (batch, head) pairs split over the pool.
 #include "internal.h"
 
 typedef struct {
@@ -73,7 +71,7 @@ uint32_t clas_attention_drop_threshold(float p) {
 static void attn_scores(const attn_job *j, int64_t bh, float *s) {
     const int64_t n = j->n, c = j->heads * j->d, b = bh / j->heads, h = bh % j->heads;
     const float *q = j->qkv + b * n * 3 * c + h * j->d;
-    clas_fp32_sgemm(false, true, n, n, j->d, j->scale, q, 3 * c, q + c, 3 * c, 0, s, n);
+    clas_blas_sgemm(false, true, n, n, j->d, j->scale, q, 3 * c, q + c, 3 * c, 0, s, n);
     if (j->bias) {
         const float *restrict bias = j->bias + ((b % j->bias_groups) * j->heads + h) * n * n;
         for (int64_t i = 0; i < n * n; i++) s[i] += bias[i];
@@ -128,7 +126,7 @@ static void attn_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
             }
         }
         const float *v = j->qkv + b * n * 3 * c + 2 * c + h * j->d;
-        clas_fp32_sgemm(false, false, n, j->d, n, 1, s, n, v, 3 * c, 0, j->out + b * n * c + h * j->d, c);
+        clas_blas_sgemm(false, false, n, j->d, n, 1, s, n, v, 3 * c, 0, j->out + b * n * c + h * j->d, c);
     }
 }
 
@@ -193,14 +191,14 @@ static void attn_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
         const float *dout = j->dout + b * n * c + h * d;
         float *dq = j->dqkv + b * n * 3 * c + h * d, *dk = dq + c, *dv = dq + 2 * c;
         attn_scores(j, bh, s);
-        clas_fp32_sgemm(false, true, n, n, d, 1, dout, c, v, 3 * c, 0, dp, n);  // dP = dO·Vᵀ
+        clas_blas_sgemm(false, true, n, n, d, 1, dout, c, v, 3 * c, 0, dp, n);  // dP = dO·Vᵀ
         if (j->drop_below)
             attn_ds_dropout(s, dp, j->lse_in + bh * n, n, mask, j, bh);          // s = P̃, dp = dS
         else
             attn_ds(s, dp, j->lse_in + bh * n, n);                               // s = P, dp = dS
-        clas_fp32_sgemm(true, false, n, d, n, 1, s, n, dout, c, 0, dv, 3 * c);   // dV = P̃ᵀ·dO
-        clas_fp32_sgemm(false, false, n, d, n, j->scale, dp, n, k, 3 * c, 0, dq, 3 * c);  // dQ = scale·dS·K
-        clas_fp32_sgemm(true, false, n, d, n, j->scale, dp, n, q, 3 * c, 0, dk, 3 * c);   // dK = scale·dSᵀ·Q
+        clas_blas_sgemm(true, false, n, d, n, 1, s, n, dout, c, 0, dv, 3 * c);   // dV = P̃ᵀ·dO
+        clas_blas_sgemm(false, false, n, d, n, j->scale, dp, n, k, 3 * c, 0, dq, 3 * c);  // dQ = scale·dS·K
+        clas_blas_sgemm(true, false, n, d, n, j->scale, dp, n, q, 3 * c, 0, dk, 3 * c);   // dK = scale·dSᵀ·Q
         if (j->dbias) memcpy(j->dbias + bh * n * n, dp, (size_t)(n * n) * sizeof(float));
     }
 }

@@ -274,13 +274,6 @@ void clas_blas_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float al
                  (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
-void clas_fp32_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                     const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-    pthread_once(&g_blas_once, blas_init);
-    g_blas.sgemm(CLAS_BLAS_ROW_MAJOR, ta ? CLAS_BLAS_TRANS : CLAS_BLAS_NO_TRANS, tb ? CLAS_BLAS_TRANS : CLAS_BLAS_NO_TRANS,
-                 (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-}
-
 void clas_reference_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                           const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     reference_sgemm(CLAS_BLAS_ROW_MAJOR, ta ? CLAS_BLAS_TRANS : CLAS_BLAS_NO_TRANS, tb ? CLAS_BLAS_TRANS : CLAS_BLAS_NO_TRANS,

@@ -79,9 +79,6 @@ const clas_blas_info *clas_blas(void);
 /// One single-threaded row-major sgemm call on the backend.
 void clas_blas_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
-/// One single-threaded float32 sgemm on the backend, whatever the AMP switch says.
-void clas_fp32_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 /// Whether this CPU can run the bf16 GEMM (AVX512_BF16 with AVX512 F/BW/VL).
 bool clas_bf16_gemm_supported(void);
 /// AMP: while on, clas_blas_sgemm (and so every GEMM of the training ops) rounds its inputs to bfloat16 and sums in
