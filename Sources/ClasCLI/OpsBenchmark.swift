@@ -27,6 +27,31 @@ enum OpsBenchmark {
         }
         print(String(format: "%-44@ %8.1f GFLOP/s", "sgemm 2048³" as NSString, 2 * pow(Double(n), 3) / tg / 1e9))
 
+        // AMP's bf16 GEMM against float32 at transformer shapes: both register tiles (8 × 48 for N = 768, 192;
+        // 12 × 32 for N = 64, 160, 197) and a power-of-two width
+        if MixedPrecision.isSupported {
+            let shapes: [(String, Int, Int, Int)] = [("DeiT fc1 6304×768×192", 6304, 768, 192),
+                                                     ("DeiT fc2 6304×192×768", 6304, 192, 768),
+                                                     ("attention P·V 197×64×197 (×96)", 197, 64, 197),
+                                                     ("ConvNeXt fc2 25088×160×640", 25088, 160, 640),
+                                                     ("square 1024³", 1024, 1024, 1024)]
+            for (name, m, n, k) in shapes {
+                let a = Tensor.randomNormal([m, k], using: &rng), b = Tensor.randomNormal([k, n], using: &rng)
+                let c = Tensor(uninitializedShape: [m, n])
+                let batch = m == 197 ? 96 : 1
+                func product() {
+                    for _ in 0..<batch {
+                        clas_sgemm(false, false, Int64(m), Int64(n), Int64(k), 1, a.data, Int64(k), b.data, Int64(n), 0,
+                                   c.data, Int64(n))
+                    }
+                }
+                let flops = 2 * Double(m * n * k * batch)
+                let t32 = median(product), t16 = MixedPrecision.run(enabled: true) { median(product) }
+                print(String(format: "%-44@ fp32 %7.1f GFLOP/s  bf16 %7.1f GFLOP/s", ("gemm " + name) as NSString,
+                             flops / t32 / 1e9, flops / t16 / 1e9))
+            }
+        }
+
         struct ConvCase { let name: String, input: [Int], cout: Int, k: Int, stride: Int, groups: Int }
         let cases = [
             ConvCase(name: "conv1x1 56²·16→72 (b32)", input: [32, 56, 56, 16], cout: 72, k: 1, stride: 1, groups: 1),

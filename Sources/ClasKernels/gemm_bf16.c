@@ -112,6 +112,7 @@ BF_TARGET static void pack_across_k(const float *src, int64_t ld, int64_t lines,
         for (int64_t p = 0; p < pairs; p++) {                                                                       \
             __m512bh bv[NV];                                                                                        \
             for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + p * 16 * NV + 16 * v);           \
+            _Pragma("clang loop unroll(full)") /* else 12 × 32 keeps its accumulators on the stack */              \
             for (int r = 0; r < MR; r++) {                                                                          \
                 const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[p * MR + r]);                                \
                 for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);                    \
