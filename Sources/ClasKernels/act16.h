@@ -12,18 +12,10 @@ typedef int32_t clas_i16 __attribute__((vector_size(64)));
 /// exp on 16 lanes: `clas_expf`'s range reduction and polynomial (≈1 ulp).
 static inline __attribute__((always_inline)) clas_v16 clas_exp16(clas_v16 x) {
     const clas_v16 zero = {0};
-    x = __builtin_elementwise_min(x, zero + 88.3762626647949f);
-    x = __builtin_elementwise_max(x, zero - 87.3365447504f);
-    clas_v16 fx = __builtin_elementwise_floor(x * 1.44269504088896341f + 0.5f);
-    x = x - fx * 0.693359375f + fx * 2.12194440e-4f;
-    clas_v16 z = x * x;
-    clas_v16 y = zero + 1.9875691500E-4f;
-    y = y * x + 1.3981999507E-3f;
-    y = y * x + 8.3334519073E-3f;
-    y = y * x + 4.1665795894E-2f;
-    y = y * x + 1.6666665459E-1f;
-    y = y * x + 5.0000001201E-1f;
-    y = y * z + x + 1.0f;
+    x = __builtin_elementwise_min(x, zero + CLAS_EXP_MAX);
+    x = __builtin_elementwise_max(x, zero + CLAS_EXP_MIN);
+    const clas_v16 fx = __builtin_elementwise_floor(x * CLAS_LOG2E + 0.5f);
+    const clas_v16 y = CLAS_EXP_POLY(x - fx * CLAS_LN2_HI - fx * CLAS_LN2_LO);
     clas_i16 n = __builtin_convertvector(fx, clas_i16) + 127;
     n = __builtin_elementwise_max(n, (clas_i16){0} + 1);
     return y * (clas_v16)(n << 23);

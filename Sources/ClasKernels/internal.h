@@ -18,20 +18,33 @@
 /// Elementwise work below this many floats runs on one thread (thread hand-off costs a few microseconds).
 #define CLAS_GRAIN 32768
 
+// exp's range reduction (x = n·ln2 + r, ln2 split in two for exactness) and clamps, shared by clas_expf and the
+// 16-lane clas_exp16 (act16.h).
+#define CLAS_EXP_MAX 88.3762626647949f
+#define CLAS_EXP_MIN (-87.3365447504f)
+#define CLAS_LOG2E 1.44269504088896341f
+#define CLAS_LN2_HI 0.693359375f
+#define CLAS_LN2_LO (-2.12194440e-4f)
+
+/// Cephes' polynomial for exp(r), |r| ≤ ln2/2, in scalar or vector arithmetic (1 + r + r²·P(r)).
+#define CLAS_EXP_POLY(r)                                                                                              \
+    ({                                                                                                                \
+        const __typeof__(r) r_ = (r), z_ = r_ * r_;                                                                   \
+        __typeof__(r) y_ = (__typeof__(r)){0} + 1.9875691500E-4f;                                                     \
+        y_ = y_ * r_ + 1.3981999507E-3f;                                                                              \
+        y_ = y_ * r_ + 8.3334519073E-3f;                                                                              \
+        y_ = y_ * r_ + 4.1665795894E-2f;                                                                              \
+        y_ = y_ * r_ + 1.6666665459E-1f;                                                                              \
+        y_ = y_ * r_ + 5.0000001201E-1f;                                                                              \
+        y_ * z_ + r_ + 1.0f;                                                                                          \
+    })
+
 /// exp(x) by Cephes' range reduction and polynomial (≈1 ulp); pure arithmetic so loops around it vectorise.
 static inline __attribute__((always_inline)) float clas_expf(float x) {
-    x = x > 88.3762626647949f ? 88.3762626647949f : x;
-    x = x < -87.3365447504f ? -87.3365447504f : x;
-    float fx = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
-    x = x - fx * 0.693359375f + fx * 2.12194440e-4f;
-    float z = x * x;
-    float y = 1.9875691500E-4f;
-    y = y * x + 1.3981999507E-3f;
-    y = y * x + 8.3334519073E-3f;
-    y = y * x + 4.1665795894E-2f;
-    y = y * x + 1.6666665459E-1f;
-    y = y * x + 5.0000001201E-1f;
-    y = y * z + x + 1.0f;
+    x = x > CLAS_EXP_MAX ? CLAS_EXP_MAX : x;
+    x = x < CLAS_EXP_MIN ? CLAS_EXP_MIN : x;
+    const float fx = __builtin_floorf(x * CLAS_LOG2E + 0.5f);
+    const float y = CLAS_EXP_POLY(x - fx * CLAS_LN2_HI - fx * CLAS_LN2_LO);
     int32_t n = (int32_t)fx + 127;
     n = n < 1 ? 1 : n;
     uint32_t bits = (uint32_t)n << 23;
