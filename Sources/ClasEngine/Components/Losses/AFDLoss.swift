@@ -31,12 +31,7 @@ public final class AFDAttention: Module {
         }
         pT = xavierNormal(teacherShapes.count, qkDim)
         pS = xavierNormal(studentCount, qkDim)
-        var unique: [FeatureShape] = []
-        teacherShapeIndex = teacherShapes.map { s in
-            if let i = unique.firstIndex(of: s) { return i }
-            unique.append(s)
-            return unique.count - 1
-        }
+        teacherShapeIndex = FeatureShape.distinct(teacherShapes).index
         self.qkDim = qkDim
         super.init()
     }

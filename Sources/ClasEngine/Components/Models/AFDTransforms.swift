@@ -37,6 +37,17 @@ public final class LinearBNReLU: Module {
 public struct FeatureShape: Hashable, Sendable {
     public var channels: Int, height: Int, width: Int
     public init(_ chw: [Int]) { (channels, height, width) = (chw[0], chw[1], chw[2]) }
+
+    /// The distinct shapes in first-seen order (PaddleClas's `unique_shape`) and, per input shape, its index there.
+    public static func distinct(_ shapes: [FeatureShape]) -> (shapes: [FeatureShape], index: [Int]) {
+        var unique: [FeatureShape] = []
+        let index = shapes.map { s in
+            if let i = unique.firstIndex(of: s) { return i }
+            unique.append(s)
+            return unique.count - 1
+        }
+        return (unique, index)
+    }
 }
 
 extension Tensor {
@@ -112,9 +123,7 @@ public final class LinearTransformStudent: Module, FeatureTransform {
         keyLayer = studentShapes.map { LinearBNReLU($0.channels, qkDim) }
         bilinear = LinearBNReLU(qkDim, qkDim * teacherShapes.count)
         inputKeys = keys
-        var unique: [FeatureShape] = []
-        for s in teacherShapes where !unique.contains(s) { unique.append(s) }
-        teacherTargets = unique
+        teacherTargets = FeatureShape.distinct(teacherShapes).shapes
         (self.qkDim, teacherCount) = (qkDim, teacherShapes.count)
         super.init()
     }
