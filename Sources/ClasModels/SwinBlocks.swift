@@ -96,8 +96,11 @@ public final class WindowAttention: Module {
         // Window w of every image (sample b·nW + w) adds group w: the bias plus that window's mask.
         let groups = mask.map { $0 + bias } ?? bias.reshaped([1, heads, n, n])
         let (p, seed) = attentionDropout(attnDrop, training: isTraining)
-        return proj(Tensor.multiHeadAttention(qkv(x), heads: heads, bias: groups, dropout: p, seed: seed)
-            .reshaped([bw, n, c]))
+        let q = qkv(x)
+        let attended = Profiler.measure("attention forward") {
+            Tensor.multiHeadAttention(q, heads: heads, bias: groups, dropout: p, seed: seed)
+        }
+        return proj(attended.reshaped([bw, n, c]))
     }
 }
 

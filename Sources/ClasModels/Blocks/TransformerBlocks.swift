@@ -59,7 +59,11 @@ public final class Attention: Module {
     public override func forward(_ x: Tensor) -> Tensor {
         // MACs count the linear layers only (timm's and the fixture script's convention), not Q·Kᵀ and P·V.
         let (p, seed) = attentionDropout(attnDrop, training: isTraining)
-        return projDrop(proj(Tensor.multiHeadAttention(qkv(x), heads: heads, scale: scale, dropout: p, seed: seed)))
+        let q = qkv(x)
+        let attended = Profiler.measure("attention forward") {
+            Tensor.multiHeadAttention(q, heads: heads, scale: scale, dropout: p, seed: seed)
+        }
+        return projDrop(proj(attended))
     }
 }
 
