@@ -22,23 +22,26 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
 /// y[pixels ow0 ..< ow0 + np of row (n, oh)][co0 ..< co0 + 16·CB] for padded weights wt[k][coutp]
 /// (np ≤ DIRECT_PIXELS): CB vectors of output channels share each input broadcast; the last vector may be partial
 /// (`width` channels in it). Always DIRECT_PIXELS accumulators (a constant count keeps them in registers): border
-/// blocks read zeros for the padding and for pixels past `np`.
+/// blocks read zeros for the padding and for pixels past `np`. KS > 0 and CI > 0 make a KS×KS kernel (dilation 1)
+/// over CI input channels compile-time constants, so the tap loops unroll (3×3 RGB stems); 0: from the geometry.
 static inline __attribute__((always_inline)) void direct_block_at(const direct_job *j, int64_t n, int64_t oh,
                                                                   int64_t ow0, int np, const bool interior,
                                                                   int64_t co0, const int CB, int width,
-                                                                  int64_t coutp, float *yrow) {
+                                                                  int64_t coutp, float *yrow, const int KS,
+                                                                  const int CI) {
     const clas_conv_geom *g = j->g;
-    const int64_t cin = g->c, sw = g->sw;
+    const int64_t cin = CI ? CI : g->c, sw = g->sw, khs = KS ? KS : g->kh, kws = KS ? KS : g->kw;
+    const int64_t dh = KS ? 1 : g->dh, dw = KS ? 1 : g->dw;
     v16 acc[DIRECT_PIXELS][3];
     for (int p = 0; p < DIRECT_PIXELS; p++)
         for (int b = 0; b < CB; b++) acc[p][b] = (v16){0};
-    for (int64_t kh = 0; kh < g->kh; kh++) {
-        int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+    for (int64_t kh = 0; kh < khs; kh++) {
+        int64_t ih = oh * g->sh - g->pt + kh * dh;
         if (ih < 0 || ih >= g->h) continue;
         const float *xrow = j->x + (n * g->h + ih) * g->w * cin;
-        for (int64_t kw = 0; kw < g->kw; kw++) {
-            const float *wp = j->wt + (kh * g->kw + kw) * cin * coutp + co0;
-            int64_t iw0 = ow0 * sw - g->pl + kw * g->dw;
+        for (int64_t kw = 0; kw < kws; kw++) {
+            const float *wp = j->wt + (kh * kws + kw) * cin * coutp + co0;
+            int64_t iw0 = ow0 * sw - g->pl + kw * dw;
             for (int64_t ci = 0; ci < cin; ci++) {
                 v16 w[3];
                 for (int b = 0; b < CB; b++) w[b] = *(const v16u *)(wp + ci * coutp + 16 * b);
@@ -79,11 +82,22 @@ static inline __attribute__((always_inline)) void direct_block_at(const direct_j
 /// One block of pixels, with a separate instance for interior blocks.
 static inline __attribute__((always_inline)) void direct_block(const direct_job *j, int64_t n, int64_t oh,
                                                                int64_t ow0, int np, int64_t co0, const int CB,
-                                                               int width, int64_t coutp, float *yrow) {
+                                                               int width, int64_t coutp, float *yrow, const int KS,
+                                                               const int CI) {
     const bool interior = np == DIRECT_PIXELS && ow0 * j->g->sw - j->g->pl >= 0
                           && (ow0 + np - 1) * j->g->sw - j->g->pl + (j->g->kw - 1) * j->g->dw < j->g->w;
-    if (interior) direct_block_at(j, n, oh, ow0, np, true, co0, CB, width, coutp, yrow);
-    else direct_block_at(j, n, oh, ow0, np, false, co0, CB, width, coutp, yrow);
+    if (interior) direct_block_at(j, n, oh, ow0, np, true, co0, CB, width, coutp, yrow, KS, CI);
+    else direct_block_at(j, n, oh, ow0, np, false, co0, CB, width, coutp, yrow, KS, CI);
+}
+
+/// The blocks of one output row for channels [co0, co0 + 16·CB).
+static inline __attribute__((always_inline)) void direct_row(const direct_job *j, int64_t n, int64_t oh,
+                                                             int64_t co0, const int CB, int width, int64_t coutp,
+                                                             float *yrow, const int KS, const int CI) {
+    for (int64_t ow0 = 0; ow0 < j->g->ow; ow0 += DIRECT_PIXELS) {
+        int np = (int)CLAS_MIN(DIRECT_PIXELS, j->g->ow - ow0);
+        direct_block(j, n, oh, ow0, np, co0, CB, width, coutp, yrow, KS, CI);
+    }
 }
 
 /// One chunk = a range of output rows (n·oh). With AVX-512 three output-channel vectors (12 accumulators) share
@@ -95,6 +109,7 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
     const int64_t cout = j->cout, coutp = (cout + 15) / 16 * 16;
     static int wide = -1;
     if (wide < 0) wide = __builtin_cpu_supports("avx512f") ? 3 : 1;
+    const bool rgb3x3 = g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && g->c == 3;
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;
         float *yrow = j->y + r * g->ow * cout;
@@ -102,12 +117,10 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
             int64_t vectors = (cout - co0 + 15) / 16;
             int cb = (int)CLAS_MIN(vectors == 4 && wide > 1 ? 2 : wide, vectors);
             int width = (int)CLAS_MIN(16, cout - co0 - 16 * (cb - 1));
-            for (int64_t ow0 = 0; ow0 < g->ow; ow0 += DIRECT_PIXELS) {
-                int np = (int)CLAS_MIN(DIRECT_PIXELS, g->ow - ow0);
-                if (cb == 3) direct_block(j, n, oh, ow0, np, co0, 3, width, coutp, yrow);
-                else if (cb == 2) direct_block(j, n, oh, ow0, np, co0, 2, width, coutp, yrow);
-                else direct_block(j, n, oh, ow0, np, co0, 1, width, coutp, yrow);
-            }
+            if (rgb3x3 && cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 3, 3);
+            else if (cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 0, 0);
+            else if (cb == 2) direct_row(j, n, oh, co0, 2, width, coutp, yrow, 0, 0);
+            else direct_row(j, n, oh, co0, 1, width, coutp, yrow, 0, 0);
             co0 += 16 * cb;
         }
         if (!clas_act16_supported(j->act)) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * cout);

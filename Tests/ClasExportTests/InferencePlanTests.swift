@@ -97,8 +97,8 @@ final class InferencePlanTests: XCTestCase {
     }
 
     /// Dense, depthwise and direct (stem) convolutions with their epilogues = conv2d, add, activated. The wider
-    /// inputs give the depthwise kernels blocks of 8, 4 and 1 pixels with borders at stride 1 and 2, channel counts
-    /// with 8-wide and scalar tails, and the stem 1, 2 and 3 output-channel vectors per block (16, 64, 48, 40), its
+    /// inputs give the depthwise kernels blocks of 8, 4, 2 and 1 pixels with borders at stride 1 and 2, 8-pixel blocks
+    /// inside the row at both strides (19, 37 and 41 wide), channel counts with 8-wide and scalar tails, and the stem 1, 2 and 3 output-channel vectors per block (16, 64, 48, 40), its
     /// 4-pixel blocks whole, partial and at borders, and 1 and 4 input channels (a grey or RGBA stem).
     func testPackedConvolutionsMatchUnfusedOps() throws {
         struct Case { var cin, cout, k, stride, pad, groups: Int; var residual: Bool; var h = 11, w = 9 }
@@ -113,6 +113,8 @@ final class InferencePlanTests: XCTestCase {
                      Case(cin: 35, cout: 35, k: 5, stride: 2, pad: 2, groups: 35, residual: false, h: 6, w: 19),
                      Case(cin: 48, cout: 48, k: 5, stride: 1, pad: 2, groups: 48, residual: false, h: 5, w: 19),
                      Case(cin: 32, cout: 32, k: 3, stride: 2, pad: 1, groups: 32, residual: false, h: 6, w: 23),
+                     Case(cin: 32, cout: 32, k: 3, stride: 2, pad: 1, groups: 32, residual: false, h: 5, w: 37),
+                     Case(cin: 16, cout: 16, k: 5, stride: 2, pad: 2, groups: 16, residual: false, h: 5, w: 41),
                      Case(cin: 16, cout: 16, k: 7, stride: 1, pad: 3, groups: 16, residual: false, h: 5, w: 13),
                      Case(cin: 3, cout: 48, k: 3, stride: 2, pad: 1, groups: 1, residual: false, h: 6, w: 21),
                      Case(cin: 3, cout: 64, k: 7, stride: 2, pad: 3, groups: 1, residual: false, h: 6, w: 21),

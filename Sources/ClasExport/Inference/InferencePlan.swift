@@ -66,8 +66,9 @@ public final class InferencePlan {
 
     /// The logits for an NHWC batch `x` of the traced image shape (any batch size). A batch of several images runs
     /// image group by image group (``groupSize(batch:)`` images each), every group through the whole network while
-    /// its activations are still in cache; with several threads each thread takes whole groups (kernels inside run
-    /// on that thread). A single image runs layer by layer with every layer split across the threads.
+    /// its activations are still in cache; with several threads each thread claims whole groups one at a time
+    /// (kernels inside run on that thread). A single image runs layer by layer with every layer split across the
+    /// threads.
     public func run(_ x: Tensor) -> Tensor { run(x, groupSize: groupSize(batch: x.shape[0])) }
 
     /// `run` with a given number of images per group.

@@ -98,7 +98,7 @@ public final class OnnxInterpreter {
     nonisolated(unsafe) static var imagesPerGroup = ProcessInfo.processInfo.environment["CLAS_ONNX_GROUP"].flatMap { Int($0) }
 
     /// `run(nhwc:)` with `group` images per image group. Each group runs through the whole graph (every integer
-    /// layer chained, its activations its own); with several threads each thread takes a contiguous run of groups and
+    /// layer chained, its activations its own); with several threads each thread claims groups one at a time and
     /// the kernels inside run on that thread, so the threads never wait for each other between layers. With one group
     /// (`group` ≥ batch), the graph runs once over the batch and every layer is split across the threads. The logits
     /// of an image do not depend on the grouping (integer layers are exact; the float operators between them work
