@@ -34,7 +34,7 @@ static inline __attribute__((always_inline)) void tap_range(int64_t i0, int64_t 
     *hi = b;
 }
 
-/// Output pixels [ow, ow + NP) of one row, channels [0, C16) in 16-channel vectors. K > 0: a K-wide kernel at stride
+/// Output pixels [ow, ow + NP) of one row, all channels in 16-channel vectors (C ≥ 16). K > 0: a K-wide kernel at stride
 /// S and dilation 1: each input vector of a kernel row is loaded once (zero outside the row) and reused by every
 /// output it feeds; K = 0: any geometry (NP = 1 clips the taps to the row, NP = 4 needs all taps inside it).
 /// Accumulation order as the channel tails below: bias, then taps kh, kw.
@@ -49,7 +49,10 @@ static inline __attribute__((always_inline)) void dw_fwd_pixels16_at(const dw_jo
     const int64_t iw0 = ow * SW - g->pl;
     int64_t kw_lo = 0, kw_hi = KW;
     if (K == 0 && NP == 1) tap_range(iw0, KW, DW, W, &kw_lo, &kw_hi);
-    for (int64_t c0 = 0; c0 + 16 <= C; c0 += 16) {
+    // A channel count that is no multiple of 16 ends with a vector overlapping the previous one (the same values
+    // computed and stored twice) instead of a slow 8-wide and scalar tail.
+    for (int64_t blk = 0, blocks = (C + 15) / 16; blk < blocks; blk++) {
+        const int64_t c0 = CLAS_MIN(blk * 16, C - 16);
         v16 bias = j->bias ? ld16(j->bias + c0) : (v16){0};
         v16 a[DW_PIXELS];
         for (int p = 0; p < NP; p++) a[p] = bias;
@@ -124,8 +127,8 @@ static void dw_sliding_row(const dw_job *j, int K, int S, const float *xn, int64
 }
 
 /// One output row, pixel block by pixel block with all channels of a pixel together (the input is read in address
-/// order), the activation applied in registers (or to each block while it is in L1). Channels past the last whole
-/// 16 go first.
+/// order), the activation applied in registers (or to each block while it is in L1). Fewer than 16 channels take
+/// 8-wide and scalar loops.
 static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const dw_job *j = ctx;
@@ -139,7 +142,7 @@ static CLAS_MV void dw_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
         tap_range(ih0, g->kh, g->dh, g->h, &kh_lo, &kh_hi);
         const float *xn = j->x + n * g->h * W * C;
         float *yrow = j->y + r * g->ow * C;
-        int64_t c0 = C16;
+        int64_t c0 = C >= 16 ? C : 0;  // fewer than 16 channels: 8-wide and scalar loops
         for (; c0 + 8 <= C; c0 += 8) {
             v8 bias = j->bias ? ld8(j->bias + c0) : (v8){0};
             for (int64_t ow = 0; ow < g->ow; ow++) {
@@ -219,7 +222,7 @@ void clas_dwconv_forward_packed(const clas_conv_geom *g, const float *x, const f
                                 int act, float *y) {
     dw_job j = {.g = g, .x = x, .wt = packed, .bias = bias, .y = y, .act = act};
     int64_t work_per_row = g->ow * g->c * g->kh * g->kw;
-    clas_parallel_for(g->n * g->oh, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(work_per_row, 1)), dw_fwd_chunk, &j);
+    clas_parallel_for_fine(g->n * g->oh, CLAS_MAX(1, CLAS_GRAIN / CLAS_MAX(work_per_row, 1)), dw_fwd_chunk, &j);
 }
 
 /// Scatter form of the input gradient (any stride): one chunk = a range of images, dx zeroed first.

@@ -53,8 +53,11 @@ typedef struct {
     const float *packed;
     float *y;                  // [M, N]
     const float *res;          // [M, N] residual added before the activation, or null
+    const float *scale;        // [M / scale_rows, K] input-channel scale (squeeze-excite), or null
+    int64_t scale_rows;        // rows sharing one scale vector (pixels of an image)
     int64_t M, N, K;
     int act, mr;
+    int64_t row_parts;         // row parts per panel when split over panels
     bool split_rows;
     const float *col;          // a prepared im2col matrix when the panels are split
 } packed_job;
@@ -141,8 +144,21 @@ static void im2col_rows(const clas_conv_geom *g, const float *x, int64_t r0, int
     }
 }
 
-/// Split over rows: each chunk takes groups of ROW_GROUP row blocks, builds their im2col rows if needed, and runs
-/// every panel over them (the rows stay in cache while the panels stream).
+/// Rows [r0, r1) of A with each row's channels multiplied by its image's scale vector, into col[(r − r0)·K …].
+static inline void scale_rows(const packed_job *j, int64_t r0, int64_t r1, float *col) {
+    const int64_t K = j->K;
+    for (int64_t r = r0; r < r1; r++) {
+        const float *restrict a = j->x + r * j->lda, *restrict s = j->scale + r / j->scale_rows * K;
+        float *restrict dst = col + (r - r0) * K;
+        for (int64_t k = 0; k < K; k++) dst[k] = a[k] * s[k];
+    }
+}
+
+/// All rows of A scaled (the vectorised clone of `scale_rows`).
+static CLAS_MV void scale_all_rows(const packed_job *j, float *col) { scale_rows(j, 0, j->M, col); }
+
+/// Split over rows: each chunk takes groups of ROW_GROUP row blocks, builds their im2col (or scaled) rows if
+/// needed, and runs every panel over them (the rows stay in cache while the panels stream).
 static CLAS_MV void rows_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const packed_job *j = ctx;
     const int mr = j->mr;
@@ -151,9 +167,10 @@ static CLAS_MV void rows_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
         int64_t r0 = b * mr, r1 = CLAS_MIN(CLAS_MIN(b + ROW_GROUP, end) * mr, j->M);
         const float *A = j->x + r0 * j->lda;
         int64_t lda = j->lda;
-        if (j->g) {
+        if (j->g || j->scale) {
             float *col = clas_scratch(tid, (size_t)((r1 - r0) * j->K) * sizeof(float));
-            im2col_rows(j->g, j->x, r0, r1, col);
+            if (j->g) im2col_rows(j->g, j->x, r0, r1, col);
+            else scale_rows(j, r0, r1, col);
             A = col;
             lda = j->K;
         }
@@ -162,14 +179,18 @@ static CLAS_MV void rows_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     }
 }
 
-/// Split over panels (few rows, e.g. batch 1 at 7×7): every chunk runs all rows against its panels.
+/// Split over (panel, row part) units (few rows, e.g. batch 1 at 7×7): a unit runs its rows against one panel;
+/// consecutive units share the panel. Enough row parts that the units balance the threads.
 static CLAS_MV void panels_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
     const packed_job *j = ctx;
     const float *A = j->col ? j->col : j->x;
-    int64_t lda = j->col ? j->K : j->lda;
-    for (int64_t q = begin; q < end; q++)
-        for (int64_t r = 0; r < j->M; r += j->mr) tile_rows(j, A + r * lda, lda, r, q, (int)CLAS_MIN(j->mr, j->M - r));
+    const int64_t lda = j->col ? j->K : j->lda, blocks = (j->M + j->mr - 1) / j->mr, parts = j->row_parts;
+    for (int64_t u = begin; u < end; u++) {
+        const int64_t q = u / parts, p = u % parts;
+        const int64_t r0 = blocks * p / parts * j->mr, r1 = CLAS_MIN(blocks * (p + 1) / parts * j->mr, j->M);
+        for (int64_t r = r0; r < r1; r += j->mr) tile_rows(j, A + r * lda, lda, r, q, (int)CLAS_MIN(j->mr, r1 - r));
+    }
 }
 
 static CLAS_MV void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
@@ -187,7 +208,7 @@ static void run(packed_job *j) {
     int64_t serial = j->M * j->N * j->K < (1 << 19) ? INT64_MAX : 1;
     j->split_rows = blocks >= 2 * panels || blocks >= 4 * ROW_GROUP || panels < 2;
     if (j->split_rows) {
-        clas_parallel_for(blocks, serial == 1 ? 1 : serial, rows_chunk, j);
+        clas_parallel_for_fine(blocks, serial, rows_chunk, j);
         return;
     }
     float *col = NULL;
@@ -196,8 +217,15 @@ static void run(packed_job *j) {
         if (!col) return;
         j->col = col;
         clas_parallel_for(j->M, j->M * j->K < CLAS_GRAIN ? INT64_MAX : 2, im2col_chunk, j);
+    } else if (j->scale) {
+        // Few rows: scaled once on this thread (its scratch; the chunks below take none).
+        float *scaled = clas_scratch(0, (size_t)(j->M * j->K) * sizeof(float));
+        scale_all_rows(j, scaled);
+        j->col = scaled;
     }
-    clas_parallel_for(panels, serial, panels_chunk, j);
+    const int64_t units = 4 * (int64_t)clas_num_threads();
+    j->row_parts = CLAS_MAX(1, CLAS_MIN(blocks, (units + panels - 1) / panels));
+    clas_parallel_for_fine(panels * j->row_parts, serial, panels_chunk, j);
     free(col);
 }
 
@@ -205,6 +233,14 @@ void clas_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t l
                       const float *res, int act, float *y) {
     if (M <= 0 || N <= 0) return;
     packed_job j = {.x = A, .lda = lda, .packed = packed, .y = y, .res = res, .M = M, .N = N, .K = K, .act = act};
+    run(&j);
+}
+
+void clas_gemm_packed_scaled(int64_t M, int64_t N, int64_t K, const float *A, const float *scale, int64_t scale_rows,
+                             const float *packed, const float *res, int act, float *y) {
+    if (M <= 0 || N <= 0) return;
+    packed_job j = {.x = A, .lda = K, .packed = packed, .y = y, .res = res, .scale = scale,
+                    .scale_rows = scale_rows > 0 ? scale_rows : M, .M = M, .N = N, .K = K, .act = act};
     run(&j);
 }
 

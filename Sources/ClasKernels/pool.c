@@ -15,6 +15,9 @@
 #define CLAS_MAX_THREADS 64
 /// Spin this many pause loops before a worker sleeps (≈100 µs): steps issue kernels back to back.
 #define CLAS_SPIN 20000
+/// Chunks per thread of `clas_parallel_for_fine`: a core that the OS shares with another process (or a worker that
+/// wakes late) takes fewer chunks instead of holding up the layer with half of it.
+#define CLAS_FINE_CHUNKS 4
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static int g_threads = 1;          // total threads including the caller
@@ -124,7 +127,8 @@ int clas_num_threads(void) {
     return g_threads;
 }
 
-void clas_parallel_for(int64_t n, int64_t grain, clas_range_fn fn, void *ctx) {
+/// Runs fn over [0, n) in `per_thread` chunks per thread (at most 255 chunks).
+static void parallel(int64_t n, int64_t grain, int per_thread, clas_range_fn fn, void *ctx) {
     if (n <= 0) return;
     pthread_once(&g_once, init_once);
     int threads = g_threads;
@@ -134,7 +138,8 @@ void clas_parallel_for(int64_t n, int64_t grain, clas_range_fn fn, void *ctx) {
     }
     threads = g_threads;  // may have changed before we got the lock
     ensure_workers();
-    int chunks = (int)(n < threads ? n : threads);
+    int64_t want = CLAS_MIN((int64_t)threads * per_thread, 255);
+    int chunks = (int)(n < want ? n : want);
     if (chunks <= 1) {
         pthread_mutex_unlock(&g_submit);
         fn(ctx, 0, n, 0);
@@ -162,6 +167,14 @@ void clas_parallel_for(int64_t n, int64_t grain, clas_range_fn fn, void *ctx) {
         else sched_yield();
     }
     pthread_mutex_unlock(&g_submit);
+}
+
+void clas_parallel_for(int64_t n, int64_t grain, clas_range_fn fn, void *ctx) {
+    parallel(n, grain, 1, fn, ctx);
+}
+
+void clas_parallel_for_fine(int64_t n, int64_t grain, clas_range_fn fn, void *ctx) {
+    parallel(n, grain, CLAS_FINE_CHUNKS, fn, ctx);
 }
 
 // MARK: scratch

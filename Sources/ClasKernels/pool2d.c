@@ -142,3 +142,46 @@ void clas_avgpool_backward(const clas_conv_geom *g, const float *dy, float *dx, 
     pool_job j = {.g = g, .x = dy, .y = dx, .include_pad = count_include_pad};
     clas_parallel_for(g->n, 1, avgpool_bwd_chunk, &j);
 }
+
+typedef struct {
+    const float *x;
+    float *y;
+    int64_t pixels, c, parts;  // parts: channel ranges per image
+} gap_job;
+
+/// Units are (image, channel range) pairs: the range's channels of whole pixel rows (in address order) summed in float
+/// over blocks of 128 pixels, the blocks in double. Each channel's sum takes the same operations in the same order
+/// whatever the ranges, so results do not depend on the split or the thread.
+static CLAS_MV void gap_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    const gap_job *j = ctx;
+    const int64_t C = j->c;
+    float *blk = clas_scratch(tid, (size_t)(C + 2) * (sizeof(float) + sizeof(double)));
+    double *acc = (double *)(blk + (C + 1) / 2 * 2);
+    for (int64_t u = begin; u < end; u++) {
+        const int64_t n = u / j->parts, part = u % j->parts, vectors = (C + 15) / 16;
+        const int64_t c0 = CLAS_MIN(C, vectors * part / j->parts * 16);
+        const int64_t w = CLAS_MIN(C, vectors * (part + 1) / j->parts * 16) - c0;
+        const float *x = j->x + n * j->pixels * C + c0;
+        for (int64_t i = 0; i < w; i++) acc[i] = 0;
+        for (int64_t p0 = 0; p0 < j->pixels; p0 += 128) {
+            const int64_t p1 = CLAS_MIN(j->pixels, p0 + 128);
+            memcpy(blk, x + p0 * C, (size_t)w * sizeof(float));
+            for (int64_t p = p0 + 1; p < p1; p++) {
+                const float *restrict row = x + p * C;
+                for (int64_t i = 0; i < w; i++) blk[i] += row[i];
+            }
+            for (int64_t i = 0; i < w; i++) acc[i] += blk[i];
+        }
+        float *y = j->y + n * C + c0;
+        for (int64_t i = 0; i < w; i++) y[i] = (float)(acc[i] / (double)j->pixels);
+    }
+}
+
+void clas_global_avg_pool(const float *x, float *y, int64_t n, int64_t pixels, int64_t c) {
+    // Small inputs (most squeeze-excite blocks at batch 1) are summed on this thread: faster than a hand-off; large
+    // ones with fewer images than threads split each image's channels.
+    const bool serial = n * pixels * c < (1 << 18);
+    const int threads = clas_num_threads();
+    gap_job j = {.x = x, .y = y, .pixels = pixels, .c = c, .parts = !serial && n < threads ? threads : 1};
+    clas_parallel_for(n * j.parts, serial ? INT64_MAX : 1, gap_chunk, &j);
+}

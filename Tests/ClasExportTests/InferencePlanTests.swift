@@ -98,8 +98,9 @@ final class InferencePlanTests: XCTestCase {
 
     /// Dense, depthwise and direct (stem) convolutions with their epilogues = conv2d, add, activated. The wider
     /// inputs give the depthwise kernels blocks of 8, 4, 2 and 1 pixels with borders at stride 1 and 2, 8-pixel blocks
-    /// inside the row at both strides (19, 37 and 41 wide), channel counts with 8-wide and scalar tails, and the stem 1, 2 and 3 output-channel vectors per block (16, 64, 48, 40), its
-    /// 4-pixel blocks whole, partial and at borders, and 1 and 4 input channels (a grey or RGBA stem).
+    /// inside the row at both strides (19, 37 and 41 wide), channel counts that end in an overlapping vector (20, 24,
+    /// 35, 40) or have fewer than 16 (8: 8-wide loops), and the stem 1, 2 and 3 output-channel vectors per block (16,
+    /// 64, 48, 40), its 4-pixel blocks whole, partial and at borders, and 1 and 4 input channels (a grey or RGBA stem).
     func testPackedConvolutionsMatchUnfusedOps() throws {
         struct Case { var cin, cout, k, stride, pad, groups: Int; var residual: Bool; var h = 11, w = 9 }
         let cases = [Case(cin: 8, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, residual: true),
@@ -116,6 +117,7 @@ final class InferencePlanTests: XCTestCase {
                      Case(cin: 32, cout: 32, k: 3, stride: 2, pad: 1, groups: 32, residual: false, h: 5, w: 37),
                      Case(cin: 16, cout: 16, k: 5, stride: 2, pad: 2, groups: 16, residual: false, h: 5, w: 41),
                      Case(cin: 16, cout: 16, k: 7, stride: 1, pad: 3, groups: 16, residual: false, h: 5, w: 13),
+                     Case(cin: 8, cout: 8, k: 3, stride: 1, pad: 1, groups: 8, residual: false, h: 5, w: 13),
                      Case(cin: 3, cout: 48, k: 3, stride: 2, pad: 1, groups: 1, residual: false, h: 6, w: 21),
                      Case(cin: 3, cout: 64, k: 7, stride: 2, pad: 3, groups: 1, residual: false, h: 6, w: 21),
                      Case(cin: 3, cout: 40, k: 3, stride: 1, pad: 1, groups: 1, residual: false, h: 4, w: 19),
@@ -136,6 +138,32 @@ final class InferencePlanTests: XCTestCase {
                     let reference = GradMode.withoutGrad { probe(x) }
                     XCTAssertLessThan(relativeDifference(GradMode.withoutGrad { plan.run(x) }, reference), 1e-5,
                                       "case \(i) batch \(batch) \(act)")
+                }
+            }
+        }
+    }
+
+    /// Squeeze-excite's x ⊙ gate folded into the 1×1 convolution that reads it (and the global average pool's own
+    /// kernel) = pool, gate, multiply, conv2d, add, activated: row blocks (11×9), the split over (panel, row part)
+    /// units with gates changing inside a part (5×5 at batch 3, 200 channels), 16-wide last panels (40), residuals,
+    /// and a pool large enough (64×64×72) to split each image's channels over the threads.
+    func testGatedPointwiseConvolutionMatchesUnfusedOps() throws {
+        for (cin, cout, h, w, residual) in [(24, 40, 11, 9, false), (24, 24, 11, 9, true), (48, 200, 5, 5, false),
+                                            (40, 40, 5, 5, true), (72, 40, 64, 64, false)] {
+            for act in Self.activations {
+                let probe = GatedConvProbe(reduce: randn([8, 1, 1, cin], seed: 8, std: 0.3),
+                                           expand: randn([cin, 1, 1, 8], seed: 11, std: 0.3),
+                                           weight: randn([cout, 1, 1, cin], seed: 9, std: 0.3),
+                                           bias: randn([cout], seed: 10), residual: residual, act: act)
+                probe.eval()
+                let plan = try InferencePlan(model: probe, height: h, width: w, channels: cin)
+                XCTAssertTrue(plan.summary.contains("gate × 1×1 conv"), plan.summary)
+                XCTAssertFalse(plan.summary.contains("binary"), plan.summary)
+                for batch in [1, 3] {
+                    let x = randn([batch, h, w, cin], seed: UInt64(cin + batch))
+                    let reference = GradMode.withoutGrad { probe(x) }
+                    XCTAssertLessThan(relativeDifference(GradMode.withoutGrad { plan.run(x) }, reference), 1e-5,
+                                      "\(cin)→\(cout) \(h)×\(w) batch \(batch) \(act)")
                 }
             }
         }
@@ -172,6 +200,26 @@ private final class ConvEpilogueProbe: Module {
         var y = Tensor.conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: Padding2D(pad),
                               groups: groups)
         if let r { y = y + r }
+        return y.activated(act)
+    }
+}
+
+/// act(conv1x1(x ⊙ gate(x)) + bias (+ x)), gate = sigmoid(W₂·relu(W₁·mean(x))) (squeeze-excite before a projection),
+/// written with the ordinary operations.
+private final class GatedConvProbe: Module {
+    let reduce: Tensor, expand: Tensor, weight: Tensor, bias: Tensor, residual: Bool, act: Activation
+
+    init(reduce: Tensor, expand: Tensor, weight: Tensor, bias: Tensor, residual: Bool, act: Activation) {
+        (self.reduce, self.expand, self.weight, self.bias, self.residual, self.act)
+            = (reduce, expand, weight, bias, residual, act)
+        super.init()
+    }
+
+    override func forward(_ x: Tensor) -> Tensor {
+        let squeezed = Tensor.conv2d(Tensor.globalAvgPool(x), weight: reduce).relu()
+        let gate = Tensor.conv2d(squeezed, weight: expand).sigmoid()
+        var y = Tensor.conv2d(x * gate, weight: weight, bias: bias)
+        if residual { y = y + x }
         return y.activated(act)
     }
 }

@@ -24,6 +24,7 @@ struct InferenceCompiler {
         var steps: [InferenceStep] = []
         var aliases: [Int: Int] = [:]
         var consumed = Set<Int>()
+        let gated = gatedInputs()
         for (k, node) in graph.nodes.enumerated() where !consumed.contains(k) {
             guard case .tensor(let op) = node.op else {
                 steps.append(InferenceStep(kernel: .fallback(.reshape([])), inputs: node.inputs, output: node.output,
@@ -33,6 +34,13 @@ struct InferenceCompiler {
             switch op {
             case .reshape where graph.constant(node.inputs[0]) == nil:
                 aliases[node.output] = node.inputs[0]
+            case .binary(.mul) where gated[node.output] != nil:
+                break  // folded into the convolution reading it
+            case .conv2d where gated[node.inputs[0]] != nil:
+                let w = graph.constant(node.inputs[1])!
+                let bias = node.inputs.count > 2 ? graph.constant(node.inputs[2]) : nil
+                steps.append(scaledPointwise(k, input: gated[node.inputs[0]]!, weight: w, bias: bias,
+                                             consumed: &consumed))
             case let .conv2d(stride, padding, dilation, groups):
                 if let step = convolution(k, stride: stride, padding: padding, dilation: dilation, groups: groups,
                                           consumed: &consumed) {
@@ -82,14 +90,14 @@ struct InferenceCompiler {
     }
 
     /// The single node reading `v`, if `v` has exactly one use.
-    private func soleReader(_ v: Int) -> Int? {
+    func soleReader(_ v: Int) -> Int? {
         guard uses[v] == 1, readers[v].count == 1 else { return nil }
         return readers[v][0]
     }
 
     /// Absorbs what follows node k's output: a residual addition (when `residualAllowed`, the other operand of the
     /// same shape computed before node k), then an activation. Returns (output, residual, activation, description).
-    private func epilogue(after k: Int, residualAllowed: Bool, consumed: inout Set<Int>)
+    func epilogue(after k: Int, residualAllowed: Bool, consumed: inout Set<Int>)
         -> (output: Int, residual: Int?, act: Activation, fused: String)
     {
         var out = graph.nodes[k].output, residual: Int? = nil, act = Activation.none, fused = ""

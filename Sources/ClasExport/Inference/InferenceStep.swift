@@ -25,6 +25,9 @@ enum InferenceKernel {
     case winograd(ConvAttributes, weights: PackedWeights, cout: Int, residual: Bool, act: Activation)
     /// Few-input-channel direct convolution (an RGB stem); inputs: x.
     case directConv(ConvAttributes, weights: PackedWeights, bias: PackedWeights, cout: Int, act: Activation)
+    /// 1×1 stride-1 convolution of x ⊙ gate (squeeze-excite's broadcast multiply folded into the product,
+    /// `clas_gemm_packed_scaled`); inputs: x [N, H, W, K], gate [N, 1, 1, K] (, residual).
+    case scaledPointwise(weights: PackedWeights, cout: Int, residual: Bool, act: Activation)
     /// Depthwise convolution; inputs: x.
     case depthwise(ConvAttributes, weights: PackedWeights, bias: PackedWeights, act: Activation)
     /// x [..., K] · Wᵀ + bias over packed weights; inputs: x (, residual).
@@ -83,6 +86,11 @@ extension InferenceStep {
             var g = a.geometry(xs)
             clas_conv_winograd(&g, ptr(inputs[0]), w.pointer, Int64(cout), residual ? ptr(inputs[1]) : nil,
                                act.rawValue, y)
+        case let .scaledPointwise(w, cout, residual, act):
+            let k = xs[3], rows = xs.reduce(1, *) / k
+            clas_gemm_packed_scaled(Int64(rows), Int64(cout), Int64(k), ptr(inputs[0]), ptr(inputs[1]),
+                                    Int64(xs[1] * xs[2]), w.pointer, residual ? ptr(inputs[2]) : nil,
+                                    act.rawValue, y)
         case let .directConv(a, w, b, cout, act):
             var g = a.geometry(xs)
             clas_conv_direct_forward_packed(&g, ptr(inputs[0]), w.pointer, b.pointer, Int64(cout), act.rawValue, y)
@@ -106,8 +114,7 @@ extension InferenceStep {
             }
         case .globalAvgPool:
             let n = xs[0], c = xs[3], s = xs[1] * xs[2]
-            clas_sum_mid(ptr(inputs[0]), y, Int64(n), Int64(s), Int64(c), false)
-            clas_affine(y, 1 / Float(s), 0, y, Int64(n * c))
+            clas_global_avg_pool(ptr(inputs[0]), y, Int64(n), Int64(s), Int64(c))
         case let .pool(a, isMax, countIncludePad):
             var g = a.geometry(xs)
             if isMax { clas_maxpool_forward(&g, ptr(inputs[0]), y, nil) }

@@ -25,6 +25,9 @@ int clas_num_threads(void);
 typedef void (*clas_range_fn)(void *ctx, int64_t begin, int64_t end, int tid);
 /// Splits [0, n) into `clas_num_threads()` equal chunks (serially when n < grain) and runs them in parallel.
 void clas_parallel_for(int64_t n, int64_t grain, clas_range_fn fn, void *ctx);
+/// `clas_parallel_for` cut into several chunks per thread, claimed as threads get free (for kernels whose chunks
+/// write disjoint outputs and keep no per-chunk partial sums; chunk indices then exceed the thread count).
+void clas_parallel_for_fine(int64_t n, int64_t grain, clas_range_fn fn, void *ctx);
 
 // MARK: - Buffers
 
@@ -264,6 +267,8 @@ void clas_maxpool_forward(const clas_conv_geom *g, const float *x, float *y, int
 void clas_maxpool_backward(const clas_conv_geom *g, const float *dy, const int32_t *argmax, float *dx);
 /// Average pooling forward (divisor counts padding when count_include_pad).
 void clas_avgpool_forward(const clas_conv_geom *g, const float *x, float *y, bool count_include_pad);
+/// Global average pooling: y[n][c] = mean of x[n][pixels][c] (NHWC); each output summed in one fixed order.
+void clas_global_avg_pool(const float *x, float *y, int64_t n, int64_t pixels, int64_t c);
 /// Average pooling backward (dx zeroed here).
 void clas_avgpool_backward(const clas_conv_geom *g, const float *dy, float *dx, bool count_include_pad);
 
@@ -276,6 +281,10 @@ void clas_pack_weights(const float *w, const float *bias, int64_t n, int64_t k, 
 /// y[M, N] = act(A[M, K]·Wᵀ + bias (+ res[M, N] when non-null)) with packed W; split over threads.
 void clas_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packed,
                       const float *res, int act, float *y);
+/// `clas_gemm_packed` of A ⊙ scale: row r of A [M, K] multiplied channel-wise by scale[r / scale_rows] (a
+/// squeeze-excite gate [images, K] broadcast over each image's scale_rows pixels) before the product.
+void clas_gemm_packed_scaled(int64_t M, int64_t N, int64_t K, const float *A, const float *scale, int64_t scale_rows,
+                             const float *packed, const float *res, int act, float *y);
 /// Dense convolution (groups = 1) over packed OHWI weights: 1×1 stride 1 reads x directly, others im2col per block
 /// of rows; y[n, oh, ow, cout] = act(conv + bias (+ res)).
 void clas_conv_packed(const clas_conv_geom *g, const float *x, const float *packed, int64_t cout, const float *res,
