@@ -9,10 +9,12 @@ import XCTest
 /// timm initialises them, BatchNorm statistics measured on real images) and their four photographs, each image's
 /// logits compared relative to its own magnitude (``TimmFixture/magnitudes(of:)``).
 ///
-/// The bound is the 1e-5, with one measured exception: EfficientNet-B0's batch-norm folding by itself (the
-/// folded graph run with the ordinary operations) moves one photograph's logits by 1.44e-5, so the plan is held to
-/// 2e-5 there. The plan's own kernels are held to 1e-5 against that folded graph for every family. (Random-weight
-/// networks with random statistics amplify float32 rounding more: `InferencePlanTests`, 1e-4.)
+/// The plan's own kernels are held to the 1e-5 against the folded graph (the same batch-norm-folded network
+/// run with the ordinary operations) for every family, and the plan to 1e-5 against the model, with one measured
+/// exception: EfficientNet-B0's folding by itself moves one photograph's logits by 1.44e-5 (rounding that the two
+/// float32 evaluation orders do not share), and the plan lies 1.7e-5 … 2.2e-5 from the model depending on its kernels'
+/// summation order, so 3e-5 there. (Random-weight networks with random statistics amplify float32 rounding more:
+/// `InferencePlanTests`, 1e-4.)
 final class InferencePlanTimmTests: XCTestCase {
     func check(_ fixtureName: String, fuse: Bool = false, bound: Float = 1e-5, file: StaticString = #filePath,
                line: UInt = #line) throws {
@@ -44,7 +46,7 @@ final class InferencePlanTimmTests: XCTestCase {
 
     func testMobileNetV3Small() throws { try check("mobilenetv3_small_100") }
     func testMobileNetV3Large() throws { try check("mobilenetv3_large_100") }
-    func testEfficientNetB0() throws { try check("efficientnet_b0", bound: 2e-5) }
+    func testEfficientNetB0() throws { try check("efficientnet_b0", bound: 3e-5) }
     func testMobileOneS0Fused() throws { try check("mobileone_s0", fuse: true) }
     func testResNet18() throws { try check("resnet18") }
 }
