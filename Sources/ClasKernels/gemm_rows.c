@@ -11,9 +11,11 @@
 #include <immintrin.h>
 #define CLAS_GR_TARGET __attribute__((target("avx512f,avx512vl,fma")))
 
-/// C[MR rows, 16·NV + 8·HALF columns] (+)= A[MR, K]·B[K, same columns]; constant arguments once inlined.
-static inline __attribute__((always_inline)) CLAS_GR_TARGET void gr_tile(const int MR, const int NV, const int HALF,
-                                                                         int64_t K, const float *A, int64_t lda,
+/// C[MR rows, 16·NV + 8·HALF columns] (+)= op(A)[MR, K]·B[K, same columns], op(A) = A or (TA) Aᵀ with A [K, MR]
+/// (element (r, k) at A[k·lda + r]); constant arguments once inlined.
+static inline __attribute__((always_inline)) CLAS_GR_TARGET void gr_tile(const bool TA, const int MR, const int NV,
+                                                                         const int HALF, int64_t K, const float *A,
+                                                                         int64_t lda,
                                                                          const float *B, int64_t ldb, float *C,
                                                                          int64_t ldc, bool acc) {
     __m512 c[8][3];
@@ -28,7 +30,7 @@ static inline __attribute__((always_inline)) CLAS_GR_TARGET void gr_tile(const i
         for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(B + k * ldb + 16 * v);
         if (HALF) bh = _mm256_loadu_ps(B + k * ldb + 16 * NV);
         for (int r = 0; r < MR; r++) {
-            const __m512 a = _mm512_set1_ps(A[r * lda + k]);
+            const __m512 a = _mm512_set1_ps(TA ? A[k * lda + r] : A[r * lda + k]);
             for (int v = 0; v < NV; v++) c[r][v] = _mm512_fmadd_ps(a, b[v], c[r][v]);
             if (HALF) h[r] = _mm256_fmadd_ps(_mm512_castps512_ps256(a), bh, h[r]);
         }
@@ -40,31 +42,41 @@ static inline __attribute__((always_inline)) CLAS_GR_TARGET void gr_tile(const i
 }
 
 /// One column panel over all rows: blocks of 8 rows, then single rows.
-static inline __attribute__((always_inline)) CLAS_GR_TARGET void gr_panel(const int NV, const int HALF, int64_t M,
-                                                                          int64_t K, const float *A, int64_t lda,
-                                                                          const float *B, int64_t ldb, float *C,
-                                                                          int64_t ldc, bool acc) {
+static inline __attribute__((always_inline)) CLAS_GR_TARGET void gr_panel(const bool TA, const int NV, const int HALF,
+                                                                          int64_t M, int64_t K, const float *A,
+                                                                          int64_t lda, const float *B, int64_t ldb,
+                                                                          float *C, int64_t ldc, bool acc) {
     int64_t m = 0;
-    for (; m + 8 <= M; m += 8) gr_tile(8, NV, HALF, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc, acc);
-    for (; m < M; m++) gr_tile(1, NV, HALF, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc, acc);
+    for (; m + 8 <= M; m += 8) gr_tile(TA, 8, NV, HALF, K, A + (TA ? m : m * lda), lda, B, ldb, C + m * ldc, ldc, acc);
+    for (; m < M; m++) gr_tile(TA, 1, NV, HALF, K, A + (TA ? m : m * lda), lda, B, ldb, C + m * ldc, ldc, acc);
 }
 
-static CLAS_GR_TARGET void gr_avx512(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                                     int64_t ldb, float *C, int64_t ldc, bool acc) {
+static inline __attribute__((always_inline)) CLAS_GR_TARGET void gr_panels(const bool TA, int64_t M, int64_t N,
+                                                                           int64_t K, const float *A, int64_t lda,
+                                                                           const float *B, int64_t ldb, float *C,
+                                                                           int64_t ldc, bool acc) {
     for (int64_t n0 = 0; n0 < N;) {  // panels of 48 columns, the last one 8…40 wide
         const float *b = B + n0;
         float *c = C + n0;
         const int64_t w = N - n0 >= 48 ? 48 : N - n0;
         switch (w) {
-        case 48: gr_panel(3, 0, M, K, A, lda, b, ldb, c, ldc, acc); break;
-        case 40: gr_panel(2, 1, M, K, A, lda, b, ldb, c, ldc, acc); break;
-        case 32: gr_panel(2, 0, M, K, A, lda, b, ldb, c, ldc, acc); break;
-        case 24: gr_panel(1, 1, M, K, A, lda, b, ldb, c, ldc, acc); break;
-        case 16: gr_panel(1, 0, M, K, A, lda, b, ldb, c, ldc, acc); break;
-        default: gr_panel(0, 1, M, K, A, lda, b, ldb, c, ldc, acc); break;
+        case 48: gr_panel(TA, 3, 0, M, K, A, lda, b, ldb, c, ldc, acc); break;
+        case 40: gr_panel(TA, 2, 1, M, K, A, lda, b, ldb, c, ldc, acc); break;
+        case 32: gr_panel(TA, 2, 0, M, K, A, lda, b, ldb, c, ldc, acc); break;
+        case 24: gr_panel(TA, 1, 1, M, K, A, lda, b, ldb, c, ldc, acc); break;
+        case 16: gr_panel(TA, 1, 0, M, K, A, lda, b, ldb, c, ldc, acc); break;
+        default: gr_panel(TA, 0, 1, M, K, A, lda, b, ldb, c, ldc, acc); break;
         }
         n0 += w;
     }
+}
+
+static CLAS_GR_TARGET void gr_avx512(bool ta, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                                     const float *B, int64_t ldb, float *C, int64_t ldc, bool acc) {
+    if (ta)
+        gr_panels(true, M, N, K, A, lda, B, ldb, C, ldc, acc);
+    else
+        gr_panels(false, M, N, K, A, lda, B, ldb, C, ldc, acc);
 }
 #endif
 
@@ -83,13 +95,18 @@ bool clas_gemm_rows_supported(int64_t n) {
 #endif
 }
 
-void clas_gemm_rows(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
-                    float *C, int64_t ldc, bool accumulate) {
+void clas_gemm_rows_ta(bool transA, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                       int64_t ldb, float *C, int64_t ldc, bool accumulate) {
 #if defined(__x86_64__)
     if (M > 0 && K > 0 && clas_gemm_rows_supported(N)) {
-        gr_avx512(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        gr_avx512(transA, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
         return;
     }
 #endif
-    clas_blas_sgemm(false, false, M, N, K, 1, A, lda, B, ldb, accumulate ? 1 : 0, C, ldc);
+    clas_blas_sgemm(transA, false, M, N, K, 1, A, lda, B, ldb, accumulate ? 1 : 0, C, ldc);
+}
+
+void clas_gemm_rows(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                    float *C, int64_t ldc, bool accumulate) {
+    clas_gemm_rows_ta(false, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }

@@ -83,4 +83,8 @@ static inline __attribute__((always_inline)) float clas_sigmoidf(float x) { retu
 /// `tid` is unused (kept for call-site clarity). Callers needing several regions carve them from one request.
 void *clas_scratch(int tid, size_t bytes);
 
+/// `clas_gemm_rows` with op(A) = Aᵀ when transA (A then [K, M]): C = op(A)·B (+ C) (gemm_rows.c).
+void clas_gemm_rows_ta(bool transA, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                       int64_t ldb, float *C, int64_t ldc, bool accumulate);
+
 #endif

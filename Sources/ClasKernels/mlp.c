@@ -1,13 +1,13 @@
 // The fused MLP branch (Tensor.normMlp): out = act(LN(x)·W1ᵀ + b1)·W2ᵀ + b2 over [rows, c], hidden width H.
 //
 // Rows go in tiles (a few hundred for narrow rows), each tile through every stage before the next (one single-threaded
-// product call per stage, the tiles split over the pool: `clas_gemm_rows` for the four products of a row tile with
-// the weights, the BLAS for the two weight gradients, which sum over the tile's rows): the normalised input, the
-// activation and the backward pass's intermediates live in a per-thread scratch that stays in cache, and only x, h = LN(x)·W1ᵀ + b1 (kept for the backward
-// pass), the output and the gradients travel to memory. The backward pass recomputes LN(x) from the saved row
-// statistics and act(h) together with act′(h); the weight gradients accumulate per thread over its tiles (GEMMs
-// with β = 1), the vector sums per tile in float and over tiles in double, reduced in thread order (deterministic
-// for a thread count).
+// product call per stage, the tiles split over the pool: `clas_gemm_rows` (gemm_rows.c) for the four products of a
+// row tile with the weights and, below c = 192, for the two weight gradients too): the normalised input, the
+// activation and the backward pass's intermediates live in a per-thread scratch that stays in cache, and only x,
+// h = LN(x)·W1ᵀ + b1 (kept for the backward pass), the output and the gradients travel to memory. The backward pass
+// recomputes LN(x) from the saved row statistics and act(h) together with act′(h); the weight gradients accumulate
+// per thread over its tiles (products with β = 1), the vector sums per tile in float and over tiles in double,
+// reduced in thread order (deterministic for a thread count).
 #include "activations.h"
 #include "layernorm_rows.h"
 #include <stdlib.h>
@@ -44,6 +44,15 @@ static void nm_gemm(int64_t M, int64_t N, int64_t K, const float *A, const float
         clas_gemm_rows(M, N, K, A, K, b, N, C, N, acc);
     else
         clas_blas_sgemm(false, true, M, N, K, 1, A, K, bt, K, acc ? 1 : 0, C, N);
+}
+
+/// C [M, N] += Aᵀ·B over a tile's t rows (A [t, M], B [t, N]): the weight gradients. Own kernel for narrow rows
+/// (c < 192: it re-reads A for every 48 columns of B, which stays in L2 only while the tile is narrow), else the BLAS.
+static void nm_gemm_tn(int64_t c, int64_t M, int64_t N, int64_t t, const float *A, const float *B, float *C) {
+    if (c < 192)
+        clas_gemm_rows_ta(true, M, N, t, A, M, B, N, C, N, true);
+    else
+        clas_blas_sgemm(true, false, M, N, t, 1, A, M, B, N, 1, C, N);
 }
 
 /// h += b (b may be NULL), a = act(h) over t rows of width n: one pass, the bias add fused into the activation's.
@@ -165,7 +174,7 @@ static CLAS_MV void nm_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
         act_grad_rows(j->act, j->h_in + r0 * H, a, dh, tb1, t, H);  // a = act(h), dH = dA ⊙ act′(h), Σ dH
         for (int64_t r = 0; r < t; r++)
             for (int64_t i = 0; i < c; i++) tsg[i] += g[r * c + i];
-        clas_blas_sgemm(true, false, c, H, t, 1, g, c, a, H, 1, pP, H);  // P += dyᵀ·a
+        nm_gemm_tn(c, c, H, t, g, a, pP);  // P += dyᵀ·a
         const float *in = x;
         if (j->norm) {  // LN(x) again from the saved statistics
             for (int64_t r = 0; r < t; r++) {
@@ -179,7 +188,7 @@ static CLAS_MV void nm_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
             }
             in = xn;
         }
-        clas_blas_sgemm(true, false, H, c, t, 1, dh, H, in, c, 1, pW1, c);  // dW1 += dHᵀ·LN(x)
+        nm_gemm_tn(c, H, c, t, dh, in, pW1);  // dW1 += dHᵀ·LN(x)
         float *dxn = j->norm ? xn : j->dx + r0 * c;                          // LN(x) is no longer needed
         nm_gemm(t, c, H, dh, j->w1, NULL, dxn, false);                        // d LN(x) = dH·W1
         if (j->norm)
