@@ -1,5 +1,6 @@
-// C = A·B (+ C) for row-major A [M, K] and B [K, N] with N a multiple of 8, single-threaded, AVX-512: the fused MLP
-// branch's products with a narrow side (ConvNeXt's C = 40…320 as K or as N, on a tile of ~1000 rows).
+// C = op(A)·B (+ C) for row-major A [M, K] (or Aᵀ, A [K, M]) and B [K, N] with N a multiple of 8, single-threaded,
+// AVX-512: the fused MLP branch's products with a narrow side (ConvNeXt's C = 40…320 as K or as N, on a tile of ~1000
+// rows; with Aᵀ, its weight gradients summed over the tile's rows).
 //
 // OpenBLAS packs both operands on every call and its 16×N micro-kernel wastes lanes on narrow N: on these shapes it
 // reaches 85–97 GFLOP/s of a core's ≈117 (Zen 4). Here nothing is packed: for each panel of up to 48 columns of B,
