@@ -55,24 +55,14 @@ static inline __attribute__((always_inline)) float clas_expf(float x) {
 
 /// Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF, and (in *pdf_exp) exp(−x²/2): the pieces of the exact GELU
 /// x·Φ(x) and of its derivative Φ(x) + x·exp(−x²/2)/√(2π). Pure branch-free arithmetic, so loops around it
-/// vectorise (16 lanes in the AVX-512 clone). With z = |x|/√2: below 0.5 erf(z) is its Taylor series to z¹³;
-/// above, erfc(z) = exp(−z²)·P(u)/(z + 1.5) with u = (z − 1.5)/(z + 1.5) and P a degree-9 fit of (z + 1.5)·erfcx(z)
-/// (relative error 1.4e-8 in exact arithmetic, ≈2e-7 evaluated in float), so Φ keeps its relative accuracy on the
-/// negative tail instead of cancelling in 1 + erf. x² is split exactly (Veltkamp) so exp(−x²/2) gets an exact argument;
-/// exp(−x²/2) is 0 beyond |x| = 13.
+/// vectorise (16 lanes in the AVX-512 clone). With a = |x|/√2, one formula on the whole line:
+/// ½erfc(a) = ½exp(−a²)·P(u)/(a + 1.5) with u = (a − 1.5)/(a + 1.5) and P a degree-10 least-relative-error fit of
+/// (a + 1.5)·erfcx(a) on [0, 12] (relative error 1.7e-8 in exact arithmetic, 1.4e-7 evaluated in float); Φ is
+/// 1 − ½erfc(a) for x > 0 and ½erfc(a) below, so it keeps its relative accuracy on the negative tail instead of
+/// cancelling in 1 + erf. x² is split exactly (Veltkamp) so exp(−x²/2) gets an exact argument; exp(−x²/2) is 0
+/// beyond |x| = 13.
 static inline __attribute__((always_inline)) float clas_normal_cdf(float x, float *pdf_exp) {
-    const float z = x * 0.70710678118654752f;
-    const float a = CLAS_MIN(__builtin_fabsf(z), 12.0f);
-    // small |z|: erf(z) = z·T(z²)
-    const float z2 = z * z;
-    float t = 1.205533263e-04f;
-    t = t * z2 - 8.548327023e-04f;
-    t = t * z2 + 5.223977845e-03f;
-    t = t * z2 - 2.686617151e-02f;
-    t = t * z2 + 1.128379181e-01f;
-    t = t * z2 - 3.761263788e-01f;
-    t = t * z2 + 1.128379226e+00f;
-    const float small = 0.5f + 0.5f * (z * t);
+    const float a = CLAS_MIN(__builtin_fabsf(x) * 0.70710678118654752f, 12.0f);
     // exp(−x²/2) with x² = hi + lo exactly: exp(−hi/2)·(1 − lo/2)
     const float xc = CLAS_MIN(CLAS_MAX(x, -13.0f), 13.0f);  // exp(−84.5) ≈ 2e-37: beyond, exp(−x²/2) is 0
     const float c = xc * 4097.0f;
@@ -81,23 +71,23 @@ static inline __attribute__((always_inline)) float clas_normal_cdf(float x, floa
     const float x2 = xc * xc;
     const float lo = ((xh * xh - x2) + 2.0f * xh * xl) + xl * xl;
     const float e = __builtin_fabsf(x) <= 13.0f ? clas_expf(-0.5f * x2) * (1.0f - 0.5f * lo) : 0.0f;
-    // large |z|: erfc(a) = e·P(u)·r
+    // erfc(a) = e·P(u)·r
     const float r = 1.0f / (a + 1.5f);
     const float u = (a - 1.5f) * r;
-    float p = -6.583631621e-04f;
-    p = p * u + 1.040398027e-03f;
-    p = p * u + 2.049035160e-03f;
-    p = p * u - 9.413961088e-04f;
-    p = p * u - 9.501899593e-03f;
-    p = p * u - 8.095121942e-03f;
-    p = p * u + 4.777031764e-02f;
-    p = p * u + 7.562038302e-02f;
-    p = p * u - 5.078500509e-01f;
-    p = p * u + 9.647562504e-01f;
+    float p = -1.494819148e-04f;
+    p = p * u - 1.862647778e-04f;
+    p = p * u + 7.429164503e-04f;
+    p = p * u + 1.844996995e-03f;
+    p = p * u - 7.389334581e-04f;
+    p = p * u - 9.480755991e-03f;
+    p = p * u - 8.135070048e-03f;
+    p = p * u + 4.777077774e-02f;
+    p = p * u + 7.562295742e-02f;
+    p = p * u - 5.078501056e-01f;
+    p = p * u + 9.647562358e-01f;
     const float half_erfc = 0.5f * e * p * r;
-    const float large = z > 0.0f ? 1.0f - half_erfc : half_erfc;
     *pdf_exp = e;
-    return a < 0.5f ? small : large;
+    return x > 0.0f ? 1.0f - half_erfc : half_erfc;
 }
 
 static inline __attribute__((always_inline)) float clas_sigmoidf(float x) { return 1.0f / (1.0f + clas_expf(-x)); }
@@ -105,5 +95,9 @@ static inline __attribute__((always_inline)) float clas_sigmoidf(float x) { retu
 /// Scratch memory of the calling OS thread, grown on demand, never shrunk (per-channel partial sums and the like).
 /// `tid` is unused (kept for call-site clarity). Callers needing several regions carve them from one request.
 void *clas_scratch(int tid, size_t bytes);
+
+/// `clas_gemm_rows` with op(A) = Aᵀ when transA (A then [K, M]): C = op(A)·B (+ C) (gemm_rows.c).
+void clas_gemm_rows_ta(bool transA, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                       int64_t ldb, float *C, int64_t ldc, bool accumulate);
 
 #endif

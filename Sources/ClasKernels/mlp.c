@@ -1,18 +1,20 @@
 // The fused MLP branch (Tensor.normMlp): out = act(LN(x)·W1ᵀ + b1)·W2ᵀ + b2 over [rows, c], hidden width H.
 //
-// Rows go in tiles (a few hundred for narrow rows), each tile through every stage before the next (one single-threaded BLAS call
-// per product, the tiles split over the pool): the normalised input, the activation and the backward pass's
-// intermediates live in a per-thread scratch that stays in cache, and only x, h = LN(x)·W1ᵀ + b1 (kept for the backward
-// pass), the output and the gradients travel to memory. The backward pass recomputes LN(x) from the saved row
-// statistics and act(h) together with act′(h); the weight gradients accumulate per thread over its tiles (GEMMs
-// with β = 1), the vector sums per tile in float and over tiles in double, reduced in thread order (deterministic
-// for a thread count).
+// Rows go in tiles (a few hundred for narrow rows), each tile through every stage before the next (one single-threaded
+// product call per stage, the tiles split over the pool: `clas_gemm_rows` (gemm_rows.c) for the four products of a
+// row tile with the weights and, below c = 192, for the two weight gradients too): the normalised input, the
+// activation and the backward pass's intermediates live in a per-thread scratch that stays in cache, and only x,
+// h = LN(x)·W1ᵀ + b1 (kept for the backward pass), the output and the gradients travel to memory. The backward pass
+// recomputes LN(x) from the saved row statistics and act(h) together with act′(h); the weight gradients accumulate
+// per thread over its tiles (products with β = 1), the vector sums per tile in float and over tiles in double,
+// reduced in thread order (deterministic for a thread count).
 #include "activations.h"
 #include "layernorm_rows.h"
 #include <stdlib.h>
 
 typedef struct {
     const float *x, *nw, *nb, *w1, *b1, *w2, *b2, *h_in, *mean_in, *rstd_in, *dy;
+    const float *w1t, *w2t;  // forward: W1ᵀ [c, H] and W2ᵀ [H, c] for clas_gemm_rows (NULL: the BLAS on W1, W2)
     float *h, *mean, *rstd, *out, *dx;
     float *wparts;    // backward, [threads][2·c·H]: P = dyᵀ·act(h), dW1
     double *vparts;   // backward, [threads][H + 3c]: db1, Σ dy, dγ, dβ of the norm
@@ -34,43 +36,79 @@ static int64_t tile_rows(int64_t rows, int64_t c, int64_t hidden) {
     return CLAS_MAX(256, CLAS_MIN(1024, 524288 / CLAS_MAX(hidden, 1) / 16 * 16));
 }
 
-static inline __attribute__((always_inline)) void act_block(int act, const float *restrict h, float *restrict a,
-                                                            int64_t n) {
+/// C [M, N] = A [M, K]·B (+ C when acc), B given row-major [K, N] (b, used where clas_gemm_rows has a kernel for N)
+/// and as its transpose [N, K] (bt, may be NULL when b is always usable).
+static void nm_gemm(int64_t M, int64_t N, int64_t K, const float *A, const float *b, const float *bt, float *C,
+                    bool acc) {
+    if (b && (!bt || clas_gemm_rows_supported(N)))
+        clas_gemm_rows(M, N, K, A, K, b, N, C, N, acc);
+    else
+        clas_blas_sgemm(false, true, M, N, K, 1, A, K, bt, K, acc ? 1 : 0, C, N);
+}
+
+/// C [M, N] += Aᵀ·B over a tile's t rows (A [t, M], B [t, N]): the weight gradients. Own kernel for narrow rows
+/// (c < 192: it re-reads A for every 48 columns of B, which stays in L2 only while the tile is narrow), else the BLAS.
+static void nm_gemm_tn(int64_t c, int64_t M, int64_t N, int64_t t, const float *A, const float *B, float *C) {
+    if (c < 192)
+        clas_gemm_rows_ta(true, M, N, t, A, M, B, N, C, N, true);
+    else
+        clas_blas_sgemm(true, false, M, N, t, 1, A, M, B, N, 1, C, N);
+}
+
+/// h += b (b may be NULL), a = act(h) over t rows of width n: one pass, the bias add fused into the activation's.
+static inline __attribute__((always_inline)) void act_rows(int act, float *restrict h, const float *restrict b,
+                                                           float *restrict a, int64_t t, int64_t n) {
     switch (act) {  // one loop per activation so each vectorises
-#define ACT_CASE(A) case A: for (int64_t i = 0; i < n; i++) a[i] = clas_act(A, h[i]); break;
+#define ACT_CASE(A)                                                                                                   \
+    case A:                                                                                                           \
+        for (int64_t r = 0; r < t; r++, h += n, a += n)                                                               \
+            if (b)                                                                                                    \
+                for (int64_t i = 0; i < n; i++) {                                                                     \
+                    const float v = h[i] + b[i];                                                                      \
+                    h[i] = v;                                                                                         \
+                    a[i] = clas_act(A, v);                                                                            \
+                }                                                                                                     \
+            else                                                                                                      \
+                for (int64_t i = 0; i < n; i++) a[i] = clas_act(A, h[i]);                                             \
+        break;
         ACT_CASE(CLAS_ACT_GELU) ACT_CASE(CLAS_ACT_GELU_TANH) ACT_CASE(CLAS_ACT_RELU) ACT_CASE(CLAS_ACT_SILU)
         ACT_CASE(CLAS_ACT_HARDSWISH) ACT_CASE(CLAS_ACT_RELU6) ACT_CASE(CLAS_ACT_SIGMOID) ACT_CASE(CLAS_ACT_TANH)
-        ACT_CASE(CLAS_ACT_HARDSIGMOID)
+        ACT_CASE(CLAS_ACT_HARDSIGMOID) ACT_CASE(CLAS_ACT_NONE)
 #undef ACT_CASE
-    default: memcpy(a, h, (size_t)n * sizeof(float));
+    default: break;
     }
 }
 
-/// a = act(h), d *= act′(h).
-static inline __attribute__((always_inline)) void act_grad_block(int act, const float *restrict h, float *restrict a,
-                                                                 float *restrict d, int64_t n) {
+/// a = act(h), d *= act′(h) and db += d (summed over the t rows of width n): one pass.
+static inline __attribute__((always_inline)) void act_grad_rows(int act, const float *restrict h, float *restrict a,
+                                                                float *restrict d, float *restrict db, int64_t t,
+                                                                int64_t n) {
     switch (act) {
     case CLAS_ACT_GELU:  // Φ once for both: a = x·Φ(x), a′ = Φ(x) + x·φ(x)
-        for (int64_t i = 0; i < n; i++) {
-            const float x = h[i];
-            float e;
-            const float cdf = clas_normal_cdf(x, &e);
-            a[i] = x * cdf;
-            d[i] *= cdf + x * 0.39894228040143268f * e;
-        }
+        for (int64_t r = 0; r < t; r++, h += n, a += n, d += n)
+            for (int64_t i = 0; i < n; i++) {
+                const float x = h[i];
+                float e;
+                const float cdf = clas_normal_cdf(x, &e);
+                a[i] = x * cdf;
+                d[i] *= cdf + x * 0.39894228040143268f * e;
+                db[i] += d[i];
+            }
         break;
 #define ACT_GRAD_CASE(A)                                                                                              \
     case A:                                                                                                           \
-        for (int64_t i = 0; i < n; i++) {                                                                             \
-            a[i] = clas_act(A, h[i]);                                                                                 \
-            d[i] *= clas_act_grad(A, h[i]);                                                                           \
-        }                                                                                                             \
+        for (int64_t r = 0; r < t; r++, h += n, a += n, d += n)                                                       \
+            for (int64_t i = 0; i < n; i++) {                                                                         \
+                a[i] = clas_act(A, h[i]);                                                                             \
+                d[i] *= clas_act_grad(A, h[i]);                                                                       \
+                db[i] += d[i];                                                                                        \
+            }                                                                                                         \
         break;
         ACT_GRAD_CASE(CLAS_ACT_GELU_TANH) ACT_GRAD_CASE(CLAS_ACT_RELU) ACT_GRAD_CASE(CLAS_ACT_SILU)
         ACT_GRAD_CASE(CLAS_ACT_HARDSWISH) ACT_GRAD_CASE(CLAS_ACT_RELU6) ACT_GRAD_CASE(CLAS_ACT_SIGMOID)
-        ACT_GRAD_CASE(CLAS_ACT_TANH) ACT_GRAD_CASE(CLAS_ACT_HARDSIGMOID)
+        ACT_GRAD_CASE(CLAS_ACT_TANH) ACT_GRAD_CASE(CLAS_ACT_HARDSIGMOID) ACT_GRAD_CASE(CLAS_ACT_NONE)
 #undef ACT_GRAD_CASE
-    default: memcpy(a, h, (size_t)n * sizeof(float));
+    default: break;
     }
 }
 
@@ -90,17 +128,12 @@ static CLAS_MV void nm_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
             in = xn;
         }
         float *restrict h = j->h ? j->h + r0 * H : hs;
-        clas_blas_sgemm(false, true, t, H, c, 1, in, c, j->w1, c, 0, h, H);
-        if (j->b1) {
-            const float *restrict b = j->b1;
-            for (int64_t r = 0; r < t; r++)
-                for (int64_t i = 0; i < H; i++) h[r * H + i] += b[i];
-        }
-        act_block(j->act, h, a, t * H);
+        nm_gemm(t, H, c, in, j->w1t, j->w1, h, false);  // h = LN(x)·W1ᵀ
+        act_rows(j->act, h, j->b1, a, t, H);  // h += b1, a = act(h)
         float *o = j->out + r0 * c;
         if (j->b2)
             for (int64_t r = 0; r < t; r++) memcpy(o + r * c, j->b2, (size_t)c * sizeof(float));
-        clas_blas_sgemm(false, true, t, c, H, 1, a, H, j->w2, H, j->b2 ? 1 : 0, o, c);
+        nm_gemm(t, c, H, a, j->w2t, j->w2, o, j->b2 != NULL);  // out = a·W2ᵀ + b2
     }
 }
 
@@ -111,7 +144,18 @@ void clas_norm_mlp_forward(int act, const float *x, int64_t rows, int64_t c, int
     nm_job j = {.x = x, .nw = norm_w, .nb = norm_b, .w1 = w1, .b1 = b1, .w2 = w2, .b2 = b2, .h = h, .mean = mean,
                 .rstd = rstd, .out = out, .rows = rows, .c = c, .hidden = hidden, .tile = T, .act = act,
                 .norm = norm, .eps = eps};
+    // clas_gemm_rows takes B row-major: transpose the (small) weights once for all tiles
+    float *w1t = clas_gemm_rows_supported(hidden) ? malloc((size_t)(c * hidden) * sizeof(float)) : NULL;
+    float *w2t = clas_gemm_rows_supported(c) ? malloc((size_t)(c * hidden) * sizeof(float)) : NULL;
+    for (int64_t o = 0; o < hidden; o++)
+        for (int64_t i = 0; i < c; i++) {
+            if (w1t) w1t[i * hidden + o] = w1[o * c + i];
+            if (w2t) w2t[o * c + i] = w2[i * hidden + o];
+        }
+    j.w1t = w1t, j.w2t = w2t;
     clas_parallel_for((rows + T - 1) / T, 1, nm_fwd_chunk, &j);
+    free(w1t);
+    free(w2t);
 }
 
 static CLAS_MV void nm_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
@@ -126,13 +170,11 @@ static CLAS_MV void nm_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
         const int64_t r0 = tb * T, t = CLAS_MIN(T, j->rows - r0);
         const float *restrict g = j->dy + r0 * c, *restrict x = j->x + r0 * c;
         memset(tv, 0, (size_t)(H + 3 * c) * sizeof(float));
-        clas_blas_sgemm(false, false, t, H, c, 1, g, c, j->w2, H, 0, dh, H);  // dA = dy·W2
-        act_grad_block(j->act, j->h_in + r0 * H, a, dh, t * H);              // a = act(h), dH = dA ⊙ act′(h)
-        for (int64_t r = 0; r < t; r++) {
-            for (int64_t i = 0; i < H; i++) tb1[i] += dh[r * H + i];
+        nm_gemm(t, H, c, g, j->w2, NULL, dh, false);  // dA = dy·W2
+        act_grad_rows(j->act, j->h_in + r0 * H, a, dh, tb1, t, H);  // a = act(h), dH = dA ⊙ act′(h), Σ dH
+        for (int64_t r = 0; r < t; r++)
             for (int64_t i = 0; i < c; i++) tsg[i] += g[r * c + i];
-        }
-        clas_blas_sgemm(true, false, c, H, t, 1, g, c, a, H, 1, pP, H);  // P += dyᵀ·a
+        nm_gemm_tn(c, c, H, t, g, a, pP);  // P += dyᵀ·a
         const float *in = x;
         if (j->norm) {  // LN(x) again from the saved statistics
             for (int64_t r = 0; r < t; r++) {
@@ -146,9 +188,9 @@ static CLAS_MV void nm_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
             }
             in = xn;
         }
-        clas_blas_sgemm(true, false, H, c, t, 1, dh, H, in, c, 1, pW1, c);  // dW1 += dHᵀ·LN(x)
+        nm_gemm_tn(c, H, c, t, dh, in, pW1);  // dW1 += dHᵀ·LN(x)
         float *dxn = j->norm ? xn : j->dx + r0 * c;                          // LN(x) is no longer needed
-        clas_blas_sgemm(false, false, t, c, H, 1, dh, H, j->w1, c, 0, dxn, c);  // d LN(x) = dH·W1
+        nm_gemm(t, c, H, dh, j->w1, NULL, dxn, false);                        // d LN(x) = dH·W1
         if (j->norm)
             for (int64_t r = 0; r < t; r++)
                 clas_ln_row_backward(x + r * c, j->mean_in[r0 + r], j->rstd_in[r0 + r], j->nw, dxn + r * c,

@@ -60,6 +60,28 @@ final class FusedMlpTests: XCTestCase {
         }
     }
 
+    /// Without fc1's bias (the kernel's bias-free activation pass) and with the identity activation, more rows than one
+    /// tile: against the composition.
+    func testNormMlpWithoutFc1BiasMatchesComposition() {
+        for (i, act) in [Activation.silu, .none].enumerated() {
+            let a = inputs(rows: [2, 700], c: 12, hidden: 48, conv: false, seed: UInt64(70 + i))
+            let b = a.map { $0.detachedCopy() }
+            for t in a + b { t.requiresGrad = true }
+            let r = randn([2, 700, 12], seed: 98)
+            let yf = Tensor.normMlp(a[0], norm: .init(weight: a[1], bias: a[2], eps: 1e-6), fc1: a[3], nil, fc2: a[5],
+                                    a[6], activation: act, scale: a[7])
+            let yc = Tensor.linear(Tensor.linear(Tensor.layerNorm(b[0], gamma: b[1], beta: b[2], eps: 1e-6),
+                                                 weight: b[3], bias: nil).activated(act), weight: b[5], bias: b[6]) * b[7]
+            assertClose(yf.scalars, yc.scalars, tol: 2e-5 * Swift.max(1, yc.scalars.map(Swift.abs).max() ?? 0), "\(act) forward")
+            (yf * r).sum().backward()
+            (yc * r).sum().backward()
+            for j in [0, 1, 2, 3, 5, 6, 7] {
+                let ga = a[j].grad?.scalars ?? [], gb = b[j].grad?.scalars ?? []
+                assertClose(ga, gb, tol: 2e-5 * Swift.max(1, gb.map(Swift.abs).max() ?? 0), "\(act) gradient of input \(j)")
+            }
+        }
+    }
+
     func testNormMlpGradients() {
         checkGradients(inputs(rows: [2, 3], c: 5, hidden: 12, conv: false, seed: 1)) {
             self.fused($0, norm: true, act: .gelu, scale: true)

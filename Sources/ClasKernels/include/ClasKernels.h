@@ -97,6 +97,13 @@ void clas_reference_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_
 
 // MARK: - GEMM (row-major)
 
+/// Whether `clas_gemm_rows` has its own kernel for N columns (AVX-512, N a multiple of 8, AMP off).
+bool clas_gemm_rows_supported(int64_t n);
+/// C = A·B (+ C when accumulating) for row-major A [M, K], B [K, N]; single-threaded. Its own unpacked kernel where
+/// `clas_gemm_rows_supported(N)` (the fused MLP's narrow products), otherwise the BLAS.
+void clas_gemm_rows(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                    float *C, int64_t ldc, bool accumulate);
+
 /// C = alpha * op(A) * op(B) + beta * C, with op = transpose when the flag is set; split over threads.
 void clas_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                 const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
