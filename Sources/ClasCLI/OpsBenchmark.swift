@@ -4,6 +4,11 @@ import Foundation
 
 /// Kernel throughput at MobileNet-like shapes (GFLOP/s, 1 MAC = 2 FLOP), with sgemm's for reference.
 enum OpsBenchmark {
+    /// The row's name padded to one column (String(format:)'s `%-44@` does not pad on Linux).
+    private static func label(_ name: String) -> String {
+        name.count >= 44 ? name + " " : name + String(repeating: " ", count: 44 - name.count) + " "
+    }
+
     static func run(reps: Int) {
         var rng = RandomState(seed: 3)
         func median(_ body: () -> Void) -> Double {
@@ -25,7 +30,7 @@ enum OpsBenchmark {
         let tg = median {
             clas_sgemm(false, false, Int64(n), Int64(n), Int64(n), 1, a.data, Int64(n), b.data, Int64(n), 0, c.data, Int64(n))
         }
-        print(String(format: "%-44@ %8.1f GFLOP/s", "sgemm 2048³" as NSString, 2 * pow(Double(n), 3) / tg / 1e9))
+        print(label("sgemm 2048³") + String(format: "%8.1f GFLOP/s", 2 * pow(Double(n), 3) / tg / 1e9))
 
         // AMP's bf16 GEMM against float32 at transformer shapes: both register tiles (8 × 48 for N = 768, 192;
         // 12 × 32 for N = 64, 160, 197) and a power-of-two width
@@ -47,7 +52,7 @@ enum OpsBenchmark {
                 }
                 let flops = 2 * Double(m * n * k * batch)
                 let t32 = median(product), t16 = MixedPrecision.run(enabled: true) { median(product) }
-                print(String(format: "%-44@ fp32 %7.1f GFLOP/s  bf16 %7.1f GFLOP/s", ("gemm " + name) as NSString,
+                print(label("gemm " + name) + String(format: "fp32 %7.1f GFLOP/s  bf16 %7.1f GFLOP/s",
                              flops / t32 / 1e9, flops / t16 / 1e9))
             }
         }
@@ -82,7 +87,7 @@ enum OpsBenchmark {
                 w.grad = nil
                 out.backward(seed)
             } - tf
-            print(String(format: "%-44@ fwd %7.1f GFLOP/s  bwd %7.1f GFLOP/s", cs.name as NSString,
+            print(label(cs.name) + String(format: "fwd %7.1f GFLOP/s  bwd %7.1f GFLOP/s",
                          2 * macs / tf / 1e9, 4 * macs / max(tb, 1e-9) / 1e9))
         }
     }
