@@ -89,17 +89,8 @@ final class ComputeBackendTests: XCTestCase {
                                    beta, c.data, Int64(ldc))
                         clas_reference_sgemm(ta, tb, Int64(m), Int64(n), Int64(k), alpha, a.data, Int64(lda), b.data,
                                              Int64(ldb), beta, r.data, Int64(ldc))
-                        let got = c.scalars, want = r.scalars
-                        var scale: Float = 0, err: Float = 0
-                        for row in 0..<m {
-                            for col in 0..<n {
-                                scale = max(scale, abs(want[row * ldc + col]))
-                                err = max(err, abs(got[row * ldc + col] - want[row * ldc + col]))
-                            }
-                            // Padding past n is never written.
-                            XCTAssertEqual(got[row * ldc + n], initial[row * ldc + n])
-                        }
-                        XCTAssertLessThanOrEqual(err, 1e-5 * scale, "\(m)×\(n)×\(k) ta \(ta) tb \(tb) α \(alpha) β \(beta)")
+                        assertMatches(c.scalars, r.scalars, initial: initial, m: m, n: n, ldc: ldc,
+                                      "\(m)×\(n)×\(k) ta \(ta) tb \(tb) α \(alpha) β \(beta)")
                     }
                 }
             }
@@ -121,18 +112,25 @@ final class ComputeBackendTests: XCTestCase {
                                accumulate)
                 clas_reference_sgemm(false, false, Int64(m), Int64(n), Int64(k), 1, a.data, Int64(lda), b.data,
                                      Int64(ldb), accumulate ? 1 : 0, r.data, Int64(ldc))
-                let got = c.scalars, want = r.scalars
-                var scale: Float = 0, err: Float = 0
-                for row in 0..<m {
-                    for col in 0..<n {
-                        scale = max(scale, abs(want[row * ldc + col]))
-                        err = max(err, abs(got[row * ldc + col] - want[row * ldc + col]))
-                    }
-                    XCTAssertEqual(got[row * ldc + n], initial[row * ldc + n])
-                }
-                XCTAssertLessThanOrEqual(err, 1e-5 * scale, "\(m)×\(n)×\(k) accumulate \(accumulate)")
+                assertMatches(c.scalars, r.scalars, initial: initial, m: m, n: n, ldc: ldc,
+                              "\(m)×\(n)×\(k) accumulate \(accumulate)")
             }
         }
         XCTAssertFalse(clas_gemm_rows_supported(20), "n must be a multiple of 8")
+    }
+
+    /// An m × n result (row stride ldc) within 1e-5 of the reference's largest entry, and the padding column past n
+    /// still holding its initial value (never written).
+    private func assertMatches(_ got: [Float], _ want: [Float], initial: [Float], m: Int, n: Int, ldc: Int,
+                               _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        var scale: Float = 0, err: Float = 0
+        for row in 0..<m {
+            for col in 0..<n {
+                scale = max(scale, abs(want[row * ldc + col]))
+                err = max(err, abs(got[row * ldc + col] - want[row * ldc + col]))
+            }
+            XCTAssertEqual(got[row * ldc + n], initial[row * ldc + n], "padding, \(message)", file: file, line: line)
+        }
+        XCTAssertLessThanOrEqual(err, 1e-5 * scale, message, file: file, line: line)
     }
 }
