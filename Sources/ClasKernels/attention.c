@@ -34,7 +34,9 @@ void clas_sgemm_strided_batched(bool transA, bool transB, int64_t batch, int64_t
 
 typedef struct {
     const float *qkv, *dout, *bias, *lse_in;
+    const uint16_t *qkv16_in;  // backward: qkv in bfloat16 (instead of qkv)
     float *out, *lse, *dqkv, *dbias;
+    uint16_t *qkv16;           // forward: write qkv's bfloat16 rounding here
     int64_t n, heads, d, bias_groups;
     float scale;
     float keep_scale;       // 1/(1 − p) of attention dropout
@@ -67,11 +69,10 @@ uint32_t clas_attention_drop_threshold(float p) {
     return t >= 4294967295.0 ? 4294967295u : (uint32_t)t;
 }
 
-/// S = scale·Q·Kᵀ (+ bias) for pair `bh`, into s [n, n].
-static void attn_scores(const attn_job *j, int64_t bh, float *s) {
-    const int64_t n = j->n, c = j->heads * j->d, b = bh / j->heads, h = bh % j->heads;
-    const float *q = j->qkv + b * n * 3 * c + h * j->d;
-    clas_blas_sgemm(false, true, n, n, j->d, j->scale, q, 3 * c, q + c, 3 * c, 0, s, n);
+/// S = scale·Q·Kᵀ (+ bias) for pair `bh` (its q and k rows ld apart), into s [n, n].
+static void attn_scores(const attn_job *j, int64_t bh, const float *q, const float *k, int64_t ld, float *s) {
+    const int64_t n = j->n, b = bh / j->heads, h = bh % j->heads;
+    clas_blas_sgemm(false, true, n, n, j->d, j->scale, q, ld, k, ld, 0, s, n);
     if (j->bias) {
         const float *restrict bias = j->bias + ((b % j->bias_groups) * j->heads + h) * n * n;
         for (int64_t i = 0; i < n * n; i++) s[i] += bias[i];
@@ -116,7 +117,14 @@ static void attn_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     float *s = clas_scratch(tid, (size_t)(n * n + n) * sizeof(float)), *mask = s + n * n;
     for (int64_t bh = begin; bh < end; bh++) {
         const int64_t b = bh / j->heads, h = bh % j->heads;
-        attn_scores(j, bh, s);
+        const float *q = j->qkv + b * n * 3 * c + h * j->d;
+        attn_scores(j, bh, q, q + c, 3 * c, s);
+        if (j->qkv16)  // this pair's q, k and v slices, in bfloat16
+            for (int64_t r = 0; r < n; r++)
+                for (int64_t part = 0; part < 3; part++) {
+                    const int64_t at = (b * n + r) * 3 * c + part * c + h * j->d;
+                    clas_bf16_from_float(j->qkv + at, j->qkv16 + at, j->d);
+                }
         softmax_rows_lse(s, j->lse ? j->lse + bh * n : NULL, n);
         if (j->drop_below) {  // P̃ = P ∘ mask; the log-sum-exp stays that of the undropped scores
             for (int64_t r = 0; r < n; r++) {
@@ -131,10 +139,10 @@ static void attn_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
 }
 
 void clas_attention_forward(const float *qkv, const float *bias, int64_t bias_groups, float *out, float *lse,
-                            int64_t batch, int64_t n, int64_t heads, int64_t d, float scale, float drop_p,
-                            uint64_t drop_seed) {
+                            uint16_t *qkv16, int64_t batch, int64_t n, int64_t heads, int64_t d, float scale,
+                            float drop_p, uint64_t drop_seed) {
     const uint32_t below = clas_attention_drop_threshold(drop_p);
-    attn_job j = {.qkv = qkv, .bias = bias, .out = out, .lse = lse, .n = n, .heads = heads, .d = d,
+    attn_job j = {.qkv = qkv, .bias = bias, .out = out, .lse = lse, .qkv16 = qkv16, .n = n, .heads = heads, .d = d,
                   .bias_groups = bias_groups > 0 ? bias_groups : 1, .scale = scale, .drop_below = below,
                   .keep_scale = below ? 1.0f / (1.0f - drop_p) : 1.0f, .drop_seed = drop_seed};
     clas_parallel_for(batch * heads, 1, attn_fwd_chunk, &j);
@@ -184,30 +192,39 @@ static CLAS_MV void attn_ds(float *restrict p, float *restrict dp, const float *
 static void attn_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const attn_job *j = ctx;
     const int64_t n = j->n, d = j->d, c = j->heads * d;
-    float *s = clas_scratch(tid, (size_t)(2 * n * n + n) * sizeof(float)), *dp = s + n * n, *mask = dp + n * n;
+    float *s = clas_scratch(tid, (size_t)(2 * n * n + n + (j->qkv16_in ? 3 * n * d : 0)) * sizeof(float));
+    float *dp = s + n * n, *mask = dp + n * n, *qb = mask + n;  // qb: this pair's q, k, v rows from bfloat16
     for (int64_t bh = begin; bh < end; bh++) {
         const int64_t b = bh / j->heads, h = bh % j->heads;
-        const float *q = j->qkv + b * n * 3 * c + h * d, *k = q + c, *v = q + 2 * c;
+        // q, k and v rows: in qkv (`step` = c apart, rows 3c apart), or read back from bfloat16 into qb (d apart)
+        const int64_t step = j->qkv16_in ? d : c, ld = 3 * step;
+        const float *q = j->qkv16_in ? qb : j->qkv + b * n * 3 * c + h * d, *k = q + step, *v = q + 2 * step;
+        if (j->qkv16_in)
+            for (int64_t r = 0; r < n; r++)
+                for (int64_t part = 0; part < 3; part++) {
+                    const uint16_t *src = j->qkv16_in + (b * n + r) * 3 * c + part * c + h * d;
+                    clas_bf16_to_float(src, qb + (r * 3 + part) * d, d);
+                }
         const float *dout = j->dout + b * n * c + h * d;
         float *dq = j->dqkv + b * n * 3 * c + h * d, *dk = dq + c, *dv = dq + 2 * c;
-        attn_scores(j, bh, s);
-        clas_blas_sgemm(false, true, n, n, d, 1, dout, c, v, 3 * c, 0, dp, n);  // dP = dO·Vᵀ
+        attn_scores(j, bh, q, k, ld, s);
+        clas_blas_sgemm(false, true, n, n, d, 1, dout, c, v, ld, 0, dp, n);  // dP = dO·Vᵀ
         if (j->drop_below)
             attn_ds_dropout(s, dp, j->lse_in + bh * n, n, mask, j, bh);          // s = P̃, dp = dS
         else
             attn_ds(s, dp, j->lse_in + bh * n, n);                               // s = P, dp = dS
         clas_blas_sgemm(true, false, n, d, n, 1, s, n, dout, c, 0, dv, 3 * c);   // dV = P̃ᵀ·dO
-        clas_blas_sgemm(false, false, n, d, n, j->scale, dp, n, k, 3 * c, 0, dq, 3 * c);  // dQ = scale·dS·K
-        clas_blas_sgemm(true, false, n, d, n, j->scale, dp, n, q, 3 * c, 0, dk, 3 * c);   // dK = scale·dSᵀ·Q
+        clas_blas_sgemm(false, false, n, d, n, j->scale, dp, n, k, ld, 0, dq, 3 * c);  // dQ = scale·dS·K
+        clas_blas_sgemm(true, false, n, d, n, j->scale, dp, n, q, ld, 0, dk, 3 * c);   // dK = scale·dSᵀ·Q
         if (j->dbias) memcpy(j->dbias + bh * n * n, dp, (size_t)(n * n) * sizeof(float));
     }
 }
 
-void clas_attention_backward(const float *qkv, const float *bias, int64_t bias_groups, const float *lse,
-                             const float *dout, float *dqkv, float *dscores, int64_t batch, int64_t n, int64_t heads,
-                             int64_t d, float scale, float drop_p, uint64_t drop_seed) {
+void clas_attention_backward(const float *qkv, const uint16_t *qkv16, const float *bias, int64_t bias_groups,
+                             const float *lse, const float *dout, float *dqkv, float *dscores, int64_t batch, int64_t n,
+                             int64_t heads, int64_t d, float scale, float drop_p, uint64_t drop_seed) {
     const uint32_t below = clas_attention_drop_threshold(drop_p);
-    attn_job j = {.qkv = qkv, .bias = bias, .lse_in = lse, .dout = dout, .dqkv = dqkv, .dbias = dscores, .n = n,
+    attn_job j = {.qkv = qkv, .qkv16_in = qkv16, .bias = bias, .lse_in = lse, .dout = dout, .dqkv = dqkv, .dbias = dscores, .n = n,
                   .heads = heads, .d = d, .bias_groups = bias_groups > 0 ? bias_groups : 1, .scale = scale,
                   .drop_below = below, .keep_scale = below ? 1.0f / (1.0f - drop_p) : 1.0f, .drop_seed = drop_seed};
     clas_parallel_for(batch * heads, 1, attn_bwd_chunk, &j);

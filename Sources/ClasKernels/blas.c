@@ -262,10 +262,14 @@ const clas_blas_info *clas_blas(void) {
     return &g_blas.info;
 }
 
+bool clas_bf16_routes(int64_t M, int64_t N, int64_t K) {
+    return clas_bf16_gemm_enabled() && K >= 16 && M * N * K >= (1 << 17);
+}
+
 void clas_blas_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     // AMP: products large enough to pay for packing go to the bf16 kernel (gemm_bf16.c)
-    if (clas_bf16_gemm_enabled() && K >= 16 && M * N * K >= (1 << 17)) {
+    if (clas_bf16_routes(M, N, K)) {
         clas_bf16_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }

@@ -35,14 +35,6 @@ bool clas_set_bf16_gemm(bool on) {
 
 bool clas_bf16_gemm_enabled(void) { return atomic_load_explicit(&g_bf16_on, memory_order_relaxed); }
 
-/// bf16 bits of x, rounded to nearest even; NaN stays a (quiet) NaN.
-static inline uint32_t bf16_bits(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40;
-    return (u + 0x7fffu + ((u >> 16) & 1)) >> 16;
-}
-
 /// Per-thread packing buffers (not clas_scratch: callers such as the fused MLP hold that while they multiply).
 static uint32_t *pack_buffer(size_t words) {
     static _Thread_local uint32_t *buf;
@@ -82,7 +74,7 @@ BF_TARGET static void pack_along_k(const float *src, int64_t ld, int64_t lines, 
             _mm512_storeu_si512(t, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k)));
             for (int l = 0; l < 16; l++) dst[(k / 2 + l) * width + i] = t[l];
         }
-        for (; k < kc; k += 2) dst[(k / 2) * width + i] = bf16_bits(x[k]) | (k + 1 < kc ? bf16_bits(x[k + 1]) << 16 : 0);
+        for (; k < kc; k += 2) dst[(k / 2) * width + i] = clas_bf16_bits(x[k]) | (k + 1 < kc ? clas_bf16_bits(x[k + 1]) << 16 : 0);
     }
 }
 

@@ -92,6 +92,29 @@ static inline __attribute__((always_inline)) float clas_normal_cdf(float x, floa
 
 static inline __attribute__((always_inline)) float clas_sigmoidf(float x) { return 1.0f / (1.0f + clas_expf(-x)); }
 
+/// bf16 bits of x, rounded to nearest even; NaN stays a (quiet) NaN.
+static inline __attribute__((always_inline)) uint32_t clas_bf16_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1)) >> 16;
+    return (u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40 : rounded;
+}
+
+/// dst[i] = x[i] rounded to bfloat16 (AMP's stored activations); a select, no branch, so callers' loops vectorise.
+static inline __attribute__((always_inline)) void clas_bf16_from_float(const float *restrict x,
+                                                                       uint16_t *restrict dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = (uint16_t)clas_bf16_bits(x[i]);
+}
+
+/// dst[i] = the float32 value of bfloat16 x[i] (exact).
+static inline __attribute__((always_inline)) void clas_bf16_to_float(const uint16_t *restrict x, float *restrict dst,
+                                                                     int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t u = (uint32_t)x[i] << 16;
+        memcpy(dst + i, &u, 4);
+    }
+}
+
 /// Scratch memory of the calling OS thread, grown on demand, never shrunk (per-channel partial sums and the like).
 /// `tid` is unused (kept for call-site clarity). Callers needing several regions carve them from one request.
 void *clas_scratch(int tid, size_t bytes);

@@ -5,7 +5,9 @@
 // row tile with the weights and, below c = 192, for the two weight gradients too): the normalised input, the
 // activation and the backward pass's intermediates live in a per-thread scratch that stays in cache, and only x,
 // h = LN(x)·W1ᵀ + b1 (kept for the backward pass), the output and the gradients travel to memory. The backward pass
-// recomputes LN(x) from the saved row statistics and act(h) together with act′(h); the weight gradients accumulate
+// recomputes LN(x) from the saved row statistics and act(h) together with act′(h). Under AMP h is kept in bfloat16
+// (half the memory; like PyTorch's autocast, whose fc1 output is bf16), the forward's own act(h) from float32 h,
+// the backward's from its rounding, read back 16 rows at a time. The weight gradients accumulate
 // per thread over its tiles (products with β = 1), the vector sums per tile in float and over tiles in double,
 // reduced in thread order (deterministic for a thread count).
 #include "activations.h"
@@ -14,6 +16,8 @@
 
 typedef struct {
     const float *x, *nw, *nb, *w1, *b1, *w2, *b2, *h_in, *mean_in, *rstd_in, *dy;
+    const uint16_t *h16_in;  // backward: h in bfloat16 (instead of h_in)
+    uint16_t *h16;           // forward: keep h in bfloat16 here (instead of h)
     const float *w1t, *w2t;  // forward: W1ᵀ [c, H] and W2ᵀ [H, c] for clas_gemm_rows (NULL: the BLAS on W1, W2)
     float *h, *mean, *rstd, *out, *dx;
     float *wparts;    // backward, [threads][2·c·H]: P = dyᵀ·act(h), dW1
@@ -130,6 +134,7 @@ static CLAS_MV void nm_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
         float *restrict h = j->h ? j->h + r0 * H : hs;
         nm_gemm(t, H, c, in, j->w1t, j->w1, h, false);  // h = LN(x)·W1ᵀ
         act_rows(j->act, h, j->b1, a, t, H);  // h += b1, a = act(h)
+        if (j->h16) clas_bf16_from_float(h, j->h16 + r0 * H, t * H);
         float *o = j->out + r0 * c;
         if (j->b2)
             for (int64_t r = 0; r < t; r++) memcpy(o + r * c, j->b2, (size_t)c * sizeof(float));
@@ -139,10 +144,11 @@ static CLAS_MV void nm_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
 
 void clas_norm_mlp_forward(int act, const float *x, int64_t rows, int64_t c, int64_t hidden, bool norm,
                            const float *norm_w, const float *norm_b, float eps, const float *w1, const float *b1,
-                           const float *w2, const float *b2, float *h, float *mean, float *rstd, float *out) {
+                           const float *w2, const float *b2, float *h, uint16_t *h16, float *mean, float *rstd,
+                           float *out) {
     const int64_t T = tile_rows(rows, c, hidden);
-    nm_job j = {.x = x, .nw = norm_w, .nb = norm_b, .w1 = w1, .b1 = b1, .w2 = w2, .b2 = b2, .h = h, .mean = mean,
-                .rstd = rstd, .out = out, .rows = rows, .c = c, .hidden = hidden, .tile = T, .act = act,
+    nm_job j = {.x = x, .nw = norm_w, .nb = norm_b, .w1 = w1, .b1 = b1, .w2 = w2, .b2 = b2, .h = h, .h16 = h16,
+                .mean = mean, .rstd = rstd, .out = out, .rows = rows, .c = c, .hidden = hidden, .tile = T, .act = act,
                 .norm = norm, .eps = eps};
     // clas_gemm_rows takes B row-major: transpose the (small) weights once for all tiles
     float *w1t = clas_gemm_rows_supported(hidden) ? malloc((size_t)(c * hidden) * sizeof(float)) : NULL;
@@ -158,20 +164,31 @@ void clas_norm_mlp_forward(int act, const float *x, int64_t rows, int64_t c, int
     free(w2t);
 }
 
+/// Rows of bfloat16 h converted back per act_grad_rows call (a cache-resident buffer).
+#define BF16_ROWS 16
+
 static CLAS_MV void nm_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const nm_job *j = ctx;
     const int64_t c = j->c, H = j->hidden, T = j->tile;
     float *pP = j->wparts + (int64_t)tid * 2 * c * H, *pW1 = pP + c * H;
     double *vp = j->vparts + (int64_t)tid * (H + 3 * c);
-    float *xn = clas_scratch(tid, (size_t)(T * (c + 2 * H) + H + 3 * c) * sizeof(float));
+    float *xn = clas_scratch(tid, (size_t)(T * (c + 2 * H) + H + 3 * c + BF16_ROWS * H) * sizeof(float));
     float *a = xn + T * c, *dh = a + T * H, *restrict tv = dh + T * H;  // tv: this tile's vector sums [H + 3c]
+    float *hb = tv + H + 3 * c;  // BF16_ROWS rows of h read back from bfloat16
     float *restrict tb1 = tv, *restrict tsg = tb1 + H, *restrict tnw = tsg + c, *restrict tnb = tnw + c;
     for (int64_t tb = begin; tb < end; tb++) {
         const int64_t r0 = tb * T, t = CLAS_MIN(T, j->rows - r0);
         const float *restrict g = j->dy + r0 * c, *restrict x = j->x + r0 * c;
         memset(tv, 0, (size_t)(H + 3 * c) * sizeof(float));
         nm_gemm(t, H, c, g, j->w2, NULL, dh, false);  // dA = dy·W2
-        act_grad_rows(j->act, j->h_in + r0 * H, a, dh, tb1, t, H);  // a = act(h), dH = dA ⊙ act′(h), Σ dH
+        if (j->h16_in)
+            for (int64_t r = 0; r < t; r += BF16_ROWS) {
+                const int64_t n = CLAS_MIN(BF16_ROWS, t - r);
+                clas_bf16_to_float(j->h16_in + (r0 + r) * H, hb, n * H);
+                act_grad_rows(j->act, hb, a + r * H, dh + r * H, tb1, n, H);
+            }
+        else
+            act_grad_rows(j->act, j->h_in + r0 * H, a, dh, tb1, t, H);  // a = act(h), dH = dA ⊙ act′(h), Σ dH
         for (int64_t r = 0; r < t; r++)
             for (int64_t i = 0; i < c; i++) tsg[i] += g[r * c + i];
         nm_gemm_tn(c, c, H, t, g, a, pP);  // P += dyᵀ·a
@@ -201,11 +218,12 @@ static CLAS_MV void nm_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
 
 void clas_norm_mlp_backward(int act, const float *x, int64_t rows, int64_t c, int64_t hidden, bool norm,
                             const float *norm_w, const float *norm_b, const float *mean, const float *rstd,
-                            const float *w1, const float *w2, const float *h, const float *dy, float *dx, float *p,
+                            const float *w1, const float *w2, const float *h, const uint16_t *h16, const float *dy,
+                            float *dx, float *p,
                             float *dw1, float *db1, float *sum_dy, float *dnorm_w, float *dnorm_b) {
     const int64_t T = tile_rows(rows, c, hidden), H = hidden;
     const int threads = clas_num_threads();
-    nm_job j = {.x = x, .nw = norm_w, .nb = norm_b, .mean_in = mean, .rstd_in = rstd, .w1 = w1, .w2 = w2, .h_in = h,
+    nm_job j = {.x = x, .nw = norm_w, .nb = norm_b, .mean_in = mean, .rstd_in = rstd, .w1 = w1, .w2 = w2, .h_in = h, .h16_in = h16,
                 .dy = dy, .dx = dx, .rows = rows, .c = c, .hidden = H, .tile = T, .act = act, .norm = norm};
     j.wparts = calloc((size_t)threads * 2 * (size_t)(c * H), sizeof(float));
     j.vparts = calloc((size_t)threads * (size_t)(H + 3 * c), sizeof(double));

@@ -82,6 +82,43 @@ final class FusedMlpTests: XCTestCase {
         }
     }
 
+    /// Under AMP the pre-activation is kept in bfloat16. Products this small stay float32 even under AMP (summed in
+    /// another order: float32 rounding apart), so the forward pass is the float32 one and the gradients differ from
+    /// it by that rounding: less than bfloat16's 2⁻⁸, but far more than float32's. Then a shape whose products do run in bf16 (and whose backward reads h back in
+    /// blocks of 16 rows, the last one partial) against the composition under AMP.
+    func testNormMlpKeepsBFloat16PreActivationUnderAMP() throws {
+        try XCTSkipUnless(MixedPrecision.isSupported, "this CPU has no AVX512_BF16")
+        let t = inputs(rows: [1, 37], c: 8, hidden: 32, conv: false, seed: 40)
+        let r = randn([1, 37, 8], seed: 41)
+        func run(_ amp: Bool) -> [[Float]] {
+            let u = t.map { $0.detachedCopy() }
+            for v in u { v.requiresGrad = true }
+            return MixedPrecision.run(enabled: amp) {
+                let y = fused(u, norm: true, act: .gelu, scale: true)
+                (y * r).sum().backward()
+                return [y.scalars] + u.map { $0.grad!.scalars }
+            }
+        }
+        let full = run(false), mixed = run(true)
+        for j in 0..<full.count {
+            let scale = full[j].map(Swift.abs).max()!, diff = zip(full[j], mixed[j]).map { Swift.abs($0 - $1) }.max()!
+            // the output (j = 0) uses float32 h, fc2's bias gradient (j = 7) does not involve h
+            XCTAssertLessThan(diff / scale, [0, 7].contains(j) ? 1e-6 : 1.0 / 256, "output \(j)")
+            if [1, 4, 5, 6].contains(j) { XCTAssertGreaterThan(diff / scale, 1e-5, "output \(j): h was not rounded") }
+        }
+        let a = inputs(rows: [2, 300], c: 24, hidden: 96, conv: false, seed: 50), b = a.map { $0.detachedCopy() }
+        for v in a + b { v.requiresGrad = true }
+        let r2 = randn([2, 300, 24], seed: 51)
+        MixedPrecision.run(enabled: true) {
+            (fused(a, norm: true, act: .gelu, scale: true) * r2).sum().backward()
+            (composed(b, norm: true, act: .gelu, scale: true) * r2).sum().backward()
+        }
+        for j in 0..<a.count {
+            let ga = a[j].grad!.scalars, gb = b[j].grad!.scalars
+            assertClose(ga, gb, tol: 2e-2 * Swift.max(1, gb.map(Swift.abs).max()!), "AMP gradient of input \(j)")
+        }
+    }
+
     func testNormMlpGradients() {
         checkGradients(inputs(rows: [2, 3], c: 5, hidden: 12, conv: false, seed: 1)) {
             self.fused($0, norm: true, act: .gelu, scale: true)

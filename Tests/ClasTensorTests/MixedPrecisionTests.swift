@@ -120,4 +120,37 @@ final class MixedPrecisionTests: XCTestCase {
             XCTAssertGreaterThan(diff, 0, "output \(i) unchanged: were the products float32?")
         }
     }
+
+    /// Under AMP the fused attention keeps qkv in bfloat16 when all its products run in bf16 (n²·d ≥ 2¹⁷): its
+    /// gradient is then bit for bit the one computed from float32 qkv (the kernels called directly), with and
+    /// without attention dropout.
+    func testAttentionKeepsBFloat16QKVWithoutChangingGradients() {
+        let (batch, n, heads, d) = (2, 64, 2, 32), c = heads * d
+        let qkv = randn([batch, n, 3 * c], seed: 21), r = randn([batch, n, c], seed: 22)
+        XCTAssertTrue(MixedPrecision.run(enabled: true) { clas_bf16_routes(Int64(n), Int64(n), Int64(d)) })
+        for p: Float in [0, 0.1] {
+            let x = qkv.detachedCopy()
+            x.requiresGrad = true
+            let y = MixedPrecision.run(enabled: true) {
+                let y = Tensor.multiHeadAttention(x, heads: heads, dropout: p, seed: 5)
+                (y * r).sum().backward()
+                return y
+            }
+            var out = [Float](repeating: 0, count: batch * n * c), lse = [Float](repeating: 0, count: batch * heads * n)
+            var dqkv = [Float](repeating: 0, count: qkv.count)
+            let s = 1 / Float(d).squareRoot()
+            MixedPrecision.run(enabled: true) {
+                clas_attention_forward(qkv.data, nil, 1, &out, &lse, nil, Int64(batch), Int64(n), Int64(heads),
+                                       Int64(d), s, p, 5)
+                clas_attention_backward(qkv.data, nil, nil, 1, lse, r.data, &dqkv, nil, Int64(batch), Int64(n),
+                                        Int64(heads), Int64(d), s, p, 5)
+            }
+            XCTAssertEqual(y.scalars, out, "p \(p): forward")
+            XCTAssertEqual(x.grad!.scalars, dqkv, "p \(p): gradient from bfloat16 qkv")
+            let f = qkv.detachedCopy()
+            f.requiresGrad = true
+            (Tensor.multiHeadAttention(f, heads: heads, dropout: p, seed: 5) * r).sum().backward()
+            XCTAssertNotEqual(f.grad!.scalars, dqkv, "p \(p): the products ran in bf16")
+        }
+    }
 }

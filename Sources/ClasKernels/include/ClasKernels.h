@@ -88,6 +88,9 @@ bool clas_bf16_gemm_supported(void);
 /// float32. Returns false (and stays off) when asked for on a CPU without AVX512_BF16.
 bool clas_set_bf16_gemm(bool on);
 bool clas_bf16_gemm_enabled(void);
+/// Whether clas_blas_sgemm sends an M × N × K product to the bf16 GEMM now (AMP on, and large enough to pay for
+/// packing): its inputs then count only through their bfloat16 roundings.
+bool clas_bf16_routes(int64_t M, int64_t N, int64_t K);
 /// The bf16 GEMM itself (single-threaded, same arguments as clas_blas_sgemm); only on a supported CPU.
 void clas_bf16_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
@@ -119,17 +122,19 @@ void clas_sgemm_strided_batched(bool transA, bool transB, int64_t batch, int64_t
 /// Multi-head self-attention on packed projections: qkv [batch, n, 3, heads, d] (timm's `qkv` output), out
 /// [batch, n, heads, d] = softmax(scale·Q·Kᵀ + bias)·V per (batch, head). `bias` (may be NULL) is
 /// [bias_groups, heads, n, n], sample b using group b % bias_groups. `lse` (may be NULL) receives each score row's
-/// log-sum-exp [batch, heads, n], all the backward keeps besides qkv. `drop_p` > 0: attention dropout on the
-/// probabilities (kept ones scaled by 1/(1 − p)), its mask a pure function of (`drop_seed`, element index)
-/// (``clas_attention_dropout_mask``), so the backward regenerates it from the same seed.
+/// log-sum-exp [batch, heads, n], all the backward keeps besides qkv (or `qkv16`, qkv rounded to bfloat16, written
+/// when not NULL: what AMP keeps when clas_bf16_routes(n, n, d), every product then reading only that rounding).
+/// `drop_p` > 0: attention dropout on the probabilities (kept ones scaled by 1/(1 − p)), its mask a pure function of
+/// (`drop_seed`, element index) (``clas_attention_dropout_mask``), so the backward regenerates it from the same seed.
 void clas_attention_forward(const float *qkv, const float *bias, int64_t bias_groups, float *out, float *lse,
-                            int64_t batch, int64_t n, int64_t heads, int64_t d, float scale, float drop_p,
-                            uint64_t drop_seed);
-/// dqkv from dout [batch, n, heads, d], recomputing the probabilities (and the dropout mask of the same `drop_p`,
-/// `drop_seed`); `dscores` (may be NULL) receives the gradient of the scores [batch, heads, n, n] (for the bias).
-void clas_attention_backward(const float *qkv, const float *bias, int64_t bias_groups, const float *lse,
-                             const float *dout, float *dqkv, float *dscores, int64_t batch, int64_t n, int64_t heads,
-                             int64_t d, float scale, float drop_p, uint64_t drop_seed);
+                            uint16_t *qkv16, int64_t batch, int64_t n, int64_t heads, int64_t d, float scale,
+                            float drop_p, uint64_t drop_seed);
+/// dqkv from dout [batch, n, heads, d] and qkv (float32 `qkv`, or bfloat16 `qkv16`), recomputing the probabilities
+/// (and the dropout mask of the same `drop_p`, `drop_seed`); `dscores` (may be NULL) receives the gradient of the
+/// scores [batch, heads, n, n] (for the bias).
+void clas_attention_backward(const float *qkv, const uint16_t *qkv16, const float *bias, int64_t bias_groups,
+                             const float *lse, const float *dout, float *dqkv, float *dscores, int64_t batch, int64_t n,
+                             int64_t heads, int64_t d, float scale, float drop_p, uint64_t drop_seed);
 /// The attention-dropout mask values (0 or 1/(1 − p)) of `count` consecutive score elements starting at flat index
 /// `first` of the [batch, heads, n, n] probabilities, as the forward and backward apply them.
 void clas_attention_dropout_mask(float *mask, int64_t count, uint64_t first, uint64_t seed, float p);
@@ -204,17 +209,19 @@ void clas_layernorm_backward(const float *x, const float *mean, const float *rst
 // MARK: - Fused MLP branch (Tensor.normMlp, mlp.c)
 
 /// out = act(LN(x)·W1ᵀ + b1)·W2ᵀ + b2 over x [rows, c] with W1 [hidden, c], W2 [c, hidden]; LN only with `norm`
-/// (its γ, β may be NULL). Keeps h = LN(x)·W1ᵀ + b1 [rows, hidden] and the row statistics when h, mean, rstd are
-/// not NULL (training); b1, b2 may be NULL.
+/// (its γ, β may be NULL). Keeps h = LN(x)·W1ᵀ + b1 [rows, hidden] (in float32 in h, or rounded to bfloat16 in h16,
+/// at most one of them) and the row statistics when mean, rstd are not NULL (training); b1, b2 may be NULL.
 void clas_norm_mlp_forward(int act, const float *x, int64_t rows, int64_t c, int64_t hidden, bool norm,
                            const float *norm_w, const float *norm_b, float eps, const float *w1, const float *b1,
-                           const float *w2, const float *b2, float *h, float *mean, float *rstd, float *out);
-/// The backward pass from what the forward kept: dx, p = dyᵀ·act(h) (W2's gradient), dw1, and the row sums db1,
-/// Σ dy and the norm's dγ, dβ (these four may be NULL).
+                           const float *w2, const float *b2, float *h, uint16_t *h16, float *mean, float *rstd,
+                           float *out);
+/// The backward pass from what the forward kept (h or h16): dx, p = dyᵀ·act(h) (W2's gradient), dw1, and the row
+/// sums db1, Σ dy and the norm's dγ, dβ (these four may be NULL).
 void clas_norm_mlp_backward(int act, const float *x, int64_t rows, int64_t c, int64_t hidden, bool norm,
                             const float *norm_w, const float *norm_b, const float *mean, const float *rstd,
-                            const float *w1, const float *w2, const float *h, const float *dy, float *dx, float *p,
-                            float *dw1, float *db1, float *sum_dy, float *dnorm_w, float *dnorm_b);
+                            const float *w1, const float *w2, const float *h, const uint16_t *h16, const float *dy,
+                            float *dx, float *p, float *dw1, float *db1, float *sum_dy, float *dnorm_w,
+                            float *dnorm_b);
 
 // MARK: - Batch normalisation (NHWC: rows = N·H·W, channels contiguous)
 

@@ -41,7 +41,7 @@ extension Tensor {
     ///
     /// One fused operation: no `[B, heads, N, d]` copies are made, and the backward keeps only `qkv` and one
     /// log-sum-exp per score row, recomputing the `N × N` probabilities per head (memory O(B·N·C), not
-    /// O(B·heads·N²)). `bias` (optional, e.g. Swin's relative-position bias plus its shift mask) is
+    /// O(B·heads·N²)); under ``MixedPrecision`` it keeps qkv's bfloat16 rounding, all its products read. `bias` (optional, e.g. Swin's relative-position bias plus its shift mask) is
     /// `[G, heads, N, N]`: sample b adds group b mod G (G divides B); it receives a gradient.
     ///
     /// `dropout` > 0 zeroes each probability with that chance and scales the others by 1/(1 − p) (timm's
@@ -62,17 +62,22 @@ extension Tensor {
         let out = Tensor(uninitializedShape: [batch, n, c])
         let needs = needsGrad(qkv, bias)
         let lse = needs ? Tensor(uninitializedShape: [batch, heads, n]) : nil
-        clas_attention_forward(qkv.data, bias?.data, Int64(groups), out.data, lse?.data, Int64(batch), Int64(n),
-                               Int64(heads), Int64(d), s, dropout, seed)
+        // Under AMP, when every product reads only qkv's bfloat16 rounding, keep just that (half the memory, the
+        // same gradients bit for bit).
+        let kept = needs && clas_bf16_routes(Int64(n), Int64(n), Int64(d))
+            ? KeptActivation(count: qkv.count, bfloat16: true) : nil
+        clas_attention_forward(qkv.data, bias?.data, Int64(groups), out.data, lse?.data, kept?.bfloat16, Int64(batch),
+                               Int64(n), Int64(heads), Int64(d), s, dropout, seed)
         let inputs = bias.map { [qkv, $0] } ?? [qkv]
         OpTrace.record(.attention(heads: heads, scale: s), inputs, out)
         guard needs, let lse else { return out }
-        let sq = qkv.detached(), sbias = bias?.detached(), rb = bias?.requiresGrad ?? false
+        let sq = kept == nil ? qkv.detached() : nil, sbias = bias?.detached(), rb = bias?.requiresGrad ?? false
+        let qkvShape = qkv.shape
         return out.record("attention", inputs) { g in
-            let dqkv = Tensor(uninitializedShape: sq.shape)
+            let dqkv = Tensor(uninitializedShape: qkvShape)
             let dscores = rb ? Tensor(uninitializedShape: [batch, heads, n, n]) : nil
-            clas_attention_backward(sq.data, sbias?.data, Int64(groups), lse.data, g.data, dqkv.data, dscores?.data,
-                                    Int64(batch), Int64(n), Int64(heads), Int64(d), s, dropout, seed)
+            clas_attention_backward(sq?.data, kept?.bfloat16, sbias?.data, Int64(groups), lse.data, g.data, dqkv.data,
+                                    dscores?.data, Int64(batch), Int64(n), Int64(heads), Int64(d), s, dropout, seed)
             guard let dscores else { return [dqkv] }
             let dbias = Tensor(uninitializedShape: [groups, heads, n, n])
             clas_sum_mid(dscores.data, dbias.data, 1, Int64(batch / groups), Int64(groups * heads * n * n), false)

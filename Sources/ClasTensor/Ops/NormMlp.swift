@@ -19,6 +19,8 @@ extension Tensor {
     /// holds anyway), fc1's pre-activation and two floats per row; the normalisation and the activation are
     /// recomputed in the backward pass (`mlp.c`, in row tiles that stay in cache), and the scale is folded into fc2's
     /// weights, its gradient taken from fc2's weight gradient: dscale_c = Σ_k W2[c,k]·(gᵀ·a)[c,k] + b2_c·Σ_r g[r,c].
+    /// Under ``MixedPrecision`` the pre-activation is kept in bfloat16 (the largest thing a transformer block keeps,
+    /// halved; PyTorch's autocast keeps fc1's output in bf16 too).
     public static func normMlp(_ x: Tensor, norm: NormParameters?, fc1 w1: Tensor, _ b1: Tensor?, fc2 w2: Tensor,
                                _ b2: Tensor?, activation act: Activation, scale: Tensor?) -> Tensor {
         let c = x.shape.last ?? 1, rows = x.count / Swift.max(c, 1), hidden = w1.shape[0]
@@ -43,11 +45,12 @@ extension Tensor {
             (w2s, b2s) = (w2, b2)
         }
         let stats = needs && norm != nil ? Tensor(uninitializedShape: [2, rows]) : nil
-        let h = needs ? Tensor(uninitializedShape: Array(x.shape.dropLast()) + [hidden]) : nil
+        let kept = needs ? KeptActivation(count: rows * hidden, bfloat16: MixedPrecision.isEnabled) : nil
         let out = Tensor(uninitializedShape: x.shape)
         clas_norm_mlp_forward(act.rawValue, x.data, m, k, n, norm != nil, nw?.data, nb?.data, norm?.eps ?? 0, w1.data,
-                              b1?.data, w2s.data, b2s?.data, h?.data, stats?.data, stats.map { $0.data + rows }, out.data)
-        guard needs, let h else { return out }
+                              b1?.data, w2s.data, b2s?.data, kept?.float, kept?.bfloat16, stats?.data,
+                              stats.map { $0.data + rows }, out.data)
+        guard needs, let kept else { return out }
         let slots: [Tensor?] = [x, nw, nb, w1, b1, w2, b2, scale]
         let wants = slots.map { $0?.requiresGrad ?? false }
         let sx = x.detached(), sw1 = w1.detached(), sw2 = w2.detached(), sb2 = b2?.detached()
@@ -58,8 +61,8 @@ extension Tensor {
             let sumG = Tensor(uninitializedShape: [c])
             let dnw = wants[1] ? Tensor(uninitializedShape: [c]) : nil, dnb = wants[2] ? Tensor(uninitializedShape: [c]) : nil
             clas_norm_mlp_backward(act.rawValue, sx.data, m, k, n, stats != nil, snw?.data, snb?.data, stats?.data,
-                                   stats.map { $0.data + rows }, sw1.data, w2s.data, h.data, g.data, dx.data, p.data,
-                                   dw1.data, db1.data, sumG.data, dnw?.data, dnb?.data)
+                                   stats.map { $0.data + rows }, sw1.data, w2s.data, kept.float, kept.bfloat16, g.data,
+                                   dx.data, p.data, dw1.data, db1.data, sumG.data, dnw?.data, dnb?.data)
             var grads: [Tensor?] = [dx, dnw, dnb, dw1, db1, nil, nil, nil]
             if let sscale {  // p is W2's gradient before the scale: dW2 = scale ⊙ p, db2 = scale ⊙ Σg
                 if wants[7] {  // dscale_c = Σ_k W2[c,k]·p[c,k] + b2_c·Σ_r g[r,c]
