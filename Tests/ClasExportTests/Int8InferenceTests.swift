@@ -132,7 +132,8 @@ final class Int8InferenceTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         // (n, h, w, cin, cout, k, stride, pad, group)
         let cases = [(2, 9, 8, 5, 7, 3, 1, 1, 1), (1, 10, 10, 16, 16, 3, 2, 1, 16), (2, 6, 6, 8, 12, 1, 1, 0, 1),
-                     (1, 7, 9, 24, 20, 5, 2, 2, 1)]
+                     (1, 7, 9, 24, 20, 5, 2, 2, 1), (2, 5, 19, 24, 24, 3, 1, 1, 24), (1, 9, 21, 40, 40, 5, 2, 2, 40),
+                     (1, 11, 19, 3, 16, 3, 2, 1, 1)]  // depthwise sliding rows, a 3-channel stem
         let dir = temporaryDirectory()
         for (n, h, w, cin, cout, k, s, p, group) in cases {
             let x = (0..<(n * h * w * cin)).map { _ in UInt8.random(in: 0...255, using: &rng) }

@@ -30,6 +30,8 @@ final class Int8KernelTests: XCTestCase {
     /// A random epilogue for `n` channels and the scalar rule it stands for.
     private struct Epilogue {
         var zx: Int32, zy: Int32, relu: Bool
+        /// The float output's activation: hard-swish instead of ReLU (when `relu`).
+        var hardswish = false
         var scale: [Float], bias: [Float], biasQ: [Int32], requant: [Float], rowsum: [Int32]
         /// The chained quantisation of the float output: scale and activation (none, ReLU, hard-swish by turns).
         var qScale: Float, qAct: Int32
@@ -50,6 +52,7 @@ final class Int8KernelTests: XCTestCase {
         /// With `residual`: a fused residual `Add` (before the ReLU).
         func float(_ acc: Int32, _ j: Int, residual: Float = 0) -> Float {
             let f = Float(acc) * scale[j] + bias[j] + residual
+            if relu && hardswish { return f * Swift.min(Swift.max(f + 3, 0), 6) * (1 / 6) }
             return relu && f < 0 ? 0 : f
         }
         func uint8(_ acc: Int32, _ j: Int) -> UInt8 {
@@ -77,7 +80,7 @@ final class Int8KernelTests: XCTestCase {
                 biasQ.withUnsafeBufferPointer { bq in requant.withUnsafeBufferPointer { rq in
                     rowsum.withUnsafeBufferPointer { rs in
                         var e = clas_q8_epilogue(a_zero: zx, rowsum: useRowsum ? rs.baseAddress : nil,
-                                                 relu: relu ? 1 : 0, scale: s.baseAddress, bias: b.baseAddress, residual: residual,
+                                                 relu: relu ? (hardswish ? Int32(CLAS_ACT_HARDSWISH) : 1) : 0, scale: s.baseAddress, bias: b.baseAddress, residual: residual,
                                                  bias_q: bq.baseAddress, requant: chained ? nil : rq.baseAddress,
                                                  y_zero: zy, q_scale: qScale, q_act: qAct)
                         return body(&e)
@@ -155,6 +158,11 @@ final class Int8KernelTests: XCTestCase {
         (2, 7, 7, 5, 5, 5, 2, (2, 2, 2, 2), 1, 17), (1, 8, 8, 12, 3, 3, 1, (2, 2, 2, 2), 2, 40),
         (3, 4, 4, 8, 1, 1, 2, (0, 0, 0, 0), 1, 33), (1, 6, 5, 4, 3, 1, 1, (0, 1, 2, 0), 1, 5),
         (2, 6, 13, 40, 3, 3, 1, (1, 1, 1, 1), 1, 40), (1, 9, 11, 32, 5, 5, 2, (2, 2, 2, 2), 1, 16),
+        // Rows wide enough for the depthwise sliding kernels' 8-pixel blocks inside and at both borders, channel
+        // counts with an overlapping last vector, and a 3-channel stride-2 stem (16-byte im2col row copies).
+        (2, 5, 19, 24, 3, 3, 1, (1, 1, 1, 1), 1, 24), (1, 7, 23, 16, 3, 3, 2, (1, 1, 1, 1), 1, 16),
+        (1, 6, 21, 40, 5, 5, 1, (2, 2, 2, 2), 1, 8), (2, 9, 29, 17, 5, 5, 2, (2, 2, 2, 2), 1, 16),
+        (2, 10, 21, 3, 3, 3, 2, (1, 1, 1, 1), 1, 16), (1, 1, 18, 16, 3, 3, 1, (1, 1, 1, 1), 1, 16),
     ]
 
     private func geometry(_ t: (Int, Int, Int, Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int)) -> clas_q8_conv_geom {
@@ -230,8 +238,9 @@ final class Int8KernelTests: XCTestCase {
             // 16 bytes of padding: the kernel reads channel blocks 16 at a time.
             let x = (0..<Int(g.n * g.h * g.w * g.c)).map { _ in UInt8.random(in: 0...255, using: &r) } + [UInt8](repeating: 7, count: 16)
             let w = (0..<(taps * c)).map { _ in Int8.random(in: -128...127, using: &r) }  // [tap, c]
-            var e = Epilogue(n: c, zx: Int32.random(in: 0...255, using: &r), relu: c % 2 == 0,
+            var e = Epilogue(n: c, zx: Int32.random(in: 0...255, using: &r), relu: c % 2 == 0 || c % 3 == 0,
                              rowsum: [Int32](repeating: 0, count: c), rng: &r)
+            e.hardswish = c % 3 == 0  // MobileNetV3's depthwise activation, applied in registers
             let pixels = Int(g.n * g.oh * g.ow)
             var acc = [Int32](repeating: 0, count: pixels * c)
             for p in 0..<pixels {
