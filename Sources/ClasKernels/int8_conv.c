@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 /// im2col rows r0 ..< r0 + rows, laid out (kh, kw, c) like OHWI weights; outside the image reads as `pad` (the
-/// zero point, so it contributes nothing); bytes k ..< kp are zero. A kernel row inside the image (dilation 1) is
+/// zero point, so it contributes nothing); bytes k ..< kp (kp = k rounded up to 4) are zero. A kernel row inside the image (dilation 1) is
 /// kw·c contiguous input bytes, copied at once: a 16-byte copy when it is no longer (a 3-channel stem's 9 bytes; the
 /// bytes past it are overwritten by the next piece, the row's padding or the next row, and `a` has 16 bytes of
 /// slack), else one memcpy.
@@ -42,7 +42,7 @@ static void im2col_u8(const uint8_t *x, const clas_q8_conv_geom *g, int64_t r0, 
             }
             dst += span;
         }
-        memset(dst, 0, (size_t)(kp - k));
+        memset(dst, 0, 4);  // bytes k ..< kp (at most 3); those past kp are the next row's, rewritten, or slack
     }
 }
 
