@@ -1,4 +1,4 @@
-// Shared between the int8 kernel files (int8_gemm.c, int8_epilogue.c, int8_conv.c); not public.
+// Shared between the int8 kernel files (int8_gemm.c, int8_epilogue.c, int8_conv.c, int8_depthwise.c); not public.
 #ifndef CLAS_INT8_INTERNAL_H
 #define CLAS_INT8_INTERNAL_H
 
