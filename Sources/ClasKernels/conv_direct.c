@@ -120,6 +120,7 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
             if (rgb3x3 && cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 3, 3);
             else if (cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 0, 0);
             else if (cb == 2) direct_row(j, n, oh, co0, 2, width, coutp, yrow, 0, 0);
+            else if (rgb3x3) direct_row(j, n, oh, co0, 1, width, coutp, yrow, 3, 3);
             else direct_row(j, n, oh, co0, 1, width, coutp, yrow, 0, 0);
             co0 += 16 * cb;
         }

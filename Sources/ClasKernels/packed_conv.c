@@ -1,5 +1,7 @@
 // Inference convolutions over pre-packed weights: a register-blocked GEMM micro-kernel (6 rows × 32 output
-// channels in accumulators) with the bias, residual and activation applied to each tile as it leaves the registers.
+// channels in accumulators; on CPUs without AVX-512, 6 rows × 16 channels, each 32-wide panel in two halves, so the
+// twelve accumulators fit AVX2's sixteen registers) with the bias, residual and activation applied to each tile as it
+// leaves the registers.
 // Weights are packed once when the inference plan is built (OpenBLAS repacks them on every call); 1×1 convolutions
 // read the NHWC input directly, others build im2col rows per block of rows in per-thread scratch memory.
 #include "act16.h"
@@ -10,10 +12,10 @@
 #define NV 2
 #endif
 #define NR (16 * NV)
-#ifndef MR_AVX512
-#define MR_AVX512 6
+#ifndef TILE_ROWS
+#define TILE_ROWS 6
 #endif
-/// Row blocks of one thread's im2col block (rows = this × MR).
+/// Row blocks of one thread's im2col block (rows = this × TILE_ROWS).
 #define ROW_GROUP 8
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -57,31 +59,34 @@ typedef struct {
     int64_t scale_rows;        // rows sharing one scale vector (pixels of an image)
     int64_t M, N, K;
     int act, mr;
+    bool halves;               // wide panels as two 16-wide halves (no AVX-512)
     int64_t row_parts;         // row parts per panel when split over panels
     bool split_rows;
     const float *col;          // a prepared im2col matrix when the panels are split
 } packed_job;
 
-/// One MR×(16·nv) tile: C[rows, q·32 …] = act(A·Wᵀ + bias (+ res)).
+/// One MR×(16·nv) tile of panel q (`stride` wide), its vectors [v0, v0 + nv):
+/// C[rows, q·32 + 16·v0 …] = act(A·Wᵀ + bias (+ res)).
 static inline __attribute__((always_inline)) void tile(const packed_job *j, const float *A, int64_t lda, int64_t r0,
-                                                       int64_t q, const int MR, const int nv) {
+                                                       int64_t q, const int MR, const int nv, const int v0,
+                                                       const int stride) {
     const int64_t K = j->K, N = j->N;
     const int nr = 16 * nv;
-    const float *p = j->packed + panel_offset(q, K);
+    const float *p = j->packed + panel_offset(q, K) + 16 * v0;
     v16 acc[MR][NV];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = (v16){0};
     for (int64_t k = 0; k < K; k++) {
         v16 b[NV];
-        for (int v = 0; v < nv; v++) b[v] = ld16(p + k * nr + 16 * v);
+        for (int v = 0; v < nv; v++) b[v] = ld16(p + k * stride + 16 * v);
         for (int r = 0; r < MR; r++) {
             float a = A[r * lda + k];
             for (int v = 0; v < nv; v++) acc[r][v] += a * b[v];
         }
     }
-    int64_t n0 = q * NR;
+    int64_t n0 = q * NR + 16 * v0;
     int width = (int)CLAS_MIN(nr, N - n0);
-    const float *bias = p + K * nr;
+    const float *bias = p + K * stride;
     // Full tiles finish in registers (all but the rarer activations); the others go through the row epilogue.
     bool in_registers = width == nr && clas_act16_supported(j->act);
     for (int r = 0; r < MR; r++) {
@@ -110,16 +115,23 @@ static inline __attribute__((always_inline)) void tile(const packed_job *j, cons
 /// Rows [r0, r0 + rows) (rows ≤ mr) against panel q; the row count and panel width are made compile-time constants.
 static inline __attribute__((always_inline)) void tile_rows(const packed_job *j, const float *A, int64_t lda,
                                                             int64_t r0, int64_t q, int rows) {
-    if (panel_width(q, j->N) == NR) {
+    if (panel_width(q, j->N) == NR && j->halves) {
         switch (rows) {
-#define ROWS(R) case R: tile(j, A, lda, r0, q, R, NV); break;
+#define ROWS(R) case R: tile(j, A, lda, r0, q, R, 1, 0, NR); tile(j, A, lda, r0, q, R, 1, 1, NR); break;
+            ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
+#undef ROWS
+        default: break;
+        }
+    } else if (panel_width(q, j->N) == NR) {
+        switch (rows) {
+#define ROWS(R) case R: tile(j, A, lda, r0, q, R, NV, 0, NR); break;
             ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
 #undef ROWS
         default: break;
         }
     } else {
         switch (rows) {
-#define ROWS(R) case R: tile(j, A, lda, r0, q, R, 1); break;
+#define ROWS(R) case R: tile(j, A, lda, r0, q, R, 1, 0, 16); break;
             ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
 #undef ROWS
         default: break;
@@ -200,9 +212,11 @@ static CLAS_MV void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid)
 }
 
 static void run(packed_job *j) {
-    static int mr = 0;
-    if (!mr) mr = __builtin_cpu_supports("avx512f") ? MR_AVX512 : 4;
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f");
+    const int mr = TILE_ROWS;
     j->mr = mr;
+    j->halves = !avx512;
     int64_t blocks = (j->M + mr - 1) / mr, panels = panel_count(j->N);
     // Below ~0.5 MFLOP a hand-off to the other threads costs more than it saves.
     int64_t serial = j->M * j->N * j->K < (1 << 19) ? INT64_MAX : 1;
