@@ -9,15 +9,18 @@ import XCTest
 /// timm initialises them, BatchNorm statistics measured on real images) and their four photographs, each image's
 /// logits compared relative to its own magnitude (``TimmFixture/magnitudes(of:)``).
 ///
-/// The plan's own kernels are held to the 1e-5 against the folded graph (the same batch-norm-folded network
-/// run with the ordinary operations) for every family, and the plan to 1e-5 against the model, with one measured
-/// exception: EfficientNet-B0's folding by itself moves one photograph's logits by 1.44e-5 (rounding that the two
-/// float32 evaluation orders do not share), and the plan lies 1.7e-5 … 2.2e-5 from the model depending on its kernels'
-/// summation order, so 3e-5 there. (Random-weight networks with random statistics amplify float32 rounding more:
-/// `InferencePlanTests`, 1e-4.)
+/// The plan is held to the 1e-5 against the folded graph (the same batch-norm-folded network run with the
+/// ordinary operations) and against the model, except where measured otherwise. Both are float32 evaluations whose
+/// rounding these networks amplify ~100×. On AVX-512 the folded graph's 1×1 convolutions (OpenBLAS SKYLAKEX) round
+/// like the plan's packed GEMM: 7.7e-7 apart on MobileOne-S0. On AVX2 (Zen 2; OpenBLAS ZEN sums k in two interleaved
+/// accumulators in its edge tiles) each plan step lies within 4.4e-7 (MobileOne-S0) … 1.7e-6 (MobileNetV3-Large)
+/// of its node's largest value, yet the logits differ by up to 2.6e-5. Against float64 the plan is as close as the
+/// ordinary operations there: MobileOne-S0 3.1e-5 (folded graph 2.7e-5), EfficientNet-B0 9.0e-6 (folded 5.2e-6,
+/// model 6.9e-6), MobileNetV3-Large 6.7e-6 (model 7.8e-6); the wider bounds cover that. EfficientNet-B0's folding
+/// alone moves one photograph's logits by 1.44e-5. (Random-weight networks amplify more: `InferencePlanTests`, 1e-4.)
 final class InferencePlanTimmTests: XCTestCase {
-    func check(_ fixtureName: String, fuse: Bool = false, bound: Float = 1e-5, file: StaticString = #filePath,
-               line: UInt = #line) throws {
+    func check(_ fixtureName: String, fuse: Bool = false, bound: Float = 1e-5, foldedBound: Float = 1e-5,
+               file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try TimmFixture.load(fixtureName)
         let model = try fixture.makeModel()
         _ = try fixture.fill(model)
@@ -41,12 +44,13 @@ final class InferencePlanTimmTests: XCTestCase {
         print("inference plan \(fixtureName): max |Δlogit| \(toModel) of the image's magnitude against the model, "
               + "\(toFolded) against the folded graph")
         XCTAssertLessThanOrEqual(toModel, bound, "\(fixtureName) against the model", file: file, line: line)
-        XCTAssertLessThanOrEqual(toFolded, 1e-5, "\(fixtureName) against the folded graph", file: file, line: line)
+        XCTAssertLessThanOrEqual(toFolded, foldedBound, "\(fixtureName) against the folded graph", file: file,
+                                 line: line)
     }
 
     func testMobileNetV3Small() throws { try check("mobilenetv3_small_100") }
-    func testMobileNetV3Large() throws { try check("mobilenetv3_large_100") }
-    func testEfficientNetB0() throws { try check("efficientnet_b0", bound: 3e-5) }
-    func testMobileOneS0Fused() throws { try check("mobileone_s0", fuse: true) }
+    func testMobileNetV3Large() throws { try check("mobilenetv3_large_100", bound: 2e-5) }
+    func testEfficientNetB0() throws { try check("efficientnet_b0", bound: 3e-5, foldedBound: 2e-5) }
+    func testMobileOneS0Fused() throws { try check("mobileone_s0", fuse: true, bound: 4e-5, foldedBound: 4e-5) }
     func testResNet18() throws { try check("resnet18") }
 }
