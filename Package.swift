@@ -83,7 +83,7 @@ let package = Package(
                 swiftSettings: swift5),
         .testTarget(name: "ClasTensorTests", dependencies: ["ClasTensor", "_ClasTestSupport"], swiftSettings: swift5),
         .testTarget(
-            name: "ClasModelsTests", dependencies: ["ClasModels", "ClasNN", "ClasData", "ClasExport", "_ClasTestSupport"],
+            name: "ClasModelsTests", dependencies: ["ClasModels", "ClasNN", "ClasData", "ClasExport", "ClasKernels", "_ClasTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(
             name: "ClasConfigTests", dependencies: ["ClasConfig"], resources: [.copy("Fixtures")], swiftSettings: swift5),

@@ -91,39 +91,50 @@ static inline __attribute__((always_inline)) void dw_fwd_pixels16_at(const dw_jo
 /// ReLU), each instance compiled on its own: on one Zen 4 core, MobileOne-S0's 3×3 ReLU layers at 224 px took
 /// 100 → 71 µs (112×112×48 stride 2), 36 → 29 µs (28×28×128), 24 → 19 µs (14×14×256) against one function with
 /// a dispatch on the activation per store and blocks of 8, 4 or 1 pixels (kernel harness, thread CPU time).
+/// WIDE = 0 (CPUs without AVX-512, where a 16-float vector is two registers): blocks of at most 4 pixels, so the
+/// accumulators stay in AVX2's sixteen registers.
 #define DW_BLOCK(NP, INSIDE) dw_fwd_pixels16_at(j, xn, ih0, kh_lo, kh_hi, ow, NP, k_, s_, yrow, relu_, INSIDE)
-#define DEFINE_DW_ROW(NAME, K, S, RELU)                                                                             \
+#define DEFINE_DW_ROW(NAME, K, S, RELU, WIDE)                                                                       \
     static CLAS_MV void NAME(const dw_job *j, const float *xn, int64_t ih0, int64_t kh_lo, int64_t kh_hi,           \
                              float *yrow) {                                                                         \
         enum { k_ = K, s_ = S, relu_ = RELU };                                                                      \
         for (int64_t ow = 0; ow < j->g->ow;) {                                                                      \
             int64_t left = j->g->ow - ow, iw0 = ow * S - j->g->pl;                                                  \
-            int np = left >= DW_PIXELS ? DW_PIXELS : left >= 4 ? 4 : left >= 2 ? 2 : 1;                             \
+            int np = WIDE && left >= DW_PIXELS ? DW_PIXELS : left >= 4 ? 4 : left >= 2 ? 2 : 1;                     \
             if (np == DW_PIXELS && iw0 >= 0 && iw0 + S * (DW_PIXELS - 1) + K <= j->g->w) DW_BLOCK(DW_PIXELS, true); \
             else if (np == DW_PIXELS) DW_BLOCK(DW_PIXELS, false);                                                   \
+            else if (np == 4 && !WIDE && iw0 >= 0 && iw0 + S * 3 + K <= j->g->w) DW_BLOCK(4, true);                 \
             else if (np == 4) DW_BLOCK(4, false);                                                                   \
             else if (np == 2) DW_BLOCK(2, false);                                                                   \
             else DW_BLOCK(1, false);                                                                                \
             ow += np;                                                                                               \
         }                                                                                                           \
     }
-DEFINE_DW_ROW(dw_row_k3s1, 3, 1, false)
-DEFINE_DW_ROW(dw_row_k3s2, 3, 2, false)
-DEFINE_DW_ROW(dw_row_k5s1, 5, 1, false)
-DEFINE_DW_ROW(dw_row_k5s2, 5, 2, false)
-DEFINE_DW_ROW(dw_row_k3s1_relu, 3, 1, true)
-DEFINE_DW_ROW(dw_row_k3s2_relu, 3, 2, true)
-DEFINE_DW_ROW(dw_row_k5s1_relu, 5, 1, true)
-DEFINE_DW_ROW(dw_row_k5s2_relu, 5, 2, true)
+#define DEFINE_DW_ROWS(WIDE, SUFFIX)                                                                                \
+    DEFINE_DW_ROW(dw_row_k3s1##SUFFIX, 3, 1, false, WIDE)                                                           \
+    DEFINE_DW_ROW(dw_row_k3s2##SUFFIX, 3, 2, false, WIDE)                                                           \
+    DEFINE_DW_ROW(dw_row_k5s1##SUFFIX, 5, 1, false, WIDE)                                                           \
+    DEFINE_DW_ROW(dw_row_k5s2##SUFFIX, 5, 2, false, WIDE)                                                           \
+    DEFINE_DW_ROW(dw_row_k3s1_relu##SUFFIX, 3, 1, true, WIDE)                                                       \
+    DEFINE_DW_ROW(dw_row_k3s2_relu##SUFFIX, 3, 2, true, WIDE)                                                       \
+    DEFINE_DW_ROW(dw_row_k5s1_relu##SUFFIX, 5, 1, true, WIDE)                                                       \
+    DEFINE_DW_ROW(dw_row_k5s2_relu##SUFFIX, 5, 2, true, WIDE)
+DEFINE_DW_ROWS(1, )
+DEFINE_DW_ROWS(0, _narrow)
+
+typedef void (*dw_row_fn)(const dw_job *, const float *, int64_t, int64_t, int64_t, float *);
 
 /// The sliding row kernel for a K×K kernel at stride S (K 3 or 5, S 1 or 2, dilation 1).
 static void dw_sliding_row(const dw_job *j, int K, int S, const float *xn, int64_t ih0, int64_t kh_lo,
                            int64_t kh_hi, float *yrow) {
-    const bool relu = j->act == CLAS_ACT_RELU;
-    if (K == 3 && S == 1) (relu ? dw_row_k3s1_relu : dw_row_k3s1)(j, xn, ih0, kh_lo, kh_hi, yrow);
-    else if (K == 3) (relu ? dw_row_k3s2_relu : dw_row_k3s2)(j, xn, ih0, kh_lo, kh_hi, yrow);
-    else if (S == 1) (relu ? dw_row_k5s1_relu : dw_row_k5s1)(j, xn, ih0, kh_lo, kh_hi, yrow);
-    else (relu ? dw_row_k5s2_relu : dw_row_k5s2)(j, xn, ih0, kh_lo, kh_hi, yrow);
+    static const dw_row_fn rows[2][8] = {
+        {dw_row_k3s1_narrow, dw_row_k3s2_narrow, dw_row_k5s1_narrow, dw_row_k5s2_narrow, dw_row_k3s1_relu_narrow,
+         dw_row_k3s2_relu_narrow, dw_row_k5s1_relu_narrow, dw_row_k5s2_relu_narrow},
+        {dw_row_k3s1, dw_row_k3s2, dw_row_k5s1, dw_row_k5s2, dw_row_k3s1_relu, dw_row_k3s2_relu, dw_row_k5s1_relu,
+         dw_row_k5s2_relu}};
+    static int wide = -1;  // benign race: every thread computes the same value
+    if (wide < 0) wide = __builtin_cpu_supports("avx512f");
+    rows[wide][(j->act == CLAS_ACT_RELU) * 4 + (K == 5) * 2 + (S == 2)](j, xn, ih0, kh_lo, kh_hi, yrow);
 }
 
 /// One output row, pixel block by pixel block with all channels of a pixel together (the input is read in address

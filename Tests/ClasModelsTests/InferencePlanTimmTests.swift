@@ -1,4 +1,5 @@
 import ClasExport
+import ClasKernels
 import ClasModels
 import ClasNN
 import ClasTensor
@@ -16,9 +17,15 @@ import XCTest
 /// accumulators in its edge tiles) each plan step lies within 4.4e-7 (MobileOne-S0) … 1.7e-6 (MobileNetV3-Large)
 /// of its node's largest value, yet the logits differ by up to 2.6e-5. Against float64 the plan is as close as the
 /// ordinary operations there: MobileOne-S0 3.1e-5 (folded graph 2.7e-5), EfficientNet-B0 9.0e-6 (folded 5.2e-6,
-/// model 6.9e-6), MobileNetV3-Large 6.7e-6 (model 7.8e-6); the wider bounds cover that. EfficientNet-B0's folding
-/// alone moves one photograph's logits by 1.44e-5. (Random-weight networks amplify more: `InferencePlanTests`, 1e-4.)
+/// model 6.9e-6), MobileNetV3-Large 6.7e-6 (model 7.8e-6); the wider bounds (`avx2`) cover that and apply only
+/// without AVX-512. EfficientNet-B0's folding alone moves one photograph's logits by 1.44e-5, so 3e-5 against the
+/// model everywhere. (Random-weight networks amplify more: `InferencePlanTests`, 1e-4.)
 final class InferencePlanTimmTests: XCTestCase {
+    /// `bound` with AVX-512, `avx2` on other CPUs (the reference's BLAS rounds otherwise there, see above).
+    static func bound(_ bound: Float, avx2: Float) -> Float {
+        clas_cpu_features() & UInt32(CLAS_CPU_AVX512F) != 0 ? bound : avx2
+    }
+
     func check(_ fixtureName: String, fuse: Bool = false, bound: Float = 1e-5, foldedBound: Float = 1e-5,
                file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try TimmFixture.load(fixtureName)
@@ -49,8 +56,13 @@ final class InferencePlanTimmTests: XCTestCase {
     }
 
     func testMobileNetV3Small() throws { try check("mobilenetv3_small_100") }
-    func testMobileNetV3Large() throws { try check("mobilenetv3_large_100", bound: 2e-5) }
-    func testEfficientNetB0() throws { try check("efficientnet_b0", bound: 3e-5, foldedBound: 2e-5) }
-    func testMobileOneS0Fused() throws { try check("mobileone_s0", fuse: true, bound: 4e-5, foldedBound: 4e-5) }
+    func testMobileNetV3Large() throws { try check("mobilenetv3_large_100", bound: Self.bound(1e-5, avx2: 2e-5)) }
+    func testEfficientNetB0() throws {
+        try check("efficientnet_b0", bound: 3e-5, foldedBound: Self.bound(1e-5, avx2: 2e-5))
+    }
+    func testMobileOneS0Fused() throws {
+        let bound = Self.bound(1e-5, avx2: 4e-5)
+        try check("mobileone_s0", fuse: true, bound: bound, foldedBound: bound)
+    }
     func testResNet18() throws { try check("resnet18") }
 }
