@@ -26,17 +26,21 @@ static pthread_mutex_t g_submit = PTHREAD_MUTEX_INITIALIZER;  // one job at a ti
 static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static _Atomic uint64_t g_generation = 0;
-/// The current job's chunk dispenser: generation << 16 | chunks << 8 | next unclaimed chunk.
-static _Atomic uint64_t g_claim = 0;
-static _Atomic int g_done = 0;     // chunks of the current job finished
-static _Atomic int g_sleepers = 0;
+/// Per thread, the current job's chunks that thread owns: generation << 16 | next << 8 | end (next ≤ end ≤ 255).
+/// Each on its own cache line, so an owner taking its own chunks touches no line another core is using.
+static struct {
+    _Alignas(64) _Atomic uint64_t claim;
+} g_slots[CLAS_MAX_THREADS];
+static _Alignas(64) _Atomic int g_done = 0;   // chunks of the current job finished (added once per thread)
+static _Alignas(64) _Atomic int g_sleepers = 0;
 static _Thread_local int t_in_pool = 0;
 
 static struct {
-    clas_range_fn fn;
+    _Alignas(64) clas_range_fn fn;
     void *ctx;
     int64_t n;
     int chunks;
+    int slots;                     // threads that own chunks in this job
 } g_job;
 
 static void run_chunk(int index) {
@@ -45,25 +49,41 @@ static void run_chunk(int index) {
     if (begin < end) g_job.fn(g_job.ctx, begin, end, index);
 }
 
-/// Runs unclaimed chunks of job `gen` until none is left. Chunks are claimed, not assigned: a thread that the OS
-/// has descheduled (a busy machine) leaves its share to the others. A chunk's work and its index (which selects
-/// its partial-sum slot) do not depend on which thread runs it, so results stay deterministic.
-static void claim_chunks(uint64_t gen) {
-    uint64_t v = atomic_load_explicit(&g_claim, memory_order_acquire);
+/// Takes one chunk of job `gen` from slot `s`: the owner from the front, others from the back (so the owner keeps
+/// the chunks next to the ones it has run). Returns the chunk index, or -1 when the slot has none left (or belongs to
+/// another job).
+static int take(int s, uint64_t gen, bool front) {
+    uint64_t v = atomic_load_explicit(&g_slots[s].claim, memory_order_acquire);
     for (;;) {
-        if ((v >> 16) != (gen & 0xFFFFFFFFFFFFull)) return;
-        int chunks = (int)((v >> 8) & 0xFF), next = (int)(v & 0xFF);
-        if (next >= chunks) return;
-        if (atomic_compare_exchange_weak_explicit(&g_claim, &v, v + 1, memory_order_acq_rel, memory_order_acquire)) {
-            run_chunk(next);
-            atomic_fetch_add_explicit(&g_done, 1, memory_order_acq_rel);
-            v = atomic_load_explicit(&g_claim, memory_order_acquire);
-        }
+        if ((v >> 16) != (gen & 0xFFFFFFFFFFFFull)) return -1;
+        int next = (int)((v >> 8) & 0xFF), end = (int)(v & 0xFF);
+        if (next >= end) return -1;
+        uint64_t taken = front ? v + (1u << 8) : v - 1;
+        if (atomic_compare_exchange_weak_explicit(&g_slots[s].claim, &v, taken, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return front ? next : end - 1;
     }
 }
 
+/// Runs chunks of job `gen` as thread `self` until none is left: first the chunks this thread owns (in order; a
+/// thread runs the same part of every layer, so a layer's input is mostly in its own cache), then the others'
+/// from the back. A chunk's work and its index (which selects its partial-sum slot) do not depend on which thread
+/// runs it, so results stay deterministic; a thread that the OS has descheduled (a busy machine) leaves its chunks to
+/// the others. Returns the number of chunks run.
+static int claim_chunks(uint64_t gen, int self) {
+    int ran = 0, slots = g_job.slots, c;
+    if (self < slots)
+        while ((c = take(self, gen, true)) >= 0) run_chunk(c), ran++;
+    for (int k = 1; k <= slots; k++) {
+        int s = (self + k) % slots;
+        if (s == self) continue;
+        while ((c = take(s, gen, false)) >= 0) run_chunk(c), ran++;
+    }
+    return ran;
+}
+
 static void *worker_main(void *arg) {
-    (void)arg;
+    const int self = (int)(intptr_t)arg;
     t_in_pool = 1;
     uint64_t seen = 0;
     for (;;) {
@@ -80,7 +100,10 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&g_mutex);
         }
         seen = gen;
-        claim_chunks(gen);
+        int ran = claim_chunks(gen, self);
+        // Only a thread that ran chunks reports (before the caller can finish the job), so a late report never
+        // reaches the next job's count.
+        if (ran) atomic_fetch_add_explicit(&g_done, ran, memory_order_acq_rel);
     }
     return NULL;
 }
@@ -138,6 +161,7 @@ static void parallel(int64_t n, int64_t grain, int per_thread, clas_range_fn fn,
     }
     threads = g_threads;  // may have changed before we got the lock
     ensure_workers();
+    threads = CLAS_MIN(threads, g_started + 1);  // a worker that could not be started owns no chunks
     int64_t want = CLAS_MIN((int64_t)threads * per_thread, 255);
     int chunks = (int)(n < want ? n : want);
     if (chunks <= 1) {
@@ -149,9 +173,15 @@ static void parallel(int64_t n, int64_t grain, int per_thread, clas_range_fn fn,
     g_job.ctx = ctx;
     g_job.n = n;
     g_job.chunks = chunks;
+    g_job.slots = threads;
     uint64_t gen = atomic_load(&g_generation) + 1;
     atomic_store_explicit(&g_done, 0, memory_order_relaxed);
-    atomic_store_explicit(&g_claim, ((gen & 0xFFFFFFFFFFFFull) << 16) | ((uint64_t)chunks << 8), memory_order_release);
+    // Thread t owns chunks [t·chunks/threads, (t+1)·chunks/threads).
+    for (int t = 0; t < threads; t++) {
+        uint64_t begin = (uint64_t)(chunks * t / threads), end = (uint64_t)(chunks * (t + 1) / threads);
+        atomic_store_explicit(&g_slots[t].claim, ((gen & 0xFFFFFFFFFFFFull) << 16) | begin << 8 | end,
+                              memory_order_release);
+    }
     atomic_store(&g_generation, gen);
     if (atomic_load(&g_sleepers) > 0) {
         pthread_mutex_lock(&g_mutex);
@@ -159,10 +189,10 @@ static void parallel(int64_t n, int64_t grain, int per_thread, clas_range_fn fn,
         pthread_mutex_unlock(&g_mutex);
     }
     t_in_pool = 1;
-    claim_chunks(gen);
+    int mine = claim_chunks(gen, 0);
     t_in_pool = 0;
     // Wait for chunks other threads claimed; yield now and then so a worker sharing this core can finish.
-    for (int spin = 0; atomic_load_explicit(&g_done, memory_order_acquire) < chunks; spin++) {
+    for (int spin = 0; atomic_load_explicit(&g_done, memory_order_acquire) < chunks - mine; spin++) {
         if (spin < 4096) CLAS_PAUSE();
         else sched_yield();
     }
