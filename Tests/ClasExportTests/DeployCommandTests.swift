@@ -145,37 +145,42 @@ final class DeployCommandTests: XCTestCase {
     }
 
     /// `tools quantize` → `tools eval` of the quantised checkpoint (simulated int8) → the same accuracy;
-    /// `tools export` of it writes the int8 model again.
+    /// `tools export` of it writes the int8 model again. With `Slim.quant.reduce_range` the weights are 7-bit, and
+    /// the checkpoint keeps that (the re-export is the same graph).
     func testQuantizeThenEvaluateAndExportTheQuantizedCheckpoint() throws {
-        let run = try TinyDeployRun()
-        let weights = try run.saveWeights()
-        let engine = try Engine(configPath: run.config,
-                                overrides: ["Global.pretrained_model=\(weights)", "Slim.quant.calibration_images=16",
-                                            "Slim.quant.calibration=minmax"],
-                                mode: .eval, registries: Registries.builtins().withQuantizedCheckpoints(), quiet: true)
-        let report = try QuantizeRun(engine: engine).run()
-        XCTAssertEqual(report.calibrationImages, 16)
-        XCTAssertNotNil(report.floatTop1)
-        XCTAssertLessThan(Double(report.int8Bytes), Double(report.floatBytes) / 2.5)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run.dir)/inference/inference.onnx"))
-        let summary = try String(contentsOfFile: "\(engine.runDir)/quantization.yaml", encoding: .utf8)
-        XCTAssertTrue(summary.contains("size_ratio:"), summary)
+        for reduceRange in [false, true] {
+            let run = try TinyDeployRun()
+            let weights = try run.saveWeights()
+            let engine = try Engine(configPath: run.config,
+                                    overrides: ["Global.pretrained_model=\(weights)", "Slim.quant.calibration_images=16",
+                                                "Slim.quant.calibration=minmax", "Slim.quant.reduce_range=\(reduceRange)"],
+                                    mode: .eval, registries: Registries.builtins().withQuantizedCheckpoints(), quiet: true)
+            let report = try QuantizeRun(engine: engine).run()
+            XCTAssertEqual(report.calibrationImages, 16)
+            XCTAssertNotNil(report.floatTop1)
+            XCTAssertLessThan(Double(report.int8Bytes), Double(report.floatBytes) / 2.5)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run.dir)/inference/inference.onnx"))
+            let summary = try String(contentsOfFile: "\(engine.runDir)/quantization.yaml", encoding: .utf8)
+            XCTAssertTrue(summary.contains("size_ratio:"), summary)
 
-        let quantPrefix = "\(engine.runDir)/quant_model"
-        let eval = try Engine(configPath: run.config, overrides: ["Global.pretrained_model=\(quantPrefix)"], mode: .eval,
-                              registries: Registries.builtins().withQuantizedCheckpoints(), quiet: true)
-        XCTAssertTrue(eval.model is QuantizedModel)
-        let values = try EvaluationReport(engine: eval).run()
-        let top1 = try XCTUnwrap(values.first { $0.0 == "top1" }?.1)
-        XCTAssertEqual(top1, try XCTUnwrap(report.int8Top1), accuracy: 1e-9)
+            let quantPrefix = "\(engine.runDir)/quant_model"
+            let eval = try Engine(configPath: run.config, overrides: ["Global.pretrained_model=\(quantPrefix)"], mode: .eval,
+                                  registries: Registries.builtins().withQuantizedCheckpoints(), quiet: true)
+            XCTAssertEqual((eval.model as? QuantizedModel)?.weightBits, reduceRange ? 7 : 8)
+            let values = try EvaluationReport(engine: eval).run()
+            let top1 = try XCTUnwrap(values.first { $0.0 == "top1" }?.1)
+            XCTAssertEqual(top1, try XCTUnwrap(report.int8Top1), accuracy: 1e-9)
 
-        let again = try Engine(configPath: run.config,
-                               overrides: ["Global.pretrained_model=\(quantPrefix)", "Global.save_inference_dir=\(run.dir)/again"],
-                               mode: .export, registries: Registries.builtins().withQuantizedCheckpoints(), quiet: true)
-        let exported = try ExportRun(engine: again).run()
-        XCTAssertTrue(exported.model.graph.node.contains { $0.opType == "DequantizeLinear" })
-        let first = try Onnx_ModelProto(serializedBytes: Data(contentsOf: URL(fileURLWithPath: report.onnxPath)))
-        XCTAssertEqual(exported.model.graph, first.graph, "the quantised checkpoint exports the same int8 graph")
+            let again = try Engine(configPath: run.config,
+                                   overrides: ["Global.pretrained_model=\(quantPrefix)", "Global.save_inference_dir=\(run.dir)/again"],
+                                   mode: .export, registries: Registries.builtins().withQuantizedCheckpoints(), quiet: true)
+            let exported = try ExportRun(engine: again).run()
+            XCTAssertTrue(exported.model.graph.node.contains { $0.opType == "DequantizeLinear" })
+            let first = try Onnx_ModelProto(serializedBytes: Data(contentsOf: URL(fileURLWithPath: report.onnxPath)))
+            XCTAssertEqual(exported.model.graph, first.graph, "the quantised checkpoint exports the same int8 graph")
+            let int8 = first.graph.initializer.filter { $0.dataType == 3 }.flatMap { $0.rawData.map { Int8(bitPattern: $0) } }
+            XCTAssertEqual(int8.max(), reduceRange ? 63 : 127)
+        }
     }
 
     /// `tools compress`: a quantisation-aware epoch, checkpoints with ranges in their own folder, int8 export.

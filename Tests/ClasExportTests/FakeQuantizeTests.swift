@@ -44,6 +44,36 @@ final class FakeQuantizeTests: XCTestCase {
         XCTAssertEqual(Tensor(shape: [1], values: [0]).fakeQuantized(mixed).item, 0)
     }
 
+    /// 7-bit weights (`Slim.quant.reduce_range`): values in −64…63 with scale max|w| / 63, in the simulated model, in
+    /// the exported QDQ file and in the checkpoint (`quant.weight_bits`, which the adapters read back).
+    func testReducedRangeWeights() throws {
+        let w = Tensor(shape: [2, 3], values: [0.63, -0.2, 0.1, -1.26, 0.5, 1.0])
+        let q = QuantizationParameters.symmetricInt8(perChannelOf: w, axis: 0, bits: 7)
+        XCTAssertEqual([q.qmin, q.qmax], [-64, 63])
+        XCTAssertEqual(q.scale[0], 0.01, accuracy: 1e-7)
+        XCTAssertEqual(q.scale[1], 0.02, accuracy: 1e-7)
+        XCTAssertEqual(QuantizationParameters.symmetricInt8(perChannelOf: w, axis: 0).qmax, 127)
+        let base = try preparedModel("MobileNetV3_small_x0_35", classes: 4, inputSize: 32)
+        let x = randn([4, 32, 32, 3], seed: 13)
+        var outputs: [[Float]] = []
+        for bits in [8, 7] {
+            let quantized = try QuantizedModel(base, height: 32, width: 32, weightBits: bits)
+            try quantized.calibrate(method: .minmax) { body in try body(x) }
+            quantized.eval()
+            XCTAssertEqual(quantized.weightBits, bits)
+            let state = Dictionary(uniqueKeysWithValues: quantized.stateDict())
+            XCTAssertEqual(QuantizedModel.weightBits(of: state), bits)
+            let onnx = try OnnxExporter.export(quantized, height: 32, width: 32)
+            let int8 = onnx.graph.initializer.filter { $0.dataType == 3 }.flatMap { $0.rawData.map { Int8(bitPattern: $0) } }
+            XCTAssertFalse(int8.isEmpty)
+            XCTAssertEqual(int8.min(), bits == 7 ? -63 : -127, "each channel's largest |w| maps to ±qmax")
+            XCTAssertEqual(int8.max(), bits == 7 ? 63 : 127)
+            outputs.append(GradMode.withoutGrad { quantized(x) }.scalars)
+        }
+        XCTAssertEqual(QuantizedModel.weightBits(of: [:]), 8, "checkpoints from before the key are 8-bit")
+        XCTAssertGreaterThan(maxAbsDifference(outputs[0], outputs[1]), 0, "the bits change the simulated model")
+    }
+
     /// Calibration sets ranges from the data, and the int8 model stays close to the float one.
     func testCalibratedModelTracksFloatModel() throws {
         let base = try preparedModel("MobileNetV3_small_x0_35", classes: 4, inputSize: 32)

@@ -46,15 +46,17 @@ public enum CompressRun {
     static let quantizationAwareTraining: ModelAdapter = { model, context in
         guard context.mode == .train, !(model is QuantizedModel) else { return nil }
         let (c, h, w) = ExportInput.shape(for: context.config, models: context.registries.arch)
-        let quantized = try QuantizedModel(model, height: h, width: w, channels: c)
+        let options = try QuantizationOptions.from(context.config, decoder: context.decoder)
+        let fromQuantized = context.weights.map { $0.model.keys.contains(where: QuantizationAdapters.isRangeName) } ?? false
+        let bits = fromQuantized ? QuantizedModel.weightBits(of: context.weights!.model) : options.weightBits
+        let quantized = try QuantizedModel(model, height: h, width: w, channels: c, weightBits: bits)
         quantized.train()
-        if let weights = context.weights, weights.model.keys.contains(where: QuantizationAdapters.isRangeName) {
+        if fromQuantized, let weights = context.weights {
             quantized.load(weights.model)
             context.logger.info("Quantisation-aware training from quantised weights (ranges included)")
             return quantized
         }
         guard context.config.global.checkpoints == nil else { return quantized }  // the resumed checkpoint has ranges
-        let options = try QuantizationOptions.from(context.config, decoder: context.decoder)
         let data = try CalibrationData(config: context.config, registries: context.registries, decoder: context.decoder,
                                        seed: UInt64(truncatingIfNeeded: context.config.global.seed ?? 0),
                                        images: options.calibrationImages, batchSize: options.batchSize)

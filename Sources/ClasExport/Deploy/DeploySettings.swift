@@ -45,9 +45,16 @@ public struct QuantizationOptions: ConfigOptions, Sendable, Equatable {
     public var percentile = 99.99
     /// Calibration batch size.
     public var batchSize = 64
+    /// 7-bit weights (onnxruntime's `reduce_range`): for onnxruntime on CPUs without VNNI, whose u8 × s8 kernels
+    /// saturate pairs of products with full-range weights. SwiftClas's own int8 kernels are exact either way.
+    public var reduceRange = false
+
+    /// Bits of the quantised weights.
+    public var weightBits: Int { reduceRange ? 7 : 8 }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, calibrationImages = "calibration_images", calibration, percentile, batchSize = "batch_size"
+        case reduceRange = "reduce_range"
     }
     public static let knownKeys = CodingKeys.allCases.map(\.stringValue)
 
@@ -62,6 +69,7 @@ public struct QuantizationOptions: ConfigOptions, Sendable, Equatable {
         let method = try c.decode(.calibration, default: "percentile")
         percentile = try c.decode(.percentile, default: 99.99)
         batchSize = try c.decode(.batchSize, default: 64)
+        reduceRange = try c.decode(.reduceRange, default: false)
         try decoder.configCheck(calibrationImages >= 1, CodingKeys.calibrationImages,
                                 "must be at least 1, got \(calibrationImages)")
         try decoder.configCheck(batchSize >= 1, CodingKeys.batchSize, "must be at least 1, got \(batchSize)")

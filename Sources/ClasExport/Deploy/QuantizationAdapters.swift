@@ -13,7 +13,8 @@ public enum QuantizationAdapters {
         guard let weights = context.weights, !(model is QuantizedModel),
               weights.model.keys.contains(where: isRangeName) else { return nil }
         let (c, h, w) = ExportInput.shape(for: context.config, models: context.registries.arch)
-        let quantized = try QuantizedModel(model, height: h, width: w, channels: c)
+        let quantized = try QuantizedModel(model, height: h, width: w, channels: c,
+                                           weightBits: QuantizedModel.weightBits(of: weights.model))
         let report = quantized.load(weights.model)
         let missing = report.missing.filter(isRangeName)
         guard missing.isEmpty else {

@@ -45,7 +45,7 @@ public struct QuantizeRun {
         let (c, h, w) = ExportInput.shape(for: engine.config, models: engine.registries.arch)
         let base = engine.model
         let calibration = try CalibrationData(engine: engine, images: options.calibrationImages, batchSize: options.batchSize)
-        let quantized = try QuantizedModel(base, height: h, width: w, channels: c)
+        let quantized = try QuantizedModel(base, height: h, width: w, channels: c, weightBits: options.weightBits)
         log.info("Calibrating \(quantized.quantizers.count) activation ranges on \(calibration.imageCount) training images "
                  + "(\(options.calibration.rawValue)\(options.calibration == .percentile ? " \(options.percentile)" : ""))")
         try quantized.calibrate(method: options.calibration, percentile: options.percentile, batches: calibration.forEach)

@@ -35,8 +35,9 @@ public final class ExportGraph {
     public enum Operation {
         /// A recorded tensor operation, with its attributes.
         case tensor(TracedOp)
-        /// Simulated int8 of a weight: symmetric per-channel scales along `axis`, recomputed from the weight each run.
-        case weightFakeQuant(axis: Int)
+        /// Simulated int8 of a weight: symmetric per-channel scales along `axis`, recomputed from the weight each run,
+        /// with `bits` (8, or 7 for onnxruntime's `reduce_range`).
+        case weightFakeQuant(axis: Int, bits: Int)
         /// Simulated uint8 of an activation with a calibrated range (see ``ActivationQuantizer``).
         case activationFakeQuant(ActivationQuantizer)
     }

@@ -46,8 +46,8 @@ public struct GraphExecutor {
     /// One node.
     func apply(_ node: ExportGraph.Node, _ x: [Tensor], training: Bool) -> Tensor {
         switch node.op {
-        case .weightFakeQuant(let axis):
-            let q = GradMode.withoutGrad { QuantizationParameters.symmetricInt8(perChannelOf: x[0], axis: axis) }
+        case let .weightFakeQuant(axis, bits):
+            let q = GradMode.withoutGrad { QuantizationParameters.symmetricInt8(perChannelOf: x[0], axis: axis, bits: bits) }
             return x[0].fakeQuantized(q)
         case .activationFakeQuant(let quantizer):
             return quantizer.apply(x[0], training: training)

@@ -16,8 +16,8 @@ extension OnnxLowering {
         let result: String
         if let t = graph.constant(v) {
             result = constant(t, name: value.name ?? "const", layout: layout)
-        } else if let p = graph.producer(v), case .weightFakeQuant(let axis) = graph.nodes[p].op {
-            result = try quantizedWeight(graph.nodes[p].inputs[0], axis: axis, layout: layout)
+        } else if let p = graph.producer(v), case let .weightFakeQuant(axis, bits) = graph.nodes[p].op {
+            result = try quantizedWeight(graph.nodes[p].inputs[0], axis: axis, bits: bits, layout: layout)
         } else if let c = computed[v] {
             result = convert(c.name, shape: value.shape, batchAxis: value.batchAxis, from: c.layout, to: layout)
         } else {
@@ -107,13 +107,13 @@ extension OnnxLowering {
         computed[out] = (y, .identity(target.count))
     }
 
-    /// A constant weight as int8 (symmetric, per channel along `axis`) plus `DequantizeLinear`, stored in `layout`.
-    /// The values equal what ``GraphExecutor`` computes with `fakeQuantized`.
-    mutating func quantizedWeight(_ w: Int, axis: Int, layout: Layout) throws -> String {
+    /// A constant weight as int8 (symmetric, per channel along `axis`, `bits` wide) plus `DequantizeLinear`, stored in
+    /// `layout`. The values equal what ``GraphExecutor`` computes with `fakeQuantized`.
+    mutating func quantizedWeight(_ w: Int, axis: Int, bits: Int, layout: Layout) throws -> String {
         guard let t = graph.constant(w) else {
             throw ExportError("a quantised weight must be a constant (it is computed from the input)")
         }
-        let q = QuantizationParameters.symmetricInt8(perChannelOf: t, axis: axis)
+        let q = QuantizationParameters.symmetricInt8(perChannelOf: t, axis: axis, bits: bits)
         let data = layout.isIdentity ? t : GradMode.withoutGrad { t.permuted(layout.perm) }
         let dims = layout.onnxShape(t.shape)
         let a = layout.onnxAxis(axis)
@@ -121,7 +121,7 @@ extension OnnxLowering {
         var ints = [Int8](repeating: 0, count: data.count)
         for i in 0..<data.count {
             let v = (data.data[i] / q.scale[(i / inner) % channels]).rounded(.toNearestOrEven)
-            ints[i] = Int8(Swift.min(Swift.max(v, -128), 127))
+            ints[i] = Int8(Swift.min(Swift.max(v, Float(q.qmin)), Float(q.qmax)))
         }
         let base = graph.values[w].name ?? "weight"
         let quantized = b.int8s(ints, dims: dims, name: b.uniqueName(base))

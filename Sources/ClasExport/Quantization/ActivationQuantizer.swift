@@ -125,11 +125,19 @@ extension Tensor {
 /// The activation quantizers of a model, named by site (their state-dict names are `quant.<site>.range`).
 public final class QuantizerSet: Module {
     public let quantizers: [ActivationQuantizer]
+    /// The weights' bits, saved with the ranges (`quant.weight_bits`) so that a checkpoint runs as it was made.
+    let weightBits: Tensor
 
-    init(_ quantizers: [ActivationQuantizer]) {
+    /// The state-dict name of ``weightBits``.
+    static let weightBitsName = "quant.weight_bits"
+
+    init(_ quantizers: [ActivationQuantizer], weightBits: Int) {
         self.quantizers = quantizers
+        self.weightBits = Tensor(shape: [1], values: [Float(weightBits)])
         super.init()
     }
 
     public override var namedChildren: [(String, Module)] { quantizers.map { ($0.site, $0) } }
+    public override var namedOwnTensors: [(String, Tensor)] { [("weight_bits", weightBits)] }
+    public override class var bufferNames: Set<String> { ["weight_bits"] }
 }

@@ -19,14 +19,15 @@ public final class QuantizedModel: Module {
     public let quantizerSet: QuantizerSet
     private let executor: GraphExecutor
 
-    /// Traces `base` on `height`×`width`×`channels` images and inserts fake quantisation. Activation ranges start
-    /// uncalibrated (``calibrate(method:percentile:batches:)`` or a checkpoint sets them).
-    public init(_ base: Module, height: Int, width: Int, channels: Int = 3) throws {
+    /// Traces `base` on `height`×`width`×`channels` images and inserts fake quantisation, weights with `weightBits`
+    /// (8, or 7: `Slim.quant.reduce_range`). Activation ranges start uncalibrated
+    /// (``calibrate(method:percentile:batches:)`` or a checkpoint sets them).
+    public init(_ base: Module, height: Int, width: Int, channels: Int = 3, weightBits: Int = 8) throws {
         self.base = base
         let graph = try ExportGraph.trace(base, height: height, width: width, channels: channels)
         graph.foldBatchNorms()
         graph.removeIdentities()
-        quantizerSet = QuantizerSet(graph.insertFakeQuantization())
+        quantizerSet = QuantizerSet(graph.insertFakeQuantization(weightBits: weightBits), weightBits: weightBits)
         self.graph = graph
         executor = GraphExecutor(graph)
         super.init()
@@ -40,6 +41,14 @@ public final class QuantizedModel: Module {
 
     /// The activation quantizers.
     public var quantizers: [ActivationQuantizer] { quantizerSet.quantizers }
+
+    /// Bits of the quantised weights (8, or 7 with `reduce_range`).
+    public var weightBits: Int { Int(quantizerSet.weightBits.data[0]) }
+
+    /// The weight bits a quantised checkpoint was made with (`quant.weight_bits`; 8 for checkpoints older than it).
+    public static func weightBits(of weights: [String: Tensor]) -> Int {
+        weights[QuantizerSet.weightBitsName].map { Int($0.data[0]) } ?? 8
+    }
 
     /// Sets every activation range from float activations on calibration images.
     /// - Parameters:
@@ -85,7 +94,7 @@ extension ExportGraph {
     /// computed from constants, like a folded weight), and activation fake quantisation on their inputs (one
     /// quantizer per distinct input, shared by the layers reading it). Returns the quantizers, named after the
     /// first layer reading each input.
-    public func insertFakeQuantization() -> [ActivationQuantizer] {
+    public func insertFakeQuantization(weightBits: Int = 8) -> [ActivationQuantizer] {
         var out: [Node] = []
         var quantized: [Int: Int] = [:]
         var quantizers: [ActivationQuantizer] = []
@@ -120,7 +129,7 @@ extension ExportGraph {
             let w = node.inputs[1]
             if isConstantDerived(w) {
                 let v = addValue(.node(-1), shape: values[w].shape, name: values[w].name)
-                out.append(Node(op: .weightFakeQuant(axis: 0), inputs: [w], output: v, label: node.label))
+                out.append(Node(op: .weightFakeQuant(axis: 0, bits: weightBits), inputs: [w], output: v, label: node.label))
                 node.inputs[1] = v
             }
             out.append(node)

@@ -21,9 +21,13 @@ public struct QuantizationParameters: Sendable, Equatable {
     /// Whether the quantised values are signed (int8) rather than unsigned (uint8).
     public var isSigned: Bool { qmin < 0 }
 
-    /// Symmetric signed 8-bit per-channel parameters for `weights` along `axis`: scale = max|w| / 127 per channel,
-    /// zero point 0 (a channel of zeros, or of non-finite values, gets scale 1).
-    public static func symmetricInt8(perChannelOf weights: Tensor, axis: Int = 0) -> QuantizationParameters {
+    /// Symmetric signed per-channel parameters for `weights` along `axis`: scale = max|w| / 127 per channel, zero
+    /// point 0 (a channel of zeros, or of non-finite values, gets scale 1). `bits` 7 (onnxruntime's `reduce_range`)
+    /// keeps the values in −64…63 with scale max|w| / 63, so that CPUs without VNNI, whose u8 × s8 instructions
+    /// saturate pairs of products at ±32767, sum them exactly.
+    public static func symmetricInt8(perChannelOf weights: Tensor, axis: Int = 0, bits: Int = 8) -> QuantizationParameters {
+        precondition((2...8).contains(bits), "weight quantisation: \(bits) bits")
+        let qmax = Int32(1 << (bits - 1)) - 1
         let channels = weights.shape[axis]
         let inner = Tensor.count(of: Array(weights.shape[(axis + 1)...]))
         let outer = weights.count / max(channels * inner, 1)
@@ -37,9 +41,9 @@ public struct QuantizationParameters: Sendable, Equatable {
                 maxAbs[c] = m
             }
         }
-        let scale = maxAbs.map { $0 > 0 && $0.isFinite ? $0 / 127 : 1 }
+        let scale = maxAbs.map { $0 > 0 && $0.isFinite ? $0 / Float(qmax) : 1 }
         return QuantizationParameters(scale: scale, zeroPoint: [Int32](repeating: 0, count: channels), axis: axis,
-                                      qmin: -128, qmax: 127)
+                                      qmin: -qmax - 1, qmax: qmax)
     }
 
     /// Asymmetric unsigned 8-bit per-tensor parameters covering [low, high], widened to include 0 so that zero
