@@ -224,8 +224,8 @@ void clas_attention_backward(const float *qkv, const uint16_t *qkv16, const floa
                              const float *lse, const float *dout, float *dqkv, float *dscores, int64_t batch, int64_t n,
                              int64_t heads, int64_t d, float scale, float drop_p, uint64_t drop_seed) {
     const uint32_t below = clas_attention_drop_threshold(drop_p);
-    attn_job j = {.qkv = qkv, .qkv16_in = qkv16, .bias = bias, .lse_in = lse, .dout = dout, .dqkv = dqkv, .dbias = dscores, .n = n,
-                  .heads = heads, .d = d, .bias_groups = bias_groups > 0 ? bias_groups : 1, .scale = scale,
+    attn_job j = {.qkv = qkv, .qkv16_in = qkv16, .bias = bias, .lse_in = lse, .dout = dout, .dqkv = dqkv,
+                  .dbias = dscores, .n = n, .heads = heads, .d = d, .bias_groups = bias_groups > 0 ? bias_groups : 1, .scale = scale,
                   .drop_below = below, .keep_scale = below ? 1.0f / (1.0f - drop_p) : 1.0f, .drop_seed = drop_seed};
     clas_parallel_for(batch * heads, 1, attn_bwd_chunk, &j);
 }

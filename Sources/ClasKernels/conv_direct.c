@@ -107,8 +107,7 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
     const direct_job *j = ctx;
     const clas_conv_geom *g = j->g;
     const int64_t cout = j->cout, coutp = (cout + 15) / 16 * 16;
-    static int wide = -1;
-    if (wide < 0) wide = __builtin_cpu_supports("avx512f") ? 3 : 1;
+    const int wide = clas_mv_avx512() ? 3 : 1;
     const bool rgb3x3 = g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && g->c == 3;
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;

@@ -132,9 +132,7 @@ static void dw_sliding_row(const dw_job *j, int K, int S, const float *xn, int64
          dw_row_k3s2_relu_narrow, dw_row_k5s1_relu_narrow, dw_row_k5s2_relu_narrow},
         {dw_row_k3s1, dw_row_k3s2, dw_row_k5s1, dw_row_k5s2, dw_row_k3s1_relu, dw_row_k3s2_relu, dw_row_k5s1_relu,
          dw_row_k5s2_relu}};
-    static int wide = -1;  // benign race: every thread computes the same value
-    if (wide < 0) wide = __builtin_cpu_supports("avx512f");
-    rows[wide][(j->act == CLAS_ACT_RELU) * 4 + (K == 5) * 2 + (S == 2)](j, xn, ih0, kh_lo, kh_hi, yrow);
+    rows[clas_mv_avx512()][(j->act == CLAS_ACT_RELU) * 4 + (K == 5) * 2 + (S == 2)](j, xn, ih0, kh_lo, kh_hi, yrow);
 }
 
 /// One output row, pixel block by pixel block with all channels of a pixel together (the input is read in address

@@ -74,7 +74,8 @@ BF_TARGET static void pack_along_k(const float *src, int64_t ld, int64_t lines, 
             _mm512_storeu_si512(t, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k)));
             for (int l = 0; l < 16; l++) dst[(k / 2 + l) * width + i] = t[l];
         }
-        for (; k < kc; k += 2) dst[(k / 2) * width + i] = clas_bf16_bits(x[k]) | (k + 1 < kc ? clas_bf16_bits(x[k + 1]) << 16 : 0);
+        for (; k < kc; k += 2)
+            dst[(k / 2) * width + i] = clas_bf16_bits(x[k]) | (k + 1 < kc ? clas_bf16_bits(x[k + 1]) << 16 : 0);
     }
 }
 

@@ -12,6 +12,14 @@
 #define CLAS_MV
 #endif
 
+/// Whether CLAS_MV functions run their AVX-512 clone, where a 16-float vector is one register (on AVX2 it is two,
+/// so register-blocked kernels take smaller blocks). Asked the way the loader chose the clone.
+static inline bool clas_mv_avx512(void) {
+    static int avx512 = -1;  // benign race: every thread computes the same value
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    return avx512;
+}
+
 #define CLAS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CLAS_MAX(a, b) ((a) > (b) ? (a) : (b))
 

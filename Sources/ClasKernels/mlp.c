@@ -219,12 +219,11 @@ static CLAS_MV void nm_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid)
 void clas_norm_mlp_backward(int act, const float *x, int64_t rows, int64_t c, int64_t hidden, bool norm,
                             const float *norm_w, const float *norm_b, const float *mean, const float *rstd,
                             const float *w1, const float *w2, const float *h, const uint16_t *h16, const float *dy,
-                            float *dx, float *p,
-                            float *dw1, float *db1, float *sum_dy, float *dnorm_w, float *dnorm_b) {
+                            float *dx, float *p, float *dw1, float *db1, float *sum_dy, float *dnorm_w, float *dnorm_b) {
     const int64_t T = tile_rows(rows, c, hidden), H = hidden;
     const int threads = clas_num_threads();
-    nm_job j = {.x = x, .nw = norm_w, .nb = norm_b, .mean_in = mean, .rstd_in = rstd, .w1 = w1, .w2 = w2, .h_in = h, .h16_in = h16,
-                .dy = dy, .dx = dx, .rows = rows, .c = c, .hidden = H, .tile = T, .act = act, .norm = norm};
+    nm_job j = {.x = x, .nw = norm_w, .nb = norm_b, .mean_in = mean, .rstd_in = rstd, .w1 = w1, .w2 = w2, .h_in = h,
+                .h16_in = h16, .dy = dy, .dx = dx, .rows = rows, .c = c, .hidden = H, .tile = T, .act = act, .norm = norm};
     j.wparts = calloc((size_t)threads * 2 * (size_t)(c * H), sizeof(float));
     j.vparts = calloc((size_t)threads * (size_t)(H + 3 * c), sizeof(double));
     if (!j.wparts || !j.vparts) {

@@ -212,11 +212,9 @@ static CLAS_MV void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid)
 }
 
 static void run(packed_job *j) {
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f");
     const int mr = TILE_ROWS;
     j->mr = mr;
-    j->halves = !avx512;
+    j->halves = !clas_mv_avx512();
     int64_t blocks = (j->M + mr - 1) / mr, panels = panel_count(j->N);
     // Below ~0.5 MFLOP a hand-off to the other threads costs more than it saves.
     int64_t serial = j->M * j->N * j->K < (1 << 19) ? INT64_MAX : 1;

@@ -47,11 +47,13 @@ public enum CompressRun {
         guard context.mode == .train, !(model is QuantizedModel) else { return nil }
         let (c, h, w) = ExportInput.shape(for: context.config, models: context.registries.arch)
         let options = try QuantizationOptions.from(context.config, decoder: context.decoder)
-        let fromQuantized = context.weights.map { $0.model.keys.contains(where: QuantizationAdapters.isRangeName) } ?? false
-        let bits = fromQuantized ? QuantizedModel.weightBits(of: context.weights!.model) : options.weightBits
+        let quantizedWeights = context.weights.flatMap {
+            $0.model.keys.contains(where: QuantizationAdapters.isRangeName) ? $0 : nil
+        }
+        let bits = quantizedWeights.map { QuantizedModel.weightBits(of: $0.model) } ?? options.weightBits
         let quantized = try QuantizedModel(model, height: h, width: w, channels: c, weightBits: bits)
         quantized.train()
-        if fromQuantized, let weights = context.weights {
+        if let weights = quantizedWeights {
             quantized.load(weights.model)
             context.logger.info("Quantisation-aware training from quantised weights (ranges included)")
             return quantized

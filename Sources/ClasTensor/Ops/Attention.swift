@@ -41,8 +41,8 @@ extension Tensor {
     ///
     /// One fused operation: no `[B, heads, N, d]` copies are made, and the backward keeps only `qkv` and one
     /// log-sum-exp per score row, recomputing the `N × N` probabilities per head (memory O(B·N·C), not
-    /// O(B·heads·N²)); under ``MixedPrecision`` it keeps qkv's bfloat16 rounding, all its products read. `bias` (optional, e.g. Swin's relative-position bias plus its shift mask) is
-    /// `[G, heads, N, N]`: sample b adds group b mod G (G divides B); it receives a gradient.
+    /// O(B·heads·N²)); under ``MixedPrecision`` it keeps qkv's bfloat16 rounding, all its products read. `bias`
+    /// (optional, e.g. Swin's relative-position bias plus its shift mask) is `[G, heads, N, N]`: sample b adds group b mod G (G divides B); it receives a gradient.
     ///
     /// `dropout` > 0 zeroes each probability with that chance and scales the others by 1/(1 − p) (timm's
     /// `attn_drop`; pass it in training only). The mask is a pure function of `seed` and the element's position
