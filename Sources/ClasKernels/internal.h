@@ -8,8 +8,14 @@
 /// Compiles a function for AVX-512, AVX2+FMA and baseline x86-64; the dynamic loader picks one per machine.
 #if defined(__x86_64__) && defined(__clang__) && !defined(CLAS_NO_MULTIVERSION)
 #define CLAS_MV __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/// For a kernel written twice: the AVX-512 form is compiled for x86-64-v4 alone, the other form for AVX2+FMA and
+/// baseline x86-64 (callers pick with `clas_mv_avx512()`).
+#define CLAS_AVX512_ONLY __attribute__((target("arch=x86-64-v4")))
+#define CLAS_MV_NARROW __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CLAS_MV
+#define CLAS_AVX512_ONLY
+#define CLAS_MV_NARROW
 #endif
 
 /// Whether CLAS_MV functions run their AVX-512 clone, where a 16-float vector is one register (on AVX2 it is two,

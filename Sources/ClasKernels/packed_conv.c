@@ -15,12 +15,15 @@
 #ifndef TILE_ROWS
 #define TILE_ROWS 6
 #endif
+_Static_assert(TILE_ROWS == 6, "short_tiles instantiates tiles of 1…5 rows");
 /// Row blocks of one thread's im2col block (rows = this × TILE_ROWS).
 #define ROW_GROUP 8
 
 typedef float v16 __attribute__((vector_size(64)));
 #define ld16(p) ({ v16 v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define st16(p, v) do { v16 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
+#define ld8(p) ({ clas_v8 v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define st8(p, v) do { clas_v8 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 
 /// Panels of n output channels: whole 32-wide ones (the last padded with zeros), except that a remainder of at most
 /// 16 channels gets a 16-wide panel of its own, so 48 or 80 channels do not pay for 64 or 96.
@@ -58,21 +61,19 @@ typedef struct {
     const float *scale;        // [M / scale_rows, K] input-channel scale (squeeze-excite), or null
     int64_t scale_rows;        // rows sharing one scale vector (pixels of an image)
     int64_t M, N, K;
-    int act, mr;
-    bool halves;               // wide panels as two 16-wide halves (no AVX-512)
+    int act;
     int64_t row_parts;         // row parts per panel when split over panels
-    bool split_rows;
     const float *col;          // a prepared im2col matrix when the panels are split
 } packed_job;
 
-/// One MR×(16·nv) tile of panel q (`stride` wide), its vectors [v0, v0 + nv):
-/// C[rows, q·32 + 16·v0 …] = act(A·Wᵀ + bias (+ res)).
-static inline __attribute__((always_inline)) void tile(const packed_job *j, const float *A, int64_t lda, int64_t r0,
-                                                       int64_t q, const int MR, const int nv, const int v0,
-                                                       const int stride) {
+/// One MR×(16·nv) tile of panel q (`stride` wide) in 16-float vectors (AVX-512):
+/// C[rows, q·32 …] = act(A·Wᵀ + bias (+ res)).
+static inline __attribute__((always_inline)) void tile16(const packed_job *j, const float *A, int64_t lda, int64_t r0,
+                                                         int64_t q, const int MR, const int nv, const int stride,
+                                                         const int act) {
     const int64_t K = j->K, N = j->N;
     const int nr = 16 * nv;
-    const float *p = j->packed + panel_offset(q, K) + 16 * v0;
+    const float *p = j->packed + panel_offset(q, K);
     v16 acc[MR][NV];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = (v16){0};
@@ -84,11 +85,11 @@ static inline __attribute__((always_inline)) void tile(const packed_job *j, cons
             for (int v = 0; v < nv; v++) acc[r][v] += a * b[v];
         }
     }
-    int64_t n0 = q * NR + 16 * v0;
+    int64_t n0 = q * NR;
     int width = (int)CLAS_MIN(nr, N - n0);
     const float *bias = p + K * stride;
     // Full tiles finish in registers (all but the rarer activations); the others go through the row epilogue.
-    bool in_registers = width == nr && clas_act16_supported(j->act);
+    bool in_registers = width == nr && clas_act16_supported(act);
     for (int r = 0; r < MR; r++) {
         float *c = j->y + (r0 + r) * N + n0;
         const float *res = j->res ? j->res + (r0 + r) * N + n0 : NULL;
@@ -96,8 +97,7 @@ static inline __attribute__((always_inline)) void tile(const packed_job *j, cons
             for (int v = 0; v < nv; v++) {
                 v16 x = acc[r][v] + ld16(bias + 16 * v);
                 if (res) x += ld16(res + 16 * v);
-                x = clas_act16(j->act, x);
-                st16(c + 16 * v, x);
+                st16(c + 16 * v, clas_act16(act, x));
             }
             continue;
         }
@@ -108,35 +108,99 @@ static inline __attribute__((always_inline)) void tile(const packed_job *j, cons
             for (int v = 0; v < nv; v++) st16(t + 16 * v, acc[r][v]);
             memcpy(c, t, (size_t)width * sizeof(float));
         }
-        clas_epilogue_row(j->act, c, bias, res, width);
+        clas_epilogue_row(act, c, bias, res, width);
     }
 }
 
-/// Rows [r0, r0 + rows) (rows ≤ mr) against panel q; the row count and panel width are made compile-time constants.
-static inline __attribute__((always_inline)) void tile_rows(const packed_job *j, const float *A, int64_t lda,
-                                                            int64_t r0, int64_t q, int rows) {
-    if (panel_width(q, j->N) == NR && j->halves) {
-        switch (rows) {
-#define ROWS(R) case R: tile(j, A, lda, r0, q, R, 1, 0, NR); tile(j, A, lda, r0, q, R, 1, 1, NR); break;
-            ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
-#undef ROWS
-        default: break;
-        }
-    } else if (panel_width(q, j->N) == NR) {
-        switch (rows) {
-#define ROWS(R) case R: tile(j, A, lda, r0, q, R, NV, 0, NR); break;
-            ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
-#undef ROWS
-        default: break;
-        }
-    } else {
-        switch (rows) {
-#define ROWS(R) case R: tile(j, A, lda, r0, q, R, 1, 0, 16); break;
-            ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
-#undef ROWS
-        default: break;
+/// The AVX2 form of `tile16`: an MR×16 tile of panel q (`stride` wide) starting at vector v0, in 8-float vectors
+/// (one register each), so the twelve accumulators and the epilogue stay in registers.
+static inline __attribute__((always_inline)) void tile8(const packed_job *j, const float *A, int64_t lda, int64_t r0,
+                                                        int64_t q, const int MR, const int v0, const int stride,
+                                                        const int act) {
+    const int64_t K = j->K, N = j->N;
+    const float *p = j->packed + panel_offset(q, K) + 16 * v0;
+    clas_v8 acc0[MR], acc1[MR];
+    for (int r = 0; r < MR; r++) acc0[r] = acc1[r] = (clas_v8){0};
+    for (int64_t k = 0; k < K; k++) {
+        const clas_v8 b0 = ld8(p + k * stride), b1 = ld8(p + k * stride + 8);
+        for (int r = 0; r < MR; r++) {
+            const float a = A[r * lda + k];
+            acc0[r] += a * b0;
+            acc1[r] += a * b1;
         }
     }
+    const int64_t n0 = q * NR + 16 * v0;
+    const int width = (int)CLAS_MIN(16, N - n0);
+    const float *bias = p + K * stride;
+    if (width == 16 && clas_act16_supported(act)) {
+        const clas_v8 bias0 = ld8(bias), bias1 = ld8(bias + 8);
+        for (int r = 0; r < MR; r++) {
+            float *c = j->y + (r0 + r) * N + n0;
+            clas_v8 x0 = acc0[r] + bias0, x1 = acc1[r] + bias1;
+            if (j->res) {
+                const float *res = j->res + (r0 + r) * N + n0;
+                x0 += ld8(res);
+                x1 += ld8(res + 8);
+            }
+            st8(c, clas_act8(act, x0));
+            st8(c + 8, clas_act8(act, x1));
+        }
+        return;
+    }
+    for (int r = 0; r < MR; r++) {
+        float *c = j->y + (r0 + r) * N + n0, t[16];
+        st8(t, acc0[r]);
+        st8(t + 8, acc1[r]);
+        memcpy(c, t, (size_t)width * sizeof(float));
+        clas_epilogue_row(act, c, bias, j->res ? j->res + (r0 + r) * N + n0 : NULL, width);
+    }
+}
+
+/// An R×32 (or R×16 for a narrow panel) tile of panel q in 16-float (AVX-512) or 8-float vectors.
+static inline __attribute__((always_inline)) void tiles(const packed_job *j, const float *A, int64_t lda, int64_t r0,
+                                                        int64_t q, const int R, const bool avx512, const int act) {
+    const bool wide = panel_width(q, j->N) == NR;
+    if (avx512) {
+        if (wide) tile16(j, A, lda, r0, q, R, NV, NR, act);
+        else tile16(j, A, lda, r0, q, R, 1, 16, act);
+    } else if (wide) {
+        tile8(j, A, lda, r0, q, R, 0, NR, act);
+        tile8(j, A, lda, r0, q, R, 1, NR, act);
+    } else {
+        tile8(j, A, lda, r0, q, R, 0, 16, act);
+    }
+}
+
+/// Tiles of fewer than TILE_ROWS rows (the last rows of a matrix), the activation read at run time: one instance
+/// of this code, not one per activation.
+static inline __attribute__((always_inline)) void short_tiles(const packed_job *j, const float *A, int64_t lda,
+                                                              int64_t r0, int64_t q, int rows, const bool avx512) {
+    switch (rows) {
+    case 1: tiles(j, A, lda, r0, q, 1, avx512, j->act); break;
+    case 2: tiles(j, A, lda, r0, q, 2, avx512, j->act); break;
+    case 3: tiles(j, A, lda, r0, q, 3, avx512, j->act); break;
+    case 4: tiles(j, A, lda, r0, q, 4, avx512, j->act); break;
+    case 5: tiles(j, A, lda, r0, q, 5, avx512, j->act); break;
+    default: break;
+    }
+}
+static CLAS_AVX512_ONLY __attribute__((noinline)) void short_tiles16(const packed_job *j, const float *A, int64_t lda,
+                                                                     int64_t r0, int64_t q, int rows) {
+    short_tiles(j, A, lda, r0, q, rows, true);
+}
+static CLAS_MV_NARROW void short_tiles8(const packed_job *j, const float *A, int64_t lda,
+                                                                  int64_t r0, int64_t q, int rows) {
+    short_tiles(j, A, lda, r0, q, rows, false);
+}
+
+/// Rows [r0, r0 + rows) (rows ≤ TILE_ROWS) against panel q. Full tiles are compiled per activation (`act` a
+/// compile-time constant, so each instance holds one activation's epilogue and stays small in the instruction cache).
+static inline __attribute__((always_inline)) void tile_rows(const packed_job *j, const float *A, int64_t lda,
+                                                            int64_t r0, int64_t q, int rows, const bool avx512,
+                                                            const int act) {
+    if (rows == TILE_ROWS) tiles(j, A, lda, r0, q, TILE_ROWS, avx512, act);
+    else if (avx512) short_tiles16(j, A, lda, r0, q, rows);
+    else short_tiles8(j, A, lda, r0, q, rows);
 }
 
 /// im2col rows [r0, r1) of the convolution into col[(r − r0)·K …], taps (kh, kw, cin), zeros for padding.
@@ -171,9 +235,9 @@ static CLAS_MV void scale_all_rows(const packed_job *j, float *col) { scale_rows
 
 /// Split over rows: each chunk takes groups of ROW_GROUP row blocks, builds their im2col (or scaled) rows if
 /// needed, and runs every panel over them (the rows stay in cache while the panels stream).
-static CLAS_MV void rows_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
-    const packed_job *j = ctx;
-    const int mr = j->mr;
+static inline __attribute__((always_inline)) void rows_body(const packed_job *j, int64_t begin, int64_t end, int tid,
+                                                            const bool avx512, const int act) {
+    const int mr = TILE_ROWS;
     const int64_t panels = panel_count(j->N);
     for (int64_t b = begin; b < end; b += ROW_GROUP) {
         int64_t r0 = b * mr, r1 = CLAS_MIN(CLAS_MIN(b + ROW_GROUP, end) * mr, j->M);
@@ -187,22 +251,59 @@ static CLAS_MV void rows_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
             lda = j->K;
         }
         for (int64_t q = 0; q < panels; q++)
-            for (int64_t r = r0; r < r1; r += mr) tile_rows(j, A + (r - r0) * lda, lda, r, q, (int)CLAS_MIN(mr, r1 - r));
+            for (int64_t r = r0; r < r1; r += mr)
+                tile_rows(j, A + (r - r0) * lda, lda, r, q, (int)CLAS_MIN(mr, r1 - r), avx512, act);
     }
 }
 
 /// Split over (panel, row part) units (few rows, e.g. batch 1 at 7×7): a unit runs its rows against one panel;
 /// consecutive units share the panel. Enough row parts that the units balance the threads.
-static CLAS_MV void panels_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
-    (void)tid;
-    const packed_job *j = ctx;
+static inline __attribute__((always_inline)) void panels_body(const packed_job *j, int64_t begin, int64_t end,
+                                                              const bool avx512, const int act) {
+    const int mr = TILE_ROWS;
     const float *A = j->col ? j->col : j->x;
-    const int64_t lda = j->col ? j->K : j->lda, blocks = (j->M + j->mr - 1) / j->mr, parts = j->row_parts;
+    const int64_t lda = j->col ? j->K : j->lda, blocks = (j->M + mr - 1) / mr, parts = j->row_parts;
     for (int64_t u = begin; u < end; u++) {
         const int64_t q = u / parts, p = u % parts;
-        const int64_t r0 = blocks * p / parts * j->mr, r1 = CLAS_MIN(blocks * (p + 1) / parts * j->mr, j->M);
-        for (int64_t r = r0; r < r1; r += j->mr) tile_rows(j, A + r * lda, lda, r, q, (int)CLAS_MIN(j->mr, r1 - r));
+        const int64_t r0 = blocks * p / parts * mr, r1 = CLAS_MIN(blocks * (p + 1) / parts * mr, j->M);
+        for (int64_t r = r0; r < r1; r += mr)
+            tile_rows(j, A + r * lda, lda, r, q, (int)CLAS_MIN(mr, r1 - r), avx512, act);
     }
+}
+
+/// Runs CALL(…, act) with the job's activation as a compile-time constant where the epilogue computes it in
+/// registers (each instance then holds one activation's code, small enough to stay in the instruction cache).
+#define WITH_ACT(act, CALL, ...)                                                                                       \
+    switch (act) {                                                                                                     \
+    case CLAS_ACT_NONE: CALL(__VA_ARGS__, CLAS_ACT_NONE); break;                                                       \
+    case CLAS_ACT_RELU: CALL(__VA_ARGS__, CLAS_ACT_RELU); break;                                                       \
+    case CLAS_ACT_RELU6: CALL(__VA_ARGS__, CLAS_ACT_RELU6); break;                                                     \
+    case CLAS_ACT_HARDSWISH: CALL(__VA_ARGS__, CLAS_ACT_HARDSWISH); break;                                             \
+    case CLAS_ACT_HARDSIGMOID: CALL(__VA_ARGS__, CLAS_ACT_HARDSIGMOID); break;                                         \
+    case CLAS_ACT_SIGMOID: CALL(__VA_ARGS__, CLAS_ACT_SIGMOID); break;                                                 \
+    case CLAS_ACT_SILU: CALL(__VA_ARGS__, CLAS_ACT_SILU); break;                                                       \
+    default: CALL(__VA_ARGS__, act); break;                                                                            \
+    }
+
+// The AVX-512 chunks (16-float tiles) and the AVX2/baseline ones (8-float tiles) are separate functions, so neither
+// carries the other's code.
+static CLAS_AVX512_ONLY void rows_chunk16(void *ctx, int64_t begin, int64_t end, int tid) {
+    const packed_job *j = ctx;
+    WITH_ACT(j->act, rows_body, j, begin, end, tid, true)
+}
+static CLAS_MV_NARROW void rows_chunk8(void *ctx, int64_t begin, int64_t end, int tid) {
+    const packed_job *j = ctx;
+    WITH_ACT(j->act, rows_body, j, begin, end, tid, false)
+}
+static CLAS_AVX512_ONLY void panels_chunk16(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const packed_job *j = ctx;
+    WITH_ACT(j->act, panels_body, j, begin, end, true)
+}
+static CLAS_MV_NARROW void panels_chunk8(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const packed_job *j = ctx;
+    WITH_ACT(j->act, panels_body, j, begin, end, false)
 }
 
 static CLAS_MV void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
@@ -213,14 +314,12 @@ static CLAS_MV void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid)
 
 static void run(packed_job *j) {
     const int mr = TILE_ROWS;
-    j->mr = mr;
-    j->halves = !clas_mv_avx512();
+    const bool avx512 = clas_mv_avx512();
     int64_t blocks = (j->M + mr - 1) / mr, panels = panel_count(j->N);
     // Below ~0.5 MFLOP a hand-off to the other threads costs more than it saves.
     int64_t serial = j->M * j->N * j->K < (1 << 19) ? INT64_MAX : 1;
-    j->split_rows = blocks >= 2 * panels || blocks >= 4 * ROW_GROUP || panels < 2;
-    if (j->split_rows) {
-        clas_parallel_for_fine(blocks, serial, rows_chunk, j);
+    if (blocks >= 2 * panels || blocks >= 4 * ROW_GROUP || panels < 2) {
+        clas_parallel_for_fine(blocks, serial, avx512 ? rows_chunk16 : rows_chunk8, j);
         return;
     }
     float *col = NULL;
@@ -237,7 +336,7 @@ static void run(packed_job *j) {
     }
     const int64_t units = 4 * (int64_t)clas_num_threads();
     j->row_parts = CLAS_MAX(1, CLAS_MIN(blocks, (units + panels - 1) / panels));
-    clas_parallel_for_fine(panels * j->row_parts, serial, panels_chunk, j);
+    clas_parallel_for_fine(panels * j->row_parts, serial, avx512 ? panels_chunk16 : panels_chunk8, j);
     free(col);
 }
 
