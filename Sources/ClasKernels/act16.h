@@ -35,7 +35,8 @@ static inline __attribute__((always_inline)) bool clas_act16_supported(int act) 
         case CLAS_ACT_RELU6: return __builtin_elementwise_min(__builtin_elementwise_max(x, zero), six);              \
         case CLAS_ACT_HARDSWISH:                                                                                     \
             return x * __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth;           \
-        case CLAS_ACT_HARDSIGMOID: return __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth; \
+        case CLAS_ACT_HARDSIGMOID:                                                                                   \
+            return __builtin_elementwise_min(__builtin_elementwise_max(x + three, zero), six) * sixth;               \
         case CLAS_ACT_SIGMOID: return 1.0f / (1.0f + clas_exp##W(-x));                                               \
         case CLAS_ACT_SILU: return x * (1.0f / (1.0f + clas_exp##W(-x)));                                           \
         default: return x;                                                                                           \

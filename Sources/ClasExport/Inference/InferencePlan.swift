@@ -15,6 +15,10 @@ public final class InferencePlan {
     let steps: [InferenceStep]
     /// Value → the value whose memory it shares (reshapes).
     let aliases: [Int: Int]
+    /// The steps after the last spatial one (`tailStart..<steps.count`, e.g. a 1×1 convolution and the classifier
+    /// after global pooling): one pooled vector per image goes in, so a batch split into image groups runs them
+    /// once over the whole batch instead of streaming their weights once per group. `steps.count` when there is none.
+    let tailStart: Int
     private var memories: [[Int]: InferenceMemory] = [:]
 
     /// The value whose memory `v` uses.
@@ -35,6 +39,29 @@ public final class InferencePlan {
         graph = g
         imageShape = Array(g.values[g.input].shape.dropFirst())
         (steps, aliases) = InferenceCompiler(g).compile()
+        tailStart = Self.tailStart(steps, graph: g, aliases: aliases)
+    }
+
+    /// The first step of the tail: the steps from there on write values with no spatial extent ([N, 1, 1, C] or
+    /// [N, C]) and read only constants, each other's outputs and one value the step before the tail writes. At
+    /// least one step must stay before it.
+    private static func tailStart(_ steps: [InferenceStep], graph: ExportGraph, aliases: [Int: Int]) -> Int {
+        func root(_ v: Int) -> Int { aliases[v].map(root) ?? v }
+        func pointLike(_ v: Int) -> Bool {
+            let s = graph.values[v].shape
+            return s.count == 2 || (s.count == 4 && s[1] == 1 && s[2] == 1)
+        }
+        var start = steps.count
+        var written: Set<Int> = []
+        for k in stride(from: steps.count - 1, through: 1, by: -1) {
+            let out = root(steps[k].output)
+            guard pointLike(out) else { break }
+            written.insert(out)
+            let boundary = root(steps[k - 1].output)
+            let inputs = (k..<steps.count).flatMap { steps[$0].inputs.map(root) }
+            if inputs.allSatisfy({ written.contains($0) || $0 == boundary || graph.constant($0) != nil }) { start = k }
+        }
+        return start
     }
 
     /// Traces `model` (evaluation mode; not re-parameterised here: callers fuse MobileOne-like models first, so a
@@ -67,8 +94,8 @@ public final class InferencePlan {
     /// The logits for an NHWC batch `x` of the traced image shape (any batch size). A batch of several images runs
     /// image group by image group (``groupSize(batch:)`` images each), every group through the whole network while
     /// its activations are still in cache; with several threads each thread claims whole groups one at a time
-    /// (kernels inside run on that thread). A single image runs layer by layer with every layer split across the
-    /// threads.
+    /// (kernels inside run on that thread); the tail after the last spatial step (``tailStart``) then runs once over
+    /// the gathered batch. A single image runs layer by layer with every layer split across the threads.
     public func run(_ x: Tensor) -> Tensor { run(x, groupSize: groupSize(batch: x.shape[0])) }
 
     /// `run` with a given number of images per group.
@@ -83,16 +110,28 @@ public final class InferencePlan {
         }
         let groups = (batch + group - 1) / group
         let threads = Profiler.isEnabled ? 1 : min(Int(clas_num_threads()), groups)
-        let inStride = imageShape.reduce(1, *), outStride = out.count / batch
+        let inStride = imageShape.reduce(1, *)
         // Memory per pool chunk (a chunk index is never run by two threads at once), made before the threads start.
         let memories = (0..<threads).map { memory(batch: group, slot: $0) }
         let last = batch - (groups - 1) * group
         let lastMemory = last == group ? nil : memory(batch: last, slot: threads)
+        // With a tail, groups stop at its input (`boundary`, gathered for the whole batch), then the tail runs once.
+        let hasTail = tailStart < steps.count
+        let boundary = root(steps[tailStart - 1].output)
+        let tail = hasTail ? memory(batch: batch, slot: -1) : nil
+        let gathered = hasTail ? Tensor(uninitializedShape: tail!.shapes[boundary]) : out
+        let gatheredStride = gathered.count / batch
         forEachImageGroup(groups, threads: threads) { begin, end, tid in
             for g in begin..<end {
                 let m = g == groups - 1 ? lastMemory ?? memories[tid] : memories[tid]
-                self.runSteps(m, input: x.data + g * group * inStride, output: out.data + g * group * outStride)
+                self.runSteps(m, 0..<self.tailStart, input: x.data + g * group * inStride,
+                              result: hasTail ? boundary : self.graph.output,
+                              output: gathered.data + g * group * gatheredStride)
             }
+        }
+        if let tail {
+            runSteps(tail, tailStart..<steps.count, input: gathered.data, inputValue: boundary, result: graph.output,
+                     output: out.data)
         }
         return out
     }
@@ -111,31 +150,36 @@ public final class InferencePlan {
     /// The activation budget of one image group.
     static let groupBytes = 1 << 20
 
-    /// The memory for `batch` images in slot `slot` (one per concurrent group), made on first use.
+    /// The memory for `batch` images in slot `slot` (one per concurrent group; slot −1: the tail's, for its steps
+    /// only), made on first use.
     private func memory(batch: Int, slot: Int) -> InferenceMemory {
         let key = [batch, slot]
         if let m = memories[key] { return m }
-        let m = InferenceMemory(graph: graph, steps: steps, aliases: aliases, batch: batch)
+        let m = InferenceMemory(graph: graph, steps: slot < 0 ? Array(steps[tailStart...]) : steps, aliases: aliases,
+                                batch: batch)
         memories[key] = m
         return m
     }
 
-    /// Runs every step over `memory`'s batch with the images at `input`, writing the logits to `output`.
-    private func runSteps(_ memory: InferenceMemory, input: UnsafeMutablePointer<Float>,
-                          output: UnsafeMutablePointer<Float>) {
+    /// Runs `range` of the steps (all by default) over `memory`'s batch with `inputValue` (the images by default)
+    /// at `input`, copying value `result` (the logits by default) to `output`.
+    private func runSteps(_ memory: InferenceMemory, _ range: Range<Int>? = nil, input: UnsafeMutablePointer<Float>,
+                          inputValue: Int? = nil, result: Int? = nil, output: UnsafeMutablePointer<Float>) {
+        let inputValue = inputValue ?? graph.input, result = result ?? graph.output
         let ptr: (Int) -> UnsafeMutablePointer<Float> = { v in
             let r = self.root(v)
-            if r == self.graph.input { return input }
+            if r == inputValue { return input }
             if let t = self.graph.constant(r) { return t.data }
             return memory.pointer(r)
         }
         let shape: (Int) -> [Int] = { memory.shapes[$0] }
-        for (i, step) in steps.enumerated() {
+        for i in range ?? steps.indices {
+            let step = steps[i]
             Profiler.measure(Self.profilesSteps ? "\(i): \(step.fused) \(shape(step.output))" : step.fused) {
                 step.run(ptr, shape)
             }
         }
-        output.update(from: ptr(graph.output), count: memory.shapes[graph.output].reduce(1, *))
+        output.update(from: ptr(result), count: memory.shapes[result].reduce(1, *))
     }
 }
 
