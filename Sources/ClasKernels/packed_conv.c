@@ -134,16 +134,21 @@ static inline __attribute__((always_inline)) void tile8(const packed_job *j, con
     const float *bias = p + K * stride;
     if (width == 16 && clas_act16_supported(act)) {
         const clas_v8 bias0 = ld8(bias), bias1 = ld8(bias + 8);
+        clas_v8 out[2 * MR];
         for (int r = 0; r < MR; r++) {
-            float *c = j->y + (r0 + r) * N + n0;
-            clas_v8 x0 = acc0[r] + bias0, x1 = acc1[r] + bias1;
+            out[2 * r] = acc0[r] + bias0;
+            out[2 * r + 1] = acc1[r] + bias1;
             if (j->res) {
                 const float *res = j->res + (r0 + r) * N + n0;
-                x0 += ld8(res);
-                x1 += ld8(res + 8);
+                out[2 * r] += ld8(res);
+                out[2 * r + 1] += ld8(res + 8);
             }
-            st8(c, clas_act8(act, x0));
-            st8(c + 8, clas_act8(act, x1));
+        }
+        clas_act8_many(act, out, 2 * MR);
+        for (int r = 0; r < MR; r++) {
+            float *c = j->y + (r0 + r) * N + n0;
+            st8(c, out[2 * r]);
+            st8(c + 8, out[2 * r + 1]);
         }
         return;
     }
