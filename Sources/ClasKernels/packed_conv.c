@@ -321,8 +321,9 @@ static void run(packed_job *j) {
     const int mr = TILE_ROWS;
     const bool avx512 = clas_mv_avx512();
     int64_t blocks = (j->M + mr - 1) / mr, panels = panel_count(j->N);
-    // Below ~0.5 MFLOP a hand-off to the other threads costs more than it saves.
-    int64_t serial = j->M * j->N * j->K < (1 << 19) ? INT64_MAX : 1;
+    // Below ~0.5 MFLOP a hand-off to the other threads costs more than it saves, unless the weights are large
+    // enough (≥ 256 KiB, e.g. squeeze-excite's 1×1 convolutions at batch 1) that reading them is the cost.
+    int64_t serial = j->M * j->N * j->K < (1 << 19) && j->N * j->K < (1 << 16) ? INT64_MAX : 1;
     if (blocks >= 2 * panels || blocks >= 4 * ROW_GROUP || panels < 2) {
         clas_parallel_for_fine(blocks, serial, avx512 ? rows_chunk16 : rows_chunk8, j);
         return;
