@@ -17,7 +17,7 @@ static inline __attribute__((always_inline)) bool clas_act16_supported(int act) 
 /// clas_actW(act, x) for the activations `clas_act16_supported` names (others: x unchanged), and
 /// clas_actW_many(act, x, n), the same on n ≤ CLAS_ACT_MANY vectors with the same result: sigmoid and SiLU run
 /// stage by stage over all n, so their n independent chains interleave (one exp after another is bound by
-/// latency: on Zen 2, 6.2 → 4.2 ns per 8 SiLU values in a loop).
+/// latency: on Zen 2, 6.2 → 4.4 ns per 8 SiLU values in a loop).
 /// Vectors `clas_actW_many` takes at most.
 #define CLAS_ACT_MANY 16
 

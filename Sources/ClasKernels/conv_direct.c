@@ -15,28 +15,25 @@ typedef struct {
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 
-/// Output pixels computed together (NPX below): independent accumulators hide the FMA latency. With AVX-512, 4
-/// (12 accumulators at 48 channels) beat 6 and 8 on Zen 4 for the 3×3 RGB stems (48, 32, 16 channels) and ResNet's
-/// 7×7 (64); with AVX2 one output vector (two registers) at a time, 6 pixels give 12 accumulators where 4 gave 8,
-/// too few to cover the FMA latency (kernel harness, one Zen 2 core, 224 px: MobileOne-S0's 48-channel stem 947 →
-/// 586 µs, MobileNetV3's 16-channel one 324 → 200 µs).
-#define DIRECT_PIXELS_MAX 6
+/// Output pixels computed together: independent accumulators hide the FMA latency. 4 (12 accumulators at 48
+/// channels) beat 6 and 8 on Zen 4 for the 3×3 RGB stems (48, 32, 16 channels) and ResNet's 7×7 (64).
+#define DIRECT_PIXELS 4
 
 /// y[pixels ow0 ..< ow0 + np of row (n, oh)][co0 ..< co0 + 16·CB] for padded weights wt[k][coutp]
-/// (np ≤ NPX): CB vectors of output channels share each input broadcast; the last vector may be partial
-/// (`width` channels in it). Always NPX accumulators (a constant count keeps them in registers): border
+/// (np ≤ DIRECT_PIXELS): CB vectors of output channels share each input broadcast; the last vector may be partial
+/// (`width` channels in it). Always DIRECT_PIXELS accumulators (a constant count keeps them in registers): border
 /// blocks read zeros for the padding and for pixels past `np`. KS > 0 and CI > 0 make a KS×KS kernel (dilation 1)
 /// over CI input channels compile-time constants, so the tap loops unroll (3×3 RGB stems); 0: from the geometry.
 static inline __attribute__((always_inline)) void direct_block_at(const direct_job *j, int64_t n, int64_t oh,
                                                                   int64_t ow0, int np, const bool interior,
                                                                   int64_t co0, const int CB, int width,
                                                                   int64_t coutp, float *yrow, const int KS,
-                                                                  const int CI, const int NPX) {
+                                                                  const int CI) {
     const clas_conv_geom *g = j->g;
     const int64_t cin = CI ? CI : g->c, sw = g->sw, khs = KS ? KS : g->kh, kws = KS ? KS : g->kw;
     const int64_t dh = KS ? 1 : g->dh, dw = KS ? 1 : g->dw;
-    v16 acc[DIRECT_PIXELS_MAX][3];
-    for (int p = 0; p < NPX; p++)
+    v16 acc[DIRECT_PIXELS][3];
+    for (int p = 0; p < DIRECT_PIXELS; p++)
         for (int b = 0; b < CB; b++) acc[p][b] = (v16){0};
     for (int64_t kh = 0; kh < khs; kh++) {
         int64_t ih = oh * g->sh - g->pt + kh * dh;
@@ -49,7 +46,7 @@ static inline __attribute__((always_inline)) void direct_block_at(const direct_j
                 v16 w[3];
                 for (int b = 0; b < CB; b++) w[b] = *(const v16u *)(wp + ci * coutp + 16 * b);
                 const float *xp = xrow + iw0 * cin + ci;
-                for (int p = 0; p < NPX; p++) {
+                for (int p = 0; p < DIRECT_PIXELS; p++) {
                     float xv;
                     if (interior) xv = xp[p * sw * cin];
                     else {
@@ -70,7 +67,7 @@ static inline __attribute__((always_inline)) void direct_block_at(const direct_j
         else if (j->bias) memcpy(&bv, j->bias + co0 + 16 * b, (size_t)wb * sizeof(float));
         float *y = yrow + ow0 * j->cout + co0 + 16 * b;
         const bool act16 = clas_act16_supported(j->act);
-        for (int p = 0; p < NPX; p++) {
+        for (int p = 0; p < DIRECT_PIXELS; p++) {
             v16 r = acc[p][b];
             if (j->bias) r += bv;
             if (act16) r = clas_act16(j->act, r);
@@ -86,20 +83,20 @@ static inline __attribute__((always_inline)) void direct_block_at(const direct_j
 static inline __attribute__((always_inline)) void direct_block(const direct_job *j, int64_t n, int64_t oh,
                                                                int64_t ow0, int np, int64_t co0, const int CB,
                                                                int width, int64_t coutp, float *yrow, const int KS,
-                                                               const int CI, const int NPX) {
-    const bool interior = np == NPX && ow0 * j->g->sw - j->g->pl >= 0
+                                                               const int CI) {
+    const bool interior = np == DIRECT_PIXELS && ow0 * j->g->sw - j->g->pl >= 0
                           && (ow0 + np - 1) * j->g->sw - j->g->pl + (j->g->kw - 1) * j->g->dw < j->g->w;
-    if (interior) direct_block_at(j, n, oh, ow0, np, true, co0, CB, width, coutp, yrow, KS, CI, NPX);
-    else direct_block_at(j, n, oh, ow0, np, false, co0, CB, width, coutp, yrow, KS, CI, NPX);
+    if (interior) direct_block_at(j, n, oh, ow0, np, true, co0, CB, width, coutp, yrow, KS, CI);
+    else direct_block_at(j, n, oh, ow0, np, false, co0, CB, width, coutp, yrow, KS, CI);
 }
 
 /// The blocks of one output row for channels [co0, co0 + 16·CB).
 static inline __attribute__((always_inline)) void direct_row(const direct_job *j, int64_t n, int64_t oh,
                                                              int64_t co0, const int CB, int width, int64_t coutp,
-                                                             float *yrow, const int KS, const int CI, const int NPX) {
-    for (int64_t ow0 = 0; ow0 < j->g->ow; ow0 += NPX) {
-        int np = (int)CLAS_MIN(NPX, j->g->ow - ow0);
-        direct_block(j, n, oh, ow0, np, co0, CB, width, coutp, yrow, KS, CI, NPX);
+                                                             float *yrow, const int KS, const int CI) {
+    for (int64_t ow0 = 0; ow0 < j->g->ow; ow0 += DIRECT_PIXELS) {
+        int np = (int)CLAS_MIN(DIRECT_PIXELS, j->g->ow - ow0);
+        direct_block(j, n, oh, ow0, np, co0, CB, width, coutp, yrow, KS, CI);
     }
 }
 
@@ -119,13 +116,11 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
             int64_t vectors = (cout - co0 + 15) / 16;
             int cb = (int)CLAS_MIN(vectors == 4 && wide > 1 ? 2 : wide, vectors);
             int width = (int)CLAS_MIN(16, cout - co0 - 16 * (cb - 1));
-            if (rgb3x3 && cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 3, 3, 4);
-            else if (cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 0, 0, 4);
-            else if (cb == 2) direct_row(j, n, oh, co0, 2, width, coutp, yrow, 0, 0, 4);
-            else if (rgb3x3 && wide > 1) direct_row(j, n, oh, co0, 1, width, coutp, yrow, 3, 3, 4);
-            else if (rgb3x3) direct_row(j, n, oh, co0, 1, width, coutp, yrow, 3, 3, 6);
-            else if (wide > 1) direct_row(j, n, oh, co0, 1, width, coutp, yrow, 0, 0, 4);
-            else direct_row(j, n, oh, co0, 1, width, coutp, yrow, 0, 0, 6);
+            if (rgb3x3 && cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 3, 3);
+            else if (cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 0, 0);
+            else if (cb == 2) direct_row(j, n, oh, co0, 2, width, coutp, yrow, 0, 0);
+            else if (rgb3x3) direct_row(j, n, oh, co0, 1, width, coutp, yrow, 3, 3);
+            else direct_row(j, n, oh, co0, 1, width, coutp, yrow, 0, 0);
             co0 += 16 * cb;
         }
         if (!clas_act16_supported(j->act)) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * cout);
