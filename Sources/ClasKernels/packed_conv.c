@@ -193,8 +193,8 @@ static CLAS_AVX512_ONLY __attribute__((noinline)) void short_tiles16(const packe
                                                                      int64_t r0, int64_t q, int rows) {
     short_tiles(j, A, lda, r0, q, rows, true);
 }
-static CLAS_MV_NARROW void short_tiles8(const packed_job *j, const float *A, int64_t lda,
-                                                                  int64_t r0, int64_t q, int rows) {
+static CLAS_MV_NARROW void short_tiles8(const packed_job *j, const float *A, int64_t lda, int64_t r0, int64_t q,
+                                        int rows) {
     short_tiles(j, A, lda, r0, q, rows, false);
 }
 

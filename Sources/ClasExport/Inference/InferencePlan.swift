@@ -52,14 +52,13 @@ public final class InferencePlan {
             return s.count == 2 || (s.count == 4 && s[1] == 1 && s[2] == 1)
         }
         var start = steps.count
-        var written: Set<Int> = []
+        var written: Set<Int> = [], read: Set<Int> = []  // by steps k… (constants left out)
         for k in stride(from: steps.count - 1, through: 1, by: -1) {
             let out = root(steps[k].output)
             guard pointLike(out) else { break }
             written.insert(out)
-            let boundary = root(steps[k - 1].output)
-            let inputs = (k..<steps.count).flatMap { steps[$0].inputs.map(root) }
-            if inputs.allSatisfy({ written.contains($0) || $0 == boundary || graph.constant($0) != nil }) { start = k }
+            read.formUnion(steps[k].inputs.map(root).filter { graph.constant($0) == nil })
+            if read.subtracting(written) == [root(steps[k - 1].output)] { start = k }
         }
         return start
     }
@@ -117,7 +116,7 @@ public final class InferencePlan {
         let lastMemory = last == group ? nil : memory(batch: last, slot: threads)
         // With a tail, groups stop at its input (`boundary`, gathered for the whole batch), then the tail runs once.
         let hasTail = tailStart < steps.count
-        let boundary = root(steps[tailStart - 1].output)
+        let boundary = hasTail ? root(steps[tailStart - 1].output) : graph.output
         let tail = hasTail ? memory(batch: batch, slot: -1) : nil
         let gathered = hasTail ? Tensor(uninitializedShape: tail!.shapes[boundary]) : out
         let gatheredStride = gathered.count / batch
@@ -125,7 +124,7 @@ public final class InferencePlan {
             for g in begin..<end {
                 let m = g == groups - 1 ? lastMemory ?? memories[tid] : memories[tid]
                 self.runSteps(m, 0..<self.tailStart, input: x.data + g * group * inStride,
-                              result: hasTail ? boundary : self.graph.output,
+                              result: boundary,
                               output: gathered.data + g * group * gatheredStride)
             }
         }
