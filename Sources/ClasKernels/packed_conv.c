@@ -62,9 +62,21 @@ typedef struct {
     int64_t scale_rows;        // rows sharing one scale vector (pixels of an image)
     int64_t M, N, K;
     int act;
+    bool prefetch;             // prefetch the output lines ahead of the tiles (`prefetch_output`)
     int64_t row_parts;         // row parts per panel when split over panels
     const float *col;          // a prepared im2col matrix when the panels are split
 } packed_job;
+
+/// Asks for the output lines that the tile one row group further down will write (columns n0 … n0 + 15), in
+/// the cache and owned for writing, when the output is larger than a core's L2 (a 1×1 expansion at 112×112 writes
+/// 3.2 MB): such an output is not in the cache, and a store that misses waits for its line to be read. Full tiles
+/// only; nothing past the last row.
+static inline __attribute__((always_inline)) void prefetch_output(const packed_job *j, int64_t r0, const int MR,
+                                                                  int64_t n0) {
+    const int64_t ahead = ROW_GROUP * TILE_ROWS;
+    if (!j->prefetch || MR != TILE_ROWS || r0 + ahead + MR > j->M) return;
+    for (int r = 0; r < MR; r++) __builtin_prefetch(j->y + (r0 + ahead + r) * j->N + n0, 1, 3);
+}
 
 /// One MR×(16·nv) tile of panel q (`stride` wide) in 16-float vectors (AVX-512):
 /// C[rows, q·32 …] = act(A·Wᵀ + bias (+ res)).
@@ -88,6 +100,7 @@ static inline __attribute__((always_inline)) void tile16(const packed_job *j, co
     int64_t n0 = q * NR;
     int width = (int)CLAS_MIN(nr, N - n0);
     const float *bias = p + K * stride;
+    for (int v = 0; v < nv; v++) prefetch_output(j, r0, MR, n0 + 16 * v);
     // Full tiles finish in registers (all but the rarer activations); the others go through the row epilogue.
     bool in_registers = width == nr && clas_act16_supported(act);
     for (int r = 0; r < MR; r++) {
@@ -132,6 +145,7 @@ static inline __attribute__((always_inline)) void tile8(const packed_job *j, con
     const int64_t n0 = q * NR + 16 * v0;
     const int width = (int)CLAS_MIN(16, N - n0);
     const float *bias = p + K * stride;
+    prefetch_output(j, r0, MR, n0);
     if (width == 16 && clas_act16_supported(act)) {
         const clas_v8 bias0 = ld8(bias), bias1 = ld8(bias + 8);
         clas_v8 out[2 * MR];
@@ -176,12 +190,48 @@ static inline __attribute__((always_inline)) void tiles(const packed_job *j, con
     }
 }
 
+/// One row against panel q (batch 1's squeeze-excite and head convolutions, where the weights are the cost): the
+/// panel read once, front to back, with one accumulator per 8 columns. Each output sums over k in order, as the
+/// tiles do, so a row's result does not depend on how many rows the call has.
+static inline __attribute__((always_inline)) void row_tile(const packed_job *j, const float *A, int64_t r0,
+                                                           int64_t q, const int width) {
+    const int64_t K = j->K, N = j->N, n0 = q * NR;
+    const int nv = width / 8;
+    const float *p = j->packed + panel_offset(q, K);
+    clas_v8 acc[NR / 8];
+    for (int v = 0; v < nv; v++) acc[v] = (clas_v8){0};
+    for (int64_t k = 0; k < K; k++) {
+        __builtin_prefetch(p + (k + 16) * width);
+        const float a = A[k];
+        for (int v = 0; v < nv; v++) acc[v] += a * ld8(p + k * width + 8 * v);
+    }
+    const int valid = (int)CLAS_MIN(width, N - n0);
+    const float *bias = p + K * width, *res = j->res ? j->res + r0 * N + n0 : NULL;
+    float *c = j->y + r0 * N + n0;
+    if (valid == width && clas_act16_supported(j->act)) {
+        for (int v = 0; v < nv; v++) {
+            acc[v] += ld8(bias + 8 * v);
+            if (res) acc[v] += ld8(res + 8 * v);
+        }
+        clas_act8_many(j->act, acc, nv);
+        for (int v = 0; v < nv; v++) st8(c + 8 * v, acc[v]);
+        return;
+    }
+    float t[NR];
+    for (int v = 0; v < nv; v++) st8(t + 8 * v, acc[v]);
+    memcpy(c, t, (size_t)valid * sizeof(float));
+    clas_epilogue_row(j->act, c, bias, res, valid);
+}
+
 /// Tiles of fewer than TILE_ROWS rows (the last rows of a matrix), the activation read at run time: one instance
 /// of this code, not one per activation.
 static inline __attribute__((always_inline)) void short_tiles(const packed_job *j, const float *A, int64_t lda,
                                                               int64_t r0, int64_t q, int rows, const bool avx512) {
     switch (rows) {
-    case 1: tiles(j, A, lda, r0, q, 1, avx512, j->act); break;
+    case 1:
+        if (panel_width(q, j->N) == NR) row_tile(j, A, r0, q, NR);
+        else row_tile(j, A, r0, q, 16);
+        break;
     case 2: tiles(j, A, lda, r0, q, 2, avx512, j->act); break;
     case 3: tiles(j, A, lda, r0, q, 3, avx512, j->act); break;
     case 4: tiles(j, A, lda, r0, q, 4, avx512, j->act); break;
@@ -320,6 +370,7 @@ static CLAS_MV void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid)
 static void run(packed_job *j) {
     const int mr = TILE_ROWS;
     const bool avx512 = clas_mv_avx512();
+    j->prefetch = j->M * j->N * (int64_t)sizeof(float) > (768 << 10);
     int64_t blocks = (j->M + mr - 1) / mr, panels = panel_count(j->N);
     // Below ~0.5 MFLOP a hand-off to the other threads costs more than it saves, unless the weights are large
     // enough (≥ 256 KiB, e.g. squeeze-excite's 1×1 convolutions at batch 1) that reading them is the cost.

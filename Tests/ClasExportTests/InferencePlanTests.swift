@@ -71,11 +71,12 @@ final class InferencePlanTests: XCTestCase {
     private static let activations: [Activation] = [.none, .relu, .relu6, .hardswish, .hardsigmoid, .silu, .sigmoid]
 
     /// Packed GEMM + bias (+ residual) + activation = linear, add, activated; odd shapes cover partial tiles, 16-wide
-    /// last panels (n mod 32 in 1…16: 5, 33, 70, 40, 208), padded 32-wide ones (24, 60), whole panels (64), and the
-    /// split over panels (6 rows against 7 panels).
+    /// last panels (n mod 32 in 1…16: 5, 33, 70, 40, 208), padded 32-wide ones (24, 60), whole panels (64), the
+    /// split over panels (6 rows against 7 panels), single rows (the one-row kernel: 1×70, 1×96, and the 13th row of
+    /// 13), and an output over 768 KiB (2000×112), whose tiles prefetch the rows ahead.
     func testPackedGemmEpilogueMatchesUnfusedOps() {
         for (m, n, k) in [(1, 5, 3), (13, 33, 17), (50, 70, 40), (200, 40, 9), (13, 24, 17), (50, 60, 40), (9, 64, 20),
-                          (6, 208, 33)] {
+                          (6, 208, 33), (1, 70, 40), (1, 96, 301), (2000, 112, 8)] {
             let x = randn([m, k], seed: 1), w = randn([n, k], seed: 2), b = randn([n], seed: 3), r = randn([m, n], seed: 4)
             let packed = [Float](unsafeUninitializedCapacity: Int(clas_packed_weights_size(Int64(n), Int64(k)))) { p, c in
                 clas_pack_weights(w.data, b.data, Int64(n), Int64(k), p.baseAddress!)
@@ -140,6 +141,31 @@ final class InferencePlanTests: XCTestCase {
                                       "case \(i) batch \(batch) \(act)")
                 }
             }
+        }
+    }
+
+    /// A row's output does not depend on the rows around it: one row alone (the one-row kernel), among 13 (tiles of
+    /// 6 and the one-row kernel) and among 14 (a tile of 2) give the same bits, so an image run alone equals itself
+    /// run in a batch.
+    func testPackedGemmRowsDoNotDependOnTheBatch() {
+        let (n, k) = (200, 96)
+        let x = randn([14, k], seed: 21), w = randn([n, k], seed: 22), b = randn([n], seed: 23)
+        let packed = [Float](unsafeUninitializedCapacity: Int(clas_packed_weights_size(Int64(n), Int64(k)))) { p, c in
+            clas_pack_weights(w.data, b.data, Int64(n), Int64(k), p.baseAddress!)
+            c = p.count
+        }
+        func run(rows: Range<Int>) -> [Float] {
+            let y = Tensor(uninitializedShape: [rows.count, n])
+            packed.withUnsafeBufferPointer {
+                clas_gemm_packed(Int64(rows.count), Int64(n), Int64(k), x.data + rows.lowerBound * k, Int64(k),
+                                 $0.baseAddress!, nil, Activation.silu.rawValue, y.data)
+            }
+            return y.scalars
+        }
+        let all = run(rows: 0..<14), first13 = run(rows: 0..<13)
+        for r in [0, 5, 6, 12] {
+            XCTAssertEqual(run(rows: r..<(r + 1)), Array(first13[(r * n)..<((r + 1) * n)]), "row \(r) of 13")
+            XCTAssertEqual(run(rows: r..<(r + 1)), Array(all[(r * n)..<((r + 1) * n)]), "row \(r) of 14")
         }
     }
 
