@@ -1,6 +1,7 @@
 // Max and average pooling over NHWC windows.
 #include "internal.h"
 #include <float.h>
+#include <stdlib.h>
 
 typedef struct {
     const clas_conv_geom *g;
@@ -143,45 +144,80 @@ void clas_avgpool_backward(const clas_conv_geom *g, const float *dy, float *dx, 
     clas_parallel_for(g->n, 1, avgpool_bwd_chunk, &j);
 }
 
+/// Pixels summed in float before a block's sum is added (in double) to the image's.
+#define GAP_BLOCK 128
+
 typedef struct {
     const float *x;
     float *y;
-    int64_t pixels, c, parts;  // parts: channel ranges per image
+    int64_t pixels, c;
+    float *blocks;  // split images: [n][blocks][c], each block's float sum (the units are (image, block) pairs)
 } gap_job;
 
-/// Units are (image, channel range) pairs: the range's channels of whole pixel rows (in address order) summed in float
-/// over blocks of 128 pixels, the blocks in double. Each channel's sum takes the same operations in the same order
-/// whatever the ranges, so results do not depend on the split or the thread.
+/// The float sum of pixels [p0, p1) of one image's channels, in address order.
+static inline void gap_block(const float *x, int64_t C, int64_t p0, int64_t p1, float *restrict blk) {
+    memcpy(blk, x + p0 * C, (size_t)C * sizeof(float));
+    for (int64_t p = p0 + 1; p < p1; p++) {
+        const float *restrict row = x + p * C;
+        for (int64_t i = 0; i < C; i++) blk[i] += row[i];
+    }
+}
+
+/// Units are whole images: each block of GAP_BLOCK pixels summed in float, the blocks in double, in order.
 static CLAS_MV void gap_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const gap_job *j = ctx;
     const int64_t C = j->c;
     float *blk = clas_scratch(tid, (size_t)(C + 2) * (sizeof(float) + sizeof(double)));
     double *acc = (double *)(blk + (C + 1) / 2 * 2);
-    for (int64_t u = begin; u < end; u++) {
-        const int64_t n = u / j->parts, part = u % j->parts, vectors = (C + 15) / 16;
-        const int64_t c0 = CLAS_MIN(C, vectors * part / j->parts * 16);
-        const int64_t w = CLAS_MIN(C, vectors * (part + 1) / j->parts * 16) - c0;
-        const float *x = j->x + n * j->pixels * C + c0;
-        for (int64_t i = 0; i < w; i++) acc[i] = 0;
-        for (int64_t p0 = 0; p0 < j->pixels; p0 += 128) {
-            const int64_t p1 = CLAS_MIN(j->pixels, p0 + 128);
-            memcpy(blk, x + p0 * C, (size_t)w * sizeof(float));
-            for (int64_t p = p0 + 1; p < p1; p++) {
-                const float *restrict row = x + p * C;
-                for (int64_t i = 0; i < w; i++) blk[i] += row[i];
-            }
-            for (int64_t i = 0; i < w; i++) acc[i] += blk[i];
+    for (int64_t n = begin; n < end; n++) {
+        const float *x = j->x + n * j->pixels * C;
+        for (int64_t i = 0; i < C; i++) acc[i] = 0;
+        for (int64_t p0 = 0; p0 < j->pixels; p0 += GAP_BLOCK) {
+            gap_block(x, C, p0, CLAS_MIN(j->pixels, p0 + GAP_BLOCK), blk);
+            for (int64_t i = 0; i < C; i++) acc[i] += blk[i];
         }
-        float *y = j->y + n * C + c0;
-        for (int64_t i = 0; i < w; i++) y[i] = (float)(acc[i] / (double)j->pixels);
+        float *y = j->y + n * C;
+        for (int64_t i = 0; i < C; i++) y[i] = (float)(acc[i] / (double)j->pixels);
+    }
+}
+
+/// Units are (image, block) pairs: each block's float sum into `blocks` (the threads read disjoint pixel ranges).
+static CLAS_MV void gap_blocks_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const gap_job *j = ctx;
+    const int64_t C = j->c, per_image = (j->pixels + GAP_BLOCK - 1) / GAP_BLOCK;
+    for (int64_t u = begin; u < end; u++) {
+        const int64_t n = u / per_image, p0 = u % per_image * GAP_BLOCK;
+        gap_block(j->x + n * j->pixels * C, C, p0, CLAS_MIN(j->pixels, p0 + GAP_BLOCK), j->blocks + u * C);
     }
 }
 
 void clas_global_avg_pool(const float *x, float *y, int64_t n, int64_t pixels, int64_t c) {
-    // Small inputs (most squeeze-excite blocks at batch 1) are summed on this thread: faster than a hand-off; large
-    // ones with fewer images than threads split each image's channels.
+    // Small inputs (most squeeze-excite blocks at batch 1) are summed on this thread: faster than a hand-off. Large
+    // ones with fewer images than threads split each image's pixels into blocks, whose sums are then added in order
+    // as the whole-image path adds them: the same operations in the same order, so the same result.
     const bool serial = n * pixels * c < (1 << 18);
-    const int threads = clas_num_threads();
-    gap_job j = {.x = x, .y = y, .pixels = pixels, .c = c, .parts = !serial && n < threads ? threads : 1};
-    clas_parallel_for(n * j.parts, serial ? INT64_MAX : 1, gap_chunk, &j);
+    const int64_t per_image = (pixels + GAP_BLOCK - 1) / GAP_BLOCK;
+    gap_job j = {.x = x, .y = y, .pixels = pixels, .c = c};
+    if (serial || n >= clas_num_threads() || per_image < 2
+        || !(j.blocks = malloc((size_t)(n * per_image * c) * sizeof(float)))) {
+        clas_parallel_for(n, serial ? INT64_MAX : 1, gap_chunk, &j);
+        return;
+    }
+    clas_parallel_for(n * per_image, 1, gap_blocks_chunk, &j);
+    double *acc = malloc((size_t)c * sizeof(double));
+    if (acc) {
+        for (int64_t img = 0; img < n; img++) {
+            for (int64_t i = 0; i < c; i++) acc[i] = 0;
+            for (int64_t b = 0; b < per_image; b++) {
+                const float *blk = j.blocks + (img * per_image + b) * c;
+                for (int64_t i = 0; i < c; i++) acc[i] += blk[i];
+            }
+            for (int64_t i = 0; i < c; i++) y[img * c + i] = (float)(acc[i] / (double)pixels);
+        }
+    } else {
+        clas_parallel_for(n, 1, gap_chunk, &j);
+    }
+    free(acc);
+    free(j.blocks);
 }

@@ -172,7 +172,7 @@ final class InferencePlanTests: XCTestCase {
     /// Squeeze-excite's x ⊙ gate folded into the 1×1 convolution that reads it (and the global average pool's own
     /// kernel) = pool, gate, multiply, conv2d, add, activated: row blocks (11×9), the split over (panel, row part)
     /// units with gates changing inside a part (5×5 at batch 3, 200 channels), 16-wide last panels (40), residuals,
-    /// and a pool large enough (64×64×72) to split each image's channels over the threads.
+    /// and a pool large enough (64×64×72) to split each image's pixels over the threads.
     func testGatedPointwiseConvolutionMatchesUnfusedOps() throws {
         for (cin, cout, h, w, residual) in [(24, 40, 11, 9, false), (24, 24, 11, 9, true), (48, 200, 5, 5, false),
                                             (40, 40, 5, 5, true), (72, 40, 64, 64, false)] {

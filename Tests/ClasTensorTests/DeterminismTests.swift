@@ -38,4 +38,25 @@ final class DeterminismTests: XCTestCase {
         let two = step(seed: 5)
         assertClose(one, two, tol: 1e-3, "1 vs 2 threads")
     }
+
+    /// The global average pool gives the same bits whether an image's pixel blocks are split over the threads (one
+    /// large image, 2 threads), summed on one thread, or summed as one image of a batch.
+    func testGlobalAveragePoolDoesNotDependOnTheSplit() {
+        let saved = clas_num_threads()
+        defer { clas_set_num_threads(saved) }
+        let (pixels, c) = (100 * 100, 40)
+        var rng = RandomState(seed: 9)
+        let x = Tensor.randomNormal([3, pixels, c], using: &rng)
+        func pool(_ images: Int, threads: Int32) -> [Float] {
+            clas_set_num_threads(threads)
+            var y = [Float](repeating: 0, count: images * c)
+            clas_global_avg_pool(x.data, &y, Int64(images), Int64(pixels), Int64(c))
+            return y
+        }
+        let split = pool(1, threads: 2), alone = pool(1, threads: 1), batch = pool(3, threads: 2)
+        XCTAssertEqual(split, alone)
+        XCTAssertEqual(split, Array(batch[0..<c]))
+        let exact = (0..<c).map { i in (0..<pixels).reduce(0.0) { $0 + Double(x.data[$1 * c + i]) } / Double(pixels) }
+        assertClose(split, exact.map(Float.init), tol: 1e-6, "against a double-precision mean")
+    }
 }
