@@ -15,38 +15,45 @@ typedef struct {
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 
-/// Output pixels computed together: independent accumulators hide the FMA latency. 4 (12 accumulators at 48
-/// channels) beat 6 and 8 on Zen 4 for the 3×3 RGB stems (48, 32, 16 channels) and ResNet's 7×7 (64).
-#define DIRECT_PIXELS 4
+/// Output pixels computed together: independent accumulators hide the FMA latency. With AVX-512, 4 (12
+/// accumulators at 48 channels) beat 6 and 8 on Zen 4 for the 3×3 RGB stems (48, 32, 16 channels) and ResNet's 7×7
+/// (64); on AVX2, where a 16-float vector is two registers, 6 (12 accumulators).
+#define DIRECT_PIXELS_AVX512 4
+#define DIRECT_PIXELS_AVX2 6
+/// Floats of the zero-padded input window (rows · columns · channels) a border block copies before it runs as an
+/// interior one; a larger window is read with a bounds check per value.
+#define DIRECT_PATCH 1024
 
-/// y[pixels ow0 ..< ow0 + np of row (n, oh)][co0 ..< co0 + 16·CB] for padded weights wt[k][coutp]
-/// (np ≤ DIRECT_PIXELS): CB vectors of output channels share each input broadcast; the last vector may be partial
-/// (`width` channels in it). Always DIRECT_PIXELS accumulators (a constant count keeps them in registers): border
-/// blocks read zeros for the padding and for pixels past `np`. KS > 0 and CI > 0 make a KS×KS kernel (dilation 1)
-/// over CI input channels compile-time constants, so the tap loops unroll (3×3 RGB stems); 0: from the geometry.
+/// y[pixels ow0 ..< ow0 + np of row (n, oh)][co0 ..< co0 + 16·CB] for padded weights wt[k][coutp] (np ≤ P):
+/// CB vectors of output channels share each input broadcast; the last vector may be partial (`width` channels in
+/// it). Always P accumulators per vector (a constant count keeps them in registers): blocks read zeros for the
+/// padding and for pixels past `np`. The input is the image, or with `patch` a copy of the block's window
+/// (`patch_cols` columns per kernel row, zeros outside the image). KS > 0 and CI > 0 make a KS×KS kernel (dilation
+/// 1) over CI input channels compile-time constants, so the tap loops unroll (3×3 RGB stems); 0: from the geometry.
 static inline __attribute__((always_inline)) void direct_block_at(const direct_job *j, int64_t n, int64_t oh,
-                                                                  int64_t ow0, int np, const bool interior,
-                                                                  int64_t co0, const int CB, int width,
-                                                                  int64_t coutp, float *yrow, const int KS,
-                                                                  const int CI) {
+                                                                  int64_t ow0, int np, const int P,
+                                                                  const bool interior, const float *patch,
+                                                                  int64_t patch_cols, int64_t co0, const int CB,
+                                                                  int width, int64_t coutp, float *yrow,
+                                                                  const int KS, const int CI) {
     const clas_conv_geom *g = j->g;
     const int64_t cin = CI ? CI : g->c, sw = g->sw, khs = KS ? KS : g->kh, kws = KS ? KS : g->kw;
     const int64_t dh = KS ? 1 : g->dh, dw = KS ? 1 : g->dw;
-    v16 acc[DIRECT_PIXELS][3];
-    for (int p = 0; p < DIRECT_PIXELS; p++)
+    v16 acc[DIRECT_PIXELS_AVX2][3];
+    for (int p = 0; p < P; p++)
         for (int b = 0; b < CB; b++) acc[p][b] = (v16){0};
     for (int64_t kh = 0; kh < khs; kh++) {
         int64_t ih = oh * g->sh - g->pt + kh * dh;
         if (ih < 0 || ih >= g->h) continue;
-        const float *xrow = j->x + (n * g->h + ih) * g->w * cin;
+        const float *xrow = patch ? patch + kh * patch_cols * cin : j->x + (n * g->h + ih) * g->w * cin;
         for (int64_t kw = 0; kw < kws; kw++) {
             const float *wp = j->wt + (kh * kws + kw) * cin * coutp + co0;
-            int64_t iw0 = ow0 * sw - g->pl + kw * dw;
+            int64_t iw0 = (patch ? 0 : ow0 * sw - g->pl) + kw * dw;
             for (int64_t ci = 0; ci < cin; ci++) {
                 v16 w[3];
                 for (int b = 0; b < CB; b++) w[b] = *(const v16u *)(wp + ci * coutp + 16 * b);
                 const float *xp = xrow + iw0 * cin + ci;
-                for (int p = 0; p < DIRECT_PIXELS; p++) {
+                for (int p = 0; p < P; p++) {
                     float xv;
                     if (interior) xv = xp[p * sw * cin];
                     else {
@@ -67,7 +74,7 @@ static inline __attribute__((always_inline)) void direct_block_at(const direct_j
         else if (j->bias) memcpy(&bv, j->bias + co0 + 16 * b, (size_t)wb * sizeof(float));
         float *y = yrow + ow0 * j->cout + co0 + 16 * b;
         const bool act16 = clas_act16_supported(j->act);
-        for (int p = 0; p < DIRECT_PIXELS; p++) {
+        for (int p = 0; p < P; p++) {
             v16 r = acc[p][b];
             if (j->bias) r += bv;
             if (act16) r = clas_act16(j->act, r);
@@ -79,24 +86,46 @@ static inline __attribute__((always_inline)) void direct_block_at(const direct_j
     }
 }
 
-/// One block of pixels, with a separate instance for interior blocks.
+/// One block of P pixels. A block whose window lies inside the image reads it in place; one at a border (or the
+/// short last block) copies its window with zero padding and then runs the same interior code, instead of a
+/// bounds check per value.
 static inline __attribute__((always_inline)) void direct_block(const direct_job *j, int64_t n, int64_t oh,
-                                                               int64_t ow0, int np, int64_t co0, const int CB,
-                                                               int width, int64_t coutp, float *yrow, const int KS,
-                                                               const int CI) {
-    const bool interior = np == DIRECT_PIXELS && ow0 * j->g->sw - j->g->pl >= 0
-                          && (ow0 + np - 1) * j->g->sw - j->g->pl + (j->g->kw - 1) * j->g->dw < j->g->w;
-    if (interior) direct_block_at(j, n, oh, ow0, np, true, co0, CB, width, coutp, yrow, KS, CI);
-    else direct_block_at(j, n, oh, ow0, np, false, co0, CB, width, coutp, yrow, KS, CI);
+                                                               int64_t ow0, int np, const int P, int64_t co0,
+                                                               const int CB, int width, int64_t coutp, float *yrow,
+                                                               const int KS, const int CI) {
+    const clas_conv_geom *g = j->g;
+    const int64_t cin = CI ? CI : g->c, kh = KS ? KS : g->kh, kw = KS ? KS : g->kw, dw = KS ? 1 : g->dw;
+    const int64_t first = ow0 * g->sw - g->pl, cols = (P - 1) * g->sw + (kw - 1) * dw + 1;
+    if (np == P && first >= 0 && first + cols <= g->w) {
+        direct_block_at(j, n, oh, ow0, np, P, true, NULL, 0, co0, CB, width, coutp, yrow, KS, CI);
+        return;
+    }
+    if (kh * cols * cin > DIRECT_PATCH) {
+        direct_block_at(j, n, oh, ow0, np, P, false, NULL, 0, co0, CB, width, coutp, yrow, KS, CI);
+        return;
+    }
+    float patch[DIRECT_PATCH];
+    for (int64_t r = 0; r < kh; r++) {
+        const int64_t ih = oh * g->sh - g->pt + r * (KS ? 1 : g->dh);
+        if (ih < 0 || ih >= g->h) continue;  // rows outside the image are skipped, not read
+        const float *src = j->x + (n * g->h + ih) * g->w * cin;
+        for (int64_t c = 0; c < cols; c++) {
+            const int64_t iw = first + c;
+            float *dst = patch + (r * cols + c) * cin;
+            if (iw >= 0 && iw < g->w) memcpy(dst, src + iw * cin, (size_t)cin * sizeof(float));
+            else memset(dst, 0, (size_t)cin * sizeof(float));
+        }
+    }
+    direct_block_at(j, n, oh, ow0, np, P, true, patch, cols, co0, CB, width, coutp, yrow, KS, CI);
 }
 
 /// The blocks of one output row for channels [co0, co0 + 16·CB).
 static inline __attribute__((always_inline)) void direct_row(const direct_job *j, int64_t n, int64_t oh,
-                                                             int64_t co0, const int CB, int width, int64_t coutp,
-                                                             float *yrow, const int KS, const int CI) {
-    for (int64_t ow0 = 0; ow0 < j->g->ow; ow0 += DIRECT_PIXELS) {
-        int np = (int)CLAS_MIN(DIRECT_PIXELS, j->g->ow - ow0);
-        direct_block(j, n, oh, ow0, np, co0, CB, width, coutp, yrow, KS, CI);
+                                                             int64_t co0, const int P, const int CB, int width,
+                                                             int64_t coutp, float *yrow, const int KS, const int CI) {
+    for (int64_t ow0 = 0; ow0 < j->g->ow; ow0 += P) {
+        int np = (int)CLAS_MIN(P, j->g->ow - ow0);
+        direct_block(j, n, oh, ow0, np, P, co0, CB, width, coutp, yrow, KS, CI);
     }
 }
 
@@ -116,11 +145,14 @@ static CLAS_MV void direct_fwd_chunk(void *ctx, int64_t begin, int64_t end, int 
             int64_t vectors = (cout - co0 + 15) / 16;
             int cb = (int)CLAS_MIN(vectors == 4 && wide > 1 ? 2 : wide, vectors);
             int width = (int)CLAS_MIN(16, cout - co0 - 16 * (cb - 1));
-            if (rgb3x3 && cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 3, 3);
-            else if (cb == 3) direct_row(j, n, oh, co0, 3, width, coutp, yrow, 0, 0);
-            else if (cb == 2) direct_row(j, n, oh, co0, 2, width, coutp, yrow, 0, 0);
-            else if (rgb3x3) direct_row(j, n, oh, co0, 1, width, coutp, yrow, 3, 3);
-            else direct_row(j, n, oh, co0, 1, width, coutp, yrow, 0, 0);
+            const int P512 = DIRECT_PIXELS_AVX512, P2 = DIRECT_PIXELS_AVX2;
+            if (rgb3x3 && cb == 3) direct_row(j, n, oh, co0, P512, 3, width, coutp, yrow, 3, 3);
+            else if (cb == 3) direct_row(j, n, oh, co0, P512, 3, width, coutp, yrow, 0, 0);
+            else if (cb == 2) direct_row(j, n, oh, co0, P512, 2, width, coutp, yrow, 0, 0);
+            else if (wide == 1 && rgb3x3) direct_row(j, n, oh, co0, P2, 1, width, coutp, yrow, 3, 3);
+            else if (wide == 1) direct_row(j, n, oh, co0, P2, 1, width, coutp, yrow, 0, 0);
+            else if (rgb3x3) direct_row(j, n, oh, co0, P512, 1, width, coutp, yrow, 3, 3);
+            else direct_row(j, n, oh, co0, P512, 1, width, coutp, yrow, 0, 0);
             co0 += 16 * cb;
         }
         if (!clas_act16_supported(j->act)) clas_epilogue_row(j->act, yrow, NULL, NULL, g->ow * cout);

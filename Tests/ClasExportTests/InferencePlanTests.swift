@@ -101,7 +101,9 @@ final class InferencePlanTests: XCTestCase {
     /// inputs give the depthwise kernels blocks of 8, 4, 2 and 1 pixels with borders at stride 1 and 2, 8-pixel blocks
     /// inside the row at both strides (19, 37 and 41 wide), channel counts that end in an overlapping vector (20, 24,
     /// 35, 40) or have fewer than 16 (8: 8-wide loops), and the stem 1, 2 and 3 output-channel vectors per block (16,
-    /// 64, 48, 40), its 4-pixel blocks whole, partial and at borders, and 1 and 4 input channels (a grey or RGBA stem).
+    /// 64, 48, 40), its pixel blocks (4 with AVX-512, 6 with AVX2) whole, partial and at borders (copied with their
+    /// zero padding, or checked value by value when the window is too large to copy: 13×13 at stride 4), and 1 and 4
+    /// input channels (a grey or RGBA stem).
     func testPackedConvolutionsMatchUnfusedOps() throws {
         struct Case { var cin, cout, k, stride, pad, groups: Int; var residual: Bool; var h = 11, w = 9 }
         let cases = [Case(cin: 8, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, residual: true),
@@ -123,7 +125,8 @@ final class InferencePlanTests: XCTestCase {
                      Case(cin: 3, cout: 64, k: 7, stride: 2, pad: 3, groups: 1, residual: false, h: 6, w: 21),
                      Case(cin: 3, cout: 40, k: 3, stride: 1, pad: 1, groups: 1, residual: false, h: 4, w: 19),
                      Case(cin: 4, cout: 20, k: 3, stride: 2, pad: 1, groups: 1, residual: false, h: 5, w: 23),
-                     Case(cin: 1, cout: 32, k: 5, stride: 1, pad: 2, groups: 1, residual: false, h: 4, w: 14)]
+                     Case(cin: 1, cout: 32, k: 5, stride: 1, pad: 2, groups: 1, residual: false, h: 4, w: 14),
+                     Case(cin: 4, cout: 20, k: 13, stride: 4, pad: 6, groups: 1, residual: false, h: 14, w: 23)]
         for (i, c) in cases.enumerated() {
             for act in Self.activations {
                 let probe = ConvEpilogueProbe(
