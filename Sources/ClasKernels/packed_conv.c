@@ -125,44 +125,50 @@ static inline __attribute__((always_inline)) void tile16(const packed_job *j, co
     }
 }
 
-/// The AVX2 form of `tile16`: an MR×16 tile of panel q (`stride` wide) starting at vector v0, in 8-float vectors
-/// (one register each), so the twelve accumulators and the epilogue stay in registers.
+/// The AVX2 form of `tile16`: an MR×(8·NV8) tile of panel q (`stride` wide) starting at vector v0, in 8-float
+/// vectors (one register each), so the twelve accumulators and the epilogue stay in registers. NV8 = 1 where at most
+/// 8 of the 16 columns exist (24 or 72 channels end in 8): half the products, and the epilogue still in registers.
 static inline __attribute__((always_inline)) void tile8(const packed_job *j, const float *A, int64_t lda, int64_t r0,
                                                         int64_t q, const int MR, const int v0, const int stride,
-                                                        const int act) {
+                                                        const int act, const int NV8) {
     const int64_t K = j->K, N = j->N;
     const float *p = j->packed + panel_offset(q, K) + 16 * v0;
     clas_v8 acc0[MR], acc1[MR];
     for (int r = 0; r < MR; r++) acc0[r] = acc1[r] = (clas_v8){0};
     for (int64_t k = 0; k < K; k++) {
-        const clas_v8 b0 = ld8(p + k * stride), b1 = ld8(p + k * stride + 8);
-        for (int r = 0; r < MR; r++) {
-            const float a = A[r * lda + k];
-            acc0[r] += a * b0;
-            acc1[r] += a * b1;
+        const clas_v8 b0 = ld8(p + k * stride);
+        if (NV8 == 2) {
+            const clas_v8 b1 = ld8(p + k * stride + 8);
+            for (int r = 0; r < MR; r++) {
+                const float a = A[r * lda + k];
+                acc0[r] += a * b0;
+                acc1[r] += a * b1;
+            }
+        } else {
+            for (int r = 0; r < MR; r++) acc0[r] += A[r * lda + k] * b0;
         }
     }
     const int64_t n0 = q * NR + 16 * v0;
-    const int width = (int)CLAS_MIN(16, N - n0);
+    const int width = (int)CLAS_MIN(8 * NV8, N - n0);
     const float *bias = p + K * stride;
     prefetch_output(j, r0, MR, n0);
-    if (width == 16 && clas_act16_supported(act)) {
-        const clas_v8 bias0 = ld8(bias), bias1 = ld8(bias + 8);
+    if (width == 8 * NV8 && clas_act16_supported(act)) {
+        const clas_v8 bias0 = ld8(bias), bias1 = NV8 == 2 ? ld8(bias + 8) : bias0;
         clas_v8 out[2 * MR];
         for (int r = 0; r < MR; r++) {
-            out[2 * r] = acc0[r] + bias0;
-            out[2 * r + 1] = acc1[r] + bias1;
+            out[NV8 * r] = acc0[r] + bias0;
+            if (NV8 == 2) out[2 * r + 1] = acc1[r] + bias1;
             if (j->res) {
                 const float *res = j->res + (r0 + r) * N + n0;
-                out[2 * r] += ld8(res);
-                out[2 * r + 1] += ld8(res + 8);
+                out[NV8 * r] += ld8(res);
+                if (NV8 == 2) out[2 * r + 1] += ld8(res + 8);
             }
         }
-        clas_act8_many(act, out, 2 * MR);
+        clas_act8_many(act, out, NV8 * MR);
         for (int r = 0; r < MR; r++) {
             float *c = j->y + (r0 + r) * N + n0;
-            st8(c, out[2 * r]);
-            st8(c + 8, out[2 * r + 1]);
+            st8(c, out[NV8 * r]);
+            if (NV8 == 2) st8(c + 8, out[2 * r + 1]);
         }
         return;
     }
@@ -175,6 +181,20 @@ static inline __attribute__((always_inline)) void tile8(const packed_job *j, con
     }
 }
 
+/// R×8 tiles at vector v0 of panel q (the last 8 columns of 24 or 72 channels) out of line, the activation read at
+/// run time: one instance for all activations, so the full tiles' code stays as small as it was.
+static CLAS_MV_NARROW void tile8_half(const packed_job *j, const float *A, int64_t lda, int64_t r0, int64_t q,
+                                       int rows, int v0, int stride) {
+    switch (rows) {
+    case 1: tile8(j, A, lda, r0, q, 1, v0, stride, j->act, 1); break;
+    case 2: tile8(j, A, lda, r0, q, 2, v0, stride, j->act, 1); break;
+    case 3: tile8(j, A, lda, r0, q, 3, v0, stride, j->act, 1); break;
+    case 4: tile8(j, A, lda, r0, q, 4, v0, stride, j->act, 1); break;
+    case 5: tile8(j, A, lda, r0, q, 5, v0, stride, j->act, 1); break;
+    default: tile8(j, A, lda, r0, q, TILE_ROWS, v0, stride, j->act, 1); break;
+    }
+}
+
 /// An R×32 (or R×16 for a narrow panel) tile of panel q in 16-float (AVX-512) or 8-float vectors.
 static inline __attribute__((always_inline)) void tiles(const packed_job *j, const float *A, int64_t lda, int64_t r0,
                                                         int64_t q, const int R, const bool avx512, const int act) {
@@ -183,10 +203,13 @@ static inline __attribute__((always_inline)) void tiles(const packed_job *j, con
         if (wide) tile16(j, A, lda, r0, q, R, NV, NR, act);
         else tile16(j, A, lda, r0, q, R, 1, 16, act);
     } else if (wide) {
-        tile8(j, A, lda, r0, q, R, 0, NR, act);
-        tile8(j, A, lda, r0, q, R, 1, NR, act);
+        tile8(j, A, lda, r0, q, R, 0, NR, act, 2);
+        if (j->N - q * NR - 16 <= 8) tile8_half(j, A, lda, r0, q, R, 1, NR);
+        else tile8(j, A, lda, r0, q, R, 1, NR, act, 2);
+    } else if (j->N - q * NR <= 8) {
+        tile8_half(j, A, lda, r0, q, R, 0, 16);
     } else {
-        tile8(j, A, lda, r0, q, R, 0, 16, act);
+        tile8(j, A, lda, r0, q, R, 0, 16, act, 2);
     }
 }
 

@@ -71,7 +71,8 @@ final class InferencePlanTests: XCTestCase {
     private static let activations: [Activation] = [.none, .relu, .relu6, .hardswish, .hardsigmoid, .silu, .sigmoid]
 
     /// Packed GEMM + bias (+ residual) + activation = linear, add, activated; odd shapes cover partial tiles, 16-wide
-    /// last panels (n mod 32 in 1…16: 5, 33, 70, 40, 208), padded 32-wide ones (24, 60), whole panels (64), the
+    /// last panels (n mod 32 in 1…16: 5, 33, 70, 40, 208), padded 32-wide ones (24, 60), last 8 columns computed on
+    /// their own with AVX2 (24 and 40 whole, 5, 33 and 70 partial), whole panels (64), the
     /// split over panels (6 rows against 7 panels), single rows (the one-row kernel: 1×70, 1×96, and the 13th row of
     /// 13), and an output over 768 KiB (2000×112), whose tiles prefetch the rows ahead.
     func testPackedGemmEpilogueMatchesUnfusedOps() {
