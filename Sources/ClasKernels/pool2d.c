@@ -193,10 +193,11 @@ static CLAS_MV void gap_blocks_chunk(void *ctx, int64_t begin, int64_t end, int 
 }
 
 void clas_global_avg_pool(const float *x, float *y, int64_t n, int64_t pixels, int64_t c) {
-    // Small inputs (most squeeze-excite blocks at batch 1) are summed on this thread: faster than a hand-off. Large
-    // ones with fewer images than threads split each image's pixels into blocks, whose sums are then added in order
-    // as the whole-image path adds them: the same operations in the same order, so the same result.
-    const bool serial = n * pixels * c < (1 << 18);
+    // Inputs under 64K floats (7×7 squeeze-excite pools at batch 1) are summed on this thread: faster than a
+    // hand-off. Larger ones with fewer images than threads split each image's pixels into blocks (each thread then
+    // reads mostly the rows that it wrote in the layer before), whose sums are added in order as the whole-image
+    // path adds them: the same operations in the same order, so the same result.
+    const bool serial = n * pixels * c < (1 << 16);
     const int64_t per_image = (pixels + GAP_BLOCK - 1) / GAP_BLOCK;
     gap_job j = {.x = x, .y = y, .pixels = pixels, .c = c};
     if (serial || n >= clas_num_threads() || per_image < 2
