@@ -200,13 +200,16 @@ final class InferencePlanTests: XCTestCase {
     }
 
     /// A batch run image group by image group (on the kernel threads, a last group smaller than the others; the
-    /// steps whose values have no spatial extent, at 32 px the last stage and the head after global pooling, once
-    /// over the gathered batch) gives exactly the outputs of the whole batch run layer by layer.
+    /// tail, whose outputs are small per image: at 32 px the 2×2 and 1×1 stages and the head after global pooling,
+    /// over the gathered batch, one share per thread) gives exactly the outputs of the whole batch run layer by layer.
     func testImageGroupsGiveTheWholeBatchOutputs() throws {
         let plan = try InferencePlan(model: try preparedModel("MobileNetV3_small_x1_0", inputSize: 32), height: 32,
                                      width: 32)
         XCTAssertEqual(plan.steps[plan.tailStart...].suffix(3).map(\.fused),
                        ["globalAvgPool", "1×1 conv + hardswish", "linear"])
+        XCTAssertTrue(plan.steps[plan.tailStart...].contains { plan.graph.values[$0.output].shape[1] == 2 },
+                      "the 2×2 maps are in the tail")
+        XCTAssertLessThan(plan.tailStart, plan.steps.count - 3)
         let x = randn([5, 32, 32, 3], seed: 11)
         let whole = GradMode.withoutGrad { plan.run(x, groupSize: 5) }
         for group in [1, 2] {

@@ -15,10 +15,13 @@ public final class InferencePlan {
     let steps: [InferenceStep]
     /// Value → the value whose memory it shares (reshapes).
     let aliases: [Int: Int]
-    /// The steps after the last spatial one (`tailStart..<steps.count`, e.g. a 1×1 convolution and the classifier
-    /// after global pooling): one pooled vector per image goes in, so a batch split into image groups runs them
-    /// once over the whole batch instead of streaming their weights once per group. `steps.count` when there is none.
+    /// The last steps, whose outputs are small per image (`tailStart..<steps.count`; at most ``tailFloats`` each: a
+    /// 1×1 convolution and the classifier after global pooling, and at low resolution the last stage's 2×2 maps):
+    /// a batch split into image groups runs them once over the whole batch instead of streaming their weights once
+    /// per group. `steps.count` when there are none.
     let tailStart: Int
+    /// The largest output per image (floats) of a tail step: 32 images of it fit a 1 MiB L2.
+    static let tailFloats = 8192
     private var memories: [[Int]: InferenceMemory] = [:]
 
     /// The value whose memory `v` uses.
@@ -42,20 +45,17 @@ public final class InferencePlan {
         tailStart = Self.tailStart(steps, graph: g, aliases: aliases)
     }
 
-    /// The first step of the tail: the steps from there on write values with no spatial extent ([N, 1, 1, C] or
-    /// [N, C]) and read only constants, each other's outputs and one value the step before the tail writes. At
-    /// least one step must stay before it.
+    /// The first step of the tail: the steps from there on write values of at most ``tailFloats`` per image and
+    /// read only constants, each other's outputs and one value the step before the tail writes. At least one step
+    /// must stay before it.
     private static func tailStart(_ steps: [InferenceStep], graph: ExportGraph, aliases: [Int: Int]) -> Int {
         func root(_ v: Int) -> Int { aliases[v].map(root) ?? v }
-        func pointLike(_ v: Int) -> Bool {
-            let s = graph.values[v].shape
-            return s.count == 2 || (s.count == 4 && s[1] == 1 && s[2] == 1)
-        }
+        func small(_ v: Int) -> Bool { graph.values[v].shape.dropFirst().reduce(1, *) <= tailFloats }
         var start = steps.count
         var written: Set<Int> = [], read: Set<Int> = []  // by steps k… (constants left out)
         for k in stride(from: steps.count - 1, through: 1, by: -1) {
             let out = root(steps[k].output)
-            guard pointLike(out) else { break }
+            guard small(out) else { break }
             written.insert(out)
             read.formUnion(steps[k].inputs.map(root).filter { graph.constant($0) == nil })
             if read.subtracting(written) == [root(steps[k - 1].output)] { start = k }
@@ -93,8 +93,8 @@ public final class InferencePlan {
     /// The logits for an NHWC batch `x` of the traced image shape (any batch size). A batch of several images runs
     /// image group by image group (``groupSize(batch:)`` images each), every group through the whole network while
     /// its activations are still in cache; with several threads each thread claims whole groups one at a time
-    /// (kernels inside run on that thread); the tail after the last spatial step (``tailStart``) then runs once over
-    /// the gathered batch. A single image runs layer by layer with every layer split across the threads.
+    /// (kernels inside run on that thread); the tail (``tailStart``) then runs over the gathered batch, one share of
+    /// it per thread. A single image runs layer by layer with every layer split across the threads.
     public func run(_ x: Tensor) -> Tensor { run(x, groupSize: groupSize(batch: x.shape[0])) }
 
     /// `run` with a given number of images per group.
@@ -114,11 +114,12 @@ public final class InferencePlan {
         let memories = (0..<threads).map { memory(batch: group, slot: $0) }
         let last = batch - (groups - 1) * group
         let lastMemory = last == group ? nil : memory(batch: last, slot: threads)
-        // With a tail, groups stop at its input (`boundary`, gathered for the whole batch), then the tail runs once.
+        // With a tail, groups stop at its input (`boundary`, gathered for the whole batch), then the tail runs.
         let hasTail = tailStart < steps.count
         let boundary = hasTail ? root(steps[tailStart - 1].output) : graph.output
-        let tail = hasTail ? memory(batch: batch, slot: -1) : nil
-        let gathered = hasTail ? Tensor(uninitializedShape: tail!.shapes[boundary]) : out
+        var gatheredShape = memories[0].shapes[boundary]
+        gatheredShape[0] = batch
+        let gathered = hasTail ? Tensor(uninitializedShape: gatheredShape) : out
         let gatheredStride = gathered.count / batch
         forEachImageGroup(groups, threads: threads) { begin, end, tid in
             for g in begin..<end {
@@ -128,11 +129,28 @@ public final class InferencePlan {
                               output: gathered.data + g * group * gatheredStride)
             }
         }
-        if let tail {
-            runSteps(tail, tailStart..<steps.count, input: gathered.data, inputValue: boundary, result: graph.output,
-                     output: out.data)
-        }
+        if hasTail { runTail(gathered, boundary: boundary, output: out) }
         return out
+    }
+
+    /// The tail over a gathered batch (`boundary` values in `gathered`), in one share of the batch per thread, each
+    /// on its thread: the tail's weights stream once per thread instead of once per image group, and its small layers
+    /// (at low resolution, squeeze-excite blocks on 2×2 maps) need no hand-off between the threads.
+    private func runTail(_ gathered: Tensor, boundary: Int, output out: Tensor) {
+        let batch = gathered.shape[0]
+        let threads = Profiler.isEnabled ? 1 : min(Int(clas_num_threads()), batch)
+        let share = (batch + threads - 1) / threads, shares = (batch + share - 1) / share
+        let last = batch - (shares - 1) * share
+        let memories = (0..<threads).map { memory(batch: share, slot: -1 - $0) }
+        let lastMemory = last == share ? nil : memory(batch: last, slot: -1 - threads)
+        let inStride = gathered.count / batch, outStride = out.count / batch
+        forEachImageGroup(shares, threads: threads) { begin, end, tid in
+            for g in begin..<end {
+                let m = g == shares - 1 ? lastMemory ?? memories[tid] : memories[tid]
+                self.runSteps(m, self.tailStart..<self.steps.count, input: gathered.data + g * share * inStride,
+                              inputValue: boundary, result: self.graph.output, output: out.data + g * share * outStride)
+            }
+        }
     }
 
     /// Images per group for a batch: as many as keep one image group's largest activation within ~1 MiB (an L2
@@ -149,8 +167,8 @@ public final class InferencePlan {
     /// The activation budget of one image group.
     static let groupBytes = 1 << 20
 
-    /// The memory for `batch` images in slot `slot` (one per concurrent group; slot −1: the tail's, for its steps
-    /// only), made on first use.
+    /// The memory for `batch` images in slot `slot` (one per concurrent group; negative slots: the tail's, for its
+    /// steps only), made on first use.
     private func memory(batch: Int, slot: Int) -> InferenceMemory {
         let key = [batch, slot]
         if let m = memories[key] { return m }
