@@ -120,7 +120,7 @@ struct BenchmarkCommand: ParsableCommand {
                 let plan = try InferencePlan(model: net, height: size, width: size)
                 let counts = plan.stepCounts
                 output("inference plan: \(counts.total) steps, \(counts.fallback) fallback")
-                if profile { output(plan.summary) }
+                if profile { output(plan.summary + "\n" + plan.phaseSummary) }
                 forward = plan.run
             }
             GradMode.withoutGrad {

@@ -199,6 +199,18 @@ final class InferencePlanTests: XCTestCase {
         }
     }
 
+    /// Later phases take larger image groups where their weights are large (ResNet18 at 224 px: groups of 2, 5 and
+    /// 10 from the 28×28, 14×14 and 7×7 stages on), and a batch still gives the whole batch's outputs bit for bit.
+    func testLaterPhasesTakeLargerGroups() throws {
+        let plan = try InferencePlan(model: try preparedModel("ResNet18", inputSize: 32), height: 224, width: 224)
+        let groups = plan.phases.filter { $0.imagesPerGroup != .max }.map(\.imagesPerGroup)
+        XCTAssertEqual(groups, [1, 2, 5, 10], plan.phaseSummary)
+        XCTAssertEqual(plan.phases.last?.steps.upperBound, plan.steps.count)
+        let x = randn([5, 224, 224, 3], seed: 12)
+        let whole = GradMode.withoutGrad { plan.run(x, groupSize: 5) }
+        XCTAssertEqual(GradMode.withoutGrad { plan.run(x, groupSize: 1) }.scalars, whole.scalars)
+    }
+
     /// A batch run image group by image group (on the kernel threads, a last group smaller than the others; the
     /// tail, whose outputs are small per image: at 32 px the 2×2 and 1×1 stages and the head after global pooling,
     /// over the gathered batch, one share per thread) gives exactly the outputs of the whole batch run layer by layer.

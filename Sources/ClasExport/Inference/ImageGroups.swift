@@ -1,6 +1,13 @@
 import ClasKernels
 import Synchronization
 
+/// Consecutive steps of an ``InferencePlan`` that a batch goes through in image groups of one size
+/// (`imagesPerGroup`, at most a share of the batch per thread; `.max` for the tail: one share per thread).
+struct BatchPhase {
+    let steps: Range<Int>
+    let imagesPerGroup: Int
+}
+
 /// Runs a batch image group by image group: `body(begin, end, slot)` for the groups `begin ..< end`, on the threads
 /// of the kernel pool (`slot`: the thread's index, below `threads`, so buffers made per slot before the call are
 /// never used by two threads at once). Each thread claims the next unclaimed group until none is left, so a thread

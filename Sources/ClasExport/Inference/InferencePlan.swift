@@ -15,13 +15,18 @@ public final class InferencePlan {
     let steps: [InferenceStep]
     /// Value → the value whose memory it shares (reshapes).
     let aliases: [Int: Int]
-    /// The last steps, whose outputs are small per image (`tailStart..<steps.count`; at most ``tailFloats`` each: a
-    /// 1×1 convolution and the classifier after global pooling, and at low resolution the last stage's 2×2 maps):
-    /// a batch split into image groups runs them once over the whole batch instead of streaming their weights once
-    /// per group. `steps.count` when there are none.
-    let tailStart: Int
+    /// The phases a batch split into image groups goes through (consecutive step ranges, the first from step 0):
+    /// later phases, whose activations are smaller, take more images per group, so their weights stream from memory
+    /// fewer times; the last may be the tail (``tailStart``).
+    let phases: [BatchPhase]
+    /// The first step of the tail, the last steps whose outputs are small per image (at most ``tailFloats`` each: a
+    /// 1×1 convolution and the classifier after global pooling, and at low resolution the last stage's 2×2 maps),
+    /// which run in one share of the batch per thread. `steps.count` when there are none.
+    var tailStart: Int { phases.last.flatMap { $0.imagesPerGroup == .max ? $0.steps.lowerBound : nil } ?? steps.count }
     /// The largest output per image (floats) of a tail step: 32 images of it fit a 1 MiB L2.
     static let tailFloats = 8192
+    /// The weights (bytes) that a later phase must read before it takes larger image groups.
+    static let phaseWeightBytes = 4 << 20
     private var memories: [[Int]: InferenceMemory] = [:]
 
     /// The value whose memory `v` uses.
@@ -42,25 +47,50 @@ public final class InferencePlan {
         graph = g
         imageShape = Array(g.values[g.input].shape.dropFirst())
         (steps, aliases) = InferenceCompiler(g).compile()
-        tailStart = Self.tailStart(steps, graph: g, aliases: aliases)
+        phases = Self.phases(steps, graph: g, aliases: aliases)
     }
 
-    /// The first step of the tail: the steps from there on write values of at most ``tailFloats`` per image and
-    /// read only constants, each other's outputs and one value the step before the tail writes. At least one step
-    /// must stay before it.
-    private static func tailStart(_ steps: [InferenceStep], graph: ExportGraph, aliases: [Int: Int]) -> Int {
+    /// Splits the steps into phases at boundaries that only one value crosses (the steps from the boundary on read
+    /// only constants, each other's outputs and the output of the step before it). The first phase starts at step 0;
+    /// a later one starts where the images per group that keep the largest activation from there on within
+    /// ``groupBytes`` at least double, if the weights from there to the tail are over ``phaseWeightBytes`` (fewer
+    /// stream cheaply enough from L3 once per image, and larger groups would crowd the L2); the tail starts at the
+    /// earliest boundary after which every output holds at most ``tailFloats`` per image (at least one step stays
+    /// before it).
+    private static func phases(_ steps: [InferenceStep], graph: ExportGraph, aliases: [Int: Int]) -> [BatchPhase] {
         func root(_ v: Int) -> Int { aliases[v].map(root) ?? v }
-        func small(_ v: Int) -> Bool { graph.values[v].shape.dropFirst().reduce(1, *) <= tailFloats }
-        var start = steps.count
+        let n = steps.count
+        let floats = steps.map { graph.values[root($0.output)].shape.dropFirst().reduce(1, *) }
+        var boundary = [Bool](repeating: false, count: n)
         var written: Set<Int> = [], read: Set<Int> = []  // by steps k… (constants left out)
-        for k in stride(from: steps.count - 1, through: 1, by: -1) {
-            let out = root(steps[k].output)
-            guard small(out) else { break }
-            written.insert(out)
+        for k in stride(from: n - 1, through: 1, by: -1) {
+            written.insert(root(steps[k].output))
             read.formUnion(steps[k].inputs.map(root).filter { graph.constant($0) == nil })
-            if read.subtracting(written) == [root(steps[k - 1].output)] { start = k }
+            boundary[k] = read.subtracting(written) == [root(steps[k - 1].output)]
         }
-        return start
+        var tail = n
+        for k in stride(from: n - 1, through: 1, by: -1) {
+            guard floats[k] <= tailFloats else { break }
+            if boundary[k] { tail = k }
+        }
+        // Images per group from step k to the tail, and the weights from k to the tail.
+        var largest = [Int](repeating: 0, count: tail + 1), weights = largest
+        for k in stride(from: tail - 1, through: 0, by: -1) {
+            largest[k] = max(floats[k], largest[k + 1])
+            weights[k] = steps[k].weightFloats + weights[k + 1]
+        }
+        func images(_ k: Int) -> Int { max(1, groupBytes / (MemoryLayout<Float>.size * max(largest[k], 1))) }
+        var starts = [0], current = images(0)
+        for k in 1..<max(tail, 1)
+        where boundary[k] && images(k) >= 2 * current && weights[k] * MemoryLayout<Float>.size > phaseWeightBytes {
+            starts.append(k)
+            current = images(k)
+        }
+        var phases = starts.indices.map { i in
+            BatchPhase(steps: starts[i]..<(i + 1 < starts.count ? starts[i + 1] : tail), imagesPerGroup: images(starts[i]))
+        }
+        if tail < n { phases.append(BatchPhase(steps: tail..<n, imagesPerGroup: .max)) }
+        return phases.filter { !$0.steps.isEmpty }
     }
 
     /// Traces `model` (evaluation mode; not re-parameterised here: callers fuse MobileOne-like models first, so a
@@ -85,6 +115,15 @@ public final class InferencePlan {
             .joined(separator: "\n")
     }
 
+    /// The phases of a batch run in image groups, for `tools benchmark --profile`.
+    public var phaseSummary: String {
+        "batch phases: " + phases.enumerated().map { i, p in
+            let steps = "steps \(p.steps.lowerBound)–\(p.steps.upperBound - 1)"
+            if p.imagesPerGroup == .max { return steps + " (tail): one share of the batch per thread" }
+            return steps + (i == 0 ? ": groups that fit \(Self.groupBytes >> 20) MiB" : ": groups of \(p.imagesPerGroup)")
+        }.joined(separator: "; ")
+    }
+
     /// Number of steps, and of steps that fall back to the ordinary tensor operations.
     public var stepCounts: (total: Int, fallback: Int) {
         (steps.count, steps.filter { if case .fallback = $0.kernel { return true } else { return false } }.count)
@@ -93,11 +132,11 @@ public final class InferencePlan {
     /// The logits for an NHWC batch `x` of the traced image shape (any batch size). A batch of several images runs
     /// image group by image group (``groupSize(batch:)`` images each), every group through the whole network while
     /// its activations are still in cache; with several threads each thread claims whole groups one at a time
-    /// (kernels inside run on that thread); the tail (``tailStart``) then runs over the gathered batch, one share of
-    /// it per thread. A single image runs layer by layer with every layer split across the threads.
+    /// (kernels inside run on that thread), phase by phase (``phases``: later ones in larger groups, the tail in one
+    /// share of the batch per thread). A single image runs layer by layer with every layer split across the threads.
     public func run(_ x: Tensor) -> Tensor { run(x, groupSize: groupSize(batch: x.shape[0])) }
 
-    /// `run` with a given number of images per group.
+    /// `run` with a given number of images per group in the first phase.
     func run(_ x: Tensor, groupSize group: Int) -> Tensor {
         precondition(Array(x.shape.dropFirst()) == imageShape,
                      "inference plan traced for images \(imageShape), got a batch \(x.shape)")
@@ -107,48 +146,37 @@ public final class InferencePlan {
             runSteps(memory(batch: batch, slot: 0), input: x.data, output: out.data)
             return out
         }
-        let groups = (batch + group - 1) / group
-        let threads = Profiler.isEnabled ? 1 : min(Int(clas_num_threads()), groups)
-        let inStride = imageShape.reduce(1, *)
-        // Memory per pool chunk (a chunk index is never run by two threads at once), made before the threads start.
-        let memories = (0..<threads).map { memory(batch: group, slot: $0) }
-        let last = batch - (groups - 1) * group
-        let lastMemory = last == group ? nil : memory(batch: last, slot: threads)
-        // With a tail, groups stop at its input (`boundary`, gathered for the whole batch), then the tail runs.
-        let hasTail = tailStart < steps.count
-        let boundary = hasTail ? root(steps[tailStart - 1].output) : graph.output
-        var gatheredShape = memories[0].shapes[boundary]
-        gatheredShape[0] = batch
-        let gathered = hasTail ? Tensor(uninitializedShape: gatheredShape) : out
-        let gatheredStride = gathered.count / batch
-        forEachImageGroup(groups, threads: threads) { begin, end, tid in
-            for g in begin..<end {
-                let m = g == groups - 1 ? lastMemory ?? memories[tid] : memories[tid]
-                self.runSteps(m, 0..<self.tailStart, input: x.data + g * group * inStride,
-                              result: boundary,
-                              output: gathered.data + g * group * gatheredStride)
-            }
+        let threads = Profiler.isEnabled ? 1 : Int(clas_num_threads())
+        var input = x, inputValue = graph.input
+        for (i, phase) in phases.enumerated() {
+            // Later phases: their own group size, but at least one group per thread.
+            let size = i == 0 ? group : min(phase.imagesPerGroup, (batch + threads - 1) / threads)
+            let result = i == phases.count - 1 ? graph.output : root(steps[phase.steps.upperBound - 1].output)
+            var shape = graph.values[result].shape
+            shape[0] = batch
+            let output = i == phases.count - 1 ? out : Tensor(uninitializedShape: shape)
+            runPhase(i, batch: batch, group: min(size, batch), threads: threads, input: input, inputValue: inputValue,
+                     result: result, output: output)
+            (input, inputValue) = (output, result)
         }
-        if hasTail { runTail(gathered, boundary: boundary, output: out) }
         return out
     }
 
-    /// The tail over a gathered batch (`boundary` values in `gathered`), in one share of the batch per thread, each
-    /// on its thread: the tail's weights stream once per thread instead of once per image group, and its small layers
-    /// (at low resolution, squeeze-excite blocks on 2×2 maps) need no hand-off between the threads.
-    private func runTail(_ gathered: Tensor, boundary: Int, output out: Tensor) {
-        let batch = gathered.shape[0]
-        let threads = Profiler.isEnabled ? 1 : min(Int(clas_num_threads()), batch)
-        let share = (batch + threads - 1) / threads, shares = (batch + share - 1) / share
-        let last = batch - (shares - 1) * share
-        let memories = (0..<threads).map { memory(batch: share, slot: -1 - $0) }
-        let lastMemory = last == share ? nil : memory(batch: last, slot: -1 - threads)
-        let inStride = gathered.count / batch, outStride = out.count / batch
-        forEachImageGroup(shares, threads: threads) { begin, end, tid in
+    /// Phase `i` over the batch in `input` (values `inputValue`), `group` images per group on up to `threads`
+    /// threads, each thread claiming the next unclaimed group with its own memory; value `result` into `output`.
+    private func runPhase(_ i: Int, batch: Int, group: Int, threads: Int, input: Tensor, inputValue: Int,
+                          result: Int, output: Tensor) {
+        let groups = (batch + group - 1) / group, threads = min(threads, groups)
+        // Memory per pool chunk (a chunk index is never run by two threads at once), made before the threads start.
+        let memories = (0..<threads).map { phaseMemory(i, batch: group, slot: $0) }
+        let last = batch - (groups - 1) * group
+        let lastMemory = last == group ? nil : phaseMemory(i, batch: last, slot: threads)
+        let inStride = input.count / batch, outStride = output.count / batch
+        forEachImageGroup(groups, threads: threads) { begin, end, tid in
             for g in begin..<end {
-                let m = g == shares - 1 ? lastMemory ?? memories[tid] : memories[tid]
-                self.runSteps(m, self.tailStart..<self.steps.count, input: gathered.data + g * share * inStride,
-                              inputValue: boundary, result: self.graph.output, output: out.data + g * share * outStride)
+                let m = g == groups - 1 ? lastMemory ?? memories[tid] : memories[tid]
+                self.runSteps(m, self.phases[i].steps, input: input.data + g * group * inStride, inputValue: inputValue,
+                              result: result, output: output.data + g * group * outStride)
             }
         }
     }
@@ -167,13 +195,19 @@ public final class InferencePlan {
     /// The activation budget of one image group.
     static let groupBytes = 1 << 20
 
-    /// The memory for `batch` images in slot `slot` (one per concurrent group; negative slots: the tail's, for its
-    /// steps only), made on first use.
-    private func memory(batch: Int, slot: Int) -> InferenceMemory {
-        let key = [batch, slot]
+    /// The memory for all steps and `batch` images in slot `slot` (one per concurrent group), made on first use.
+    private func memory(batch: Int, slot: Int) -> InferenceMemory { memory(batch: batch, slot: slot, phase: nil) }
+
+    /// The memory for phase `i`'s steps.
+    private func phaseMemory(_ i: Int, batch: Int, slot: Int) -> InferenceMemory {
+        memory(batch: batch, slot: slot, phase: i)
+    }
+
+    private func memory(batch: Int, slot: Int, phase: Int?) -> InferenceMemory {
+        let key = [batch, slot, phase ?? -1]
         if let m = memories[key] { return m }
-        let m = InferenceMemory(graph: graph, steps: slot < 0 ? Array(steps[tailStart...]) : steps, aliases: aliases,
-                                batch: batch)
+        let m = InferenceMemory(graph: graph, steps: phase.map { Array(steps[phases[$0].steps]) } ?? steps,
+                                aliases: aliases, batch: batch)
         memories[key] = m
         return m
     }

@@ -73,6 +73,17 @@ struct InferenceStep {
 }
 
 extension InferenceStep {
+    /// The floats of packed weights the step reads.
+    var weightFloats: Int {
+        switch kernel {
+        case let .conv(_, w, _, _, _), let .winograd(_, w, _, _, _), let .scaledPointwise(w, _, _, _),
+             let .linear(w, _, _, _, _):
+            return w.count
+        case let .directConv(_, w, b, _, _), let .depthwise(_, w, b, _): return w.count + b.count
+        case .activation, .binary, .globalAvgPool, .pool, .fallback: return 0
+        }
+    }
+
     /// Runs the step: `ptr` gives each value's memory, `shape` its shape at this batch size.
     func run(_ ptr: (Int) -> UnsafeMutablePointer<Float>, _ shape: (Int) -> [Int]) {
         let y = ptr(output)
