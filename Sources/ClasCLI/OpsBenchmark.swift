@@ -90,5 +90,6 @@ enum OpsBenchmark {
             print(label(cs.name) + String(format: "fwd %7.1f GFLOP/s  bwd %7.1f GFLOP/s",
                          2 * macs / tf / 1e9, 4 * macs / max(tb, 1e-9) / 1e9))
         }
+        InferenceKernelBenchmark.run(median: median, label: label)
     }
 }
