@@ -5,13 +5,9 @@
 // Weights are packed once when the inference plan is built (OpenBLAS repacks them on every call); 1×1 convolutions
 // read the NHWC input directly, others build im2col rows per block of rows in per-thread scratch memory.
 #include "act16.h"
+#include "packed_layout.h"
 #include <stdlib.h>
 
-/// Output channels per weight panel (NV 16-float vectors).
-#ifndef NV
-#define NV 2
-#endif
-#define NR (16 * NV)
 #ifndef TILE_ROWS
 #define TILE_ROWS 6
 #endif
@@ -24,32 +20,6 @@ typedef float v16 __attribute__((vector_size(64)));
 #define st16(p, v) do { v16 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 #define ld8(p) ({ clas_v8 v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define st8(p, v) do { clas_v8 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
-
-/// Panels of n output channels: whole 32-wide ones (the last padded with zeros), except that a remainder of at most
-/// 16 channels gets a 16-wide panel of its own, so 48 or 80 channels do not pay for 64 or 96.
-static inline int64_t wide_panels(int64_t n) { return n % NR == 0 || n % NR > 16 ? (n + NR - 1) / NR : n / NR; }
-static inline bool has_narrow_panel(int64_t n) { return n % NR != 0 && n % NR <= 16; }
-static inline int64_t panel_count(int64_t n) { return wide_panels(n) + has_narrow_panel(n); }
-/// Panel q: [k][width] weights then [width] bias (width 32, or 16 for the narrow last panel).
-static inline int64_t panel_offset(int64_t q, int64_t k) { return q * (k * NR + NR); }
-static inline int panel_width(int64_t q, int64_t n) { return q < wide_panels(n) ? NR : 16; }
-
-int64_t clas_packed_weights_size(int64_t n, int64_t k) {
-    return panel_offset(wide_panels(n), k) + (has_narrow_panel(n) ? k * 16 + 16 : 0);
-}
-
-void clas_pack_weights(const float *w, const float *bias, int64_t n, int64_t k, float *packed) {
-    for (int64_t q = 0; q < panel_count(n); q++) {
-        float *p = packed + panel_offset(q, k);
-        const int width = panel_width(q, n);
-        for (int64_t kk = 0; kk < k; kk++)
-            for (int64_t c = 0; c < width; c++) {
-                int64_t col = q * NR + c;
-                p[kk * width + c] = col < n ? w[col * k + kk] : 0.0f;
-            }
-        for (int64_t c = 0; c < width; c++) p[k * width + c] = (bias && q * NR + c < n) ? bias[q * NR + c] : 0.0f;
-    }
-}
 
 typedef struct {
     const clas_conv_geom *g;   // null for a plain GEMM (A given)
