@@ -7,7 +7,8 @@ import Foundation
 /// A model's evaluation forward pass compiled for inference (the engine's inference mode, see `InferenceMode`):
 /// traced into an ``ExportGraph``, batch norms folded into the convolutions, constants folded, then
 /// ``InferenceCompiler`` fuses residual additions and activations into the convolution epilogues and packs the
-/// weights once. Memory is planned once per batch size (``InferenceMemory``): running allocates only the output.
+/// weights once. Memory is planned once per batch size (``InferenceMemory``): running allocates only the output (and,
+/// for a batch in several phases, each phase's gathered result).
 public final class InferencePlan {
     /// The image shape [H, W, C] the plan was traced for (any batch size runs).
     public let imageShape: [Int]
@@ -87,7 +88,8 @@ public final class InferencePlan {
             current = images(k)
         }
         var phases = starts.indices.map { i in
-            BatchPhase(steps: starts[i]..<(i + 1 < starts.count ? starts[i + 1] : tail), imagesPerGroup: images(starts[i]))
+            let end = i + 1 < starts.count ? starts[i + 1] : tail
+            return BatchPhase(steps: starts[i]..<end, imagesPerGroup: images(starts[i]))
         }
         if tail < n { phases.append(BatchPhase(steps: tail..<n, imagesPerGroup: .max)) }
         return phases.filter { !$0.steps.isEmpty }
@@ -120,7 +122,8 @@ public final class InferencePlan {
         "batch phases: " + phases.enumerated().map { i, p in
             let steps = "steps \(p.steps.lowerBound)–\(p.steps.upperBound - 1)"
             if p.imagesPerGroup == .max { return steps + " (tail): one share of the batch per thread" }
-            return steps + (i == 0 ? ": groups that fit \(Self.groupBytes >> 20) MiB" : ": groups of \(p.imagesPerGroup)")
+            if i == 0 { return steps + ": groups that fit \(Self.groupBytes >> 20) MiB" }
+            return steps + ": groups of \(p.imagesPerGroup)"
         }.joined(separator: "; ")
     }
 
