@@ -12,7 +12,7 @@
 /// slack), else one memcpy.
 static void im2col_u8(const uint8_t *x, const clas_q8_conv_geom *g, int64_t r0, int64_t rows, uint8_t *a,
                       int64_t kp, uint8_t pad) {
-    const int64_t C = g->c, k = g->kh * g->kw * C, span = g->kw * C;
+    const int64_t C = g->c, span = g->kw * C;
     const uint8_t *x_end = x + g->n * g->h * g->w * C;
     // Output position of row r0, advanced row by row (no divisions per row).
     int64_t ow = r0 % g->ow, oh = (r0 / g->ow) % g->oh, n = r0 / (g->ow * g->oh);

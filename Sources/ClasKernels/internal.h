@@ -73,35 +73,38 @@ static inline __attribute__((always_inline)) float clas_expf(float x) {
 /// ½erfc(a) = ½exp(−a²)·P(u)/(a + 1.5) with u = (a − 1.5)/(a + 1.5) and P a degree-10 least-relative-error fit of
 /// (a + 1.5)·erfcx(a) on [0, 12] (relative error 1.7e-8 in exact arithmetic, 1.4e-7 evaluated in float); Φ is
 /// 1 − ½erfc(a) for x > 0 and ½erfc(a) below, so it keeps its relative accuracy on the negative tail instead of
-/// cancelling in 1 + erf. x² is split exactly (Veltkamp) so exp(−x²/2) gets an exact argument; exp(−x²/2) is 0
-/// beyond |x| = 13.
-static inline __attribute__((always_inline)) float clas_normal_cdf(float x, float *pdf_exp) {
+/// cancelling in 1 + erf. x² is split exactly, x² = x2 + lo, so exp(−x²/2) gets an exact argument: with `fma` by one
+/// fused multiply-add (only in functions compiled for FMA: elsewhere fmaf is a library call), else by Veltkamp's
+/// split of x. exp(−x²/2) is 0 beyond |x| = 13. P is evaluated by Estrin's scheme (four dependent steps instead of
+/// ten), which is what bounds the speed of a vectorised loop around it.
+static inline __attribute__((always_inline)) float clas_normal_cdf_fma(float x, float *pdf_exp, const bool fma) {
     const float a = CLAS_MIN(__builtin_fabsf(x) * 0.70710678118654752f, 12.0f);
-    // exp(−x²/2) with x² = hi + lo exactly: exp(−hi/2)·(1 − lo/2)
     const float xc = CLAS_MIN(CLAS_MAX(x, -13.0f), 13.0f);  // exp(−84.5) ≈ 2e-37: beyond, exp(−x²/2) is 0
-    const float c = xc * 4097.0f;
-    const float xh = c - (c - xc);
-    const float xl = xc - xh;
     const float x2 = xc * xc;
-    const float lo = ((xh * xh - x2) + 2.0f * xh * xl) + xl * xl;
+    float lo;
+    if (fma) {
+        lo = __builtin_fmaf(xc, xc, -x2);
+    } else {
+        const float c = xc * 4097.0f, xh = c - (c - xc), xl = xc - xh;
+        lo = ((xh * xh - x2) + 2.0f * xh * xl) + xl * xl;
+    }
     const float e = __builtin_fabsf(x) <= 13.0f ? clas_expf(-0.5f * x2) * (1.0f - 0.5f * lo) : 0.0f;
     // erfc(a) = e·P(u)·r
     const float r = 1.0f / (a + 1.5f);
-    const float u = (a - 1.5f) * r;
-    float p = -1.494819148e-04f;
-    p = p * u - 1.862647778e-04f;
-    p = p * u + 7.429164503e-04f;
-    p = p * u + 1.844996995e-03f;
-    p = p * u - 7.389334581e-04f;
-    p = p * u - 9.480755991e-03f;
-    p = p * u - 8.135070048e-03f;
-    p = p * u + 4.777077774e-02f;
-    p = p * u + 7.562295742e-02f;
-    p = p * u - 5.078501056e-01f;
-    p = p * u + 9.647562358e-01f;
+    const float u = (a - 1.5f) * r, u2 = u * u, u4 = u2 * u2;
+    const float p01 = 9.647562358e-01f - 5.078501056e-01f * u, p23 = 7.562295742e-02f + 4.777077774e-02f * u;
+    const float p45 = -8.135070048e-03f - 9.480755991e-03f * u, p67 = -7.389334581e-04f + 1.844996995e-03f * u;
+    const float p89 = 7.429164503e-04f - 1.862647778e-04f * u;
+    const float q0 = p01 + p23 * u2, q1 = p45 + p67 * u2, q2 = p89 - 1.494819148e-04f * u2;
+    const float p = (q0 + q1 * u4) + q2 * (u4 * u4);
     const float half_erfc = 0.5f * e * p * r;
     *pdf_exp = e;
     return x > 0.0f ? 1.0f - half_erfc : half_erfc;
+}
+
+/// Φ(x) and exp(−x²/2) for any target (see clas_normal_cdf_fma).
+static inline __attribute__((always_inline)) float clas_normal_cdf(float x, float *pdf_exp) {
+    return clas_normal_cdf_fma(x, pdf_exp, false);
 }
 
 static inline __attribute__((always_inline)) float clas_sigmoidf(float x) { return 1.0f / (1.0f + clas_expf(-x)); }
@@ -132,6 +135,11 @@ static inline __attribute__((always_inline)) void clas_bf16_to_float(const uint1
 /// Scratch memory of the calling OS thread, grown on demand, never shrunk (per-channel partial sums and the like).
 /// `tid` is unused (kept for call-site clarity). Callers needing several regions carve them from one request.
 void *clas_scratch(int tid, size_t bytes);
+
+/// h += b (per row, b may be NULL) and a = GELU(h) over `rows` rows of width n (gelu.c).
+void clas_gelu_rows(float *h, const float *b, float *a, int64_t rows, int64_t n);
+/// a = GELU(h), d *= GELU′(h) and db[i] += d[i] over `rows` rows of width n (gelu.c).
+void clas_gelu_grad_rows(const float *h, float *a, float *d, float *db, int64_t rows, int64_t n);
 
 /// `clas_gemm_rows` with op(A) = Aᵀ when transA (A then [K, M]): C = op(A)·B (+ C) (gemm_rows.c).
 void clas_gemm_rows_ta(bool transA, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,

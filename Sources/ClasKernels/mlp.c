@@ -59,9 +59,14 @@ static void nm_gemm_tn(int64_t c, int64_t M, int64_t N, int64_t t, const float *
         clas_blas_sgemm(true, false, M, N, t, 1, A, M, B, N, 1, C, N);
 }
 
-/// h += b (b may be NULL), a = act(h) over t rows of width n: one pass, the bias add fused into the activation's.
+/// h += b (b may be NULL), a = act(h) over t rows of width n: one pass, the bias add fused into the activation's
+/// (the exact GELU in gelu.c).
 static inline __attribute__((always_inline)) void act_rows(int act, float *restrict h, const float *restrict b,
                                                            float *restrict a, int64_t t, int64_t n) {
+    if (act == CLAS_ACT_GELU) {
+        clas_gelu_rows(h, b, a, t, n);
+        return;
+    }
     switch (act) {  // one loop per activation so each vectorises
 #define ACT_CASE(A)                                                                                                   \
     case A:                                                                                                           \
@@ -75,7 +80,7 @@ static inline __attribute__((always_inline)) void act_rows(int act, float *restr
             else                                                                                                      \
                 for (int64_t i = 0; i < n; i++) a[i] = clas_act(A, h[i]);                                             \
         break;
-        ACT_CASE(CLAS_ACT_GELU) ACT_CASE(CLAS_ACT_GELU_TANH) ACT_CASE(CLAS_ACT_RELU) ACT_CASE(CLAS_ACT_SILU)
+        ACT_CASE(CLAS_ACT_GELU_TANH) ACT_CASE(CLAS_ACT_RELU) ACT_CASE(CLAS_ACT_SILU)
         ACT_CASE(CLAS_ACT_HARDSWISH) ACT_CASE(CLAS_ACT_RELU6) ACT_CASE(CLAS_ACT_SIGMOID) ACT_CASE(CLAS_ACT_TANH)
         ACT_CASE(CLAS_ACT_HARDSIGMOID) ACT_CASE(CLAS_ACT_NONE)
 #undef ACT_CASE
@@ -88,17 +93,7 @@ static inline __attribute__((always_inline)) void act_grad_rows(int act, const f
                                                                 float *restrict d, float *restrict db, int64_t t,
                                                                 int64_t n) {
     switch (act) {
-    case CLAS_ACT_GELU:  // Φ once for both: a = x·Φ(x), a′ = Φ(x) + x·φ(x)
-        for (int64_t r = 0; r < t; r++, h += n, a += n, d += n)
-            for (int64_t i = 0; i < n; i++) {
-                const float x = h[i];
-                float e;
-                const float cdf = clas_normal_cdf(x, &e);
-                a[i] = x * cdf;
-                d[i] *= cdf + x * 0.39894228040143268f * e;
-                db[i] += d[i];
-            }
-        break;
+    case CLAS_ACT_GELU: clas_gelu_grad_rows(h, a, d, db, t, n); break;  // gelu.c
 #define ACT_GRAD_CASE(A)                                                                                              \
     case A:                                                                                                           \
         for (int64_t r = 0; r < t; r++, h += n, a += n, d += n)                                                       \

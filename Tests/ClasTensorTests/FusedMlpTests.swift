@@ -132,24 +132,37 @@ final class FusedMlpTests: XCTestCase {
         }
     }
 
-    /// The exact GELU and its derivative (the vectorised erf kernel) against double precision on a dense grid:
-    /// GELU within 1e-6 relative (the far negative tail included, where 1 + erf would cancel), its derivative
-    /// within 1e-6 relative + 2e-7 absolute (it crosses zero near x = −0.75).
+    /// The exact GELU and its derivative against double precision on a dense grid, in both kernels: the elementwise
+    /// op (`Tensor.gelu`) and the fused MLP's own rows (gelu.c, its x² split by a fused multiply-add), the latter
+    /// read through identity weights, so every product adds exact zeros. GELU within 1e-6 relative (the far
+    /// negative tail included, where 1 + erf would cancel), its derivative within 1e-6 relative + 2e-7 absolute (it
+    /// crosses zero near x = −0.75).
     func testExactGELUMatchesDoublePrecisionErf() {
-        let xs = stride(from: -10.0, through: 10.0, by: 1.0 / 1024).map { Float($0) } + [1e30, -1e30, 40, -40]
-        let x = Tensor(shape: [xs.count], values: xs)
-        x.requiresGrad = true
-        let y = x.gelu()
-        y.sum().backward()
-        let dx = x.grad!.scalars
-        for (i, v) in xs.enumerated() {
-            let d = Double(v)
-            let ref = Swift.abs(d) > 1e10 ? Swift.max(d, 0) : 0.5 * d * erfc(-d / 2.0.squareRoot())
-            let dref = Swift.abs(d) > 1e10 ? (d > 0 ? 1 : 0) : 0.5 * erfc(-d / 2.0.squareRoot())
-                + d * exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()
-            let got = Double(y.data[i]), dgot = Double(dx[i])
-            XCTAssertLessThanOrEqual(Swift.abs(got - ref), 1e-6 * Swift.abs(ref) + 1e-37, "GELU(\(v)) = \(got), not \(ref)")
-            XCTAssertLessThanOrEqual(Swift.abs(dgot - dref), 1e-6 * Swift.abs(dref) + 2e-7, "GELU′(\(v)) = \(dgot), not \(dref)")
+        let width = 64
+        var xs = stride(from: -10.0, through: 10.0, by: 1.0 / 1024).map { Float($0) } + [1e30, -1e30, 40, -40]
+        xs += [Float](repeating: 0, count: (width - xs.count % width) % width)
+        let eye = Tensor(shape: [width, width], values: (0..<width * width).map { $0 % (width + 1) == 0 ? 1 : 0 })
+        let kernels: [(String, (Tensor) -> Tensor)] = [
+            ("Tensor.gelu", { $0.gelu() }),
+            ("normMlp", { Tensor.normMlp($0, norm: nil, fc1: eye, nil, fc2: eye, nil, activation: .gelu, scale: nil) }),
+        ]
+        for (name, gelu) in kernels {
+            let x = Tensor(shape: [xs.count / width, width], values: xs)
+            x.requiresGrad = true
+            let y = gelu(x)
+            y.sum().backward()
+            let dx = x.grad!.scalars
+            for (i, v) in xs.enumerated() {
+                let d = Double(v)
+                let ref = Swift.abs(d) > 1e10 ? Swift.max(d, 0) : 0.5 * d * erfc(-d / 2.0.squareRoot())
+                let dref = Swift.abs(d) > 1e10 ? (d > 0 ? 1 : 0) : 0.5 * erfc(-d / 2.0.squareRoot())
+                    + d * exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()
+                let got = Double(y.data[i]), dgot = Double(dx[i])
+                XCTAssertLessThanOrEqual(Swift.abs(got - ref), 1e-6 * Swift.abs(ref) + 1e-37,
+                                         "\(name): GELU(\(v)) = \(got), not \(ref)")
+                XCTAssertLessThanOrEqual(Swift.abs(dgot - dref), 1e-6 * Swift.abs(dref) + 2e-7,
+                                         "\(name): GELU′(\(v)) = \(dgot), not \(dref)")
+            }
         }
     }
 }
