@@ -187,47 +187,38 @@ void clas_conv_direct_forward(const clas_conv_geom *g, const float *x, const flo
     free(wt);
 }
 
-/// One chunk = a range of output rows; Σ x·dy per (tap, ci, co) into this chunk's partial buffer [k][cout].
-static CLAS_MV void direct_wgrad_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+/// Output pixels per block of the weight gradient: the block's im2col rows (pixels × kh·kw·c floats) are built in
+/// the thread's scratch and multiplied at once.
+#define WGRAD_BLOCK_PIXELS 512
+
+/// One chunk = a range of output rows (n·oh): dwᵀ += dyᵀ·col block by block, in this thread's partial [cout][k].
+/// A rank-1 update per pixel and tap (the forward kernel's loop order) runs at the rate of its loads and stores
+/// into the accumulators; a BLAS product over a block of pixels runs at the FMA rate.
+static void direct_wgrad_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const direct_job *j = ctx;
     const clas_conv_geom *g = j->g;
-    const int64_t cout = j->cout, cin = g->c;
-    float *restrict dwt = j->partials + (int64_t)tid * g->kh * g->kw * cin * cout;
-    for (int64_t r = begin; r < end; r++) {
-        int64_t n = r / g->oh, oh = r % g->oh;
-        for (int64_t ow = 0; ow < g->ow; ow++) {
-            const float *restrict dy = j->dy + (r * g->ow + ow) * cout;
-            for (int64_t kh = 0; kh < g->kh; kh++) {
-                int64_t ih = oh * g->sh - g->pt + kh * g->dh;
-                if (ih < 0 || ih >= g->h) continue;
-                for (int64_t kw = 0; kw < g->kw; kw++) {
-                    int64_t iw = ow * g->sw - g->pl + kw * g->dw;
-                    if (iw < 0 || iw >= g->w) continue;
-                    const float *xp = j->x + ((n * g->h + ih) * g->w + iw) * cin;
-                    float *dp = dwt + (kh * g->kw + kw) * cin * cout;
-                    for (int64_t ci = 0; ci < cin; ci++) {
-                        const float xv = xp[ci];
-                        float *restrict d = dp + ci * cout;
-                        for (int64_t co = 0; co < cout; co++) d[co] += xv * dy[co];
-                    }
-                }
-            }
-        }
+    const int64_t cout = j->cout, k = g->kh * g->kw * g->c, ow = g->ow;
+    const int64_t rows = CLAS_MAX(1, WGRAD_BLOCK_PIXELS / ow);  // output rows per block
+    float *col = clas_scratch(tid, (size_t)(rows * ow * k) * sizeof(float));
+    float *dwt = j->partials + (int64_t)tid * k * cout;
+    for (int64_t r0 = begin; r0 < end; r0 += rows) {
+        const int64_t r1 = CLAS_MIN(end, r0 + rows), pixels = (r1 - r0) * ow;
+        clas_im2col_rows(g, j->x, 0, g->c, r0, r1, col);
+        clas_blas_sgemm(true, false, cout, k, pixels, 1, j->dy + r0 * ow * cout, cout, col, k, 1, dwt, k);
     }
 }
 
 void clas_conv_direct_wgrad(const clas_conv_geom *g, const float *x, const float *dy, int64_t cout, float *dw) {
-    int64_t k = g->kh * g->kw * g->c;
-    int threads = clas_num_threads();
+    const int64_t k = g->kh * g->kw * g->c;
+    const int threads = clas_num_threads();
     float *partials = calloc((size_t)(threads * k * cout), sizeof(float));
     if (!partials) return;
     direct_job j = {.g = g, .x = x, .dy = dy, .partials = partials, .cout = cout};
     clas_parallel_for(g->n * g->oh, 4, direct_wgrad_chunk, &j);
-    for (int t = 1; t < threads; t++) {
-        const float *src = partials + (int64_t)t * k * cout;
-        for (int64_t i = 0; i < k * cout; i++) partials[i] += src[i];
+    for (int64_t i = 0; i < k * cout; i++) {  // thread order: deterministic for a thread count
+        float s = partials[i];
+        for (int t = 1; t < threads; t++) s += partials[(int64_t)t * k * cout + i];
+        dw[i] = s;
     }
-    for (int64_t o = 0; o < cout; o++)
-        for (int64_t i = 0; i < k; i++) dw[o * k + i] = partials[i * cout + o];
     free(partials);
 }

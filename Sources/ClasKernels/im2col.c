@@ -8,16 +8,13 @@ typedef struct {
     int64_t c0, cg;
 } col_job;
 
-/// One chunk = a range of output rows (n·oh).
-static void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
-    (void)tid;
-    const col_job *j = ctx;
-    const clas_conv_geom *g = j->g;
-    int64_t cg = j->cg, row_len = g->kh * g->kw * cg;
+void clas_im2col_rows(const clas_conv_geom *g, const float *x, int64_t c0, int64_t cg, int64_t begin, int64_t end,
+                      float *col) {
+    const int64_t row_len = g->kh * g->kw * cg;
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;
         for (int64_t ow = 0; ow < g->ow; ow++) {
-            float *dst = j->col + (r * g->ow + ow) * row_len;
+            float *dst = col + ((r - begin) * g->ow + ow) * row_len;
             for (int64_t kh = 0; kh < g->kh; kh++) {
                 int64_t ih = oh * g->sh - g->pt + kh * g->dh;
                 for (int64_t kw = 0; kw < g->kw; kw++, dst += cg) {
@@ -25,12 +22,19 @@ static void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
                     if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) {
                         memset(dst, 0, (size_t)cg * sizeof(float));
                     } else {
-                        memcpy(dst, j->x + ((n * g->h + ih) * g->w + iw) * g->c + j->c0, (size_t)cg * sizeof(float));
+                        memcpy(dst, x + ((n * g->h + ih) * g->w + iw) * g->c + c0, (size_t)cg * sizeof(float));
                     }
                 }
             }
         }
     }
+}
+
+/// One chunk = a range of output rows (n·oh).
+static void im2col_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const col_job *j = ctx;
+    clas_im2col_rows(j->g, j->x, j->c0, j->cg, begin, end, j->col + begin * j->g->ow * j->g->kh * j->g->kw * j->cg);
 }
 
 void clas_im2col(const clas_conv_geom *g, const float *x, int64_t c0, int64_t cg, float *col) {

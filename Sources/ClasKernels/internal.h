@@ -136,6 +136,9 @@ static inline __attribute__((always_inline)) void clas_bf16_to_float(const uint1
 /// `tid` is unused (kept for call-site clarity). Callers needing several regions carve them from one request.
 void *clas_scratch(int tid, size_t bytes);
 
+/// im2col of the output rows (n·oh) begin ..< end into col, row (r − begin)·ow + ow (im2col.c).
+void clas_im2col_rows(const clas_conv_geom *g, const float *x, int64_t c0, int64_t cg, int64_t begin, int64_t end,
+                      float *col);
 /// h += b (per row, b may be NULL) and a = GELU(h) over `rows` rows of width n (gelu.c).
 void clas_gelu_rows(float *h, const float *b, float *a, int64_t rows, int64_t n);
 /// a = GELU(h), d *= GELU′(h) and db[i] += d[i] over `rows` rows of width n (gelu.c).
