@@ -139,6 +139,9 @@ void *clas_scratch(int tid, size_t bytes);
 /// im2col of the output rows (n·oh) begin ..< end into col, row (r − begin)·ow + ow (im2col.c).
 void clas_im2col_rows(const clas_conv_geom *g, const float *x, int64_t c0, int64_t cg, int64_t begin, int64_t end,
                       float *col);
+/// Adds the im2col rows of output rows begin ..< end (as clas_im2col_rows lays them out) back into dx (im2col.c).
+void clas_col2im_rows(const clas_conv_geom *g, const float *col, int64_t c0, int64_t cg, int64_t begin, int64_t end,
+                      float *dx);
 /// h += b (per row, b may be NULL) and a = GELU(h) over `rows` rows of width n (gelu.c).
 void clas_gelu_rows(float *h, const float *b, float *a, int64_t rows, int64_t n);
 /// a = GELU(h), d *= GELU′(h) and db[i] += d[i] over `rows` rows of width n (gelu.c).

@@ -41,6 +41,8 @@ final class ForwardReferenceTests: XCTestCase {
             ([1, 9, 9, 4], 33, (3, 3), (1, 1), Padding2D(top: 0, bottom: 1, left: 2, right: 0), (1, 1), 1),
             // More than 96 outputs from 3 channels (a patch embedding): im2col + GEMM instead.
             ([2, 16, 16, 3], 100, (4, 4), (4, 4), .zero, (1, 1), 1),
+            // im2col + GEMM over several blocks of output pixels per thread, with groups.
+            ([3, 40, 60, 6], 8, (3, 3), (1, 1), Padding2D(1), (1, 1), 2),
         ]
         for (i, c) in cases.enumerated() {
             let x = randn(c.0, seed: UInt64(i)), w = randn([c.1, c.2.0, c.2.1, c.0[3] / c.6], seed: UInt64(50 + i))

@@ -115,33 +115,42 @@ final class GradientTests: XCTestCase {
         }
     }
 
-    /// The few-input-channel convolutions' weight and bias gradients (a stem, a patch embedding) against sums in
-    /// double: the direct kernel's gradient works in blocks of output pixels (here several per thread, the last one
-    /// partial), the patch embedding (more than 96 outputs) goes through im2col + GEMM.
-    func testStemWeightGradientsMatchReference() {
-        let cases: [(input: [Int], cout: Int, k: Int, stride: Int, pad: Int)] = [
-            ([2, 23, 70, 3], 19, 3, 1, 1), ([1, 21, 33, 3], 64, 7, 2, 3), ([2, 16, 16, 3], 100, 4, 4, 0),
+    /// Dense convolutions' gradients on images large enough for several blocks of output pixels per thread (the last
+    /// one partial), against sums in double: few-channel stems (the direct kernel's weight gradient), a patch
+    /// embedding (more than 96 outputs: im2col + GEMM), and im2col + GEMM with groups and strides, input gradient
+    /// included (scattered per image).
+    func testBlockedConvolutionGradientsMatchReference() {
+        let cases: [(input: [Int], cout: Int, k: Int, stride: Int, pad: Int, groups: Int)] = [
+            ([2, 23, 70, 3], 19, 3, 1, 1, 1), ([1, 21, 33, 3], 64, 7, 2, 3, 1), ([2, 16, 16, 3], 100, 4, 4, 0, 1),
+            ([3, 40, 60, 5], 7, 3, 1, 1, 1), ([2, 36, 50, 6], 4, 3, 2, 1, 2),
         ]
         for (i, c) in cases.enumerated() {
-            let x = randn(c.input, seed: UInt64(400 + i)), w = randn([c.cout, c.k, c.k, 3], seed: UInt64(410 + i))
+            let cg = c.input[3] / c.groups, coutg = c.cout / c.groups
+            let x = randn(c.input, seed: UInt64(400 + i)), w = randn([c.cout, c.k, c.k, cg], seed: UInt64(410 + i))
             let b = randn([c.cout], seed: UInt64(420 + i))
-            w.requiresGrad = true
-            b.requiresGrad = true
-            let y = Tensor.conv2d(x, weight: w, bias: b, stride: (c.stride, c.stride), padding: Padding2D(c.pad))
+            for t in [x, w, b] { t.requiresGrad = true }
+            let y = Tensor.conv2d(x, weight: w, bias: b, stride: (c.stride, c.stride), padding: Padding2D(c.pad),
+                                  groups: c.groups)
             let r = randn(y.shape, seed: UInt64(430 + i))
             (y * r).sum().backward()
             let (n, h, wd, oh, ow) = (c.input[0], c.input[1], c.input[2], y.shape[1], y.shape[2])
-            var gw = [Double](repeating: 0, count: w.count), gb = [Double](repeating: 0, count: c.cout)
+            var gx = [Double](repeating: 0, count: x.count), gw = [Double](repeating: 0, count: w.count)
+            var gb = [Double](repeating: 0, count: c.cout)
             for b0 in 0..<n { for i0 in 0..<oh { for j0 in 0..<ow { for o in 0..<c.cout {
-                let g = Double(r[b0, i0, j0, o])
+                let g = Double(r[b0, i0, j0, o]), c0 = o / coutg * cg
                 gb[o] += g
                 for p in 0..<c.k { for q in 0..<c.k {
                     let ih = i0 * c.stride - c.pad + p, iw = j0 * c.stride - c.pad + q
                     if ih < 0 || ih >= h || iw < 0 || iw >= wd { continue }
-                    for ch in 0..<3 { gw[((o * c.k + p) * c.k + q) * 3 + ch] += g * Double(x[b0, ih, iw, ch]) }
+                    for ch in 0..<cg {
+                        let wi = ((o * c.k + p) * c.k + q) * cg + ch, xi = ((b0 * h + ih) * wd + iw) * c.input[3] + c0 + ch
+                        gw[wi] += g * Double(x.data[xi])
+                        gx[xi] += g * Double(w.data[wi])
+                    }
                 } }
             } } } }
-            for (got, ref, what) in [(w.grad!.scalars, gw, "weight"), (b.grad!.scalars, gb, "bias")] {
+            for (got, ref, what) in [(x.grad!.scalars, gx, "input"), (w.grad!.scalars, gw, "weight"),
+                                     (b.grad!.scalars, gb, "bias")] {
                 let scale = Swift.max(1, ref.map(Swift.abs).max() ?? 0)
                 assertClose(got, ref.map { Float($0) }, tol: Float(2e-6 * scale), "case \(i) \(what) gradient")
             }

@@ -259,10 +259,13 @@ typedef struct {
     int64_t dh, dw;              ///< dilation
 } clas_conv_geom;
 
-/// col[(n·oh·ow), (kh·kw·cg)] from x for channel group starting at c0 with cg channels (zero padding).
-void clas_im2col(const clas_conv_geom *g, const float *x, int64_t c0, int64_t cg, float *col);
-/// Adds col back into dx (dx must be initialised); inverse scatter of clas_im2col.
-void clas_col2im(const clas_conv_geom *g, const float *col, int64_t c0, int64_t cg, float *dx);
+/// Dense convolution y [n·oh·ow, cout] = bias + conv(x, w) with OHWI weights [cout, kh, kw, c/groups] (bias may be
+/// NULL), as im2col + GEMM in cache-sized blocks of output pixels (conv_gemm.c).
+void clas_conv_gemm_forward(const clas_conv_geom *g, int64_t groups, const float *x, const float *w,
+                            const float *bias, int64_t cout, float *y);
+/// Its gradients from dy: dx (overwritten) and dw (overwritten), either may be NULL. False when out of memory.
+bool clas_conv_gemm_backward(const clas_conv_geom *g, int64_t groups, const float *x, const float *w,
+                             const float *dy, int64_t cout, float *dx, float *dw);
 /// Direct convolution (groups = 1) for few input channels, e.g. an RGB stem: y[n,oh,ow,:cout] = bias +
 /// Σ x·w with OHWI weights w[cout, kh, kw, c] (bias may be null).
 void clas_conv_direct_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias,

@@ -38,8 +38,8 @@ struct WindowGeometry {
 extension Tensor {
     /// 2-D convolution of NHWC input `x` with OHWI weights [Cout, KH, KW, Cin/groups] and optional bias [Cout].
     ///
-    /// 1×1 convolutions are one GEMM, depthwise ones (groups = Cin = Cout) use SIMD kernels, others im2col + GEMM
-    /// (recomputed in the backward pass rather than stored).
+    /// 1×1 convolutions are one GEMM, depthwise ones (groups = Cin = Cout) use SIMD kernels, others im2col + GEMM in
+    /// cache-sized blocks of output pixels (recomputed in the backward pass rather than stored).
     public static func conv2d(
         _ x: Tensor, weight w: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
         padding: Padding2D = .zero, dilation: (Int, Int) = (1, 1), groups: Int = 1
@@ -131,51 +131,34 @@ extension Tensor {
     private static func general(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry, _ groups: Int)
         -> Tensor
     {
-        let cin = x.shape[3], cout = w.shape[0], cg = cin / groups, coutg = cout / groups
-        let k = w.shape[1] * w.shape[2] * cg, m = geom.rows
+        let cin = x.shape[3], cout = w.shape[0], m = geom.rows
         let out = Tensor(uninitializedShape: Array(geom.outputShape.dropLast()) + [cout])
         // Few input channels (an RGB stem): a direct kernel beats im2col + a GEMM with K = kh·kw·cin.
         let direct = groups == 1 && cin <= Self.directConvMaxChannels && cout <= Self.directConvMaxOutputs
-        if let bias, !direct {
-            for r in 0..<m { (out.data + r * cout).update(from: bias.data, count: cout) }
-        }
         withUnsafePointer(to: geom.g) { gp in
             if direct {
                 clas_conv_direct_forward(gp, x.data, w.data, bias?.data, Int64(cout), out.data)
-                return
-            }
-            let col = Storage(count: m * k)
-            for gi in 0..<groups {
-                clas_im2col(gp, x.data, Int64(gi * cg), Int64(cg), col.pointer)
-                clas_sgemm(false, true, Int64(m), Int64(coutg), Int64(k), 1, col.pointer, Int64(k),
-                           w.data + gi * coutg * k, Int64(k), bias == nil ? 0 : 1, out.data + gi * coutg, Int64(cout))
+            } else {
+                clas_conv_gemm_forward(gp, Int64(groups), x.data, w.data, bias?.data, Int64(cout), out.data)
             }
         }
         guard needsGrad(x, w, bias) else { return out }
         let sx = x.detached(), sw = w.detached(), rx = x.requiresGrad, rw = w.requiresGrad
         let rb = bias?.requiresGrad ?? false
         return out.record("conv2d", bias.map { [x, w, $0] } ?? [x, w]) { g in
-            let gx = rx ? Tensor.zeros(sx.shape) : nil
+            let gx = rx ? Tensor(uninitializedShape: sx.shape) : nil
             let gw = rw ? Tensor(uninitializedShape: sw.shape) : nil
             var gb: Tensor? = nil
-            if direct, let gw {
-                withUnsafePointer(to: geom.g) { gp in
-                    clas_conv_direct_wgrad(gp, sx.data, g.data, Int64(cout), gw.data)
-                }
-            }
-            let col = Storage(count: direct && gx == nil ? 1 : m * k)
             withUnsafePointer(to: geom.g) { gp in
-                for gi in 0..<groups {
-                    if let gw, !direct {
-                        clas_im2col(gp, sx.data, Int64(gi * cg), Int64(cg), col.pointer)
-                        clas_sgemm(true, false, Int64(coutg), Int64(k), Int64(m), 1, g.data + gi * coutg, Int64(cout),
-                                   col.pointer, Int64(k), 0, gw.data + gi * coutg * k, Int64(k))
-                    }
+                if direct {
+                    if let gw { clas_conv_direct_wgrad(gp, sx.data, g.data, Int64(cout), gw.data) }
                     if let gx {
-                        clas_sgemm(false, false, Int64(m), Int64(k), Int64(coutg), 1, g.data + gi * coutg, Int64(cout),
-                                   sw.data + gi * coutg * k, Int64(k), 0, col.pointer, Int64(k))
-                        clas_col2im(gp, col.pointer, Int64(gi * cg), Int64(cg), gx.data)
+                        _ = clas_conv_gemm_backward(gp, 1, sx.data, sw.data, g.data, Int64(cout), gx.data, nil)
                     }
+                } else {
+                    let ok = clas_conv_gemm_backward(gp, Int64(groups), sx.data, sw.data, g.data, Int64(cout),
+                                                     gx?.data, gw?.data)
+                    precondition(ok, "conv2d backward: out of memory for the weight gradient's partial sums")
                 }
             }
             if rb {
