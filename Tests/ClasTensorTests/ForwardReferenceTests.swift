@@ -1,3 +1,4 @@
+import ClasKernels
 import ClasTensor
 import XCTest
 import _ClasTestSupport
@@ -50,6 +51,33 @@ final class ForwardReferenceTests: XCTestCase {
             let y = Tensor.conv2d(x, weight: w, bias: b, stride: c.3, padding: c.4, dilation: c.5, groups: c.6)
             let ref = referenceConv(x, w, b, stride: c.3, pad: c.4, dilation: c.5, groups: c.6)
             assertClose(y.scalars, ref, tol: 1e-3, "case \(i)")
+        }
+    }
+
+    /// `clas_sgemm` on the two shapes it cuts specially, against sums in double, with alpha and beta: a deep product
+    /// (a weight gradient Aᵀ·B summed over 20,000 rows, split over K with per-chunk partials) and a tall one (5,000 rows
+    /// in BLAS calls of at most 2048, the last one partial; A·Bᵀ).
+    func testDeepAndTallProductsMatchReference() {
+        let cases: [(ta: Bool, tb: Bool, m: Int, n: Int, k: Int)] = [(true, false, 24, 40, 20_000), (false, true, 5000, 24, 9)]
+        for (i, c) in cases.enumerated() {
+            let a = randn(c.ta ? [c.k, c.m] : [c.m, c.k], seed: UInt64(500 + i))
+            let b = randn(c.tb ? [c.n, c.k] : [c.k, c.n], seed: UInt64(510 + i))
+            let out = randn([c.m, c.n], seed: UInt64(520 + i))
+            var ref = [Float](repeating: 0, count: c.m * c.n)
+            for r in 0..<c.m {
+                for col in 0..<c.n {
+                    var s = 0.0
+                    for q in 0..<c.k {
+                        let av = a.data[c.ta ? q * c.m + r : r * c.k + q], bv = b.data[c.tb ? col * c.k + q : q * c.n + col]
+                        s += Double(av) * Double(bv)
+                    }
+                    ref[r * c.n + col] = Float(0.5 * s + 0.25 * Double(out.data[r * c.n + col]))
+                }
+            }
+            clas_sgemm(c.ta, c.tb, Int64(c.m), Int64(c.n), Int64(c.k), 0.5, a.data, Int64(c.ta ? c.m : c.k), b.data,
+                       Int64(c.tb ? c.k : c.n), 0.25, out.data, Int64(c.n))
+            let scale = Swift.max(1, ref.map(Swift.abs).max() ?? 0)
+            assertClose(out.scalars, ref, tol: 2e-6 * scale * Float(c.k).squareRoot(), "case \(i)")
         }
     }
 
