@@ -63,8 +63,8 @@ struct MPILauncher {
     func run(_ program: String, _ arguments: [String], timeout: Double, monitor: ((Int32) -> Void)? = nil) throws -> Run {
         let dir = temporaryFolder()
         let out = dir + "/stdout", err = dir + "/stderr"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: program)
         p.arguments = arguments

@@ -51,7 +51,7 @@ final class FashionMNISTMeasurement: XCTestCase {
 
         // Every evaluation image, preprocessed once, through every model in SwiftClas; the inputs saved as NCHW.
         let inputPath = "\(dir)/inputs.bin"
-        FileManager.default.createFile(atPath: inputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: inputPath, contents: nil)
         let file = try FileHandle(forWritingTo: URL(fileURLWithPath: inputPath))
         var labels: [Int] = []
         var swiftLogits = [[Float]](repeating: [], count: models.count)

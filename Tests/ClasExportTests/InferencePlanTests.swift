@@ -103,8 +103,8 @@ final class InferencePlanTests: XCTestCase {
     /// inside the row at both strides (19, 37 and 41 wide), channel counts that end in an overlapping vector (20, 24,
     /// 35, 40) or have fewer than 16 (8: 8-wide loops), and the stem 1, 2 and 3 output-channel vectors per block (16,
     /// 64, 48, 40), its pixel blocks (4 with AVX-512, 6 with AVX2) whole, partial and at borders (copied with their
-    /// zero padding, or checked value by value when the window is too large to copy: 13×13 at stride 4), and 1 and 4
-    /// input channels (a grey or RGBA stem).
+    /// zero padding, or checked value by value when the window is too large to copy: 13×13 at stride 4), 1 and 4
+    /// input channels (a grey or RGBA stem), and a patch embedding (3 channels to 100, the dense path).
     func testPackedConvolutionsMatchUnfusedOps() throws {
         struct Case { var cin, cout, k, stride, pad, groups: Int; var residual: Bool; var h = 11, w = 9 }
         let cases = [Case(cin: 8, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, residual: true),
@@ -127,7 +127,9 @@ final class InferencePlanTests: XCTestCase {
                      Case(cin: 3, cout: 40, k: 3, stride: 1, pad: 1, groups: 1, residual: false, h: 4, w: 19),
                      Case(cin: 4, cout: 20, k: 3, stride: 2, pad: 1, groups: 1, residual: false, h: 5, w: 23),
                      Case(cin: 1, cout: 32, k: 5, stride: 1, pad: 2, groups: 1, residual: false, h: 4, w: 14),
-                     Case(cin: 4, cout: 20, k: 13, stride: 4, pad: 6, groups: 1, residual: false, h: 14, w: 23)]
+                     Case(cin: 4, cout: 20, k: 13, stride: 4, pad: 6, groups: 1, residual: false, h: 14, w: 23),
+                     // a patch embedding: 3 channels to more than 96 take the dense path, not the stem's
+                     Case(cin: 3, cout: 100, k: 4, stride: 4, pad: 0, groups: 1, residual: false, h: 8, w: 12)]
         for (i, c) in cases.enumerated() {
             for act in Self.activations {
                 let probe = ConvEpilogueProbe(
@@ -138,6 +140,8 @@ final class InferencePlanTests: XCTestCase {
                 let plan = try InferencePlan(model: probe, height: c.h, width: c.w, channels: c.cin)
                 // The shortcut is its own step; the convolution, the addition and the activation are one.
                 XCTAssertEqual(plan.stepCounts.total, c.residual ? 2 : 1, plan.summary)
+                let stem = c.groups == 1 && c.cin <= Tensor.directConvMaxChannels && c.cout <= Tensor.directConvMaxOutputs
+                XCTAssertEqual(plan.summary.contains("direct conv"), stem, "case \(i): \(plan.summary)")
                 for batch in [1, 2] {
                     let x = randn([batch, c.h, c.w, c.cin], seed: UInt64(i))
                     let reference = GradMode.withoutGrad { probe(x) }

@@ -21,7 +21,7 @@ final class LocalHubServer {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("clashub-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         logPath = folder.appendingPathComponent("requests.log")
-        FileManager.default.createFile(atPath: logPath.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath.path, contents: nil)
         var specs: [String: [String: String]] = [:]
         for (i, (path, file)) in files.sorted(by: { $0.key < $1.key }).enumerated() {
             let local = folder.appendingPathComponent("content-\(i)")

@@ -32,8 +32,8 @@ struct ToolsRun {
         for key in ["HF_ENDPOINT", "HF_HUB_OFFLINE", "CLAS_OFFLINE", "XDG_CACHE_HOME"] { environment[key] = nil }
         p.environment = environment.merging(env) { $1 }
         let out = folder.appendingPathComponent("out-\(UUID().uuidString)"), err = folder.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = try FileHandle(forWritingTo: err)
         try p.run()

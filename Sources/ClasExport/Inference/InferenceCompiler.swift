@@ -146,7 +146,7 @@ struct InferenceCompiler {
         }
         guard groups == 1 else { return nil }
         let kTotal = taps * cin
-        if cin <= 4 {
+        if cin <= Tensor.directConvMaxChannels && cout <= Tensor.directConvMaxOutputs {  // an RGB stem
             let e = epilogue(after: k, residualAllowed: false, consumed: &consumed)
             let size = Int(clas_conv_direct_packed_size(Int64(cout), Int64(kTotal)))
             let packed = PackedWeights(count: size) { clas_conv_direct_pack(w.data, Int64(cout), Int64(kTotal), $0) }

@@ -121,12 +121,12 @@ extension Tensor {
         }
     }
 
-    /// Input channel count up to which groups = 1 convolutions use the direct kernel.
-    static let directConvMaxChannels = 4
+    /// Input channel count up to which groups = 1 convolutions use the direct kernel (here and in the inference plan).
+    public static let directConvMaxChannels = 4
     /// Output channel count up to which they do: a transformer's patch embedding (16×16 taps to 192 or 384 channels,
     /// or 4×4 to 192) runs 2–3× faster as im2col + GEMM, while a 3×3, 4×4 or 7×7 stem to 16…96 channels runs
     /// 1.1–4× faster directly (Zen 2, batch 32).
-    static let directConvMaxOutputs = 96
+    public static let directConvMaxOutputs = 96
 
     private static func general(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry, _ groups: Int)
         -> Tensor
