@@ -6,8 +6,8 @@
 
 typedef struct {
     const clas_conv_geom *g;
-    const float *x, *wt, *bias, *dy;
-    float *y, *partials;
+    const float *x, *wt, *bias;
+    float *y;
     int64_t cout;
     int act;  // activation applied as values are stored, or to each finished row (inference)
 } direct_job;
@@ -185,40 +185,4 @@ void clas_conv_direct_forward(const clas_conv_geom *g, const float *x, const flo
     direct_job j = {.g = g, .x = x, .wt = wt, .bias = bias, .y = y, .cout = cout};
     clas_parallel_for(g->n * g->oh, 4, direct_fwd_chunk, &j);
     free(wt);
-}
-
-/// Output pixels per block of the weight gradient: the block's im2col rows (pixels × kh·kw·c floats) are built in
-/// the thread's scratch and multiplied at once.
-#define WGRAD_BLOCK_PIXELS 512
-
-/// One chunk = a range of output rows (n·oh): dwᵀ += dyᵀ·col block by block, in this thread's partial [cout][k].
-/// A rank-1 update per pixel and tap (the forward kernel's loop order) runs at the rate of its loads and stores
-/// into the accumulators; a BLAS product over a block of pixels runs at the FMA rate.
-static void direct_wgrad_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
-    const direct_job *j = ctx;
-    const clas_conv_geom *g = j->g;
-    const int64_t cout = j->cout, k = g->kh * g->kw * g->c, ow = g->ow;
-    const int64_t rows = CLAS_MAX(1, WGRAD_BLOCK_PIXELS / ow);  // output rows per block
-    float *col = clas_scratch(tid, (size_t)(rows * ow * k) * sizeof(float));
-    float *dwt = j->partials + (int64_t)tid * k * cout;
-    for (int64_t r0 = begin; r0 < end; r0 += rows) {
-        const int64_t r1 = CLAS_MIN(end, r0 + rows), pixels = (r1 - r0) * ow;
-        clas_im2col_rows(g, j->x, 0, g->c, r0, r1, col);
-        clas_blas_sgemm(true, false, cout, k, pixels, 1, j->dy + r0 * ow * cout, cout, col, k, 1, dwt, k);
-    }
-}
-
-void clas_conv_direct_wgrad(const clas_conv_geom *g, const float *x, const float *dy, int64_t cout, float *dw) {
-    const int64_t k = g->kh * g->kw * g->c;
-    const int threads = clas_num_threads();
-    float *partials = calloc((size_t)(threads * k * cout), sizeof(float));
-    if (!partials) return;
-    direct_job j = {.g = g, .x = x, .dy = dy, .partials = partials, .cout = cout};
-    clas_parallel_for(g->n * g->oh, 4, direct_wgrad_chunk, &j);
-    for (int64_t i = 0; i < k * cout; i++) {  // thread order: deterministic for a thread count
-        float s = partials[i];
-        for (int t = 1; t < threads; t++) s += partials[(int64_t)t * k * cout + i];
-        dw[i] = s;
-    }
-    free(partials);
 }

@@ -1,5 +1,5 @@
 // im2col / col2im over NHWC for a range of output rows: a row per output pixel holding its kh·kw taps of a channel
-// group (conv_gemm.c builds them block by block; conv_direct.c for its weight gradient).
+// group (conv_gemm.c builds them block by block).
 #include "internal.h"
 
 void clas_im2col_rows(const clas_conv_geom *g, const float *x, int64_t c0, int64_t cg, int64_t begin, int64_t end,

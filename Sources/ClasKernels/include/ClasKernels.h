@@ -263,15 +263,14 @@ typedef struct {
 /// NULL), as im2col + GEMM in cache-sized blocks of output pixels (conv_gemm.c).
 void clas_conv_gemm_forward(const clas_conv_geom *g, int64_t groups, const float *x, const float *w,
                             const float *bias, int64_t cout, float *y);
-/// Its gradients from dy: dx (overwritten) and dw (overwritten), either may be NULL. False when out of memory.
+/// Its gradients from dy: dx (overwritten) and dw (overwritten), either may be NULL (also those of
+/// clas_conv_direct_forward, which computes the same convolution). False when out of memory.
 bool clas_conv_gemm_backward(const clas_conv_geom *g, int64_t groups, const float *x, const float *w,
                              const float *dy, int64_t cout, float *dx, float *dw);
 /// Direct convolution (groups = 1) for few input channels, e.g. an RGB stem: y[n,oh,ow,:cout] = bias +
 /// Σ x·w with OHWI weights w[cout, kh, kw, c] (bias may be null).
 void clas_conv_direct_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias,
                               int64_t cout, float *y);
-/// Weight gradient of clas_conv_direct_forward: dw[cout, kh, kw, c] (overwritten) = Σ dy·x.
-void clas_conv_direct_wgrad(const clas_conv_geom *g, const float *x, const float *dy, int64_t cout, float *dw);
 /// Depthwise conv forward: y[n,oh,ow,c] = bias[c] + Σ x[n,ih,iw,c] * w[c,kh,kw] (bias may be null).
 void clas_dwconv_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias, float *y);
 /// Depthwise conv backward: dx (overwritten, may be null), dw (overwritten, may be null), dbias (may be null).

@@ -149,17 +149,10 @@ extension Tensor {
             let gx = rx ? Tensor(uninitializedShape: sx.shape) : nil
             let gw = rw ? Tensor(uninitializedShape: sw.shape) : nil
             var gb: Tensor? = nil
-            withUnsafePointer(to: geom.g) { gp in
-                if direct {
-                    if let gw { clas_conv_direct_wgrad(gp, sx.data, g.data, Int64(cout), gw.data) }
-                    if let gx {
-                        _ = clas_conv_gemm_backward(gp, 1, sx.data, sw.data, g.data, Int64(cout), gx.data, nil)
-                    }
-                } else {
-                    let ok = clas_conv_gemm_backward(gp, Int64(groups), sx.data, sw.data, g.data, Int64(cout),
-                                                     gx?.data, gw?.data)
-                    precondition(ok, "conv2d backward: out of memory for the weight gradient's partial sums")
-                }
+            withUnsafePointer(to: geom.g) { gp in  // the direct kernel's convolution too: the same gradients
+                let ok = clas_conv_gemm_backward(gp, Int64(groups), sx.data, sw.data, g.data, Int64(cout), gx?.data,
+                                                 gw?.data)
+                precondition(ok, "conv2d backward: out of memory for the weight gradient's partial sums")
             }
             if rb {
                 gb = Tensor(uninitializedShape: [cout])
