@@ -1,5 +1,7 @@
-// Batched GEMM and fused multi-head attention: every product goes through the BLAS, one (batch, head) per call,
-// the (batch, head) pairs split over the pool.
+// Batched GEMM and fused multi-head attention, the (batch, head) pairs split over the pool. The batched GEMM calls
+// the BLAS once per matrix; attention's products go through clas_gemm_rows (gemm_rows.c: its own unpacked kernel
+// for these narrow shapes where it is faster, else the BLAS), with Kᵀ and Vᵀ copied row-major into the thread's
+// scratch.
 #include "internal.h"
 
 typedef struct {
@@ -69,14 +71,24 @@ uint32_t clas_attention_drop_threshold(float p) {
     return t >= 4294967295.0 ? 4294967295u : (uint32_t)t;
 }
 
-/// S = scale·Q·Kᵀ (+ bias) for pair `bh` (its q and k rows ld apart), into s [n, n].
-static void attn_scores(const attn_job *j, int64_t bh, const float *q, const float *k, int64_t ld, float *s) {
-    const int64_t n = j->n, b = bh / j->heads, h = bh % j->heads;
-    clas_blas_sgemm(false, true, n, n, j->d, j->scale, q, ld, k, ld, 0, s, n);
-    if (j->bias) {
-        const float *restrict bias = j->bias + ((b % j->bias_groups) * j->heads + h) * n * n;
-        for (int64_t i = 0; i < n * n; i++) s[i] += bias[i];
-    }
+/// Row stride of a score matrix: n rounded up to 16.
+static inline int64_t scores_ld(int64_t n) { return (n + 15) / 16 * 16; }
+
+/// dst [cols, ld] = srcᵀ for src [rows, cols] (row stride lds), columns rows…ld − 1 zero.
+static void transpose_padded(const float *src, int64_t lds, int64_t rows, int64_t cols, float *dst, int64_t ld) {
+    for (int64_t i = 0; i < cols; i++) memset(dst + i * ld + rows, 0, (size_t)(ld - rows) * sizeof(float));
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < cols; i++) dst[i * ld + r] = src[r * lds + i];
+}
+
+/// Scores of pair `bh` before the softmax, Q·Kᵀ into s [n, ld] (its scaling and bias come in the softmax pass): one
+/// product with Kᵀ copied row-major into kt [d, ld] (clas_gemm_rows takes B that way). ld is n rounded up to 16, so
+/// no narrow panel is left; the padding columns are products with zeros and are never read.
+static void attn_scores(const attn_job *j, const float *q, const float *k, int64_t ldq, float *kt, float *s,
+                        int64_t ld) {
+    const int64_t n = j->n, d = j->d;
+    transpose_padded(k, ldq, n, d, kt, ld);
+    clas_gemm_rows(n, ld, d, q, ldq, kt, ld, s, ld, false);
 }
 
 /// The largest of n floats, in 16 lanes so the loop vectorises.
@@ -92,10 +104,22 @@ static inline __attribute__((always_inline)) float row_max(const float *restrict
     return m;
 }
 
-// The row sums are reassociated (`fp reassociate`) so the exp loops vectorise.
-static CLAS_MV void softmax_rows_lse(float *restrict s, float *restrict lse, int64_t n) {
+/// Row r of the scores: scale·s (+ its bias row), in place.
+static inline __attribute__((always_inline)) void scale_bias_row(float *restrict row, const float *restrict bias,
+                                                                 float scale, int64_t n) {
+    if (bias)
+        for (int64_t i = 0; i < n; i++) row[i] = scale * row[i] + bias[i];
+    else
+        for (int64_t i = 0; i < n; i++) row[i] *= scale;
+}
+
+/// P = softmax(scale·S + bias) row by row over s [n, ld] (bias [n, n] or NULL), and each row's log-sum-exp.
+/// The row sums are reassociated (`fp reassociate`) so the exp loops vectorise.
+static CLAS_MV void softmax_rows_lse(float *restrict s, int64_t ld, const float *restrict bias, float scale,
+                                     float *restrict lse, int64_t n) {
     for (int64_t r = 0; r < n; r++) {
-        float *restrict row = s + r * n;
+        float *restrict row = s + r * ld;
+        scale_bias_row(row, bias ? bias + r * n : NULL, scale, n);
         const float m = row_max(row, n);
         float sum = 0;
         {
@@ -111,30 +135,37 @@ static CLAS_MV void softmax_rows_lse(float *restrict s, float *restrict lse, int
     }
 }
 
+/// The bias rows of pair `bh` (NULL without a bias).
+static const float *pair_bias(const attn_job *j, int64_t bh) {
+    if (!j->bias) return NULL;
+    const int64_t b = bh / j->heads, h = bh % j->heads;
+    return j->bias + ((b % j->bias_groups) * j->heads + h) * j->n * j->n;
+}
+
 static void attn_fwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const attn_job *j = ctx;
-    const int64_t n = j->n, c = j->heads * j->d;
-    float *s = clas_scratch(tid, (size_t)(n * n + n) * sizeof(float)), *mask = s + n * n;
+    const int64_t n = j->n, d = j->d, c = j->heads * d, ld = scores_ld(n);
+    float *s = clas_scratch(tid, (size_t)(n * ld + n + d * ld) * sizeof(float)), *mask = s + n * ld, *kt = mask + n;
     for (int64_t bh = begin; bh < end; bh++) {
         const int64_t b = bh / j->heads, h = bh % j->heads;
-        const float *q = j->qkv + b * n * 3 * c + h * j->d;
-        attn_scores(j, bh, q, q + c, 3 * c, s);
+        const float *q = j->qkv + b * n * 3 * c + h * d;
+        attn_scores(j, q, q + c, 3 * c, kt, s, ld);
         if (j->qkv16)  // this pair's q, k and v slices, in bfloat16
             for (int64_t r = 0; r < n; r++)
                 for (int64_t part = 0; part < 3; part++) {
-                    const int64_t at = (b * n + r) * 3 * c + part * c + h * j->d;
-                    clas_bf16_from_float(j->qkv + at, j->qkv16 + at, j->d);
+                    const int64_t at = (b * n + r) * 3 * c + part * c + h * d;
+                    clas_bf16_from_float(j->qkv + at, j->qkv16 + at, d);
                 }
-        softmax_rows_lse(s, j->lse ? j->lse + bh * n : NULL, n);
+        softmax_rows_lse(s, ld, pair_bias(j, bh), j->scale, j->lse ? j->lse + bh * n : NULL, n);
         if (j->drop_below) {  // P̃ = P ∘ mask; the log-sum-exp stays that of the undropped scores
             for (int64_t r = 0; r < n; r++) {
                 dropout_row_mask(mask, n, (uint64_t)((bh * n + r) * n), j->drop_seed, j->drop_below, j->keep_scale);
-                float *restrict row = s + r * n;
+                float *restrict row = s + r * ld;
                 for (int64_t i = 0; i < n; i++) row[i] *= mask[i];
             }
         }
-        const float *v = j->qkv + b * n * 3 * c + 2 * c + h * j->d;
-        clas_blas_sgemm(false, false, n, j->d, n, 1, s, n, v, 3 * c, 0, j->out + b * n * c + h * j->d, c);
+        const float *v = q + 2 * c;
+        clas_gemm_rows(n, d, n, s, ld, v, 3 * c, j->out + b * n * c + h * d, c, false);  // O = P̃·V
     }
 }
 
@@ -148,56 +179,51 @@ void clas_attention_forward(const float *qkv, const float *bias, int64_t bias_gr
     clas_parallel_for(batch * heads, 1, attn_fwd_chunk, &j);
 }
 
-/// With attention dropout (mask M of 0 and 1/(1 − p), regenerated per row): dP = M ∘ dP̃, dS as above, and p receives
-/// P̃ = P ∘ M for dV = P̃ᵀ·dO.
-static CLAS_MV void attn_ds_dropout(float *restrict p, float *restrict dp, const float *restrict lse, int64_t n,
-                                    float *restrict mask, const attn_job *j, int64_t bh) {
+/// out_scale·dS, dS = P ∘ (dP − rowsum(P ∘ dP)), in place in dp, P recomputed in s from the raw scores, their scale
+/// and bias and the saved log-sum-exp. With attention dropout (mask M of 0 and 1/(1 − p), regenerated per row):
+/// dP = M ∘ dP̃, and s receives P̃ = P ∘ M for dV = P̃ᵀ·dO.
+static CLAS_MV void attn_ds(float *restrict s, float *restrict dp, int64_t ld, const float *restrict bias, float scale,
+                            float out_scale, const float *restrict lse, int64_t n, float *restrict mask,
+                            const attn_job *j, int64_t bh) {
     for (int64_t r = 0; r < n; r++) {
-        float *restrict pr = p + r * n, *restrict dr = dp + r * n;
-        dropout_row_mask(mask, n, (uint64_t)((bh * n + r) * n), j->drop_seed, j->drop_below, j->keep_scale);
+        float *restrict pr = s + r * ld, *restrict dr = dp + r * ld;
+        scale_bias_row(pr, bias ? bias + r * n : NULL, scale, n);
         const float l = lse[r];
         float dot = 0;
-        {
+        if (j->drop_below) {
+            dropout_row_mask(mask, n, (uint64_t)((bh * n + r) * n), j->drop_seed, j->drop_below, j->keep_scale);
+            {
 #pragma clang fp reassociate(on)
-            for (int64_t i = 0; i < n; i++) {
-                pr[i] = clas_expf(pr[i] - l);
-                dr[i] *= mask[i];
-                dot += pr[i] * dr[i];
+                for (int64_t i = 0; i < n; i++) {
+                    pr[i] = clas_expf(pr[i] - l);
+                    dr[i] *= mask[i];
+                    dot += pr[i] * dr[i];
+                }
             }
-        }
-        for (int64_t i = 0; i < n; i++) {
-            dr[i] = pr[i] * (dr[i] - dot);
-            pr[i] *= mask[i];
-        }
-    }
-}
-
-/// dS = P ∘ (dP − rowsum(P ∘ dP)), in place in dp; P recomputed from the saved log-sum-exp.
-static CLAS_MV void attn_ds(float *restrict p, float *restrict dp, const float *restrict lse, int64_t n) {
-    for (int64_t r = 0; r < n; r++) {
-        float *restrict pr = p + r * n, *restrict dr = dp + r * n;
-        const float l = lse[r];
-        float dot = 0;
-        {
+        } else {
 #pragma clang fp reassociate(on)
             for (int64_t i = 0; i < n; i++) {
                 pr[i] = clas_expf(pr[i] - l);
                 dot += pr[i] * dr[i];
             }
         }
-        for (int64_t i = 0; i < n; i++) dr[i] = pr[i] * (dr[i] - dot);
+        for (int64_t i = 0; i < n; i++) dr[i] = out_scale * (pr[i] * (dr[i] - dot));
+        if (j->drop_below)
+            for (int64_t i = 0; i < n; i++) pr[i] *= mask[i];
     }
 }
 
 static void attn_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
     const attn_job *j = ctx;
-    const int64_t n = j->n, d = j->d, c = j->heads * d;
-    float *s = clas_scratch(tid, (size_t)(2 * n * n + n + (j->qkv16_in ? 3 * n * d : 0)) * sizeof(float));
-    float *dp = s + n * n, *mask = dp + n * n, *qb = mask + n;  // qb: this pair's q, k, v rows from bfloat16
+    const int64_t n = j->n, d = j->d, c = j->heads * d, ld = scores_ld(n);
+    float *s = clas_scratch(tid, (size_t)(2 * n * ld + n + 2 * d * ld + (j->qkv16_in ? 3 * n * d : 0)) *
+                                     sizeof(float));
+    float *dp = s + n * ld, *mask = dp + n * ld, *kt = mask + n, *vt = kt + d * ld;
+    float *qb = vt + d * ld;  // this pair's q, k, v rows from bfloat16
     for (int64_t bh = begin; bh < end; bh++) {
         const int64_t b = bh / j->heads, h = bh % j->heads;
         // q, k and v rows: in qkv (`step` = c apart, rows 3c apart), or read back from bfloat16 into qb (d apart)
-        const int64_t step = j->qkv16_in ? d : c, ld = 3 * step;
+        const int64_t step = j->qkv16_in ? d : c, ldq = 3 * step;
         const float *q = j->qkv16_in ? qb : j->qkv + b * n * 3 * c + h * d, *k = q + step, *v = q + 2 * step;
         if (j->qkv16_in)
             for (int64_t r = 0; r < n; r++)
@@ -207,16 +233,19 @@ static void attn_bwd_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
                 }
         const float *dout = j->dout + b * n * c + h * d;
         float *dq = j->dqkv + b * n * 3 * c + h * d, *dk = dq + c, *dv = dq + 2 * c;
-        attn_scores(j, bh, q, k, ld, s);
-        clas_blas_sgemm(false, true, n, n, d, 1, dout, c, v, ld, 0, dp, n);  // dP = dO·Vᵀ
-        if (j->drop_below)
-            attn_ds_dropout(s, dp, j->lse_in + bh * n, n, mask, j, bh);          // s = P̃, dp = dS
-        else
-            attn_ds(s, dp, j->lse_in + bh * n, n);                               // s = P, dp = dS
-        clas_blas_sgemm(true, false, n, d, n, 1, s, n, dout, c, 0, dv, 3 * c);   // dV = P̃ᵀ·dO
-        clas_blas_sgemm(false, false, n, d, n, j->scale, dp, n, k, ld, 0, dq, 3 * c);  // dQ = scale·dS·K
-        clas_blas_sgemm(true, false, n, d, n, j->scale, dp, n, q, ld, 0, dk, 3 * c);   // dK = scale·dSᵀ·Q
-        if (j->dbias) memcpy(j->dbias + bh * n * n, dp, (size_t)(n * n) * sizeof(float));
+        attn_scores(j, q, k, ldq, kt, s, ld);
+        transpose_padded(v, ldq, n, d, vt, ld);
+        clas_gemm_rows(n, ld, d, dout, c, vt, ld, dp, ld, false);  // dP = dO·Vᵀ
+        // s = P̃, dp = scale·dS for dQ and dK (the bias's gradient is dS itself: scaled after its copy)
+        attn_ds(s, dp, ld, pair_bias(j, bh), j->scale, j->dbias ? 1 : j->scale, j->lse_in + bh * n, n, mask, j, bh);
+        if (j->dbias)
+            for (int64_t r = 0; r < n; r++) {
+                memcpy(j->dbias + (bh * n + r) * n, dp + r * ld, (size_t)n * sizeof(float));
+                for (int64_t i = 0; i < n; i++) dp[r * ld + i] *= j->scale;
+            }
+        clas_gemm_rows_ta(true, n, d, n, s, ld, dout, c, dv, 3 * c, false);   // dV = P̃ᵀ·dO
+        clas_gemm_rows_ta(false, n, d, n, dp, ld, k, ldq, dq, 3 * c, false);  // dQ = scale·dS·K
+        clas_gemm_rows_ta(true, n, d, n, dp, ld, q, ldq, dk, 3 * c, false);   // dK = scale·dSᵀ·Q
     }
 }
 

@@ -44,7 +44,7 @@ static int64_t tile_rows(int64_t rows, int64_t c, int64_t hidden) {
 /// and as its transpose [N, K] (bt, may be NULL when b is always usable).
 static void nm_gemm(int64_t M, int64_t N, int64_t K, const float *A, const float *b, const float *bt, float *C,
                     bool acc) {
-    if (b && (!bt || clas_gemm_rows_supported(N)))
+    if (b && (!bt || clas_gemm_rows_supported(false, N, K)))
         clas_gemm_rows(M, N, K, A, K, b, N, C, N, acc);
     else
         clas_blas_sgemm(false, true, M, N, K, 1, A, K, bt, K, acc ? 1 : 0, C, N);
@@ -146,8 +146,8 @@ void clas_norm_mlp_forward(int act, const float *x, int64_t rows, int64_t c, int
                 .mean = mean, .rstd = rstd, .out = out, .rows = rows, .c = c, .hidden = hidden, .tile = T, .act = act,
                 .norm = norm, .eps = eps};
     // clas_gemm_rows takes B row-major: transpose the (small) weights once for all tiles
-    float *w1t = clas_gemm_rows_supported(hidden) ? malloc((size_t)(c * hidden) * sizeof(float)) : NULL;
-    float *w2t = clas_gemm_rows_supported(c) ? malloc((size_t)(c * hidden) * sizeof(float)) : NULL;
+    float *w1t = clas_gemm_rows_supported(false, hidden, c) ? malloc((size_t)(c * hidden) * sizeof(float)) : NULL;
+    float *w2t = clas_gemm_rows_supported(false, c, hidden) ? malloc((size_t)(c * hidden) * sizeof(float)) : NULL;
     for (int64_t o = 0; o < hidden; o++)
         for (int64_t i = 0; i < c; i++) {
             if (w1t) w1t[i * hidden + o] = w1[o * c + i];

@@ -116,7 +116,7 @@ final class ComputeBackendTests: XCTestCase {
                               "\(m)×\(n)×\(k) accumulate \(accumulate)")
             }
         }
-        XCTAssertFalse(clas_gemm_rows_supported(20), "n must be a multiple of 8")
+        XCTAssertFalse(clas_gemm_rows_supported(false, 20, 8), "n must be a multiple of 8")
     }
 
     /// An m × n result (row stride ldc) within 1e-5 of the reference's largest entry, and the padding column past n

@@ -101,6 +101,33 @@ final class TransformerOpsTests: XCTestCase {
     }
 }
 
+extension TransformerOpsTests {
+    /// Head widths and token counts that take the row-panel kernels' own paths where the CPU has them (gemm_rows.c:
+    /// d a multiple of 8 as N of P·V and dS·K, scores padded to 32 and 48 columns, 6- and 8-row blocks with tails):
+    /// the fused op's output and its gradients (qkv, bias) equal the composition's.
+    func testFusedAttentionAtKernelShapesMatchesComposition() {
+        for (n, heads, d, groups) in [(21, 2, 8, 0), (37, 1, 16, 2), (9, 3, 24, 1)] {
+            let qkv = randn([2, n, 3 * heads * d], seed: UInt64(20 + n))
+            let up = randn([2, n, heads * d], seed: UInt64(21 + n))
+            let bias = groups > 0 ? randn([groups, heads, n, n], seed: UInt64(22 + n)) : nil
+            func run(_ f: (Tensor, Tensor?) -> Tensor) -> ([Float], [Float], [Float]) {
+                let q = qkv.detachedCopy(), b = bias?.detachedCopy()
+                q.requiresGrad = true
+                b?.requiresGrad = true
+                let out = f(q, b)
+                (out * up).sum().backward()
+                return (out.scalars, q.grad!.scalars, b?.grad?.scalars ?? [])
+            }
+            let fused = run { Tensor.multiHeadAttention($0, heads: heads, bias: $1) }
+            let composed = run { composedAttention($0, heads: heads, bias: $1) }
+            assertClose(fused.0, composed.0, tol: 1e-5, "n \(n) d \(d): output")
+            assertClose(fused.1, composed.1, tol: 1e-5, "n \(n) d \(d): dqkv")
+            assertClose(fused.2, composed.2, tol: 1e-5, "n \(n) d \(d): dbias")
+            XCTAssertEqual(fused.2.count, bias?.count ?? 0)
+        }
+    }
+}
+
 /// Attention composed from separately checked ops: split heads, scores (+ bias), softmax, the probabilities times
 /// `mask` ([B, heads, N, N], attention dropout) when given, weighted sum, join heads.
 func composedAttention(_ qkv: Tensor, heads: Int, bias: Tensor?, mask: Tensor? = nil) -> Tensor {

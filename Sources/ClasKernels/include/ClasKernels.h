@@ -100,10 +100,11 @@ void clas_reference_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_
 
 // MARK: - GEMM (row-major)
 
-/// Whether `clas_gemm_rows` has its own kernel for N columns (AVX-512, N a multiple of 8, AMP off).
-bool clas_gemm_rows_supported(int64_t n);
+/// Whether `clas_gemm_rows` (with op(A) = Aᵀ when transA) has its own kernel for N columns and depth K: N a multiple
+/// of 8, AMP off, and AVX-512, or AVX2 + FMA without Aᵀ where K ≤ 96 or N ≤ 64 (gemm_rows.c).
+bool clas_gemm_rows_supported(bool transA, int64_t n, int64_t k);
 /// C = A·B (+ C when accumulating) for row-major A [M, K], B [K, N]; single-threaded. Its own unpacked kernel where
-/// `clas_gemm_rows_supported(N)` (the fused MLP's narrow products), otherwise the BLAS.
+/// `clas_gemm_rows_supported(false, N, K)` (narrow products: the fused MLP's, attention's), otherwise the BLAS.
 void clas_gemm_rows(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                     float *C, int64_t ldc, bool accumulate);
 
