@@ -24,6 +24,36 @@ final class GraphMemoryTests: XCTestCase {
         XCTAssertEqual(w.grad?.scalars.allSatisfy { $0 == 26 }, true)
     }
 
+    /// ReLU and ReLU6 keep their output, not their input (their derivatives are functions of the output), so a
+    /// residual sum before a ReLU is freed once the forward code drops it, as with PyTorch's in-place ReLU; other
+    /// activations keep their input. The gradients are those of the input-side rule.
+    func testReLUKeepsItsOutputAndFreesItsInput() {
+        let n = 1 << 16  // 256 KiB per tensor
+        var values = [Float](repeating: 0, count: n)
+        for i in 0..<n { values[i] = Float(i % 13) - 6 + 0.25 }  // −5.75 … 6.25: both sides of 0 and of 6
+        for act in [Activation.relu, .relu6, .hardswish] {
+            let a = Tensor(shape: [n], values: values, requiresGrad: true)
+            let b = Tensor(shape: [n], values: values.map { $0 * 0.5 }, requiresGrad: true)
+            let base = clas_buffer_live_bytes()
+            var out: Tensor
+            do { out = (a + b).activated(act) }
+            let held = clas_buffer_live_bytes() - base
+            let tensors = act == .hardswish ? 2 : 1  // the output, and for hard-swish its input too
+            XCTAssertLessThan(held, Int64((tensors + 1) * n * 4), "\(act): the graph keeps \(held) bytes")
+            XCTAssertGreaterThanOrEqual(held, Int64(tensors * n * 4), "\(act)")
+            out.sum().backward()
+            for i in [0, 5, 6, 7, 10, 11, 12] {  // x = a + b = 1.5·(i − 6 + 0.25)
+                let x = 1.5 * values[i]
+                let want: Float = switch act {
+                case .relu: x > 0 ? 1 : 0
+                case .relu6: x > 0 && x < 6 ? 1 : 0
+                default: x <= -3 ? 0 : x >= 3 ? 1 : (2 * x + 3) / 6
+                }
+                XCTAssertEqual(a.grad!.scalars[i], want, accuracy: 1e-6, "\(act) at x = \(x)")
+            }
+        }
+    }
+
     /// An intermediate tensor with `retainsGrad` still receives its gradient, and the graph is released after
     /// backward (a second backward through it is not possible, the tensor is detached).
     func testRetainedIntermediateGetsItsGradientAndIsDetachedAfterwards() {

@@ -32,10 +32,13 @@ extension Tensor {
         clas_act_forward(act.rawValue, data, out.data, Int64(count))
         OpTrace.record(.activation(act), [self], out)
         guard Tensor.needsGrad(self) else { return out }
-        let x = detached()
+        // ReLU's and ReLU6's derivatives are the same function of the output (y > 0, 0 < y < 6): keeping the output,
+        // which the next layer keeps anyway, frees the input (as PyTorch's in-place ReLU does), e.g. each ResNet
+        // block's sum before its final ReLU.
+        let saved = act == .relu || act == .relu6 ? out.detached() : detached()
         return out.record("activation", [self]) { g in
-            let dx = Tensor(uninitializedShape: x.shape)
-            clas_act_backward(act.rawValue, x.data, g.data, dx.data, Int64(x.count), false)
+            let dx = Tensor(uninitializedShape: saved.shape)
+            clas_act_backward(act.rawValue, saved.data, g.data, dx.data, Int64(saved.count), false)
             return [dx]
         }
     }
