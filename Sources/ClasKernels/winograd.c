@@ -22,26 +22,59 @@ int64_t clas_winograd_packed_size(int64_t cout, int64_t cin) {
     return 36 * wino_panels(cout) * cin * WNR + wino_panels(cout) * WNR;
 }
 
-void clas_winograd_pack(const float *w, const float *bias, int64_t cout, int64_t cin, float *packed) {
-    static const double G[6][3] = {{1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-    const int64_t panels = wino_panels(cout);
-    for (int64_t i = 0; i < 36 * panels * cin * WNR; i++) packed[i] = 0;
-    for (int64_t o = 0; o < cout; o++)
+typedef struct {
+    const float *w, *bias;
+    float *packed;
+    int64_t cout, cin;
+    bool transposed;  // pack w′[i][a][b][o] = w[o][2 − a][2 − b][i] (cout ↔ cin): the input gradient's convolution
+} pack_job;
+
+/// G (6×3) of F(4×4, 3×3) with points 0, ±1, ±2, ∞.
+static const double wino_G[6][3] = {{1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+
+/// Panels [begin, end): for each input channel, G g Gᵀ of the panel's 32 output channels at once (in double, the
+/// inner loops over the 32 channels vectorise), stored as 36 rows of 32 contiguous floats.
+static CLAS_MV void pack_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
+    const pack_job *j = ctx;
+    const int64_t panels = wino_panels(j->cout), cin = j->cin, cout = j->cout;
+    for (int64_t q = begin; q < end; q++)
         for (int64_t c = 0; c < cin; c++) {
-            double g[3][3], t[6][3];
+            double g[3][3][WNR], t[6][3][WNR];
             for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++) g[a][b] = w[((o * 3 + a) * 3 + b) * cin + c];
+                for (int b = 0; b < 3; b++)
+                    for (int l = 0; l < WNR; l++) {
+                        const int64_t o = q * WNR + l;
+                        // transposed: output channel o reads w[c][2 − a][2 − b][o] (w has cin = this cout)
+                        g[a][b][l] = o >= cout ? 0
+                                     : j->transposed ? j->w[((c * 3 + 2 - a) * 3 + 2 - b) * cout + o]
+                                                     : j->w[((o * 3 + a) * 3 + b) * cin + c];
+                    }
             for (int i = 0; i < 6; i++)
-                for (int b = 0; b < 3; b++) t[i][b] = G[i][0] * g[0][b] + G[i][1] * g[1][b] + G[i][2] * g[2][b];
+                for (int b = 0; b < 3; b++)
+                    for (int l = 0; l < WNR; l++)
+                        t[i][b][l] = wino_G[i][0] * g[0][b][l] + wino_G[i][1] * g[1][b][l] + wino_G[i][2] * g[2][b][l];
             for (int i = 0; i < 6; i++)
                 for (int k = 0; k < 6; k++) {
-                    double u = t[i][0] * G[k][0] + t[i][1] * G[k][1] + t[i][2] * G[k][2];
-                    packed[((i * 6 + k) * panels + o / WNR) * cin * WNR + c * WNR + o % WNR] = (float)u;
+                    float *dst = j->packed + ((i * 6 + k) * panels + q) * cin * WNR + c * WNR;
+                    for (int l = 0; l < WNR; l++)
+                        dst[l] = (float)(t[i][0][l] * wino_G[k][0] + t[i][1][l] * wino_G[k][1] +
+                                         t[i][2][l] * wino_G[k][2]);
                 }
         }
+}
+
+static void wino_pack(const float *w, const float *bias, int64_t cout, int64_t cin, bool transposed, float *packed) {
+    pack_job j = {.w = w, .bias = bias, .packed = packed, .cout = cout, .cin = cin, .transposed = transposed};
+    const int64_t panels = wino_panels(cout);
+    clas_parallel_for(panels, 1, pack_chunk, &j);
     float *b = packed + 36 * panels * cin * WNR;
     for (int64_t o = 0; o < panels * WNR; o++) b[o] = bias && o < cout ? bias[o] : 0.0f;
+}
+
+void clas_winograd_pack(const float *w, const float *bias, int64_t cout, int64_t cin, float *packed) {
+    wino_pack(w, bias, cout, cin, false, packed);
 }
 
 typedef struct {
@@ -193,20 +226,66 @@ static CLAS_MV void output_chunk(void *ctx, int64_t begin, int64_t end, int tid)
     for (int64_t t = begin; t < end; t++) output_tile(ctx, t);
 }
 
+/// Images go through the three passes in groups whose transformed input and products (36 × tiles × (cin + cout)
+/// floats) fit in about this many bytes, so the scratch stays a few MB however large the batch (training runs the
+/// whole batch of 32 through one call).
+#ifndef WINO_GROUP_BYTES
+#define WINO_GROUP_BYTES (4 << 20)
+#endif
+
 void clas_conv_winograd(const clas_conv_geom *g, const float *x, const float *packed, int64_t cout,
                         const float *res, int act, float *y) {
-    wino_job j = {.g = g, .x = x, .u = packed, .res = res, .y = y, .cout = cout, .cp = round16(g->c),
-                  .panels = wino_panels(cout), .act = act};
-    j.np = j.panels * WNR;
-    j.tiles_h = (g->oh + 3) / 4;
-    j.tiles_w = (g->ow + 3) / 4;
-    j.T = g->n * j.tiles_h * j.tiles_w;
-    if (j.T <= 0 || cout <= 0) return;
-    float *buf = clas_scratch(0, (size_t)(36 * j.T * (j.cp + j.np)) * sizeof(float));
-    j.V = buf;
-    j.M = buf + 36 * j.T * j.cp;
-    // Passes over fewer floats (or GEMMs under ~0.5 MFLOP) run on one thread: a hand-off costs a few microseconds.
-    clas_parallel_for(j.T, j.T * 36 * j.cp >= CLAS_GRAIN ? 2 : INT64_MAX, input_chunk, &j);
-    clas_parallel_for(36 * j.panels, j.T * g->c * j.np * 36 >= (1 << 18) ? 2 : INT64_MAX, gemm_chunk, &j);
-    clas_parallel_for(j.T, j.T * 36 * j.np >= CLAS_GRAIN ? 2 : INT64_MAX, output_chunk, &j);
+    const int64_t tiles_h = (g->oh + 3) / 4, tiles_w = (g->ow + 3) / 4, per_image = tiles_h * tiles_w;
+    if (g->n <= 0 || per_image <= 0 || cout <= 0) return;
+    const int64_t tile_bytes = 36 * (round16(g->c) + wino_panels(cout) * WNR) * (int64_t)sizeof(float);
+    const int64_t group = CLAS_MAX(1, WINO_GROUP_BYTES / (tile_bytes * per_image));
+    for (int64_t n0 = 0; n0 < g->n; n0 += group) {
+        clas_conv_geom gg = *g;
+        gg.n = CLAS_MIN(group, g->n - n0);
+        const int64_t in_at = n0 * g->h * g->w * g->c, out_at = n0 * g->oh * g->ow * cout;
+        wino_job j = {.g = &gg, .x = x + in_at, .u = packed, .res = res ? res + out_at : NULL, .y = y + out_at,
+                      .cout = cout, .cp = round16(g->c), .panels = wino_panels(cout), .act = act,
+                      .tiles_h = tiles_h, .tiles_w = tiles_w};
+        j.np = j.panels * WNR;
+        j.T = gg.n * per_image;
+        float *buf = clas_scratch(0, (size_t)(36 * j.T * (j.cp + j.np)) * sizeof(float));
+        j.V = buf;
+        j.M = buf + 36 * j.T * j.cp;
+        // Passes over fewer floats (or GEMMs under ~0.5 MFLOP) run on one thread: a hand-off costs a few microseconds.
+        clas_parallel_for(j.T, j.T * 36 * j.cp >= CLAS_GRAIN ? 2 : INT64_MAX, input_chunk, &j);
+        clas_parallel_for(36 * j.panels, j.T * g->c * j.np * 36 >= (1 << 18) ? 2 : INT64_MAX, gemm_chunk, &j);
+        clas_parallel_for(j.T, j.T * 36 * j.np >= CLAS_GRAIN ? 2 : INT64_MAX, output_chunk, &j);
+    }
+}
+
+// MARK: - Training: 3×3 stride-1 convolutions and their input gradients
+
+bool clas_winograd_trainable(const clas_conv_geom *g, int64_t groups, int64_t cout) {
+    return groups == 1 && g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+           g->c >= 32 && cout >= 32 && g->oh >= 14 && g->ow >= 14 && g->pt >= 0 && g->pt <= 2 && g->pl >= 0 &&
+           g->pl <= 2 && g->h - g->oh + g->pt >= 0 && g->w - g->ow + g->pl >= 0;  // bottom, right padding ≤ 2
+}
+
+/// Packs (w, or its transposed flip) into a cached buffer, runs the Winograd convolution of `in` and frees it.
+static void wino_run(const clas_conv_geom *g, const float *in, const float *w, const float *bias, int64_t cout,
+                     bool transposed, float *out) {
+    int64_t capacity;
+    float *packed = clas_buffer_alloc(clas_winograd_packed_size(cout, g->c), &capacity);
+    wino_pack(w, bias, cout, g->c, transposed, packed);
+    clas_conv_winograd(g, in, packed, cout, NULL, CLAS_ACT_NONE, out);
+    clas_buffer_free(packed, capacity);
+}
+
+void clas_conv_winograd_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias,
+                                int64_t cout, float *y) {
+    wino_run(g, x, w, bias, cout, false, y);
+}
+
+void clas_conv_winograd_input_grad(const clas_conv_geom *g, const float *dy, const float *w, int64_t cout,
+                                   float *dx) {
+    // dx = dy ⋆ w′, a 3×3 stride-1 convolution of dy [n, oh, ow, cout] with w′[i][a][b][o] = w[o][2 − a][2 − b][i]
+    // and padding 2 − p on each side (bottom and right follow from the sizes).
+    clas_conv_geom t = {.n = g->n, .h = g->oh, .w = g->ow, .c = cout, .oh = g->h, .ow = g->w, .kh = 3, .kw = 3,
+                        .sh = 1, .sw = 1, .pt = 2 - g->pt, .pl = 2 - g->pl, .dh = 1, .dw = 1};
+    wino_run(&t, dy, w, NULL, g->c, true, dx);
 }

@@ -315,6 +315,17 @@ void clas_winograd_pack(const float *w, const float *bias, int64_t cout, int64_t
 /// y[n, oh, ow, cout] = act(conv + bias (+ res)); split over threads.
 void clas_conv_winograd(const clas_conv_geom *g, const float *x, const float *packed, int64_t cout,
                         const float *res, int act, float *y);
+/// Whether a training convolution takes the Winograd path: 3×3, stride 1, dilation 1, groups 1, at least 32 input
+/// and output channels and outputs of at least 14×14.
+bool clas_winograd_trainable(const clas_conv_geom *g, int64_t groups, int64_t cout);
+/// y = conv(x, w) (+ bias) for OHWI weights w[cout][3][3][c] by Winograd F(4×4, 3×3), the weights transformed on
+/// each call (training: they change every step).
+void clas_conv_winograd_forward(const clas_conv_geom *g, const float *x, const float *w, const float *bias,
+                                int64_t cout, float *y);
+/// Its input gradient dx [n, h, w, c] (overwritten) from dy [n, oh, ow, cout], as the Winograd convolution of dy with
+/// the spatially flipped, channel-transposed weights.
+void clas_conv_winograd_input_grad(const clas_conv_geom *g, const float *dy, const float *w, int64_t cout,
+                                   float *dx);
 /// Depthwise weights [c][taps] → the tap-major layout of `clas_dwconv_forward_packed` ([taps][c]).
 void clas_dw_pack_weights(const float *w, int64_t c, int64_t taps, float *packed);
 /// Depthwise convolution over packed weights with the activation fused: y = act(bias + Σ x·w).

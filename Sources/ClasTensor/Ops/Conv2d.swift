@@ -127,6 +127,8 @@ extension Tensor {
     /// or 4×4 to 192) runs 2–3× faster as im2col + GEMM, while a 3×3, 4×4 or 7×7 stem to 16…96 channels runs
     /// 1.1–4× faster directly (Zen 2, batch 32).
     public static let directConvMaxOutputs = 96
+    /// Whether training takes the Winograd path where `clas_winograd_trainable` allows it (off: im2col + GEMM only).
+    nonisolated(unsafe) public static var winogradTraining = true
 
     private static func general(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geom: WindowGeometry, _ groups: Int)
         -> Tensor
@@ -135,14 +137,22 @@ extension Tensor {
         let out = Tensor(uninitializedShape: Array(geom.outputShape.dropLast()) + [cout])
         // Few input channels (an RGB stem): a direct kernel beats im2col + a GEMM with K = kh·kw·cin.
         let direct = groups == 1 && cin <= Self.directConvMaxChannels && cout <= Self.directConvMaxOutputs
+        // While training, 3×3 stride-1 convolutions with ≥ 32 channels and ≥ 14×14 outputs (ResNet's) run by
+        // Winograd F(4×4, 3×3), forward and input gradient (winograd.c; within 2e-5 relative of im2col + GEMM).
+        // Without a graph the eager forward stays im2col + GEMM, what the exporter traces and the references check.
+        let training = needsGrad(x, w, bias)
+        let winograd = training && Self.winogradTraining
+            && withUnsafePointer(to: geom.g) { clas_winograd_trainable($0, Int64(groups), Int64(cout)) }
         withUnsafePointer(to: geom.g) { gp in
             if direct {
                 clas_conv_direct_forward(gp, x.data, w.data, bias?.data, Int64(cout), out.data)
+            } else if winograd {
+                clas_conv_winograd_forward(gp, x.data, w.data, bias?.data, Int64(cout), out.data)
             } else {
                 clas_conv_gemm_forward(gp, Int64(groups), x.data, w.data, bias?.data, Int64(cout), out.data)
             }
         }
-        guard needsGrad(x, w, bias) else { return out }
+        guard training else { return out }
         let sx = x.detached(), sw = w.detached(), rx = x.requiresGrad, rw = w.requiresGrad
         let rb = bias?.requiresGrad ?? false
         return out.record("conv2d", bias.map { [x, w, $0] } ?? [x, w]) { g in
@@ -150,8 +160,9 @@ extension Tensor {
             let gw = rw ? Tensor(uninitializedShape: sw.shape) : nil
             var gb: Tensor? = nil
             withUnsafePointer(to: geom.g) { gp in  // the direct kernel's convolution too: the same gradients
-                let ok = clas_conv_gemm_backward(gp, Int64(groups), sx.data, sw.data, g.data, Int64(cout), gx?.data,
-                                                 gw?.data)
+                if winograd, let gx { clas_conv_winograd_input_grad(gp, g.data, sw.data, Int64(cout), gx.data) }
+                let ok = clas_conv_gemm_backward(gp, Int64(groups), sx.data, sw.data, g.data, Int64(cout),
+                                                 winograd ? nil : gx?.data, gw?.data)
                 precondition(ok, "conv2d backward: out of memory for the weight gradient's partial sums")
             }
             if rb {
