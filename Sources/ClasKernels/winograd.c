@@ -226,36 +226,22 @@ static CLAS_MV void output_chunk(void *ctx, int64_t begin, int64_t end, int tid)
     for (int64_t t = begin; t < end; t++) output_tile(ctx, t);
 }
 
-/// Images go through the three passes in groups whose transformed input and products (36 × tiles × (cin + cout)
-/// floats) fit in about this many bytes, so the scratch stays a few MB however large the batch (training runs the
-/// whole batch of 32 through one call).
-#ifndef WINO_GROUP_BYTES
-#define WINO_GROUP_BYTES (4 << 20)
-#endif
-
 void clas_conv_winograd(const clas_conv_geom *g, const float *x, const float *packed, int64_t cout,
                         const float *res, int act, float *y) {
-    const int64_t tiles_h = (g->oh + 3) / 4, tiles_w = (g->ow + 3) / 4, per_image = tiles_h * tiles_w;
-    if (g->n <= 0 || per_image <= 0 || cout <= 0) return;
-    const int64_t tile_bytes = 36 * (round16(g->c) + wino_panels(cout) * WNR) * (int64_t)sizeof(float);
-    const int64_t group = CLAS_MAX(1, WINO_GROUP_BYTES / (tile_bytes * per_image));
-    for (int64_t n0 = 0; n0 < g->n; n0 += group) {
-        clas_conv_geom gg = *g;
-        gg.n = CLAS_MIN(group, g->n - n0);
-        const int64_t in_at = n0 * g->h * g->w * g->c, out_at = n0 * g->oh * g->ow * cout;
-        wino_job j = {.g = &gg, .x = x + in_at, .u = packed, .res = res ? res + out_at : NULL, .y = y + out_at,
-                      .cout = cout, .cp = round16(g->c), .panels = wino_panels(cout), .act = act,
-                      .tiles_h = tiles_h, .tiles_w = tiles_w};
-        j.np = j.panels * WNR;
-        j.T = gg.n * per_image;
-        float *buf = clas_scratch(0, (size_t)(36 * j.T * (j.cp + j.np)) * sizeof(float));
-        j.V = buf;
-        j.M = buf + 36 * j.T * j.cp;
-        // Passes over fewer floats (or GEMMs under ~0.5 MFLOP) run on one thread: a hand-off costs a few microseconds.
-        clas_parallel_for(j.T, j.T * 36 * j.cp >= CLAS_GRAIN ? 2 : INT64_MAX, input_chunk, &j);
-        clas_parallel_for(36 * j.panels, j.T * g->c * j.np * 36 >= (1 << 18) ? 2 : INT64_MAX, gemm_chunk, &j);
-        clas_parallel_for(j.T, j.T * 36 * j.np >= CLAS_GRAIN ? 2 : INT64_MAX, output_chunk, &j);
-    }
+    wino_job j = {.g = g, .x = x, .u = packed, .res = res, .y = y, .cout = cout, .cp = round16(g->c),
+                  .panels = wino_panels(cout), .act = act};
+    j.np = j.panels * WNR;
+    j.tiles_h = (g->oh + 3) / 4;
+    j.tiles_w = (g->ow + 3) / 4;
+    j.T = g->n * j.tiles_h * j.tiles_w;
+    if (j.T <= 0 || cout <= 0) return;
+    float *buf = clas_scratch(0, (size_t)(36 * j.T * (j.cp + j.np)) * sizeof(float));
+    j.V = buf;
+    j.M = buf + 36 * j.T * j.cp;
+    // Passes over fewer floats (or GEMMs under ~0.5 MFLOP) run on one thread: a hand-off costs a few microseconds.
+    clas_parallel_for(j.T, j.T * 36 * j.cp >= CLAS_GRAIN ? 2 : INT64_MAX, input_chunk, &j);
+    clas_parallel_for(36 * j.panels, j.T * g->c * j.np * 36 >= (1 << 18) ? 2 : INT64_MAX, gemm_chunk, &j);
+    clas_parallel_for(j.T, j.T * 36 * j.np >= CLAS_GRAIN ? 2 : INT64_MAX, output_chunk, &j);
 }
 
 // MARK: - Training: 3×3 stride-1 convolutions and their input gradients
@@ -266,13 +252,27 @@ bool clas_winograd_trainable(const clas_conv_geom *g, int64_t groups, int64_t co
            g->pl <= 2 && g->h - g->oh + g->pt >= 0 && g->w - g->ow + g->pl >= 0;  // bottom, right padding ≤ 2
 }
 
-/// Packs (w, or its transposed flip) into a cached buffer, runs the Winograd convolution of `in` and frees it.
+/// Training's images go through the three passes in groups whose transformed input and products (36 × tiles ×
+/// (cin + cout) floats) fit in about this many bytes, so the scratch stays a few MB for a whole batch (as fast as
+/// one call on Zen 2; the inference plan sizes its own image groups).
+#define WINO_GROUP_BYTES (4 << 20)
+
+/// Packs (w, or its transposed flip) into a cached buffer, runs the Winograd convolution of `in` group by group of
+/// images and frees it.
 static void wino_run(const clas_conv_geom *g, const float *in, const float *w, const float *bias, int64_t cout,
                      bool transposed, float *out) {
     int64_t capacity;
     float *packed = clas_buffer_alloc(clas_winograd_packed_size(cout, g->c), &capacity);
     wino_pack(w, bias, cout, g->c, transposed, packed);
-    clas_conv_winograd(g, in, packed, cout, NULL, CLAS_ACT_NONE, out);
+    const int64_t per_image = ((g->oh + 3) / 4) * ((g->ow + 3) / 4);
+    const int64_t tile_bytes = 36 * (round16(g->c) + wino_panels(cout) * WNR) * (int64_t)sizeof(float);
+    const int64_t group = CLAS_MAX(1, WINO_GROUP_BYTES / CLAS_MAX(1, tile_bytes * per_image));
+    for (int64_t n0 = 0; n0 < g->n; n0 += group) {
+        clas_conv_geom part = *g;
+        part.n = CLAS_MIN(group, g->n - n0);
+        clas_conv_winograd(&part, in + n0 * g->h * g->w * g->c, packed, cout, NULL, CLAS_ACT_NONE,
+                           out + n0 * g->oh * g->ow * cout);
+    }
     clas_buffer_free(packed, capacity);
 }
 
