@@ -157,6 +157,9 @@ struct BenchmarkCommand: ParsableCommand {
             print(String(format: "  %-34@ %8.2f ms/run %6.1f%%  (%d calls/run)", name as NSString,
                          e.seconds / Double(reps) * 1000, e.seconds / total * 100, e.calls / reps))
         }
+        let rest = Swift.max(0, total - covered)  // the loss, the optimizer, ops outside layers not timed by name
+        print(String(format: "  %-34@ %8.2f ms/run %6.1f%%", "(the rest)" as NSString, rest / Double(reps) * 1000,
+                     rest / total * 100))
     }
 
     private func report(seconds: Double, images: Int, label: String, _ output: (String) -> Void) {

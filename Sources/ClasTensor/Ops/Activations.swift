@@ -29,7 +29,7 @@ extension Tensor {
     public func activated(_ act: Activation) -> Tensor {
         if act == .none { return self }
         let out = Tensor(uninitializedShape: shape)
-        clas_act_forward(act.rawValue, data, out.data, Int64(count))
+        Profiler.measure("\(act) forward") { clas_act_forward(act.rawValue, data, out.data, Int64(count)) }
         OpTrace.record(.activation(act), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         // ReLU's and ReLU6's derivatives are the same function of the output (y > 0, 0 < y < 6): keeping the output,

@@ -100,7 +100,7 @@ extension Tensor {
 
     /// Broadcast binary operation with its gradient.
     public static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
-        let out = binaryData(op, a, b)
+        let out = Profiler.measure("\(op) forward") { binaryData(op, a, b) }
         OpTrace.record(.binary(op), [a, b], out)
         guard needsGrad(a, b) else { return out }
         let aShape = a.shape, bShape = b.shape
@@ -135,7 +135,7 @@ extension Tensor {
     /// `self * alpha + beta` elementwise.
     public func affine(_ alpha: Float, _ beta: Float) -> Tensor {
         let out = Tensor(uninitializedShape: shape)
-        clas_affine(data, alpha, beta, out.data, Int64(count))
+        Profiler.measure("affine forward") { clas_affine(data, alpha, beta, out.data, Int64(count)) }
         OpTrace.record(.affine(alpha: alpha, beta: beta), [self], out)
         guard Tensor.needsGrad(self) else { return out }
         return out.record("affine", [self]) { g in [g.affine(alpha, 0)] }
